@@ -1,0 +1,3 @@
+from fasttts_desktop.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,67 @@
+"""Plain data that leaves the engine: what the worker, the UI and the CLI see.
+
+Everything here is numpy, str and numbers, so it can cross threads (Qt signals) and processes as is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SAMPLE_RATE = 24_000
+# Kokoro's ALBERT has 512 positions; two go to the start/end pad tokens.
+MAX_PHONEMES = 510
+
+
+class EngineError(Exception):
+    """A problem the user can act on (bad text, unknown voice, missing weights): one clear line."""
+
+
+class Cancelled(Exception):
+    """Raised out of a synthesis that was asked to stop."""
+
+
+@dataclass(frozen=True)
+class Voice:
+    name: str  # e.g. "af_heart", "jm_kumo"
+    language: str  # human-readable, e.g. "American English", "Japanese"
+    gender: str | None  # "female", "male" or None when unknown
+    lang_code: str  # kokoro's one-letter code: 'a', 'b', 'j', ...
+
+    @property
+    def label(self) -> str:
+        parts = [self.language] + ([self.gender] if self.gender else [])
+        return f"{self.name} ({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class TextChunk:
+    """One piece of the input that the model speaks in one call."""
+
+    text: str  # the exact slice of the input text
+    start: int  # offsets into the input text: text == input[start:end]
+    end: int
+    phonemes: str  # at most MAX_PHONEMES symbols
+
+
+@dataclass(frozen=True)
+class WordTiming:
+    text: str
+    start_s: float  # seconds from the start of the chunk's audio
+    end_s: float
+
+
+@dataclass
+class AudioChunk:
+    index: int  # 0-based position in the utterance
+    total: int  # number of chunks the utterance was split into
+    chunk: TextChunk
+    audio: np.ndarray  # float32 mono at SAMPLE_RATE
+    words: list[WordTiming] = field(default_factory=list)
+    durations: np.ndarray | None = None  # predicted frames per token (incl. the two pad tokens)
+    synth_s: float = 0.0  # wall time spent making this chunk's audio
+
+    @property
+    def seconds(self) -> float:
+        return len(self.audio) / SAMPLE_RATE
