@@ -1,0 +1,70 @@
+"""The seam between the engine's text/voice logic and the code that runs the model.
+
+A backend turns token ids + a style vector into audio and per-token durations. The eager backend here is
+kokoro's own KModel (the reference); engine/cuda/ holds the compiled GPU backend with the same interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+import torch
+
+from fasttts_desktop.engine.model import build_kmodel, remove_weight_norm
+
+Progress = Callable[[str, float], None]
+
+
+@dataclass
+class Request:
+    input_ids: list[int]  # phoneme ids with the two 0 pad tokens already added
+    ref_s: torch.Tensor  # [1, 256] float32 style vector: row len(phonemes) - 1 of the voice pack
+    speed: float
+
+
+@dataclass
+class Result:
+    audio: np.ndarray  # float32 mono 24 kHz
+    durations: np.ndarray  # int64 frames per input id (pads included)
+
+
+class Backend(Protocol):
+    description: str  # for the status bar, e.g. "CPU · float32 (eager)" or "NVIDIA H100 · bf16 compiled"
+    device: torch.device
+
+    def prepare(self, progress: Progress | None = None) -> None:
+        """Do slow one-time work (compilation, warm-up) before the first request."""
+
+    def infer(self, request: Request) -> Result: ...
+
+    def infer_batch(self, requests: list[Request]) -> list[Result]: ...
+
+
+class EagerBackend:
+    """kokoro's KModel as written, float32, weight norm folded (same function, less work per call)."""
+
+    def __init__(self, state_dict: dict[str, torch.Tensor], device: torch.device):
+        self.device = device
+        self.model = remove_weight_norm(build_kmodel(state_dict)).to(device)
+        if device.type == "cpu":
+            self.description = f"CPU · float32 ({torch.get_num_threads()} threads)"
+        else:
+            self.description = f"{torch.cuda.get_device_name(device)} · float32 (eager, reference)"
+
+    def prepare(self, progress: Progress | None = None) -> None:
+        pass
+
+    @torch.inference_mode()
+    def infer(self, request: Request) -> Result:
+        ids = torch.tensor([request.input_ids], dtype=torch.long, device=self.device)
+        audio, durations = self.model.forward_with_tokens(ids, request.ref_s.to(self.device), request.speed)
+        return Result(
+            audio=audio.float().cpu().numpy().reshape(-1),
+            durations=durations.cpu().numpy().reshape(-1).astype(np.int64),
+        )
+
+    def infer_batch(self, requests: list[Request]) -> list[Result]:
+        # kokoro's forward handles one sequence at a time; the compiled backend batches for real.
+        return [self.infer(r) for r in requests]

@@ -1,0 +1,199 @@
+"""The engine: text in, chunks of audio out, as soon as each one is ready. No Qt here."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fasttts_desktop.engine.backend import Backend, EagerBackend, Progress, Request
+from fasttts_desktop.engine.config import kokoro_config
+from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, Voice
+
+log = logging.getLogger(__name__)
+
+MIN_SPEED, MAX_SPEED = 0.25, 4.0
+# A few milliseconds of fade at each chunk edge: chunks are made separately, so without it a join can
+# land mid-waveform and click.
+_EDGE_FADE = int(0.004 * SAMPLE_RATE)
+
+
+def pick_device(requested: str | None) -> torch.device:
+    if requested in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(requested)
+    except RuntimeError as exc:
+        raise EngineError(f"Unknown device {requested!r}: use 'cpu', 'cuda' or 'auto'.") from exc
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise EngineError("CUDA was asked for, but this PyTorch build sees no NVIDIA GPU; use --device cpu.")
+    return device
+
+
+def _make_backend(weights, device: torch.device, fast: bool | None, progress: Progress | None) -> Backend:
+    if device.type == "cuda" and fast is not False:
+        try:
+            from fasttts_desktop.engine.cuda import CompiledBackend
+        except ImportError as exc:
+            if fast:
+                raise EngineError(f"The compiled GPU path is unavailable: {exc}") from exc
+            log.warning("compiled GPU path unavailable (%s); using eager float32", exc)
+        else:
+            return CompiledBackend(weights, device, progress=progress)
+    return EagerBackend(weights.state_dict, device)
+
+
+class Engine:
+    """Owns the model, the voices and the text front ends. Build once with `Engine.load`."""
+
+    def __init__(self, backend: Backend, weights, notice: str = ""):
+        self.backend = backend
+        self.weights_source = weights.source
+        self.notice = notice  # something the user should know about this setup, or ""
+        self._packs = weights.voices
+        self._vocab = kokoro_config()["vocab"]
+        self._frontends: dict[str, object] = {}
+        self._frontend_lock = threading.Lock()
+        from fasttts_desktop.engine.voices import default_voice, voice_info
+
+        self.voices: list[Voice] = sorted((voice_info(n) for n in self._packs), key=lambda v: v.name)
+        self.default_voice: str = default_voice(list(self._packs))
+
+    @classmethod
+    def load(
+        cls,
+        device: str | None = None,
+        *,
+        model_path: str | Path | None = None,
+        voices_path: str | Path | None = None,
+        use_hub: bool | None = None,
+        fast: bool | None = None,
+        progress: Progress | None = None,
+    ) -> Engine:
+        """Resolve weights, build the model for `device` (auto: CUDA if present) and warm the front end."""
+        from fasttts_desktop.engine.weight_store import load_weights
+
+        dev = pick_device(device)
+        notice = ""
+        if dev.type == "cpu" and device in (None, "", "auto"):
+            notice = "No NVIDIA GPU found: running on the CPU (slower, but speech still starts early)."
+        weights = load_weights(model_path, voices_path, use_hub=use_hub, progress=progress)
+        if progress:
+            progress("Building the model", 0.0)
+        backend = _make_backend(weights, dev, fast, progress)
+        backend.prepare(progress)
+        engine = cls(backend, weights, notice)
+        if progress:
+            progress("Loading the English text front end", 0.0)
+        engine.frontend("a")
+        return engine
+
+    @property
+    def description(self) -> str:
+        return self.backend.description
+
+    def voice(self, name: str | None) -> Voice:
+        name = name or self.default_voice
+        for v in self.voices:
+            if v.name == name:
+                return v
+        known = ", ".join(v.name for v in self.voices)
+        raise EngineError(f"Unknown voice {name!r}. Available voices: {known}.")
+
+    def frontend(self, lang_code: str):
+        # Non-English voices still read English text: the app's text front end is English only.
+        code = lang_code if lang_code in ("a", "b") else "a"
+        with self._frontend_lock:
+            if code not in self._frontends:
+                from fasttts_desktop.engine.frontend import FrontEnd
+
+                self._frontends[code] = FrontEnd(code)
+            return self._frontends[code]
+
+    def estimate_chunks(self, text: str) -> int:
+        from fasttts_desktop.engine.frontend import estimate_chunk_count
+
+        return estimate_chunk_count(text)
+
+    def _check(self, text: str, speed: float) -> None:
+        if not text or not text.strip():
+            raise EngineError("There is no text to speak.")
+        if not (MIN_SPEED <= speed <= MAX_SPEED):
+            raise EngineError(f"Speed must be between {MIN_SPEED} and {MAX_SPEED} (got {speed}).")
+
+    def _request(self, phonemes: str, pack: torch.Tensor, speed: float) -> Request:
+        ids = [i for i in (self._vocab.get(p) for p in phonemes) if i is not None]
+        return Request(input_ids=[0, *ids, 0], ref_s=pack[len(phonemes) - 1], speed=speed)
+
+    def stream(
+        self,
+        text: str,
+        voice: str | None = None,
+        speed: float = 1.0,
+        *,
+        cancel: Callable[[], bool] | None = None,
+        pack: bool = True,
+    ) -> Iterator[AudioChunk]:
+        """Yield the utterance chunk by chunk, each as soon as it is made.
+
+        `cancel` is polled before and after each chunk; once it returns True the generator just ends.
+        """
+        from fasttts_desktop.engine.frontend import word_timings
+
+        self._check(text, speed)
+        v = self.voice(voice)
+        voice_pack = self._packs[v.name]
+        frontend = self.frontend(v.lang_code)
+        total = max(1, self.estimate_chunks(text))
+        cancelled = cancel or (lambda: False)
+        index = 0
+        for pc in frontend.chunks(text, pack=pack):
+            if cancelled():
+                return
+            t0 = time.perf_counter()
+            result = self.backend.infer(self._request(pc.chunk.phonemes, voice_pack, speed))
+            synth_s = time.perf_counter() - t0
+            if cancelled():
+                return
+            total = max(total, index + 1)
+            yield AudioChunk(
+                index=index,
+                total=total,
+                chunk=pc.chunk,
+                audio=_fade_edges(result.audio),
+                words=word_timings(pc, result.durations),
+                durations=result.durations,
+                synth_s=synth_s,
+            )
+            index += 1
+        if index == 0:
+            raise EngineError("The text has nothing speakable in it (only symbols or punctuation?).")
+
+    def synthesize(
+        self,
+        text: str,
+        voice: str | None = None,
+        speed: float = 1.0,
+        *,
+        cancel: Callable[[], bool] | None = None,
+    ) -> np.ndarray:
+        """The whole utterance as one float32 array (empty if cancelled)."""
+        parts = [c.audio for c in self.stream(text, voice, speed, cancel=cancel)]
+        if cancel and cancel():
+            return np.zeros(0, np.float32)
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def _fade_edges(audio: np.ndarray) -> np.ndarray:
+    audio = np.ascontiguousarray(audio, dtype=np.float32)
+    n = min(_EDGE_FADE, len(audio) // 2)
+    if n:
+        ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float32))).astype(np.float32)
+        audio[:n] *= ramp
+        audio[-n:] *= ramp[::-1]
+    return audio
