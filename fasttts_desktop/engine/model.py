@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import tempfile
+import warnings
 from pathlib import Path
 
 import torch
@@ -33,7 +34,12 @@ def build_kmodel(state_dict: dict[str, torch.Tensor] | None = None, config: dict
     """
     from kokoro.model import KModel  # imported late: kokoro's package import pulls in misaki and spaCy
 
-    model = KModel(repo_id="hexgrad/Kokoro-82M", config=config or kokoro_config(), model=_empty_checkpoint())
+    with warnings.catch_warnings():
+        # kokoro builds 1-layer LSTMs with dropout and uses the deprecated weight_norm: both harmless here,
+        # and a user should not see library warnings on every launch.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        model = KModel(repo_id="hexgrad/Kokoro-82M", config=config or kokoro_config(), model=_empty_checkpoint())
     if state_dict is not None:
         model.load_state_dict(state_dict, strict=True)
     return model.eval()
