@@ -1,0 +1,80 @@
+"""A stand-in for sounddevice.OutputStream: calls the Playback callback from a thread at a steady pace
+and keeps everything it was given, so playback can be tested with no sound server."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import numpy as np
+import sounddevice
+
+from fasttts_desktop.worker.playback import BLOCK_FRAMES
+
+
+class FakeStream:
+    def __init__(self, callback, finished_callback, sample_rate, pace: float = 1.0):
+        self.callback = callback
+        self.finished_callback = finished_callback
+        self.rate = sample_rate
+        self.pace = pace  # 1.0 = real time; smaller runs faster
+        self.blocks: list[np.ndarray] = []  # what reached the "speaker"
+        self.block_times: list[float] = []  # perf_counter() when each block was taken
+        self.underflow_at: set[int] = set()  # callback numbers that report a device underflow
+        self.aborted = threading.Event()
+        self.closed = False
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def played(self) -> np.ndarray:
+        return np.concatenate(self.blocks) if self.blocks else np.zeros(0, np.float32)
+
+    def start(self):
+        self._thread.start()
+
+    def abort(self):
+        self.aborted.set()
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join()
+
+    def close(self):
+        self.abort()
+        self.closed = True
+
+    def _run(self):
+        period = BLOCK_FRAMES / self.rate * self.pace
+        n = 0
+        while not self.aborted.is_set():
+            out = np.zeros((BLOCK_FRAMES, 1), np.float32)
+            status = SimpleNamespace(output_underflow=n in self.underflow_at)
+            now = time.perf_counter()
+            info = SimpleNamespace(currentTime=now, outputBufferDacTime=now)
+            try:
+                self.callback(out, BLOCK_FRAMES, info, status)
+            except sounddevice.CallbackStop:
+                self.blocks.append(out[:, 0].copy())
+                break
+            except sounddevice.CallbackAbort:
+                break
+            if self.aborted.is_set():
+                break  # abort drops what the device had not played yet
+            self.blocks.append(out[:, 0].copy())
+            self.block_times.append(now)
+            n += 1
+            time.sleep(period)
+        if self.finished_callback:
+            self.finished_callback()
+
+
+class FakeOutput:
+    """Opens FakeStreams in place of open_sounddevice_stream and remembers them."""
+
+    def __init__(self, pace: float = 1.0):
+        self.pace = pace
+        self.streams: list[FakeStream] = []
+
+    def __call__(self, callback, finished_callback, sample_rate):
+        stream = FakeStream(callback, finished_callback, sample_rate, self.pace)
+        self.streams.append(stream)
+        return stream
