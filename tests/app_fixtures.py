@@ -1,0 +1,79 @@
+"""Fixtures that build the real window and service around a fake engine and fake sound output.
+
+Import the fixtures you use into a test module (`from app_fixtures import make_app  # noqa: F401`).
+Settings and logs go to the test's temp folder, never to the user's.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from dataclasses import dataclass
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest
+from fake_engine import FakeEngine
+from fake_stream import FakeOutput
+from PySide6.QtCore import QSettings
+
+from fasttts_desktop.ui.app import create_window
+from fasttts_desktop.ui.main_window import MainWindow
+from fasttts_desktop.worker.player import Player
+from fasttts_desktop.worker.playback import Playback
+from fasttts_desktop.worker.speech import SpeechService
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path, monkeypatch):
+    # QSettings() with no arguments and platformdirs' log folder both follow these.
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
+
+
+@dataclass
+class App:
+    window: MainWindow
+    service: SpeechService
+    engine: FakeEngine
+    output: FakeOutput
+    settings: QSettings
+    release_load: threading.Event  # set it to let a held-back engine load finish
+
+
+@pytest.fixture
+def settings_path(tmp_path):
+    return str(tmp_path / "settings.ini")
+
+
+@pytest.fixture
+def make_app(qtbot, settings_path):
+    """make_app(engine=None, hold_load=False, load_error=None, pace=1.0) -> App (window shown)."""
+
+    def make(engine=None, *, hold_load=False, load_error: Exception | None = None, pace=1.0, output=None):
+        engine = engine or FakeEngine()
+        release = threading.Event()
+        if not hold_load:
+            release.set()
+
+        def load(progress):
+            progress("Converting weights (first run only)", 0.5)
+            while not release.wait(0.02):
+                progress("Converting weights (first run only)", 0.5)  # lets a closing window abandon it
+            if load_error:
+                raise load_error
+            return engine
+
+        output = output or FakeOutput(pace)
+        player = Player(lambda on_finished: Playback(on_finished, open_stream=output), warm_up=lambda: None)
+        settings = QSettings(settings_path, QSettings.Format.IniFormat)
+        service = SpeechService(load, player=player)
+        window = create_window(load, settings, service)
+        qtbot.addWidget(window)  # closed (and so shut down) at the end of the test
+        window.show()
+        qtbot.waitExposed(window)
+        return App(window, service, engine, output, settings, release)
+
+    return make

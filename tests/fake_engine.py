@@ -1,0 +1,78 @@
+"""A stand-in for fasttts_desktop.engine.Engine with the same API: tones instead of speech, fast and exact.
+
+Each chunk is one sentence of the input, voiced as a sine whose pitch encodes the chunk's index, so a test
+can tell from the audio alone which chunks were played.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+
+import numpy as np
+
+from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, TextChunk, Voice
+
+VOICES = [
+    Voice("jm_kumo", "Japanese", "male", "j"),
+    Voice("jf_alpha", "Japanese", "female", "j"),
+    Voice("af_test", "American English", "female", "a"),
+]
+
+
+def chunk_pitch(index: int) -> float:
+    return 220.0 + 110.0 * index
+
+
+class FakeEngine:
+    description = "Fake · tones (tests)"
+    notice = ""
+
+    def __init__(self, chunk_s: float = 0.4, synth_s: float = 0.05):
+        self.voices = list(VOICES)
+        self.default_voice = "jm_kumo"
+        self.chunk_s = chunk_s  # seconds of audio per sentence
+        self.synth_s = synth_s  # wall time each chunk takes to "synthesize"
+        self.calls: list[tuple[str, str, float]] = []
+        self.in_chunk = threading.Event()  # set while a chunk is being made
+
+    def voice(self, name):
+        name = name or self.default_voice
+        for v in self.voices:
+            if v.name == name:
+                return v
+        raise EngineError(f"Unknown voice {name!r}.")
+
+    @staticmethod
+    def _sentences(text: str) -> list[tuple[int, int]]:
+        return [m.span() for m in re.finditer(r"[^.!?]+[.!?]*", text) if m.group().strip()]
+
+    def estimate_chunks(self, text: str) -> int:
+        return len(self._sentences(text))
+
+    def stream(self, text, voice=None, speed=1.0, *, cancel=None):
+        if not text or not text.strip():
+            raise EngineError("There is no text to speak.")
+        if not 0.25 <= speed <= 4.0:
+            raise EngineError(f"Speed must be between 0.25 and 4.0 (got {speed}).")
+        v = self.voice(voice)
+        self.calls.append((text, v.name, speed))
+        cancelled = cancel or (lambda: False)
+        spans = self._sentences(text)
+        for i, (a, b) in enumerate(spans):
+            if cancelled():
+                return
+            self.in_chunk.set()
+            time.sleep(self.synth_s)
+            self.in_chunk.clear()
+            if cancelled():
+                return
+            n = int(self.chunk_s / speed * SAMPLE_RATE)
+            t = np.arange(n) / SAMPLE_RATE
+            audio = (0.3 * np.sin(2 * np.pi * chunk_pitch(i) * t)).astype(np.float32)
+            yield AudioChunk(i, len(spans), TextChunk(text[a:b], a, b, "x"), audio, synth_s=self.synth_s)
+
+    def synthesize(self, text, voice=None, speed=1.0, *, cancel=None):
+        parts = [c.audio for c in self.stream(text, voice, speed, cancel=cancel)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
