@@ -3,6 +3,7 @@ so a long session (progress and chunk signals) dies with "bool_dealloc". pyproje
 
 import sys
 
+import app_fixtures  # noqa: F401  (offscreen Qt platform)
 from PySide6.QtCore import QObject, Signal
 
 
