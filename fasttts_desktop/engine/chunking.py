@@ -117,8 +117,8 @@ def _is_sentence_end(text: str, m: re.Match, line_end: int) -> bool:
     if after < line_end and text[after].islower():
         return False
     if text[m.start()] == ".":
-        word = text[:m.start()].rsplit(None, 1)[-1] if text[:m.start()].strip() else ""
-        word = word.lstrip("\"'“‘([").lower()
+        before = text[max(0, m.start() - 16) : m.start()].split()
+        word = before[-1].lstrip("\"'“‘([").lower() if before else ""
         if word in _ABBREVIATIONS or (len(word) == 1 and word.isalpha()):
             return False
     return True
@@ -227,9 +227,9 @@ class Packer:
     less per second of audio). Without `pack` every later budget is `max_phonemes`.
 
     A chunk takes, in order of preference: with `pack`, as many whole sentences as fit the budget; else
-    the next sentence, if it fits half as much again; else that sentence up to its last clause end between
-    a third and one and a half budgets; else up to its last word end within the budget; else (one
-    enormous "word") up to the budget, wherever that falls.
+    the next sentence, if it fits half as much again; else that sentence up to a clause end between a
+    third of the budget and the budget (the last one), or up to half as much again (the first one); else up
+    to its last word end within the budget; else (one enormous "word") up to the budget, wherever it falls.
     """
 
     def __init__(self, text: str, *, first_max: int | None, max_phonemes: int, pack: bool):
@@ -267,6 +267,8 @@ class Packer:
             speak = next((i for i in range(region) if self.buf[i].speakable), None)
             if speak is None:
                 if not ends_paragraph:
+                    if len(self.buf) > 64:  # a long run of bare punctuation: keep only what may lead speech
+                        del self.buf[:-8]
                     return
                 del self.buf[:region]  # nothing to say: its text rides along with a neighbour
                 continue
@@ -300,8 +302,12 @@ class Packer:
         if sentences and ends[sentences[0]] <= cap:
             return sentences[0]
         stop = sentences[0] + 1 if sentences else region
-        for level, low, high in ((CLAUSE, budget // 3, cap), (WORD, 0, budget), (NONE, 0, budget)):
-            found = [i for i in range(speak, stop) if buf[i].brk >= level and low <= ends[i] <= high]
+        clauses = [i for i in range(speak, stop) if buf[i].brk >= CLAUSE and budget // 3 <= ends[i] <= cap]
+        within = [i for i in clauses if ends[i] <= budget]
+        if clauses:
+            return within[-1] if within else clauses[0]
+        for level in (WORD, NONE):
+            found = [i for i in range(speak, stop) if buf[i].brk >= level and ends[i] <= budget]
             if found:
                 return found[-1]
         # A single token longer than the budget: split the token itself.

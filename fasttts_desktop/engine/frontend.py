@@ -62,6 +62,8 @@ class FrontEnd:
         self._g2p = KPipeline(lang_code, repo_id="hexgrad/Kokoro-82M", model=False).g2p
         if self._g2p.fallback is None:
             log.warning("espeak-ng fallback unavailable: words missing from misaki's lexicon will be silent")
+        else:
+            _drop_language_switches(self._g2p.fallback)
         self._vocab = frozenset(kokoro_config()["vocab"])
         # spaCy and misaki make no thread-safety promise, and the engine shares one front end.
         self._lock = threading.Lock()
@@ -147,6 +149,20 @@ class FrontEnd:
                     toks[-1].space = True
                 continue
             toks.append(Tok(base + s, base + e, mt.text, phonemes, bool(mt.whitespace), source=mt))
+
+
+def _drop_language_switches(fallback) -> None:
+    # misaki's espeak fallback keeps espeak's language-switch flags, so a Korean word comes back as
+    # "(ko)...(en-us)" and the model would read "(en-us)" aloud as phonemes. Same backend, flags removed.
+    from phonemizer.backend import EspeakBackend
+
+    fallback.backend = EspeakBackend(
+        language=fallback.backend.language,
+        preserve_punctuation=True,
+        with_stress=True,
+        tie="^",
+        language_switch="remove-flags",
+    )
 
 
 def _phonemized(text: str, cut: Cut) -> PhonemizedChunk:

@@ -1,0 +1,134 @@
+"""The English front end on the real misaki, spaCy and espeak-ng: offline, lazy, and with word timings."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+import pytest
+
+from fasttts_desktop.engine.config import SAMPLES_PER_FRAME, kokoro_config
+from fasttts_desktop.engine.frontend import FrontEnd, PhonemizedChunk, word_timings
+from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError
+from netcut import run_without_network
+
+HARVARD = "The birch canoe slid on the smooth planks."
+HARVARD_PHONEMES = "ðə bˈɜɹʧ kənˈu slˈɪd ˌɔn ðə smˈuð plˈæŋks."  # misaki 0.9.4, American
+
+
+@pytest.fixture(scope="module")
+def fe():
+    return FrontEnd("a")
+
+
+@pytest.fixture(scope="module")
+def fe_british():
+    return FrontEnd("b")
+
+
+def phonemes(front: FrontEnd, text: str) -> str:
+    return " ".join(pc.chunk.phonemes for pc in front.chunks(text))
+
+
+def test_harvard_sentence(fe):
+    (pc,) = fe.chunks(HARVARD)
+    assert pc.chunk.phonemes == HARVARD_PHONEMES
+    assert (pc.chunk.text, pc.chunk.start, pc.chunk.end) == (HARVARD, 0, len(HARVARD))
+    assert [t.text for t in pc.tokens] == ["The", "birch", "canoe", "slid", "on", "the", "smooth", "planks", "."]
+
+
+def test_british_differs_from_american(fe, fe_british):
+    us, gb = phonemes(fe, "tomato water"), phonemes(fe_british, "tomato water")
+    assert us != gb
+    assert "ɑː" in gb and "ː" not in us  # tomAHto, and the long vowels only British keeps
+    assert us.endswith("ɹ") and not gb.endswith("ɹ")  # American "water" keeps its r
+
+
+def test_unknown_word_goes_to_espeak(fe):
+    assert fe._g2p.lexicon(*_lexicon_args("Zorblaxian")) == (None, None)  # not in misaki's dictionaries
+    ps = phonemes(fe, "Zorblaxian")
+    assert ps.startswith("z") and len(ps) >= 8 and "?" not in ps, ps
+
+
+def _lexicon_args(word):
+    from misaki.en import TokenContext
+    from misaki.token import MToken
+
+    return MToken(text=word, tag="NNP", whitespace="", _=MToken.Underscore(is_head=True)), TokenContext()
+
+
+def test_other_scripts_carry_no_espeak_language_flags(fe):
+    ps = phonemes(fe, "The word 한국어 is Korean.")
+    assert "(" not in ps and "Anus" not in ps, ps
+
+
+def test_phonemes_stay_in_kokoros_vocabulary(fe):
+    vocab = set(kokoro_config()["vocab"])
+    text = "Grüße, naïve café — 😀 [link](https://x.y) ₩100 «quoted» {braces} 日本"
+    for pc in fe.chunks(text):
+        assert set(pc.chunk.phonemes) <= vocab
+
+
+def test_unsupported_language_is_a_clear_error():
+    with pytest.raises(EngineError, match="'a'"):
+        FrontEnd("j")
+
+
+def test_first_chunk_does_not_wait_for_the_whole_text(fe):
+    book = " ".join([HARVARD, "Glue the sheet to the dark blue background."] * 150)  # one 13,000-char paragraph
+    t0 = time.perf_counter()
+    chunks = fe.chunks(book)
+    first = next(chunks)
+    t_first = time.perf_counter() - t0
+    rest = list(chunks)
+    t_all = time.perf_counter() - t0
+    assert first.chunk.text == HARVARD
+    assert t_first < 0.1 * t_all, (t_first, t_all)
+    assert len(rest) > 5
+
+
+def test_word_timings_increase_within_the_audio(fe):
+    (pc,) = fe.chunks(HARVARD)
+    rng = np.random.default_rng(0)
+    durations = rng.integers(1, 8, size=len(pc.chunk.phonemes) + 2)
+    audio_s = durations.sum() * SAMPLES_PER_FRAME / SAMPLE_RATE
+    words = word_timings(pc, durations)
+    assert [w.text for w in words] == ["The", "birch", "canoe", "slid", "on", "the", "smooth", "planks"]
+    assert words[0].start_s >= 0
+    for a, b in zip(words, words[1:]):
+        assert a.start_s < a.end_s <= b.start_s < b.end_s
+    assert words[-1].end_s <= audio_s
+    assert pc.tokens[0].start_ts is None  # the chunk's own tokens are left alone
+
+
+def test_word_timings_accept_tensors_and_check_length(fe):
+    import torch
+
+    (pc,) = fe.chunks(HARVARD)
+    n = len(pc.chunk.phonemes) + 2
+    assert word_timings(pc, torch.full((n,), 3)) == word_timings(pc, [3] * n)
+    assert word_timings(pc, None) == []
+    with pytest.raises(ValueError, match="durations"):
+        word_timings(pc, [3] * (n - 2))
+    assert isinstance(pc, PhonemizedChunk)
+
+
+def test_g2p_works_with_the_network_cut(fe):
+    code = f"""
+import json, time
+t0 = time.perf_counter()
+from fasttts_desktop.engine.frontend import FrontEnd
+fe = FrontEnd("a")
+init_s = time.perf_counter() - t0
+out = [pc.chunk.phonemes for pc in fe.chunks({HARVARD + " Zorblaxian."!r})]
+print(json.dumps({{"init_s": init_s, "phonemes": out}}))
+"""
+    # No HF_HUB_OFFLINE and friends: the front end must not need them.
+    env = {k: None for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")}
+    done = run_without_network(code, env=env, timeout=120)
+    assert done.returncode == 0, f"[{done.netcut}] {done.stderr[-3000:]}"
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["phonemes"] == [pc.chunk.phonemes for pc in fe.chunks(HARVARD + " Zorblaxian.")]
+    # Hugging Face's retry path alone takes ~28 s; a cold start here is a few seconds.
+    assert result["init_s"] < 20, result["init_s"]
