@@ -54,7 +54,11 @@ class EagerBackend:
             self.description = f"{torch.cuda.get_device_name(device)} · float32 (eager, reference)"
 
     def prepare(self, progress: Progress | None = None) -> None:
-        pass
+        # The first forward pays for allocator growth and kernel/primitive selection (seconds on a CPU);
+        # pay it here, during start-up, not when the user presses Speak.
+        if progress:
+            progress("Warming up the model", 0.0)
+        self.infer(Request(input_ids=[0, 50, 83, 156, 54, 57, 0], ref_s=torch.zeros(1, 256), speed=1.0))
 
     @torch.inference_mode()
     def infer(self, request: Request) -> Result:
