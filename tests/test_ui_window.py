@@ -1,0 +1,208 @@
+"""The window with a fake engine and fake sound output (offscreen): widgets, shortcuts, status, settings,
+errors."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from app_fixtures import make_app, settings_path  # noqa: F401
+from fake_engine import FakeEngine
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+
+from fasttts_desktop.engine.types import EngineError
+from fasttts_desktop.ui.error_reporting import ErrorReporter, start_log_file
+
+TWO = "First sentence. Second sentence."
+
+
+def test_window_has_its_controls_and_the_text_box_has_focus(qtbot, make_app):
+    app = make_app()
+    w = app.window
+    assert "FastTTS" in w.windowTitle()
+    assert not w.windowIcon().isNull()
+    w.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is w.text_edit)
+    assert (w.speed_box.minimum(), w.speed_box.maximum(), w.speed_box.value()) == (0.5, 2.0, 1.0)
+    assert [b.text() for b in (w.speak_button, w.stop_button, w.save_button)] == ["Speak", "Stop", "Save WAV…"]
+    assert not w.stop_button.isEnabled()
+
+
+def test_voices_are_labelled_with_language_and_gender_once_loaded(qtbot, make_app):
+    app = make_app(hold_load=True)
+    w = app.window
+    assert not w.voice_box.isEnabled()
+    qtbot.waitUntil(lambda: w.progress.isVisible() and "Loading" in w.engine_label.text())
+    app.release_load.set()
+    qtbot.waitUntil(lambda: w.voice_box.isEnabled())
+    labels = [w.voice_box.itemText(i) for i in range(w.voice_box.count())]
+    assert labels == ["jm_kumo (Japanese, male)", "jf_alpha (Japanese, female)", "af_test (American English, female)"]
+    assert w.voice() == "jm_kumo"  # the engine's default
+    assert w.engine_label.text() == FakeEngine.description
+    assert w.status_label.text() == "Ready."
+
+
+def test_ctrl_return_speaks_and_the_status_bar_reports_first_sound_rtf_and_underruns(qtbot, make_app):
+    app = make_app(FakeEngine(chunk_s=0.3, synth_s=0.05))
+    w = app.window
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    qtbot.keyClicks(w.text_edit, TWO)
+    with qtbot.waitSignal(app.service.utterance_finished, timeout=5000):
+        qtbot.keyClick(w.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert w.text_edit.toPlainText() == TWO  # the shortcut did not type a newline
+    status = w.status_label.text()
+    assert re.search(r"first sound after \d+\.\d\d s", status), status
+    assert re.search(r"RTF 0\.\d\d", status) and "no underruns" in status, status
+    assert not w.progress.isVisible() and not w.stop_button.isEnabled()
+
+
+def test_progress_shows_chunk_i_of_n_and_esc_stops(qtbot, make_app):
+    app = make_app(FakeEngine(chunk_s=1.0, synth_s=0.3))
+    w = app.window
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    w.text_edit.setPlainText("A. B. C. D.")
+    w.speak_button.click()
+    qtbot.waitUntil(lambda: w.progress.format() == "chunk 2 of 4", timeout=3000)
+    assert w.progress.isVisible() and w.stop_button.isEnabled()
+    qtbot.keyClick(w.text_edit, Qt.Key.Key_Escape)
+    assert not app.service.busy and not app.service.player.playing
+    assert w.status_label.text() == "Stopped."
+    assert w.text_edit.toPlainText() == "A. B. C. D."
+
+
+def test_ctrl_s_saves_through_the_file_dialog(qtbot, make_app, tmp_path, monkeypatch):
+    app = make_app()
+    w = app.window
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    w.text_edit.setPlainText(TWO)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "speech"), ""))
+    with qtbot.waitSignal(app.service.saved, timeout=5000):
+        qtbot.keyClick(w.text_edit, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert (tmp_path / "speech.wav").stat().st_size > 44
+    assert w.status_label.text() == f"Saved {tmp_path / 'speech.wav'}"
+    assert not w.save_progress.isVisible()
+
+
+@pytest.mark.parametrize(
+    "text, engine, expected",
+    [
+        pytest.param("   \n ", FakeEngine(), "There is no text to speak", id="blank"),
+        pytest.param("Hi.", FakeEngine(), "Unknown voice", id="engine-error"),
+    ],
+)
+def test_errors_are_shown_and_the_text_is_kept(qtbot, make_app, text, engine, expected):
+    app = make_app(engine)
+    w = app.window
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    if expected == "Unknown voice":
+        engine.voices = engine.voices[1:]  # the voice picked in the window is gone from the engine
+    w.text_edit.setPlainText(text)
+    w.speak()
+    qtbot.waitUntil(lambda: w.error_label.isVisible(), timeout=3000)
+    assert expected in w.error_label.text()
+    assert w.text_edit.toPlainText() == text
+    assert not app.service.busy
+    engine.voices = list(FakeEngine().voices)
+    w.text_edit.setPlainText("Now it works.")
+    with qtbot.waitSignal(app.service.utterance_finished, timeout=5000):
+        w.speak()
+    assert not w.error_label.isVisible()
+
+
+def test_a_failed_load_is_shown_and_speak_explains_it(qtbot, make_app):
+    app = make_app(load_error=EngineError("The weights file is damaged."))
+    w = app.window
+    qtbot.waitUntil(lambda: w.banner.isVisible())
+    assert "could not be loaded: The weights file is damaged." in w.banner.text()
+    w.text_edit.setPlainText("Still here.")
+    w.speak()
+    qtbot.waitUntil(lambda: w.error_label.isVisible(), timeout=3000)
+    assert "damaged" in w.error_label.text()
+    assert w.text_edit.toPlainText() == "Still here."
+
+
+def test_no_output_device_message_is_shown_and_save_still_works(qtbot, make_app, tmp_path):
+    from fasttts_desktop.worker.playback import NoOutputDevice
+
+    def no_device(*args):
+        raise NoOutputDevice("No audio output device was found, so speech cannot be played.")
+
+    app = make_app(output=no_device)
+    w = app.window
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    w.text_edit.setPlainText(TWO)
+    with qtbot.waitSignal(app.service.utterance_finished, timeout=5000):
+        w.speak()
+    assert w.banner.isVisible() and "No audio output device" in w.banner.text()
+    assert "not played" in w.status_label.text()
+    with qtbot.waitSignal(app.service.saved, timeout=5000):
+        w.save_to(str(tmp_path / "x.wav"))
+    assert (tmp_path / "x.wav").exists()
+
+
+def test_voice_speed_and_geometry_persist(qtbot, make_app, settings_path):
+    app = make_app()
+    w = app.window
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    w.voice_box.setCurrentIndex(w.voice_box.findData("jf_alpha"))
+    w.speed_box.setValue(1.5)
+    w.resize(700, 500)  # the offscreen screen is 800x600
+    w.close()
+    assert QSettings(settings_path, QSettings.Format.IniFormat).value("voice") == "jf_alpha"
+
+    again = make_app(hold_load=True).window
+    assert again.voice() == "jf_alpha"  # known before the engine is even loaded
+    assert again.speed() == 1.5
+    assert (again.width(), again.height()) == (700, 500)
+
+
+def test_an_unexpected_exception_shows_a_dialog_naming_the_log_and_the_app_keeps_running(
+    qtbot, make_app, tmp_path
+):
+    app = make_app()
+    w = app.window
+    log_path, handler = start_log_file(tmp_path / "logs")
+    reporter = ErrorReporter(log_path, w)
+    try:
+        try:
+            raise RuntimeError("something broke")
+        except RuntimeError as exc:
+            reporter.handle(type(exc), exc, exc.__traceback__)
+        qtbot.waitUntil(lambda: bool(reporter.dialogs))
+        box: QMessageBox = reporter.dialogs[0]
+        assert box.isVisible() and str(log_path) in box.text() and "something broke" in box.text()
+        handler.flush()
+        assert "RuntimeError: something broke" in log_path.read_text()
+        box.accept()
+        qtbot.waitUntil(lambda: not reporter.dialogs)
+    finally:
+        logging.getLogger().removeHandler(handler)
+        handler.close()
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    w.text_edit.setPlainText("Still works.")
+    with qtbot.waitSignal(app.service.utterance_finished, timeout=5000):
+        w.speak()
+
+
+def test_an_exception_in_a_slot_reaches_the_dialog(qtbot, make_app, tmp_path, monkeypatch):
+    app = make_app()
+    w = app.window
+    log_path, handler = start_log_file(tmp_path / "logs")
+    reporter = ErrorReporter(log_path, w)
+    monkeypatch.setattr(w, "_on_progress", lambda *a: 1 / 0)
+    app.service.progress.disconnect()
+    app.service.progress.connect(w._on_progress)
+    reporter.install()
+    try:
+        with qtbot.capture_exceptions() as caught:
+            app.service.progress.emit(1, 2)
+        for exc_type, exc, tb in caught:  # pytest-qt held the hook meanwhile; give the app's hook its turn
+            reporter.handle(exc_type, exc, tb)
+        qtbot.waitUntil(lambda: bool(reporter.dialogs))
+        assert "ZeroDivisionError" in reporter.dialogs[0].text()
+    finally:
+        reporter.uninstall()
+        logging.getLogger().removeHandler(handler)
+        handler.close()
