@@ -1,7 +1,12 @@
-"""Where the app keeps what it can rebuild (converted weights) and what it writes for people (logs)."""
+"""Where the app keeps what it can rebuild (converted weights) and what it writes for people (logs).
+
+FASTTTS_CACHE_DIR / FASTTTS_LOG_DIR override the platform defaults: portable installs, and test runs that
+must neither touch nor depend on the user's own cache.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -9,15 +14,17 @@ import platformdirs
 APP_NAME = "fasttts-desktop"
 
 
-def cache_dir() -> Path:
-    """The user cache dir, e.g. ~/.cache/fasttts-desktop: safe to delete, rebuilt on demand."""
-    path = Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+def _dir(override: str, default: str) -> Path:
+    path = Path(os.environ.get(override) or default).expanduser()
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_dir() -> Path:
+    """The user cache dir, e.g. ~/.cache/fasttts-desktop: safe to delete, rebuilt on demand."""
+    return _dir("FASTTTS_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME, appauthor=False))
 
 
 def log_dir() -> Path:
     """The user log dir, e.g. ~/.local/state/fasttts-desktop/log."""
-    path = Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _dir("FASTTTS_LOG_DIR", platformdirs.user_log_dir(APP_NAME, appauthor=False))

@@ -1,0 +1,55 @@
+"""Shared fixtures: the real Kokoro weights, converted once per test run, and a KModel holding them.
+
+The run gets its own app cache (FASTTTS_CACHE_DIR, also inherited by CLI subprocesses), so tests neither
+touch nor depend on the user's ~/.cache, and everything that loads the offline weights after the first
+conversion reads them back from there in seconds. Set FASTTTS_TEST_CACHE=/some/dir to keep that cache
+between runs (a developer's loop); it is then never deleted.
+FASTTTS_OFFLINE=1 keeps the app off the network; tests of the hub pass use_hub=True explicitly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_session_dirs: list[Path] = []
+
+
+def pytest_configure(config):
+    base = Path(tempfile.mkdtemp(prefix="fasttts-tests-"))
+    _session_dirs.append(base)
+    cache = os.environ.get("FASTTTS_TEST_CACHE") or str(base / "cache")
+    os.environ["FASTTTS_CACHE_DIR"] = cache
+    os.environ["FASTTTS_LOG_DIR"] = str(base / "log")
+    os.environ["FASTTTS_OFFLINE"] = "1"
+
+
+def pytest_unconfigure(config):
+    for path in _session_dirs:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def weights_cache_dir() -> Path:
+    """The app cache this run uses (holds weights/<converted>.safetensors once `weights` has run)."""
+    return Path(os.environ["FASTTTS_CACHE_DIR"])
+
+
+@pytest.fixture(scope="session")
+def weights(weights_cache_dir):
+    """The offline default Weights (int8 ONNX converted to float32), as the app loads them. Do not mutate."""
+    from fasttts_desktop.engine.weight_store import load_weights
+
+    return load_weights(use_hub=False, cache_dir=weights_cache_dir)
+
+
+@pytest.fixture(scope="session")
+def kmodel(weights):
+    """kokoro's own KModel (float32, CPU, eval, weight norm kept) with `weights`. Leave it as you found it."""
+    from fasttts_desktop.engine.model import build_kmodel
+
+    return build_kmodel(weights.state_dict)
