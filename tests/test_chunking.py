@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -161,3 +162,15 @@ def test_g2p_spans_bound_long_sentences():
     spans = list(g2p_spans(text))
     assert all(e - s <= G2P_MAX_CHARS for s, e, _ in spans)
     assert _squash("".join(text[s:e] for s, e, _ in spans)) == _squash(text)
+
+
+def test_estimate_of_a_book_is_fast_and_consistent(monkeypatch):
+    from fasttts_desktop.engine import chunking
+
+    book = "\n\n".join(" ".join(HARVARD[i % 10 :] + HARVARD * 8) for i in range(400))  # ~1.3 MB
+    t0 = time.perf_counter()
+    quick = estimate_chunk_count(book)
+    assert time.perf_counter() - t0 < 1.0
+    monkeypatch.setattr(chunking, "ESTIMATE_EXACT_CHARS", len(book))
+    packed = estimate_chunk_count(book)
+    assert abs(quick - packed) <= packed // 10, (quick, packed)
