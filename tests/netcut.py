@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 # Set FASTTTS_NETCUT=sitecustomize to force the fallback (e.g. to test it).
 FORCE_VAR = "FASTTTS_NETCUT"
 
-_SITECUSTOMIZE = '''\
+_SITECUSTOMIZE = """\
 import socket as _socket
 
 def _cut(*args, **kwargs):
@@ -45,7 +45,7 @@ def _no_dns(*args, **kwargs):
     raise _socket.gaierror(_socket.EAI_NONAME, "DNS cut by tests/netcut.py")
 
 _socket.getaddrinfo = _socket.gethostbyname = _socket.gethostbyname_ex = _no_dns
-'''
+"""
 
 
 @functools.cache

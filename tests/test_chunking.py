@@ -63,7 +63,7 @@ def check(text: str, chunks, first_max: int = 60, max_phonemes: int = MAX_PHONEM
 
 ODD = {
     "paragraphs": PARAGRAPHS,
-    "run_on_2000_words": " ".join(w for _ in range(200) for w in "the cat and the dog went down to the river".split()),
+    "run_on_2000_words": " ".join(["the cat and the dog went down to the river"] * 200),
     "huge_word": "Supercalifragilistic" * 150 + " is long.",
     "huge_word_alone": "W" * 900,
     "emoji": "I love it 😀😀! 👨‍👩‍👧 is a family. 🎉🎉🎉",
@@ -153,7 +153,13 @@ def test_estimate_is_close(fe):
 def test_g2p_spans_split_sentences_but_not_abbreviations():
     text = "Mr. Smith went home. Dr. Who? E.g. this one! J. R. R. Tolkien wrote.\nNew line"
     spans = [text[s:e] for s, e, _ in g2p_spans(text)]
-    assert spans == ["Mr. Smith went home.", "Dr. Who?", "E.g. this one!", "J. R. R. Tolkien wrote.", "New line"]
+    assert spans == [
+        "Mr. Smith went home.",
+        "Dr. Who?",
+        "E.g. this one!",
+        "J. R. R. Tolkien wrote.",
+        "New line",
+    ]
     assert [p for _, _, p in g2p_spans(text)] == [False, False, False, True, True]
 
 

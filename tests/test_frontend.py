@@ -7,11 +7,11 @@ import time
 
 import numpy as np
 import pytest
+from netcut import run_without_network
 
 from fasttts_desktop.engine.config import SAMPLES_PER_FRAME, kokoro_config
 from fasttts_desktop.engine.frontend import FrontEnd, PhonemizedChunk, word_timings
 from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError
-from netcut import run_without_network
 
 HARVARD = "The birch canoe slid on the smooth planks."
 HARVARD_PHONEMES = "ðə bˈɜɹʧ kənˈu slˈɪd ˌɔn ðə smˈuð plˈæŋks."  # misaki 0.9.4, American
@@ -35,7 +35,10 @@ def test_harvard_sentence(fe):
     (pc,) = fe.chunks(HARVARD)
     assert pc.chunk.phonemes == HARVARD_PHONEMES
     assert (pc.chunk.text, pc.chunk.start, pc.chunk.end) == (HARVARD, 0, len(HARVARD))
-    assert [t.text for t in pc.tokens] == ["The", "birch", "canoe", "slid", "on", "the", "smooth", "planks", "."]
+    assert [t.text for t in pc.tokens] == [
+        *["The", "birch", "canoe", "slid", "on", "the", "smooth", "planks"],
+        ".",
+    ]
 
 
 def test_british_differs_from_american(fe, fe_british):
@@ -76,7 +79,8 @@ def test_unsupported_language_is_a_clear_error():
 
 
 def test_first_chunk_does_not_wait_for_the_whole_text(fe):
-    book = " ".join([HARVARD, "Glue the sheet to the dark blue background."] * 150)  # one 13,000-char paragraph
+    # one paragraph of 13,000 characters
+    book = " ".join([HARVARD, "Glue the sheet to the dark blue background."] * 150)
     t0 = time.perf_counter()
     chunks = fe.chunks(book)
     first = next(chunks)
@@ -96,7 +100,7 @@ def test_word_timings_increase_within_the_audio(fe):
     words = word_timings(pc, durations)
     assert [w.text for w in words] == ["The", "birch", "canoe", "slid", "on", "the", "smooth", "planks"]
     assert words[0].start_s >= 0
-    for a, b in zip(words, words[1:]):
+    for a, b in zip(words, words[1:], strict=False):
         assert a.start_s < a.end_s <= b.start_s < b.end_s
     assert words[-1].end_s <= audio_s
     assert pc.tokens[0].start_ts is None  # the chunk's own tokens are left alone

@@ -43,7 +43,8 @@ _CLAUSE_END = re.compile(r"[,;:)\]—–]+[\"'”’»]*\s+")
 _SPACE = re.compile(r"\s+")
 # A period after these usually does not end a sentence; splitting there would only cost misaki context.
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof st sr jr vs etc e.g i.e no mt fig vol ch pp inc ltd co gen col capt lt sgt rev".split()
+    {"mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "etc", "e.g", "i.e", "no", "mt", "fig", "vol"}
+    | {"ch", "pp", "inc", "ltd", "co", "gen", "col", "capt", "lt", "sgt", "rev"}
 )
 
 
@@ -356,7 +357,7 @@ def guess_toks(text: str, start: int, end: int, ends_paragraph: bool) -> list[To
     """
     cuts = [m.end() for m in _CLAUSE_END.finditer(text, start, end)]
     toks: list[Tok] = []
-    for a, b in zip([start, *cuts], [*cuts, end]):
+    for a, b in zip([start, *cuts], [*cuts, end], strict=True):
         a, b = _trim(text, a, b)
         if a == b:
             continue
@@ -401,5 +402,6 @@ def estimate_chunk_count(
         if pack:
             count += -(-len(line) * 10 // (9 * max_phonemes))
         else:
-            count += max(1, len(_SENTENCE_END.findall(line)) + (0 if _SENTENCE_TAIL.search(line.rstrip()) else 1))
+            unfinished = 0 if _SENTENCE_TAIL.search(line.rstrip()) else 1
+            count += max(1, len(_SENTENCE_END.findall(line)) + unfinished)
     return count

@@ -52,7 +52,8 @@ class FrontEnd:
     def __init__(self, lang_code: str = "a"):
         if lang_code not in LANGUAGES:
             raise EngineError(
-                f"No English text front end for language code {lang_code!r}; use 'a' (American) or 'b' (British)."
+                f"No English text front end for language code {lang_code!r}: "
+                "use 'a' (American) or 'b' (British)."
             )
         t0 = time.perf_counter()
         ensure_english_model()
@@ -139,7 +140,7 @@ class FrontEnd:
                 lost.append(k)
         for n, j in enumerate(lost):
             spans[j] = (pos, len(piece)) if n == 0 else (len(piece), len(piece))
-        for mt, (s, e) in zip(mtokens, spans):
+        for mt, (s, e) in zip(mtokens, spans, strict=True):
             while e > s and piece[e - 1].isspace():
                 e -= 1
             phonemes = "".join(c for c in (mt.phonemes or "") if c in self._vocab).strip()
@@ -203,5 +204,5 @@ def word_timings(pc: PhonemizedChunk, pred_dur) -> list[WordTiming]:
     return [
         WordTiming(t.text, float(t.start_ts), float(t.end_ts))
         for t in tokens
-        if t.start_ts is not None and t.end_ts is not None and any(c not in SILENT_PHONEMES for c in t.phonemes)
+        if t.start_ts is not None and t.end_ts is not None and not set(t.phonemes) <= SILENT_PHONEMES
     ]

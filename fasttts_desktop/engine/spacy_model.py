@@ -37,9 +37,10 @@ class _MirrorDistributionFinder(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path=None, target=None):
         return None
 
-    def find_distributions(self, context=importlib.metadata.DistributionFinder.Context()):
+    def find_distributions(self, context=None):
         # A nameless query lists every distribution; answering it too would list the model twice.
-        if context.name is None or _normalized(context.name) != EXPECTED:
+        name = getattr(context, "name", None)
+        if name is None or _normalized(name) != EXPECTED:
             return iter(())
         return iter((importlib.metadata.distribution(MIRROR),))
 
