@@ -1,0 +1,109 @@
+"""The decoder as an AOTInductor package: compiled once, loaded by later launches in about a second.
+
+`torch.compile`'s own caches still re-trace in a fresh process (44 s measured for kokoro's decoder), so the
+warm start loads a package instead: `torch.export` of `DecoderCore` with a dynamic batch and a dynamic
+frame count (har's length is derived: 120 F + 1), compiled by AOTInductor.
+
+An earlier package of kokoro's generator segfaulted when a fresh process loaded it. kokoro's modules put
+CPU tensors into the graph (`torch.tensor(2)` in AdainResBlk1d, the STFT window kept as a plain attribute),
+and AOTInductor packages that mix CPU constants into a CUDA model are a known crash (pytorch#190000).
+`DecoderCore` keeps every constant on the model's device, `export_decoder` refuses a graph that does not,
+and a new package is loaded and run once in a separate process before the app ever loads it itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch.export import Dim
+
+log = logging.getLogger(__name__)
+
+INDUCTOR_CONFIGS = {
+    # no autotuning: build time stays near a minute and the decoder is launch-bound at batch 1 anyway
+    "max_autotune": False,
+}
+MAX_FRAMES = 16384
+
+
+def example_inputs(device, batch: int = 2, frames: int = 48):
+    g = torch.Generator(device="cpu").manual_seed(0)
+
+    def rnd(*shape, scale=1.0):
+        return (torch.randn(*shape, generator=g) * scale).to(device)
+
+    return (
+        rnd(batch, 512, frames), rnd(batch, 2 * frames, scale=100.0).abs(), rnd(batch, 2 * frames),
+        rnd(batch, 128, scale=0.3), rnd(batch, 22, 120 * frames + 1),
+        torch.tensor([frames] + [frames - 7] * (batch - 1), device=device),
+    )
+
+
+def export_decoder(core: torch.nn.Module, device: torch.device):
+    b = Dim("batch", min=1, max=1024)
+    f = Dim("frames", min=8, max=MAX_FRAMES)
+    shapes = {
+        "asr": {0: b, 2: f}, "f0_curve": {0: b, 1: 2 * f}, "n_curve": {0: b, 1: 2 * f},
+        "style": {0: b}, "har": {0: b, 2: 120 * f + 1}, "frames": {0: b},
+    }
+    with torch.no_grad():
+        ep = torch.export.export(core, example_inputs(device), dynamic_shapes=shapes, strict=False)
+    foreign = [
+        name for name, t in [*ep.state_dict.items(), *ep.constants.items()]
+        if isinstance(t, torch.Tensor) and t.device.type != device.type
+    ]
+    if foreign:
+        raise RuntimeError(f"exported decoder holds tensors on another device: {foreign[:5]}")
+    return ep
+
+
+def build_package(core: torch.nn.Module, device: torch.device, path: Path) -> None:
+    t0 = time.perf_counter()
+    ep = export_decoder(core, device)
+    t1 = time.perf_counter()
+    torch._inductor.aoti_compile_and_package(ep, package_path=str(path), inductor_configs=INDUCTOR_CONFIGS)
+    log.info("decoder package: export %.1f s, AOTInductor %.1f s", t1 - t0, time.perf_counter() - t1)
+
+
+def load_package(path: Path):
+    # run_single_threaded: no locking inside the runner, which CUDA graph capture needs
+    return torch._inductor.aoti_load_package(str(path), run_single_threaded=True)
+
+
+def check_in_subprocess(path: Path, timeout_s: float = 300.0) -> tuple[bool, str]:
+    """Load and run the package in a fresh interpreter; a crash there costs nothing here."""
+    cmd = [sys.executable, "-m", "fasttts_desktop.engine.cuda.aoti", "--check", str(path)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        return False, "timed out"
+    tail = (proc.stdout + proc.stderr).strip().splitlines()[-3:]
+    ok = proc.returncode == 0 and "package ok" in proc.stdout
+    return ok, f"exit {proc.returncode}: {' | '.join(tail)}"
+
+
+def _main(argv=None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--check", type=Path, required=True)
+    args = parser.parse_args(argv)
+    device = torch.device("cuda")
+    t0 = time.perf_counter()
+    model = load_package(args.check)
+    t1 = time.perf_counter()
+    out = model(*example_inputs(device, batch=1, frames=40))
+    torch.cuda.synchronize()
+    if not torch.isfinite(out[..., : 120 * 40 + 1]).all():
+        print("package gives non-finite output")
+        return 1
+    print(f"package ok: load {t1 - t0:.2f} s, first run {time.perf_counter() - t1:.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

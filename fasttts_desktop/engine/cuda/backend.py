@@ -1,0 +1,202 @@
+"""CompiledBackend: kokoro on an NVIDIA GPU, fast from the first sentence (see engine/backend.py)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from fasttts_desktop.engine.backend import Progress, Request, Result
+from fasttts_desktop.engine.cuda.pipeline import SAMPLES_PER_FRAME, FastModel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Options:
+    dtype: torch.dtype = torch.bfloat16  # the decoder's convolutions; the text side is always float32
+    conv2d: bool = False  # decoder convolutions as 2-D (lets Inductor pick channels-last/NHWC kernels)
+    compile: str = "aoti"  # "aoti" (cached package), or "none" (eager kernels, still in CUDA graphs)
+    graphs: bool = True  # batch-1 CUDA graphs per bucket
+    ragged_attention: bool = False  # FlashInfer for ALBERT in infer_batch (JIT-compiles ~90 s on first use)
+    batch_sentences: int = 64  # text stage: sentences per pass
+    batch_frames: int = 8192  # acoustic stage: padded frames per pass (~3 GB of activations in bf16)
+
+
+class CompiledBackend:
+    def __init__(self, weights, device: torch.device, progress: Progress | None = None, options: Options | None = None):
+        from fasttts_desktop.engine.model import build_kmodel, remove_weight_norm
+
+        if device.type != "cuda":
+            raise ValueError("CompiledBackend needs a CUDA device")
+        self.device = device
+        self.options = options or Options()
+        self.fingerprint = getattr(weights, "fingerprint", None) or "unknown"
+        state_dict = weights.state_dict if hasattr(weights, "state_dict") else weights
+        if progress:
+            progress("Building the GPU model", 0.0)
+        kmodel = remove_weight_norm(build_kmodel(state_dict)).eval()
+        self.model = FastModel(kmodel, self.options.dtype, self.options.conv2d).eval()
+        del kmodel.decoder  # the decoder core holds its own bf16 copy; the rest is shared with FastModel
+        self.model.to(device)
+        for lstm in (m for m in self.model.modules() if isinstance(m, torch.nn.LSTM)):
+            lstm.flatten_parameters()
+        self.decoder = self.model.decoder
+        self.runner = None
+        self.compile_s = 0.0
+        self.compiled = "eager"
+        self._lock = threading.Lock()
+        self._attention = None
+        name = torch.cuda.get_device_name(device)
+        self.description = f"{name} · {str(self.options.dtype).removeprefix('torch.').replace('bfloat16', 'bf16')}"
+
+    # -- one-time work
+
+    def prepare(self, progress: Progress | None = None) -> None:
+        t0 = time.perf_counter()
+        if self.options.compile == "aoti":
+            self._load_decoder_package(progress)
+        self.compile_s = time.perf_counter() - t0
+        if self.options.graphs:
+            from fasttts_desktop.engine.cuda.graphs import GraphRunner
+
+            self.runner = GraphRunner(self.model, self.decoder, self.device)
+            with torch.inference_mode():
+                self.runner.precapture(progress)
+        self.description += " compiled" if self.compiled == "aoti" else " (CUDA graphs)"
+        if progress:
+            progress("GPU ready", 1.0)
+
+    def _load_decoder_package(self, progress: Progress | None) -> None:
+        from fasttts_desktop.engine.cuda import aoti
+        from fasttts_desktop.engine.cuda.cache import CacheKey, CompileCache
+
+        cache = CompileCache()
+        key = CacheKey.for_device(
+            "decoder", self.fingerprint, self.device, self.options.dtype, f"conv2d={int(self.options.conv2d)}"
+        )
+        path = cache.lookup(key, "decoder.pt2")
+        try:
+            if path is None:
+                if progress:
+                    progress("Compiling the GPU decoder (once; a minute or two)", 0.05)
+                ticker = _Ticker(progress, "Compiling the GPU decoder (once; a minute or two)", 0.05, 0.85, 120.0)
+                try:
+                    path = cache.store(key, "decoder.pt2", lambda p: aoti.build_package(self.decoder, self.device, p))
+                finally:
+                    ticker.stop()
+            if cache.loads(key) is None:
+                if progress:
+                    progress("Checking the compiled decoder", 0.88)
+                ok, detail = aoti.check_in_subprocess(path)
+                cache.mark(key, ok)
+                if not ok:
+                    raise RuntimeError(f"the compiled decoder failed its check in a fresh process ({detail})")
+            if progress:
+                progress("Loading the compiled decoder", 0.9)
+            self.decoder = aoti.load_package(path)
+            self.compiled = "aoti"
+            self.model.decoder = None  # the package holds its own weights
+            torch.cuda.empty_cache()
+        except Exception as exc:  # compile toolchain missing, export failure, bad package: eager still works
+            log.warning("compiled decoder unavailable (%s); using eager kernels in CUDA graphs", exc)
+            self.compiled = "eager"
+
+    # -- synthesis
+
+    @torch.inference_mode()
+    def infer(self, request: Request) -> Result:
+        with self._lock:
+            if self.runner is not None:
+                audio, durations = self.runner.run(request.input_ids, request.ref_s, request.speed)
+                return Result(audio=audio.numpy().copy(), durations=durations.numpy().copy())
+        return self.infer_batch([request])[0]
+
+    @torch.inference_mode()
+    def infer_batch(self, requests: list[Request]) -> list[Result]:
+        """Many sentences in few passes: text stage in groups, acoustic stage in frame-budgeted batches."""
+        if len(requests) == 1 and self.runner is not None:
+            return [self.infer(requests[0])]
+        results: list[Result | None] = [None] * len(requests)
+        order = sorted(range(len(requests)), key=lambda i: len(requests[i].input_ids))
+        step = self.options.batch_sentences
+        with self._lock:
+            for start in range(0, len(order), step):
+                group = order[start : start + step]
+                self._run_group([requests[i] for i in group], group, results)
+        return results  # type: ignore[return-value]
+
+    def _run_group(self, reqs: list[Request], where: list[int], results: list) -> None:
+        dev = self.device
+        n = [len(r.input_ids) for r in reqs]
+        ids = torch.zeros(len(reqs), max(n), dtype=torch.long)
+        for row, r in enumerate(reqs):
+            ids[row, : n[row]] = torch.as_tensor(r.input_ids)
+        ids = ids.to(dev, non_blocking=True)
+        lengths = torch.tensor(n).to(dev, non_blocking=True)
+        style = torch.cat([r.ref_s.reshape(1, 256) for r in reqs]).to(dev, non_blocking=True)
+        speed = torch.tensor([float(r.speed) for r in reqs]).to(dev, non_blocking=True)
+        if self.options.ragged_attention and self._ragged_ok():
+            from fasttts_desktop.engine.cuda.attention import RaggedAttention
+
+            attention = RaggedAttention(n, dev, self._workspace)
+            dur, d, t_en = self.model.text.forward_ragged(ids, lengths, style, speed, attention, n)
+        else:
+            dur, d, t_en = self.model.text_stage(ids, lengths, style, speed)
+        dur_host = dur.cpu()
+        frames = dur_host.sum(1).tolist()
+        # acoustic passes: rows by frame count, as many per pass as the frame budget allows
+        rows = sorted(range(len(reqs)), key=lambda i: frames[i])
+        batches, current = [], []
+        for row in rows:
+            if current and (len(current) + 1) * frames[row] > self.options.batch_frames:
+                batches.append(current)
+                current = []
+            current.append(row)
+        batches.append(current)
+        for batch in batches:
+            idx = torch.tensor(batch, device=dev)
+            longest = max(frames[i] for i in batch)
+            audio, _ = self.model.acoustic_stage(
+                dur.index_select(0, idx), d.index_select(0, idx), t_en.index_select(0, idx),
+                style.index_select(0, idx), longest, self.decoder,
+            )
+            audio = audio.cpu()
+            for k, row in enumerate(batch):
+                results[where[row]] = Result(
+                    audio=audio[k, : SAMPLES_PER_FRAME * frames[row]].numpy().copy(),
+                    durations=dur_host[row, : n[row]].numpy().astype(np.int64),
+                )
+
+    def _ragged_ok(self) -> bool:
+        if self._attention is None:
+            from fasttts_desktop.engine.cuda.attention import flashinfer_available
+
+            self._attention = flashinfer_available()
+            if self._attention:
+                self._workspace = torch.empty(128 << 20, dtype=torch.uint8, device=self.device)
+        return self._attention
+
+
+class _Ticker:
+    """Reports a slowly rising fraction while a long step with no progress of its own runs."""
+
+    def __init__(self, progress: Progress | None, message: str, start: float, end: float, expected_s: float):
+        self._stop = threading.Event()
+        if progress is None:
+            return
+
+        def tick():
+            t0 = time.perf_counter()
+            while not self._stop.wait(1.0):
+                frac = min(1.0, (time.perf_counter() - t0) / expected_s)
+                progress(message, start + (end - start) * frac * 0.95)
+
+        threading.Thread(target=tick, daemon=True).start()
+
+    def stop(self) -> None:
+        self._stop.set()

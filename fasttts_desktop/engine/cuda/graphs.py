@@ -1,0 +1,146 @@
+"""Batch-1 CUDA graphs of the two stages, one per token bucket and one per frame bucket.
+
+A sentence pads up to the next bucket, so a new text length never compiles or captures anything new
+once its bucket exists; the first use of a bucket costs two warm-up runs and a capture (tens of ms).
+All graphs share one memory pool. That is safe because every value that crosses from one graph to
+another goes through the static buffers below (allocated outside the pool), and each graph's own output
+is copied to the host before any other graph replays.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import torch
+
+log = logging.getLogger(__name__)
+
+TOKEN_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+# ~1.25x apart: at most ~20% padded frames, ~20 graphs up to 20 s of audio in one chunk
+FRAME_BUCKETS = (
+    32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536,
+    1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 8192,
+)
+# prepare() captures these ahead of the first sentence (short and medium sentences)
+PRECAPTURE_TOKENS = (32, 48, 64, 96, 128)
+PRECAPTURE_FRAMES = FRAME_BUCKETS[: FRAME_BUCKETS.index(640) + 1]
+
+
+def bucket(n: int, buckets: tuple[int, ...]) -> int | None:
+    for b in buckets:
+        if n <= b:
+            return b
+    return None
+
+
+class GraphRunner:
+    def __init__(self, model, decoder: Callable, device: torch.device):
+        self.model, self.decoder, self.device = model, decoder, device
+        t = TOKEN_BUCKETS[-1]
+        z = dict(device=device)
+        self.ids = torch.zeros(1, t, dtype=torch.long, **z)
+        self.lengths = torch.ones(1, dtype=torch.long, **z)
+        self.style = torch.zeros(1, 256, **z)
+        self.speed = torch.ones(1, **z)
+        self.dur = torch.zeros(1, t, dtype=torch.long, **z)
+        self.d = torch.zeros(1, t, 640, **z)
+        self.t_en = torch.zeros(1, 512, t, **z)
+        self.ids_host = torch.zeros(t, dtype=torch.long).pin_memory()
+        self.dur_host = torch.zeros(t, dtype=torch.long).pin_memory()
+        self.audio_host = torch.zeros(600 * FRAME_BUCKETS[-1]).pin_memory()
+        self.pool = torch.cuda.graph_pool_handle()
+        self.stream = torch.cuda.Stream(device)
+        self.text_graphs: dict[int, torch.cuda.CUDAGraph] = {}
+        self.acoustic_graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
+
+    # -- capture
+
+    def _capture(self, fn):
+        self.stream.wait_stream(torch.cuda.current_stream(self.device))
+        with torch.cuda.stream(self.stream):
+            for _ in range(2):  # cuBLAS/cuDNN handles and workspaces, the package's kernels: all outside capture
+                fn()
+        torch.cuda.current_stream(self.device).wait_stream(self.stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, pool=self.pool, stream=self.stream):
+            out = fn()
+        return graph, out
+
+    def _text_fn(self, tokens: int):
+        def run():
+            dur, d, t_en = self.model.text_stage(self.ids[:, :tokens], self.lengths, self.style, self.speed)
+            self.dur.zero_()
+            self.dur[:, :tokens].copy_(dur)
+            self.d[:, :tokens].copy_(d)
+            self.t_en[:, :, :tokens].copy_(t_en)
+
+        return run
+
+    def _acoustic_fn(self, frames: int):
+        def run():
+            audio, _ = self.model.acoustic_stage(self.dur, self.d, self.t_en, self.style, frames, self.decoder)
+            return audio
+
+        return run
+
+    def text_graph(self, tokens: int) -> torch.cuda.CUDAGraph:
+        if tokens not in self.text_graphs:
+            self.text_graphs[tokens], _ = self._capture(self._text_fn(tokens))
+        return self.text_graphs[tokens]
+
+    def acoustic_graph(self, frames: int):
+        if frames not in self.acoustic_graphs:
+            self.acoustic_graphs[frames] = self._capture(self._acoustic_fn(frames))
+        return self.acoustic_graphs[frames]
+
+    def precapture(self, progress=None) -> None:
+        """Capture the common buckets now, on placeholder input, so the first sentences pay nothing."""
+        total = len(PRECAPTURE_TOKENS) + len(PRECAPTURE_FRAMES)
+        done = 0
+        for tokens in PRECAPTURE_TOKENS:
+            self.ids.zero_()
+            self.lengths.fill_(tokens)
+            self.text_graph(tokens)
+            done += 1
+            if progress:
+                progress("Preparing the GPU graphs", done / total)
+        for frames in PRECAPTURE_FRAMES:
+            self.dur.zero_()
+            self.dur[0, : frames // 4].fill_(3)  # 3/4 of the bucket: realistic padding
+            self.acoustic_graph(frames)
+            done += 1
+            if progress:
+                progress("Preparing the GPU graphs", done / total)
+        torch.cuda.synchronize(self.device)
+
+    # -- one sentence
+
+    def run(self, input_ids: list[int], ref_s: torch.Tensor, speed: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (audio float32 CPU view, durations int64 CPU view); valid until the next call."""
+        n = len(input_ids)
+        tokens = bucket(n, TOKEN_BUCKETS)
+        if tokens is None:
+            raise ValueError(f"{n} tokens: more than the model's {TOKEN_BUCKETS[-1]} positions")
+        self.ids_host[:n] = torch.as_tensor(input_ids, dtype=torch.long)
+        self.ids_host[n:tokens] = 0
+        self.ids[0, :tokens].copy_(self.ids_host[:tokens], non_blocking=True)
+        self.lengths.fill_(n)
+        self.style.copy_(ref_s.reshape(1, 256), non_blocking=True)
+        self.speed.fill_(float(speed))
+        self.text_graph(tokens).replay()
+        self.dur_host[:n].copy_(self.dur[0, :n], non_blocking=True)
+        torch.cuda.current_stream(self.device).synchronize()  # the one sync: the frame count picks the graph
+        n_frames = int(self.dur_host[:n].sum())
+        frames = bucket(n_frames, FRAME_BUCKETS)
+        if frames is None:  # longer than any graph: run the stage directly at its exact length
+            audio = self._acoustic_fn(n_frames)()
+        else:
+            graph, audio = self.acoustic_graph(frames)
+            graph.replay()
+        samples = 600 * n_frames
+        if samples > self.audio_host.numel():
+            return audio[0, :samples].cpu(), self.dur_host[:n]
+        self.audio_host[:samples].copy_(audio[0, :samples], non_blocking=True)
+        torch.cuda.current_stream(self.device).synchronize()
+        return self.audio_host[:samples], self.dur_host[:n]

@@ -1,0 +1,30 @@
+"""A bidirectional LSTM over right-padded batches that CUDA graphs can capture.
+
+kokoro packs its sequences (`pack_padded_sequence`), which needs the lengths on the host and so breaks
+graph capture. Here the lengths stay on the device: the backward direction reads a right-aligned copy of
+each row, so both directions start at a real token and never see padding before it, and one cuDNN call
+does both. Valid positions equal the packed result (up to GEMM rounding); padded positions are zero,
+as `pad_packed_sequence` leaves them.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def _gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    return torch.gather(x, 1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
+
+
+def bilstm(lstm: torch.nn.LSTM, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """x [B, T, C] (zero where padded), lengths [B] (device, long), mask [B, T] bool -> [B, T, 2H]."""
+    batch, steps, _ = x.shape
+    t = torch.arange(steps, device=x.device)
+    shift = (steps - lengths).unsqueeze(1)  # [B, 1]: how far each row moves to end at the last step
+    src = t.unsqueeze(0) - shift
+    right = _gather_time(x, src.clamp(min=0)) * (src >= 0).unsqueeze(-1).to(x.dtype)
+    y, _ = lstm(torch.cat([x, right], 0))
+    hidden = y.shape[-1] // 2
+    forward = y[:batch, :, :hidden]
+    backward = _gather_time(y[batch:, :, hidden:], (t.unsqueeze(0) + shift).clamp(max=steps - 1))
+    return torch.cat([forward, backward], -1) * mask.unsqueeze(-1).to(y.dtype)

@@ -1,0 +1,54 @@
+"""kokoro's forward as two stages over padded batches, built from a KModel's own modules.
+
+    text stage      ids -> durations (float32, exact), d, t_en              (fixed token bucket T)
+    acoustic stage  durations, d, t_en -> audio                             (fixed frame bucket F)
+
+Between the two the host reads the durations once (it must choose F and return them anyway). Neither
+stage syncs with the host or depends on a CPU tensor, so each can be captured in a CUDA graph per
+bucket; `decoder` can be swapped for a compiled artifact with the same signature.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fasttts_desktop.engine.cuda.decoder import DecoderCore, ProsodyBlocks
+from fasttts_desktop.engine.cuda.lstm import bilstm
+from fasttts_desktop.engine.cuda.source import HarmonicSource, ISTFT, align
+from fasttts_desktop.engine.cuda.text import TextSide
+
+SAMPLES_PER_FRAME = 600
+
+
+class FastModel(nn.Module):
+    def __init__(self, kmodel, dtype: torch.dtype = torch.bfloat16, conv2d: bool = False):
+        """`kmodel`: a KModel with weight norm removed (its modules are used, not copied, except the decoder)."""
+        super().__init__()
+        self.text = TextSide(kmodel)
+        self.shared = kmodel.predictor.shared
+        self.prosody = ProsodyBlocks(kmodel.predictor)
+        self.source = HarmonicSource(kmodel.decoder.generator)
+        self.decoder = DecoderCore(kmodel.decoder, dtype, conv2d)
+        self.istft = ISTFT()
+
+    def text_stage(self, ids, lengths, style, speed):
+        return self.text(ids, lengths, style, speed)
+
+    def acoustic_stage(self, durations, d, t_en, style, n_frames: int, decoder=None):
+        """-> audio [B, 600 * n_frames] (zero past each row's end), frames [B]."""
+        en, asr, frames = align(durations, d, t_en, n_frames)
+        mask = torch.arange(n_frames, device=frames.device).unsqueeze(0) < frames.unsqueeze(1)
+        x = bilstm(self.shared, en, frames, mask).transpose(1, 2)
+        f0, n = self.prosody(x, style[:, 128:], frames)
+        har = self.source(f0, frames)
+        post = (decoder or self.decoder)(asr, f0, n, style[:, :128], har, frames)
+        return self.istft(post, frames), frames
+
+    @torch.inference_mode()
+    def forward(self, ids, lengths, style, speed):
+        """Whole forward with the frame count read from the durations (eager use, tests)."""
+        durations, d, t_en = self.text_stage(ids, lengths, style, speed)
+        n_frames = int(durations.sum(1).max())
+        audio, frames = self.acoustic_stage(durations, d, t_en, style, n_frames)
+        return audio, durations, frames

@@ -1,0 +1,99 @@
+"""The text side of kokoro's forward, rewritten for padded batches and graph capture.
+
+Same modules and weights as kokoro's KModel (ALBERT, bert_encoder, the prosody predictor's duration path
+and the text encoder); only the forward functions are ours: no host syncs, no packing, lengths on the
+device, fixed shapes. Everything here runs in float32, because the predicted durations are integers from
+rounding and must come out as kokoro's do.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from fasttts_desktop.engine.cuda.attention import HEAD_DIM, HEADS, PaddedAttention
+from fasttts_desktop.engine.cuda.lstm import bilstm
+
+
+class TextSide(torch.nn.Module):
+    """Phoneme ids -> (durations, d, t_en) for a right-padded batch; wraps a KModel's modules."""
+
+    def __init__(self, kmodel):
+        super().__init__()
+        self.bert = kmodel.bert
+        self.bert_encoder = kmodel.bert_encoder
+        self.predictor = kmodel.predictor
+        self.text_encoder = kmodel.text_encoder
+        layer = kmodel.bert.encoder.albert_layer_groups[0].albert_layers[0]
+        att = layer.attention
+        # ALBERT shares one layer 12 times; one GEMM for q, k and v instead of three.
+        self.register_buffer("qkv_weight", torch.cat([att.query.weight, att.key.weight, att.value.weight]).detach())
+        self.register_buffer("qkv_bias", torch.cat([att.query.bias, att.key.bias, att.value.bias]).detach())
+        self.n_layers = kmodel.bert.config.num_hidden_layers
+
+    # -- ALBERT
+
+    def albert(self, ids: torch.Tensor, positions: torch.Tensor, attention) -> torch.Tensor:
+        """ids/positions [B, T] (padded) or [N] (packed); attention: PaddedAttention or RaggedAttention."""
+        emb = self.bert.embeddings
+        h = emb.word_embeddings(ids) + emb.position_embeddings(positions) + emb.token_type_embeddings.weight[0]
+        h = self.bert.encoder.embedding_hidden_mapping_in(emb.LayerNorm(h))
+        layer = self.bert.encoder.albert_layer_groups[0].albert_layers[0]
+        att = layer.attention
+        lead = h.shape[:-1]
+        for _ in range(self.n_layers):
+            q, k, v = F.linear(h, self.qkv_weight, self.qkv_bias).split(HEADS * HEAD_DIM, -1)
+            shape = (*lead, HEADS, HEAD_DIM)
+            a = attention(q.view(shape), k.view(shape), v.view(shape)).reshape(*lead, HEADS * HEAD_DIM)
+            a = att.LayerNorm(h + att.dense(a))
+            h = layer.full_layer_layer_norm(layer.ffn_output(layer.activation(layer.ffn(a))) + a)
+        return h
+
+    # -- prosody predictor, duration half
+
+    def durations_from_bert(self, bert_out, style, speed, lengths, mask):
+        """bert_out [B, T, 768] -> (pred_dur [B, T] long, zero on padding; d [B, T, 640])."""
+        d_en = self.bert_encoder(bert_out)  # [B, T, 512]
+        s = style[:, 128:]
+        m = mask.unsqueeze(-1).to(d_en.dtype)
+        s_t = s.unsqueeze(1).expand(-1, d_en.shape[1], -1)
+        x = torch.cat([d_en, s_t], -1) * m
+        blocks = self.predictor.text_encoder.lstms
+        for lstm, norm in zip(blocks[0::2], blocks[1::2]):
+            x = bilstm(lstm, x, lengths, mask)
+            x = torch.cat([norm(x, s), s_t], -1) * m  # AdaLayerNorm maps [B, T, C] -> [B, T, C]
+        d = x
+        x = bilstm(self.predictor.lstm, d, lengths, mask)
+        duration = torch.sigmoid(self.predictor.duration_proj(x)).sum(-1) / speed.unsqueeze(1)
+        pred_dur = torch.round(duration).clamp(min=1).long() * mask
+        return pred_dur, d
+
+    def encode_text(self, ids, lengths, mask):
+        """kokoro's TextEncoder -> t_en [B, 512, T], zero on padding."""
+        te = self.text_encoder
+        m = mask.unsqueeze(1).to(torch.float32)
+        x = te.embedding(ids).transpose(1, 2) * m
+        for conv, norm, actv, _dropout in te.cnn:
+            x = actv(norm(conv(x))) * m
+        return bilstm(te.lstm, x.transpose(1, 2), lengths, mask).transpose(1, 2)
+
+    def forward(self, ids, lengths, style, speed):
+        """ids [B, T] (0 beyond each length), lengths [B], style [B, 256], speed [B]."""
+        steps = ids.shape[1]
+        positions = torch.arange(steps, device=ids.device).unsqueeze(0).expand_as(ids)
+        mask = positions < lengths.unsqueeze(1)
+        bert_out = self.albert(ids, positions, PaddedAttention(mask))
+        pred_dur, d = self.durations_from_bert(bert_out, style, speed, lengths, mask)
+        return pred_dur, d, self.encode_text(ids, lengths, mask)
+
+    def forward_ragged(self, ids, lengths, style, speed, attention, host_lengths: list[int]):
+        """Same result, ALBERT on packed tokens (no padding rows through its 12 layers)."""
+        steps = ids.shape[1]
+        positions = torch.arange(steps, device=ids.device).unsqueeze(0).expand_as(ids)
+        mask = positions < lengths.unsqueeze(1)
+        flat = mask.reshape(-1).nonzero().squeeze(1)  # a host sync; the ragged path runs eagerly anyway
+        packed = self.albert(ids.reshape(-1)[flat], positions.reshape(-1)[flat], attention)
+        bert_out = packed.new_zeros(ids.numel(), packed.shape[-1]).index_copy_(0, flat, packed)
+        bert_out = bert_out.view(*ids.shape, -1)
+        pred_dur, d = self.durations_from_bert(bert_out, style, speed, lengths, mask)
+        return pred_dur, d, self.encode_text(ids, lengths, mask)
