@@ -50,7 +50,10 @@ def settings_path(tmp_path):
 
 @pytest.fixture
 def make_app(qtbot, settings_path):
-    """make_app(engine=None, hold_load=False, load_error=None, pace=1.0) -> App (window shown)."""
+    """make_app(engine=None, hold_load=False, load_error=None, pace=1.0, output=None) -> App (window shown).
+
+    output: a stream opener in place of the fake one; "real" plays through sounddevice.
+    """
 
     def make(engine=None, *, hold_load=False, load_error: Exception | None = None, pace=1.0, output=None):
         engine = engine or FakeEngine()
@@ -66,8 +69,11 @@ def make_app(qtbot, settings_path):
                 raise load_error
             return engine
 
-        output = output or FakeOutput(pace)
-        player = Player(lambda on_finished: Playback(on_finished, open_stream=output), warm_up=lambda: None)
+        if output == "real":
+            player = Player()
+        else:
+            output = output or FakeOutput(pace)
+            player = Player(lambda on_finished: Playback(on_finished, open_stream=output), warm_up=lambda: None)
         settings = QSettings(settings_path, QSettings.Format.IniFormat)
         service = SpeechService(load, player=player)
         window = create_window(load, settings, service)

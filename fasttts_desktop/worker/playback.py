@@ -50,15 +50,15 @@ def _sounddevice():
     return sounddevice
 
 
-def find_output_device() -> None:
+def find_output_device(rescan: bool = False) -> None:
     """Raise NoOutputDevice unless PortAudio has a default output.
 
-    PortAudio lists devices once, when it starts; a sound server that came up later (or came back) is only
+    PortAudio lists devices once, when it starts; a sound server that came up (or went away) later is only
     seen after a rescan, which is safe here because no stream of ours is open when a new one is made.
     """
     sd = _sounddevice()
-    for rescan in (False, True):
-        if rescan:
+    for again in (False, True):
+        if again or rescan:
             sd._terminate()
             sd._initialize()
         try:
@@ -72,19 +72,22 @@ def find_output_device() -> None:
 
 def open_sounddevice_stream(callback, finished_callback, sample_rate: int):
     sd = _sounddevice()
-    find_output_device()
-    try:
-        return sd.OutputStream(
-            samplerate=sample_rate,
-            channels=1,
-            dtype="float32",
-            blocksize=BLOCK_FRAMES,
-            latency=LATENCY,
-            callback=callback,
-            finished_callback=finished_callback,
-        )
-    except sd.PortAudioError as exc:
-        raise NoOutputDevice(f"The audio output could not be opened ({exc}). Save WAV… still works.") from exc
+    for rescan in (False, True):  # a device listed at start-up may be gone: look again once
+        find_output_device(rescan)
+        try:
+            return sd.OutputStream(
+                samplerate=sample_rate,
+                channels=1,
+                dtype="float32",
+                blocksize=BLOCK_FRAMES,
+                latency=LATENCY,
+                callback=callback,
+                finished_callback=finished_callback,
+            )
+        except sd.PortAudioError as exc:
+            reason = exc
+    log.warning("cannot open the output: %s", reason)
+    raise NoOutputDevice(f"The audio output could not be opened ({reason}). Save WAV… still works.")
 
 
 def warm_up_output(sample_rate: int = SAMPLE_RATE) -> None:

@@ -1,0 +1,129 @@
+"""The real app, the real engine on CPU and a real sound server: what reaches the speaker is the utterance,
+it starts before the last chunk is made, Stop silences it, and Save writes what was played."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from app_fixtures import make_app, settings_path  # noqa: F401
+from PySide6.QtCore import Qt
+from real_engine import real_engine  # noqa: F401
+from sound_sink import RATE, sound_sink  # noqa: F401
+
+from fasttts_desktop.engine.types import SAMPLE_RATE
+from fasttts_desktop.wavfile import read_wav
+
+pytestmark = pytest.mark.slow
+
+# A line break always ends a chunk, so these are two and three chunks of ~3 s each.
+TWO_LINES = "The birch canoe slid on the smooth planks.\nGlue the sheet to the dark blue background."
+THREE_LINES = TWO_LINES + "\nIt is easy to tell the depth of a well."
+SILENCE = 0.003  # the null sink adds no noise: anything above this is sound
+
+
+def upsample_2x(audio: np.ndarray) -> np.ndarray:
+    """24 kHz -> 48 kHz, band-limited (zero-padding the spectrum), as a sound server's resampler would."""
+    n = len(audio)
+    spectrum = np.fft.rfft(audio)
+    return (np.fft.irfft(spectrum, 2 * n) * 2).astype(np.float32)
+
+
+def locate(heard: np.ndarray, ref: np.ndarray) -> tuple[int, float]:
+    """Where `ref` best lines up in `heard`, and the normalized correlation there (1.0 = identical shape)."""
+    size = 1 << int(np.ceil(np.log2(len(heard) + len(ref))))
+    xc = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(ref, size)), size)[: len(heard) - len(ref) + 1]
+    lag = int(np.argmax(xc))
+    segment = heard[lag : lag + len(ref)]
+    return lag, float(segment @ ref / (np.linalg.norm(segment) * np.linalg.norm(ref) + 1e-12))
+
+
+def loud(audio: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.abs(audio) > SILENCE)
+
+
+@pytest.fixture
+def real_app(qtbot, make_app, real_engine, sound_sink):
+    app = make_app(real_engine, output="real")
+    qtbot.waitUntil(lambda: app.service.is_ready, timeout=120_000)
+    assert app.service.player.probe()  # the sink is the output device
+    return app
+
+
+def test_the_sink_hears_the_utterance_as_it_is_made_and_save_writes_it(qtbot, real_app, sound_sink, tmp_path):
+    app, w = real_app, real_app.window
+    made = []  # (perf_counter when the chunk reached the GUI thread, AudioChunk)
+    app.service.chunk_played.connect(lambda rid, chunk: made.append((time.perf_counter(), chunk)))
+    capture = sound_sink.capture()
+    qtbot.keyClicks(w.text_edit, TWO_LINES.replace("\n", " "))
+    w.text_edit.setPlainText(TWO_LINES)
+    t_speak = time.perf_counter()
+    with qtbot.waitSignal(app.service.utterance_finished, timeout=120_000) as finished:
+        qtbot.keyClick(w.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.wait(200)
+    heard = capture.stop()
+    stats = finished.args[0]
+
+    assert len(made) == 2
+    # Each chunk is found, in order, in what the sink received.
+    lags = []
+    for _, chunk in made:
+        lag, corr = locate(heard, upsample_2x(chunk.audio))
+        assert corr > 0.9, f"chunk {chunk.index} correlates only {corr:.2f} with the sound at the sink"
+        lags.append(lag)
+    assert lags[0] < lags[1]
+    # Sound began before the last chunk had been made.
+    first = int(loud(heard)[0])
+    first_heard_at = capture.arrival_of(first)
+    assert first_heard_at < made[-1][0]
+    assert stats.first_sound_s is not None and stats.chunks == 2
+    print(
+        f"\nSpeak -> first sample at the sink: {capture.arrival_of(lags[0]) - t_speak:.3f} s, first speech "
+        f"{first_heard_at - t_speak:.3f} s "
+        f"(app's estimate {stats.first_sound_s:.3f} s); last chunk made after {made[-1][0] - t_speak:.3f} s; "
+        f"RTF {stats.rtf:.2f}; underruns {stats.underruns} ({stats.underrun_s:.2f} s)"
+    )
+    assert "first sound after" in w.status_label.text()
+    # The whole tail was played: nothing of the last chunk was cut off.
+    last_chunk = upsample_2x(made[-1][1].audio)
+    tail_lag, _ = locate(heard, last_chunk)
+    assert int(loud(heard)[-1]) >= tail_lag + int(loud(last_chunk)[-1]) - int(0.01 * RATE)
+
+    # Save now: same text, voice and speed, so it is what was just played, sample for sample.
+    target = tmp_path / "played.wav"
+    with qtbot.waitSignal(app.service.saved, timeout=10_000):
+        w.save_to(str(target))
+    saved, rate = read_wav(target)
+    played = np.concatenate([c.audio for _, c in made])
+    assert rate == SAMPLE_RATE and len(saved) == len(played)
+    assert np.abs(saved - played).max() <= 1.01 / 32767
+    _, corr = locate(heard, upsample_2x(saved[: len(made[0][1].audio)]))
+    assert corr > 0.9
+
+
+def test_stop_silences_the_sink_within_100_ms_and_halts_synthesis(qtbot, real_app, sound_sink):
+    app, w = real_app, real_app.window
+    worker = app.service._worker
+    made = []
+    worker.chunk_ready.connect(lambda rid, chunk: made.append(chunk.index))  # straight from the engine thread
+    capture = sound_sink.capture()
+    w.text_edit.setPlainText(THREE_LINES)
+    w.speak()
+    # Let the first chunk play for a while: by then the second is being made.
+    qtbot.waitUntil(lambda: len(loud(capture.audio())) > 0, timeout=120_000)
+    qtbot.wait(500)
+    assert made == [0]
+    with qtbot.waitSignal(worker.speech_cancelled, timeout=120_000):
+        t_stop = time.perf_counter()
+        qtbot.keyClick(w.text_edit, Qt.Key.Key_Escape)
+        at_stop = capture.samples_by(t_stop)
+    qtbot.wait(500)
+    heard = capture.stop()
+
+    assert len(loud(heard[:at_stop])) > 0.3 * RATE  # it was really speaking when stopped
+    after = loud(heard[at_stop + int(0.1 * RATE) :])
+    assert len(after) == 0, f"sound {len(after) / RATE:.3f} s long more than 100 ms after Stop"
+    # The chunk being made when Stop came was thrown away, and no later chunk was started.
+    assert made == [0]
+    assert not app.service.busy and w.status_label.text() == "Stopped."
