@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parent.parent
 _session_dirs: list[Path] = []
 
 
@@ -53,3 +54,19 @@ def kmodel(weights):
     from fasttts_desktop.engine.model import build_kmodel
 
     return build_kmodel(weights.state_dict)
+
+
+@pytest.fixture(scope="session")
+def engine(weights):
+    """The real Engine on CPU, offline, reading the run's already converted weights."""
+    from fasttts_desktop.engine import Engine
+
+    return Engine.load(device="cpu", use_hub=False)
+
+
+@pytest.fixture(scope="session")
+def cli_env(weights) -> dict[str, str]:
+    """Environment for `python -m fasttts_desktop` subprocesses: this run's filled cache, offline."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    return env

@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 import torch
@@ -40,7 +41,9 @@ def kokoro_files(weights, tmp_path_factory) -> dict[str, Path]:
     (root / "voices").mkdir()
     for i, name in enumerate(ENGLISH_VOICES):
         files[f"voices/{name}.pt"] = root / "voices" / f"{name}.pt"
-        torch.save(torch.randn(510, 1, 256, generator=torch.Generator().manual_seed(i)), files[f"voices/{name}.pt"])
+        torch.save(
+            torch.randn(510, 1, 256, generator=torch.Generator().manual_seed(i)), files[f"voices/{name}.pt"]
+        )
     return files
 
 
@@ -93,8 +96,8 @@ def no_probe(monkeypatch):
 
 
 class _FakeHub(http.server.BaseHTTPRequestHandler):
-    files: dict[str, Path] = {}
-    requests: list[str] = []
+    files: ClassVar[dict[str, Path]] = {}  # each fake_hub gets a subclass with its own
+    requests: ClassVar[list[str]] = []
 
     def do_HEAD(self):
         self._answer(body=False)
@@ -113,7 +116,7 @@ class _FakeHub(http.server.BaseHTTPRequestHandler):
             data = self.files[path[len(prefix) :]].read_bytes()
             self.send_response(200)
             self.send_header("X-Repo-Commit", COMMIT)
-            self.send_header("ETag", '"%s"' % hashlib.sha1(data).hexdigest())
+            self.send_header("ETag", f'"{hashlib.sha1(data).hexdigest()}"')
         else:
             data = b"not found"
             self.send_response(404)
@@ -159,7 +162,9 @@ def test_hub_allowed(monkeypatch, env, use_hub, allowed):
 
 
 @pytest.mark.parametrize("unreachable", ["closed_port", "blackhole"])
-def test_unreachable_hub_costs_seconds_and_falls_back_offline(weights, weights_cache_dir, hf_home, request, unreachable):
+def test_unreachable_hub_costs_seconds_and_falls_back_offline(
+    weights, weights_cache_dir, hf_home, request, unreachable
+):
     request.getfixturevalue(unreachable)
     timeout = 3.0
     t0 = time.perf_counter()
@@ -173,8 +178,12 @@ def test_unreachable_hub_costs_seconds_and_falls_back_offline(weights, weights_c
     assert elapsed < 6.0, elapsed
 
 
-def test_hf_cache_is_used_first_even_when_the_hub_is_down(weights, weights_cache_dir, hf_home, blackhole, kokoro_files):
-    fill_hf_cache(hf_home, {k: v for k, v in kokoro_files.items() if k in (hub.MODEL_FILE, "voices/af_heart.pt")})
+def test_hf_cache_is_used_first_even_when_the_hub_is_down(
+    weights, weights_cache_dir, hf_home, blackhole, kokoro_files
+):
+    fill_hf_cache(
+        hf_home, {k: v for k, v in kokoro_files.items() if k in (hub.MODEL_FILE, "voices/af_heart.pt")}
+    )
     t0 = time.perf_counter()
     w = load_weights(use_hub=True, hub_timeout_s=1.0, cache_dir=weights_cache_dir)
     assert time.perf_counter() - t0 < 6.0
@@ -198,7 +207,9 @@ def test_complete_hf_cache_needs_no_network(weights_cache_dir, hf_home, no_probe
         pytest.param({}, False, id="use_hub=False"),
     ],
 )
-def test_opting_out_ignores_even_the_hf_cache(weights_cache_dir, hf_home, no_probe, kokoro_files, monkeypatch, env, use_hub):
+def test_opting_out_ignores_even_the_hf_cache(
+    weights_cache_dir, hf_home, no_probe, kokoro_files, monkeypatch, env, use_hub
+):
     fill_hf_cache(hf_home, kokoro_files)
     for name in ("FASTTTS_OFFLINE", "HF_HUB_OFFLINE"):
         monkeypatch.delenv(name, raising=False)
@@ -212,7 +223,9 @@ def test_opting_out_ignores_even_the_hf_cache(weights_cache_dir, hf_home, no_pro
     os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"),
     reason="huggingface_hub refuses every download when HF_HUB_OFFLINE is set at import",
 )
-def test_answering_hub_is_downloaded_from_then_cached(weights, weights_cache_dir, hf_home, fake_hub, kokoro_files):
+def test_answering_hub_is_downloaded_from_then_cached(
+    weights, weights_cache_dir, hf_home, fake_hub, kokoro_files
+):
     fake_hub.files = kokoro_files
     progress = []
     w = load_weights(use_hub=True, cache_dir=weights_cache_dir, progress=lambda m, f: progress.append((m, f)))

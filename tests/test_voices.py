@@ -115,7 +115,7 @@ def test_unsupported_and_empty_voice_paths(tmp_path):
     (tmp_path / "v.txt").write_text("x")
     with pytest.raises(EngineError, match="Unsupported"):
         load_voices(tmp_path / "v.txt")
-    with pytest.raises(EngineError, match="No .pt voice files"):
+    with pytest.raises(EngineError, match=r"No \.pt voice files"):
         load_voices(tmp_path)
 
 

@@ -14,8 +14,8 @@ import shutil
 import numpy as np
 import pytest
 import torch
-
 from audio_checks import log_mel_distance, pitch_track
+
 from fasttts_desktop.engine import onnx_weights, weight_store
 from fasttts_desktop.engine.config import SAMPLES_PER_FRAME
 from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError
@@ -72,7 +72,7 @@ def side_by_side(kmodel, weights, onnx_session):
     torch.randn_like = lambda x, **kw: torch.zeros_like(x)
     try:
         results = []
-        for phonemes, voice in zip(HARVARD, ["jm_kumo", "jf_alpha", "jm_kumo"]):
+        for phonemes, voice in zip(HARVARD, ["jm_kumo", "jf_alpha", "jm_kumo"], strict=True):
             ids = tokens(kmodel, phonemes)
             style = weights.voices[voice][ids.shape[1] - 3]
             audio, durations = kmodel.forward_with_tokens(ids, style, 1.0)
@@ -84,7 +84,9 @@ def side_by_side(kmodel, weights, onnx_session):
                 ONNX_F0 + ":forced": captured["f0"].numpy(),
                 ONNX_ENERGY + ":forced": captured["n"].numpy(),
             }
-            o_audio, o_dur, o_f0, o_n = onnx_session.run(["audio", ONNX_DURATIONS, ONNX_F0, ONNX_ENERGY], feeds)
+            o_audio, o_dur, o_f0, o_n = onnx_session.run(
+                ["audio", ONNX_DURATIONS, ONNX_F0, ONNX_ENERGY], feeds
+            )
             results.append(
                 dict(
                     torch_audio=audio.numpy(),
@@ -112,7 +114,9 @@ def test_state_dict_is_exactly_kmodels(weights, kmodel):
         assert value.dtype == torch.float32 and value.device.type == "cpu", key
         assert torch.isfinite(value).all(), key
     assert weights.source == OFFLINE_SOURCE
-    assert len(weights.fingerprint) == 64 and weights.fingerprint == weight_store.weights_fingerprint(weights.state_dict)
+    assert len(weights.fingerprint) == 64 and weights.fingerprint == weight_store.weights_fingerprint(
+        weights.state_dict
+    )
 
 
 def test_weight_norm_never_divides_zero_by_zero(weights):
@@ -312,5 +316,5 @@ def test_shape_mismatch_is_refused(weights, tmp_path):
     bad["bert_encoder.bias"] = torch.zeros(7)
     path = tmp_path / "bad.safetensors"
     safetensors.torch.save_file(bad, path)
-    with pytest.raises(EngineError, match="bert_encoder.bias"):
+    with pytest.raises(EngineError, match=r"bert_encoder\.bias"):
         load_weights(path, use_hub=False)

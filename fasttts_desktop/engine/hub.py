@@ -39,7 +39,7 @@ def _truthy(value: str | None) -> bool:
 
 
 def hub_allowed(use_hub: bool | None) -> bool:
-    """`use_hub` wins when given; otherwise the hub is used unless FASTTTS_OFFLINE or HF_HUB_OFFLINE is set."""
+    """`use_hub` wins when given; else the hub is used unless FASTTTS_OFFLINE or HF_HUB_OFFLINE is set."""
     if use_hub is not None:
         return use_hub
     return not (_truthy(os.environ.get("FASTTTS_OFFLINE")) or _truthy(os.environ.get("HF_HUB_OFFLINE")))
@@ -116,7 +116,9 @@ def fetch(timeout_s: float = 5.0, progress: Progress | None = None) -> HubFiles 
         for i, filename in enumerate(wanted):
             report(f"Downloading {filename} from Hugging Face", i / len(wanted))
             paths[filename] = Path(
-                hf_hub_download(REPO_ID, filename, cache_dir=_hf_cache(), endpoint=endpoint(), etag_timeout=timeout_s)
+                hf_hub_download(
+                    REPO_ID, filename, cache_dir=_hf_cache(), endpoint=endpoint(), etag_timeout=timeout_s
+                )
             )
     except Exception as e:  # any failure here means "use what we have", never "fail the start"
         log.warning("Download from the Hugging Face hub failed (%s); using what is available offline", e)

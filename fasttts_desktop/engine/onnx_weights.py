@@ -57,7 +57,9 @@ class _Graph:
         return name in self.initializers
 
 
-def convert(onnx_bytes: bytes, skeleton: torch.nn.Module, progress: Progress | None = None) -> dict[str, torch.Tensor]:
+def convert(
+    onnx_bytes: bytes, skeleton: torch.nn.Module, progress: Progress | None = None
+) -> dict[str, torch.Tensor]:
     """Return a complete float32 state dict for `skeleton` (a KModel, any device incl. meta)."""
     report = progress or (lambda message, fraction: None)
     report("Reading the offline model", 0.0)
@@ -74,10 +76,13 @@ def convert(onnx_bytes: bytes, skeleton: torch.nn.Module, progress: Progress | N
             raise EngineError(f"Offline model conversion: {origin} maps to {key}, which KModel does not have")
         if tuple(value.shape) != target[key]:
             raise EngineError(
-                f"Offline model conversion: {origin} has shape {list(value.shape)} but {key} needs {list(target[key])}"
+                f"Offline model conversion: {origin} has shape {list(value.shape)}, "
+                f"but {key} needs {list(target[key])}"
             )
         if key in out:
-            raise EngineError(f"Offline model conversion: {key} is assigned twice (second time from {origin})")
+            raise EngineError(
+                f"Offline model conversion: {key} is assigned twice (second time from {origin})"
+            )
         out[key] = np.require(value, np.float32, ["C_CONTIGUOUS", "WRITEABLE"])
 
     def put_weight(path: str, weight: np.ndarray, origin: str) -> None:
@@ -99,12 +104,14 @@ def convert(onnx_bytes: bytes, skeleton: torch.nn.Module, progress: Progress | N
         module_type, weight_input, convert_node = _HANDLERS[node.op_type]
         weight_name = node.input[weight_input] if len(node.input) > weight_input else ""
         if not graph.is_initializer(weight_name) or weight_name in seen_weights:
-            continue  # an activation-only node, or one of ALBERT's 12 unrolled layers sharing one set of weights
+            continue  # activations only, or one of ALBERT's 12 unrolled layers that share one set of weights
         seen_weights.add(weight_name)
         path = _module_path(node, weight_name, modules)
         if path is None:
             if weight_name.endswith("_quantized"):
-                raise EngineError(f"Offline model conversion: cannot tell which module {node.name} belongs to")
+                raise EngineError(
+                    f"Offline model conversion: cannot tell which module {node.name} belongs to"
+                )
             continue  # a constant of the graph (e.g. the iSTFT basis), not a KModel parameter
         if not isinstance(modules[path], module_type):
             raise EngineError(
@@ -129,7 +136,8 @@ def convert(onnx_bytes: bytes, skeleton: torch.nn.Module, progress: Progress | N
     missing = [k for k in target if k not in out]
     if missing:
         raise EngineError(
-            f"Offline model conversion left {len(missing)} of {len(target)} tensors unassigned, e.g. {missing[:3]}"
+            f"Offline model conversion left {len(missing)} of {len(target)} tensors unassigned, "
+            f"e.g. {missing[:3]}"
         )
     bad = [k for k, v in out.items() if not np.isfinite(v).all()]
     if bad:
@@ -190,7 +198,7 @@ def _optional_input(graph: _Graph, node: onnx.NodeProto, index: int) -> np.ndarr
 
 
 def _weight_scale(graph: _Graph, node: onnx.NodeProto) -> np.ndarray:
-    """The weight's scale of an integer MatMul/Conv, read from the Mul that turns its int32 output into floats.
+    """The weight scale of an integer MatMul/Conv, read from the Mul that turns its int32 output into floats.
 
     Pattern: int op -> [Add int32 bias] -> Cast -> Mul(x, act_scale * weight_scale).
     """
@@ -218,7 +226,9 @@ def _weight_scale(graph: _Graph, node: onnx.NodeProto) -> np.ndarray:
 
 def _matmul_integer(graph: _Graph, node: onnx.NodeProto) -> dict[str, np.ndarray]:
     # Stored [in, out]: nn.Linear wants [out, in]. Scale and zero point are per output column.
-    w = _dequantize(graph.array(node.input[1]), _weight_scale(graph, node), _optional_input(graph, node, 3), axis=1)
+    w = _dequantize(
+        graph.array(node.input[1]), _weight_scale(graph, node), _optional_input(graph, node, 3), axis=1
+    )
     return {"weight": w.T}
 
 
@@ -246,8 +256,9 @@ def _embedding(graph: _Graph, node: onnx.NodeProto) -> dict[str, np.ndarray]:
 
 
 def _lstm(graph: _Graph, node: onnx.NodeProto) -> dict[str, np.ndarray]:
-    # Inputs: X, W, R, B, sequence_lens, initial_h, initial_c, P, W_scale, W_zero_point, R_scale, R_zero_point;
-    # W is [directions, input, 4 * hidden] (transposed against ONNX's plain LSTM), B is [directions, Wb ++ Rb].
+    # Inputs: X, W, R, B, sequence_lens, initial_h, initial_c, P, W_scale, W_zero_point, R_scale,
+    # R_zero_point. W is [directions, input, 4 * hidden] (transposed against ONNX's plain LSTM);
+    # B is [directions, Wb ++ Rb].
     w, r, b = (graph.array(node.input[i]) for i in (1, 2, 3))
     w_scale, w_zp, r_scale, r_zp = (graph.array(node.input[i]) for i in (8, 9, 10, 11))
     hidden = r.shape[1]

