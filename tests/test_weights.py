@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 
 import numpy as np
 import pytest
 import torch
 from audio_checks import log_mel_distance, pitch_track
 
-from fasttts_desktop.engine import onnx_weights, weight_store
+from fasttts_desktop.engine import onnx_weights, paths, weight_store
 from fasttts_desktop.engine.config import SAMPLES_PER_FRAME
 from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError
 from fasttts_desktop.engine.weight_store import OFFLINE_SOURCE, load_weights
@@ -188,8 +189,22 @@ def test_second_load_reads_the_cache(weights, weights_cache_dir, conversions):
     again = load_weights(use_hub=False, cache_dir=weights_cache_dir)
     assert conversions == []
     assert again.fingerprint == weights.fingerprint and again.source == OFFLINE_SOURCE
+    assert list(again.state_dict) == list(weights.state_dict)  # KModel's order, not the file's
     for key in ("bert.embeddings.word_embeddings.weight", "decoder.generator.conv_post.weight_v"):
         assert torch.equal(again.state_dict[key], weights.state_dict[key])
+
+
+def test_cache_and_log_dirs(monkeypatch, tmp_path):
+    monkeypatch.setenv("FASTTTS_CACHE_DIR", str(tmp_path / "c"))
+    monkeypatch.setenv("FASTTTS_LOG_DIR", str(tmp_path / "l"))
+    assert paths.cache_dir() == tmp_path / "c" and paths.cache_dir().is_dir()
+    assert paths.log_dir() == tmp_path / "l" and paths.log_dir().is_dir()
+    if not sys.platform.startswith("linux"):
+        return  # platformdirs honours XDG_CACHE_HOME on Linux only
+    monkeypatch.delenv("FASTTTS_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert paths.cache_dir() == tmp_path / "xdg" / "fasttts-desktop"
+    assert weight_store.offline_cache_path().parent == tmp_path / "xdg" / "fasttts-desktop" / "weights"
 
 
 def _corrupt_truncate(path):
