@@ -125,3 +125,14 @@ def test_user_voices_join_the_offline_ones(weights, weights_cache_dir, tmp_path)
     assert set(w.voices) == JAPANESE | {"af_heart"}
     assert default_voice(w.voices) == "af_heart"
     assert torch.equal(w.voices["af_heart"], pack(5))
+
+
+def test_bad_voices_path_fails_before_any_model_work(tmp_path, monkeypatch):
+    from fasttts_desktop.engine import weight_store
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("the model was loaded first")
+
+    monkeypatch.setattr(weight_store, "offline_state_dict", no_model)
+    with pytest.raises(EngineError, match="Voices not found"):
+        load_weights(voices_path=tmp_path / "missing.pt", use_hub=False, cache_dir=tmp_path)

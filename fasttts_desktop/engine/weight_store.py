@@ -57,6 +57,8 @@ def load_weights(
 ) -> Weights:
     """Resolve, load and check the model weights and voices. Problems the user can fix raise EngineError."""
     report = progress or (lambda message, fraction: None)
+    # The user's voices first: a typo there should not cost a model load (or a conversion) to find out.
+    user_voices = voices.load_voices(voices_path) if voices_path is not None else {}
     pack = voices.offline_voices()
     state_dict = None
     if model_path is not None:
@@ -79,13 +81,12 @@ def load_weights(
         source = OFFLINE_SOURCE
     else:
         fingerprint = weights_fingerprint(state_dict)
-    if voices_path is not None:
-        pack.update(voices.load_voices(voices_path))
+    pack.update(user_voices)
     return Weights(state_dict=state_dict, voices=pack, source=source, fingerprint=fingerprint)
 
 
 def weights_fingerprint(state_dict: dict[str, torch.Tensor]) -> str:
-    """sha256 over names, dtypes, shapes and bytes, in key order: equal values give an equal fingerprint."""
+    """sha256 over names, dtypes, shapes and bytes, keys sorted: equal values give an equal fingerprint."""
     h = hashlib.sha256()
     for key in sorted(state_dict):
         t = state_dict[key].detach().cpu().contiguous()
