@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -19,18 +21,17 @@ from PySide6.QtCore import QSettings
 
 from fasttts_desktop.ui.app import create_window
 from fasttts_desktop.ui.main_window import MainWindow
-from fasttts_desktop.worker.player import Player
 from fasttts_desktop.worker.playback import Playback
+from fasttts_desktop.worker.player import Player
 from fasttts_desktop.worker.speech import SpeechService
 
 
-@pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path, monkeypatch):
-    # QSettings() with no arguments and platformdirs' log folder both follow these.
+def isolate_user_dirs(tmp_path, monkeypatch) -> None:
+    # QSettings() with no arguments and the log folder follow these: nothing lands in the user's own.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
+    monkeypatch.setenv("FASTTTS_LOG_DIR", str(tmp_path / "log"))
+    for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
+        QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "config"))
 
 
 @dataclass
@@ -49,11 +50,13 @@ def settings_path(tmp_path):
 
 
 @pytest.fixture
-def make_app(qtbot, settings_path):
+def make_app(qtbot, settings_path, tmp_path, monkeypatch):
     """make_app(engine=None, hold_load=False, load_error=None, pace=1.0, output=None) -> App (window shown).
 
     output: a stream opener in place of the fake one; "real" plays through sounddevice.
     """
+
+    isolate_user_dirs(tmp_path, monkeypatch)
 
     def make(engine=None, *, hold_load=False, load_error: Exception | None = None, pace=1.0, output=None):
         engine = engine or FakeEngine()
@@ -73,7 +76,9 @@ def make_app(qtbot, settings_path):
             player = Player()
         else:
             output = output or FakeOutput(pace)
-            player = Player(lambda on_finished: Playback(on_finished, open_stream=output), warm_up=lambda: None)
+            player = Player(
+                lambda on_finished: Playback(on_finished, open_stream=output), warm_up=lambda: None
+            )
         settings = QSettings(settings_path, QSettings.Format.IniFormat)
         service = SpeechService(load, player=player)
         window = create_window(load, settings, service)
@@ -83,3 +88,22 @@ def make_app(qtbot, settings_path):
         return App(window, service, engine, output, settings, release)
 
     return make
+
+
+@contextmanager
+def utterance_done(qtbot, service: SpeechService, timeout_ms: int):
+    """Wait, after the block, for the utterance's summary (`.stats`); fail at once if speaking failed."""
+    got: dict = {}
+    on_done = lambda stats: got.setdefault("stats", stats)
+    on_error = lambda message: got.setdefault("error", message)
+    service.utterance_finished.connect(on_done)
+    service.speech_error.connect(on_error)
+    result = SimpleNamespace(stats=None)
+    try:
+        yield result
+        qtbot.waitUntil(lambda: bool(got), timeout=timeout_ms)
+    finally:
+        service.utterance_finished.disconnect(on_done)
+        service.speech_error.disconnect(on_error)
+    assert "error" not in got, f"speaking failed: {got.get('error')}"
+    result.stats = got["stats"]

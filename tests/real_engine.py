@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-_loaded = []  # fixtures imported into several modules are separate definitions: share one engine
-
 
 @pytest.fixture(scope="session")
 def real_engine(request):
-    if not _loaded:
-        try:
-            _loaded.append(request.getfixturevalue("engine"))
-        except pytest.FixtureLookupError:
-            from fasttts_desktop.engine import Engine
+    try:
+        return request.getfixturevalue("engine")
+    except pytest.FixtureLookupError:
+        from fasttts_desktop.engine import Engine
 
-            _loaded.append(Engine.load(device="cpu"))
-    return _loaded[0]
+        return Engine.load(device="cpu")

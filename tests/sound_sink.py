@@ -54,9 +54,18 @@ class Capture:
 
     def start(self) -> Capture:
         self._proc = subprocess.Popen(
-            ["parec", "-d", f"{_SINK}.monitor", "--format=float32le", f"--rate={RATE}", "--channels=1",
-             "--raw", "--latency-msec=10"],
-            stdout=subprocess.PIPE, env=self._env,
+            [
+                "parec",
+                "-d",
+                f"{_SINK}.monitor",
+                "--format=float32le",
+                f"--rate={RATE}",
+                "--channels=1",
+                "--raw",
+                "--latency-msec=10",
+            ],
+            stdout=subprocess.PIPE,
+            env=self._env,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -115,24 +124,37 @@ class SoundSink:
     def start(self) -> SoundSink:
         if not shutil.which("pulseaudio") or not shutil.which("parec"):
             raise RuntimeError("pulseaudio and parec are needed: scripts/setup --test installs them")
-        subprocess.run(
-            ["pulseaudio", "-D", "-n", "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=no",
-             "--load=module-native-protocol-unix auth-anonymous=1",
-             f"--load=module-null-sink sink_name={_SINK} rate={RATE} channels=1 norewinds=1"],
-            env={**self.env, "HOME": str(self.root)}, check=True, capture_output=True, timeout=20,
+        # In the foreground, as our child: we hold its pid and stop exactly it.
+        self._proc = subprocess.Popen(
+            [
+                "pulseaudio",
+                "--daemonize=no",
+                "-n",
+                "--exit-idle-time=-1",
+                "--disallow-exit",
+                "--use-pid-file=no",
+                "--load=module-native-protocol-unix auth-anonymous=1",
+                f"--load=module-null-sink sink_name={_SINK} rate={RATE} channels=1 norewinds=1",
+            ],
+            env={**self.env, "HOME": str(self.root)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 5
-        while subprocess.run(["pactl", "info"], env=self.env, capture_output=True).returncode:
-            if time.monotonic() > deadline:
+        deadline = time.monotonic() + 10
+        while subprocess.run(["pactl", "info"], env=self.env, capture_output=True, check=False).returncode:
+            if time.monotonic() > deadline or self._proc.poll() is not None:
+                self.stop()
                 raise RuntimeError("pulseaudio did not come up")
             time.sleep(0.05)
         return self
 
     def stop(self) -> None:
-        subprocess.run(["pulseaudio", "-k"], env=self.env, capture_output=True, timeout=10)
-        deadline = time.monotonic() + 5
-        while (self.root / "native").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        self._proc.terminate()
+        try:
+            self._proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
 
     def capture(self) -> Capture:
         return Capture(self.env).start()

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import pytest
-from app_fixtures import make_app, settings_path  # noqa: F401
-from real_engine import real_engine  # noqa: F401
-from sound_sink import no_sound_server  # noqa: F401
+from app_fixtures import utterance_done
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.wavfile import read_wav
 
+pytest_plugins = ["app_fixtures", "real_engine", "sound_sink"]
+
 pytestmark = pytest.mark.slow
 
 
-def test_without_an_output_device_the_window_says_so_and_save_works(qtbot, make_app, real_engine, no_sound_server, tmp_path):
+def test_without_an_output_device_the_window_says_so_and_save_works(
+    qtbot, make_app, real_engine, no_sound_server, tmp_path
+):
     app = make_app(real_engine, output="real")
     w = app.window
     assert not app.service.player.probe()  # what main() does once the window is up
@@ -21,9 +23,9 @@ def test_without_an_output_device_the_window_says_so_and_save_works(qtbot, make_
     assert "No audio output device was found" in w.banner.text() and "Save WAV" in w.banner.text()
     qtbot.waitUntil(lambda: app.service.is_ready, timeout=120_000)
     w.text_edit.setPlainText("Hello there.")
-    with qtbot.waitSignal(app.service.utterance_finished, timeout=60_000) as finished:
+    with utterance_done(qtbot, app.service, 60_000) as finished:
         w.speak()
-    assert finished.args[0].first_sound_s is None
+    assert finished.stats.first_sound_s is None
     assert "not played" in w.status_label.text()
     assert w.text_edit.toPlainText() == "Hello there."
     target = tmp_path / "hello.wav"

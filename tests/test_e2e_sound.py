@@ -7,13 +7,14 @@ import time
 
 import numpy as np
 import pytest
-from app_fixtures import make_app, settings_path  # noqa: F401
+from app_fixtures import utterance_done
 from PySide6.QtCore import Qt
-from real_engine import real_engine  # noqa: F401
-from sound_sink import RATE, sound_sink  # noqa: F401
+from sound_sink import RATE
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.wavfile import read_wav
+
+pytest_plugins = ["app_fixtures", "real_engine", "sound_sink"]
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,9 @@ def upsample_2x(audio: np.ndarray) -> np.ndarray:
 def locate(heard: np.ndarray, ref: np.ndarray) -> tuple[int, float]:
     """Where `ref` best lines up in `heard`, and the normalized correlation there (1.0 = identical shape)."""
     size = 1 << int(np.ceil(np.log2(len(heard) + len(ref))))
-    xc = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(ref, size)), size)[: len(heard) - len(ref) + 1]
+    xc = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(ref, size)), size)[
+        : len(heard) - len(ref) + 1
+    ]
     lag = int(np.argmax(xc))
     segment = heard[lag : lag + len(ref)]
     return lag, float(segment @ ref / (np.linalg.norm(segment) * np.linalg.norm(ref) + 1e-12))
@@ -59,11 +62,11 @@ def test_the_sink_hears_the_utterance_as_it_is_made_and_save_writes_it(qtbot, re
     qtbot.keyClicks(w.text_edit, TWO_LINES.replace("\n", " "))
     w.text_edit.setPlainText(TWO_LINES)
     t_speak = time.perf_counter()
-    with qtbot.waitSignal(app.service.utterance_finished, timeout=120_000) as finished:
+    with utterance_done(qtbot, app.service, 120_000) as finished:
         qtbot.keyClick(w.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.wait(200)
     heard = capture.stop()
-    stats = finished.args[0]
+    stats = finished.stats
 
     assert len(made) == 2
     # Each chunk is found, in order, in what the sink received.
@@ -108,10 +111,13 @@ def test_stop_silences_the_sink_within_100_ms_and_halts_synthesis(qtbot, real_ap
     made = []
     worker.chunk_ready.connect(lambda rid, chunk: made.append(chunk.index))  # straight from the engine thread
     capture = sound_sink.capture()
+    errors = []
+    app.service.speech_error.connect(errors.append)
     w.text_edit.setPlainText(THREE_LINES)
     w.speak()
     # Let the first chunk play for a while: by then the second is being made.
-    qtbot.waitUntil(lambda: len(loud(capture.audio())) > 0, timeout=120_000)
+    qtbot.waitUntil(lambda: len(loud(capture.audio())) > 0 or bool(errors), timeout=120_000)
+    assert not errors
     qtbot.wait(500)
     assert made == [0]
     with qtbot.waitSignal(worker.speech_cancelled, timeout=120_000):

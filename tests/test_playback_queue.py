@@ -52,7 +52,7 @@ def test_chunks_of_any_length_join_without_gaps_and_tail_is_padded():
 
 
 def test_feed_never_blocks_and_the_queue_stays_bounded():
-    playback, output, _ = make(pace=1.0)
+    playback, _, _ = make(pace=1.0)
     playback.start()
     t0 = time.perf_counter()
     playback.feed(np.full(30 * SAMPLE_RATE, 0.1, np.float32))

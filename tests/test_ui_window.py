@@ -7,13 +7,14 @@ import logging
 import re
 
 import pytest
-from app_fixtures import make_app, settings_path  # noqa: F401
 from fake_engine import FakeEngine
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from fasttts_desktop.engine.types import EngineError
 from fasttts_desktop.ui.error_reporting import ErrorReporter, start_log_file
+
+pytest_plugins = ["app_fixtures"]
 
 TWO = "First sentence. Second sentence."
 
@@ -26,7 +27,11 @@ def test_window_has_its_controls_and_the_text_box_has_focus(qtbot, make_app):
     w.activateWindow()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is w.text_edit)
     assert (w.speed_box.minimum(), w.speed_box.maximum(), w.speed_box.value()) == (0.5, 2.0, 1.0)
-    assert [b.text() for b in (w.speak_button, w.stop_button, w.save_button)] == ["Speak", "Stop", "Save WAV…"]
+    assert [b.text() for b in (w.speak_button, w.stop_button, w.save_button)] == [
+        "Speak",
+        "Stop",
+        "Save WAV…",
+    ]
     assert not w.stop_button.isEnabled()
 
 
@@ -38,7 +43,11 @@ def test_voices_are_labelled_with_language_and_gender_once_loaded(qtbot, make_ap
     app.release_load.set()
     qtbot.waitUntil(lambda: w.voice_box.isEnabled())
     labels = [w.voice_box.itemText(i) for i in range(w.voice_box.count())]
-    assert labels == ["jm_kumo (Japanese, male)", "jf_alpha (Japanese, female)", "af_test (American English, female)"]
+    assert labels == [
+        "jm_kumo (Japanese, male)",
+        "jf_alpha (Japanese, female)",
+        "af_test (American English, female)",
+    ]
     assert w.voice() == "jm_kumo"  # the engine's default
     assert w.engine_label.text() == FakeEngine.description
     assert w.status_label.text() == "Ready."

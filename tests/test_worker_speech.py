@@ -8,7 +8,6 @@ import time
 
 import numpy as np
 import pytest
-from app_fixtures import make_app, settings_path  # noqa: F401
 from fake_engine import FakeEngine, chunk_pitch
 from fake_stream import FakeOutput
 
@@ -18,6 +17,8 @@ from fasttts_desktop.worker.engine_worker import EngineWorker
 from fasttts_desktop.worker.playback import NoOutputDevice, Playback
 from fasttts_desktop.worker.player import Player
 from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
+
+pytest_plugins = ["app_fixtures"]
 
 THREE = "One sentence. Two sentence. Three sentence."
 
@@ -233,7 +234,8 @@ def test_shutdown_mid_chunk_does_not_hang(qtbot):
     engine = FakeEngine(synth_s=1.0)
     output = FakeOutput()
     service = SpeechService(
-        lambda progress: engine, player=Player(lambda f: Playback(f, open_stream=output), warm_up=lambda: None)
+        lambda progress: engine,
+        player=Player(lambda f: Playback(f, open_stream=output), warm_up=lambda: None),
     )
     service.start()
     qtbot.waitUntil(lambda: service.is_ready)

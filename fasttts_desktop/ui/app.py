@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
+
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 

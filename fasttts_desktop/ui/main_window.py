@@ -39,7 +39,9 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.service = service
         self.settings = settings
-        self._notices: dict[str, str] = {}  # banner lines by source: engine notice, sound device, load failure
+        self._notices: dict[
+            str, str
+        ] = {}  # banner lines by source: engine notice, sound device, load failure
         self._saved_voice = str(settings.value("voice", "") or "")
 
         self.setWindowTitle("FastTTS — text to speech")
@@ -117,7 +119,10 @@ class MainWindow(QMainWindow):
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, self.speak, context=Qt.ShortcutContext.WindowShortcut)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop, context=Qt.ShortcutContext.WindowShortcut)
-        QShortcut(QKeySequence.StandardKey.Save, self, self.save_wav, context=Qt.ShortcutContext.WindowShortcut)
+        QShortcut(
+            QKeySequence.StandardKey.Save, self, self.save_wav, context=Qt.ShortcutContext.WindowShortcut
+        )
+        QShortcut(QKeySequence.StandardKey.Quit, self, self.close, context=Qt.ShortcutContext.WindowShortcut)
 
         s = service
         s.load_progress.connect(self._on_load_progress)
@@ -208,7 +213,9 @@ class MainWindow(QMainWindow):
         self.engine_label.setText(info.description)
         self.engine_label.setToolTip("The path the speech engine runs on")
         self._set_notice("engine", info.notice)
-        wanted = self._saved_voice if any(n == self._saved_voice for n, _ in info.voices) else info.default_voice
+        wanted = (
+            self._saved_voice if any(n == self._saved_voice for n, _ in info.voices) else info.default_voice
+        )
         self.voice_box.blockSignals(True)
         self.voice_box.clear()
         for name, label in info.voices:
@@ -242,7 +249,9 @@ class MainWindow(QMainWindow):
     def _on_progress(self, done: int, total: int) -> None:
         self.progress.setRange(0, max(total, done, 1))
         self.progress.setValue(done)
-        self.progress.setFormat(f"chunk {min(done + 1, total)} of {total}" if done < total else f"{total} of {total}")
+        self.progress.setFormat(
+            f"chunk {min(done + 1, total)} of {total}" if done < total else f"{total} of {total}"
+        )
         self.progress.show()
 
     @Slot(object)
@@ -300,6 +309,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.sync()
+        self.hide()  # gone at once, even if the engine needs a moment to finish its chunk
         self.service.shutdown()
         super().closeEvent(event)
 

@@ -16,8 +16,10 @@ def describe_utterance(stats: UtteranceStats) -> str:
     parts.append(f"{stats.audio_s:.1f} s of audio")
     if stats.first_sound_s is not None:
         gaps = stats.underruns + stats.device_underflows
-        if gaps:
-            parts.append(f"{gaps} underrun{'s' * (gaps != 1)} ({stats.underrun_s:.2f} s of gaps)")
-        else:
+        if not gaps:
             parts.append("no underruns")
+        elif stats.underrun_s:
+            parts.append(f"{gaps} underrun{'s' * (gaps != 1)} ({stats.underrun_s:.2f} s of silence)")
+        else:
+            parts.append(f"{gaps} underrun{'s' * (gaps != 1)}")
     return "Done: " + " · ".join(parts)

@@ -67,7 +67,9 @@ def find_output_device(rescan: bool = False) -> None:
         except sd.PortAudioError as exc:
             reason = exc
     log.warning("no output device: %s", reason)
-    raise NoOutputDevice("No audio output device was found, so speech cannot be played. Save WAV… still works.")
+    raise NoOutputDevice(
+        "No audio output device was found, so speech cannot be played. Save WAV… still works."
+    )
 
 
 def open_sounddevice_stream(callback, finished_callback, sample_rate: int):
@@ -109,7 +111,9 @@ class Playback:
         self._rate = sample_rate
         self._open_stream = open_stream
         self._incoming: queue.SimpleQueue = queue.SimpleQueue()
-        self._blocks: queue.Queue = queue.Queue(maxsize=max(2, round(QUEUE_SECONDS * sample_rate / BLOCK_FRAMES)))
+        self._blocks: queue.Queue = queue.Queue(
+            maxsize=max(2, round(QUEUE_SECONDS * sample_rate / BLOCK_FRAMES))
+        )
         self._stopped = threading.Event()
         self._stream = None
         self._callback_stop: Exception | None = None
@@ -234,4 +238,3 @@ class Playback:
     def _stream_finished(self) -> None:
         if not self._stopped.is_set():
             self._on_finished()
-

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from fasttts_desktop.worker.engine_worker import EngineInfo, EngineWorker, Progress
-from fasttts_desktop.worker.player import Player
 from fasttts_desktop.worker.playback import PlaybackStats
+from fasttts_desktop.worker.player import Player
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,9 @@ class SpeechService(QObject):
         request = self._new_request()
         self._worker.wanted_speech = request  # the old utterance's synthesis ends at its next chunk
         self._utterance = _Utterance(request, time.perf_counter())
-        log.info("speak #%d: %d characters, voice %s, speed %.2f", request, len(text), voice or "default", speed)
+        log.info(
+            "speak #%d: %d characters, voice %s, speed %.2f", request, len(text), voice or "default", speed
+        )
         self._request_speak.emit(request, text, voice, speed)
         self.busy_changed.emit(True)
         return request
