@@ -65,3 +65,17 @@ class RaggedAttention:
         dt = q.dtype
         out = self.wrapper.run(q.to(self.dtype), k.to(self.dtype), v.to(self.dtype))
         return out.to(dt)
+
+
+class PackedSDPA:
+    """The ragged layout without FlashInfer: SDPA per sentence (CPU, tests, and GPUs without its JIT)."""
+
+    def __init__(self, lengths: list[int]):
+        self.lengths = lengths
+
+    def __call__(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        outs = []
+        for qs, ks, vs in zip(q.split(self.lengths), k.split(self.lengths), v.split(self.lengths)):
+            o = F.scaled_dot_product_attention(qs.transpose(0, 1), ks.transpose(0, 1), vs.transpose(0, 1))
+            outs.append(o.transpose(0, 1))
+        return torch.cat(outs)

@@ -53,6 +53,7 @@ class GraphRunner:
         self.stream = torch.cuda.Stream(device)
         self.text_graphs: dict[int, torch.cuda.CUDAGraph] = {}
         self.acoustic_graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
+        self.capture_error: str | None = None
 
     # -- capture
 
@@ -90,9 +91,13 @@ class GraphRunner:
         return self.text_graphs[tokens]
 
     def acoustic_graph(self, frames: int):
-        if frames not in self.acoustic_graphs:
-            self.acoustic_graphs[frames] = self._capture(self._acoustic_fn(frames))
-        return self.acoustic_graphs[frames]
+        if frames not in self.acoustic_graphs and self.capture_error is None:
+            try:
+                self.acoustic_graphs[frames] = self._capture(self._acoustic_fn(frames))
+            except RuntimeError as exc:  # e.g. a compiled decoder that cannot be captured: run it directly
+                self.capture_error = repr(exc)
+                log.warning("acoustic stage runs without CUDA graphs: %s", exc)
+        return self.acoustic_graphs.get(frames)
 
     def precapture(self, progress=None) -> None:
         """Capture the common buckets now, on placeholder input, so the first sentences pay nothing."""
@@ -133,10 +138,11 @@ class GraphRunner:
         torch.cuda.current_stream(self.device).synchronize()  # the one sync: the frame count picks the graph
         n_frames = int(self.dur_host[:n].sum())
         frames = bucket(n_frames, FRAME_BUCKETS)
-        if frames is None:  # longer than any graph: run the stage directly at its exact length
+        captured = self.acoustic_graph(frames) if frames is not None else None
+        if captured is None:  # longer than any graph (or capture failed): run the stage directly
             audio = self._acoustic_fn(n_frames)()
         else:
-            graph, audio = self.acoustic_graph(frames)
+            graph, audio = captured
             graph.replay()
         samples = 600 * n_frames
         if samples > self.audio_host.numel():

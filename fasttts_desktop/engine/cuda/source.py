@@ -18,23 +18,21 @@ N_FFT, HOP = 20, 5
 BINS = N_FFT // 2 + 1
 
 
-def _bases() -> tuple[torch.Tensor, torch.Tensor]:
-    """Windowed real DFT [22, 1, 20] (STFT as a strided conv) and its inverse (iSTFT as a transposed conv).
+def _inverse_basis() -> torch.Tensor:
+    """The windowed inverse real DFT [22, 1, 20]: irfft + window + overlap-add as one transposed conv.
 
-    The inverse is torch.fft.irfft's: DC and Nyquist once, other bins twice, their imaginary parts ignored.
-    Fixed bases instead of cuFFT: nothing to plan, and the same kernels inside a CUDA graph.
+    As torch.fft.irfft: DC and Nyquist once, other bins twice, their imaginary parts ignored. A fixed
+    basis instead of cuFFT here: the output side is well conditioned (1e-7 from torch.istft).
     """
     n = torch.arange(N_FFT, dtype=torch.float64)
     k = torch.arange(BINS, dtype=torch.float64)
     window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float64)
     angle = 2 * math.pi * k.unsqueeze(1) * n.unsqueeze(0) / N_FFT  # [11, 20]
-    forward = torch.cat([torch.cos(angle), -torch.sin(angle)]) * window
-    forward[BINS] = forward[2 * BINS - 1] = 0.0  # DC and Nyquist are real
     weight = torch.full((BINS, 1), 2.0, dtype=torch.float64)
     weight[0] = weight[-1] = 1.0
     inverse = torch.cat([torch.cos(angle) * weight, -torch.sin(angle) * weight]) * window / N_FFT
     inverse[BINS] = inverse[2 * BINS - 1] = 0.0
-    return forward.float().unsqueeze(1), inverse.float().unsqueeze(1)
+    return inverse.float().unsqueeze(1)
 
 
 def align(durations, d, t_en, n_frames: int):
@@ -68,7 +66,7 @@ class HarmonicSource(nn.Module):
         self.noise = 1.0  # 0 makes the source deterministic (batched-vs-single checks); kokoro: 1
         self.register_buffer("lin_weight", source.l_linear.weight.detach().float().clone())
         self.register_buffer("lin_bias", source.l_linear.bias.detach().float().clone())
-        self.register_buffer("dft", _bases()[0])
+        self.register_buffer("window", torch.hann_window(N_FFT, periodic=True))
         self.register_buffer("harm", torch.arange(1, self.harmonics + 1, dtype=torch.float32))
 
     def forward(self, f0, frames):
@@ -96,12 +94,12 @@ class HarmonicSource(nn.Module):
         q = torch.arange(samples + N_FFT, device=f0.device).unsqueeze(0) - N_FFT // 2
         q = torch.where(q < 0, -q, q)
         q = torch.where(q >= valid, 2 * (valid - 1) - q, q).clamp(0, samples - 1)
-        spec = F.conv1d(torch.gather(merged, 1, q).unsqueeze(1), self.dft, stride=HOP)  # [B, 22, n]
-        real, imag = spec[:, :BINS], spec[:, BINS:]
-        # an FFT gives +0 imaginary parts at DC and Nyquist, so angle() is +pi there for negative reals;
-        # the products above can give -0 (-pi): same number, but not the same input to the decoder
-        imag = torch.where(imag == 0, 0.0, imag)
-        har = torch.cat([torch.hypot(real, imag), torch.atan2(imag, real)], 1)
+        # torch.stft like kokoro (cuFFT / pocketfft): the phase of near-empty bins is rounding noise that the
+        # decoder still reads, and a different summation order (a DFT as a conv) moves the audio by ~3%
+        spec = torch.stft(
+            torch.gather(merged, 1, q), N_FFT, HOP, N_FFT, window=self.window, center=False, return_complex=True
+        )
+        har = torch.cat([spec.abs(), spec.angle()], 1)
         n_frames = spec.shape[-1]
         keep = torch.arange(n_frames, device=f0.device).unsqueeze(0) < (valid // HOP + 1)
         return har * keep.unsqueeze(1)
@@ -113,7 +111,7 @@ class ISTFT(nn.Module):
     def __init__(self):
         super().__init__()
         window = torch.hann_window(N_FFT, periodic=True)
-        self.register_buffer("idft", _bases()[1])
+        self.register_buffer("idft", _inverse_basis())
         self.register_buffer("window_sq", (window**2).view(1, 1, N_FFT))
 
     def forward(self, x, frames):
@@ -127,4 +125,6 @@ class ISTFT(nn.Module):
         envelope = F.conv_transpose1d(keep.float(), self.window_sq, stride=HOP)
         audio = audio / torch.where(envelope > 1e-11, envelope, 1.0)
         half = N_FFT // 2
-        return audio[:, 0, half : half + HOP * (n - 1)]
+        audio = audio[:, 0, half : half + HOP * (n - 1)]
+        # the last real frames' windows reach a few samples past the end: cut there, as kokoro's length does
+        return audio * (torch.arange(audio.shape[-1], device=x.device) < (600 * frames).unsqueeze(1))

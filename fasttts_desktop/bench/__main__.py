@@ -1,0 +1,3 @@
+from fasttts_desktop.bench import main
+
+raise SystemExit(main())

