@@ -10,7 +10,7 @@ import pytest
 from fake_stream import FakeOutput
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.playback import BLOCK_FRAMES, QUEUE_SECONDS, TAIL_PAD_SECONDS, Playback
+from fasttts_desktop.worker.playback import BLOCK_FRAMES, QUEUE_SECONDS, Playback
 
 FAST = 0.2  # the fake device runs 5x faster than real time where timing does not matter
 
@@ -45,7 +45,7 @@ def test_chunks_of_any_length_join_without_gaps_and_tail_is_padded():
     start = int(np.flatnonzero(played)[0])
     assert np.array_equal(played[start : start + len(sent)], sent)
     tail = played[start + len(sent) :]
-    assert len(tail) >= TAIL_PAD_SECONDS * SAMPLE_RATE and not tail.any()
+    assert len(tail) >= 0.2 * SAMPLE_RATE and not tail.any()  # the sound path loses the last ~100-250 ms
     stats = playback.stats
     assert stats.underruns == 0 and stats.first_sound is not None
     assert stats.played_s == pytest.approx(len(sent) / SAMPLE_RATE, abs=BLOCK_FRAMES / SAMPLE_RATE)
