@@ -42,7 +42,9 @@ class FastModel(nn.Module):
         x = bilstm(self.shared, en, frames, mask).transpose(1, 2)
         f0, n = self.prosody(x, style[:, 128:], frames)
         har = self.source(f0, frames)
-        post = (decoder or self.decoder)(asr, f0, n, style[:, :128], har, frames)
+        decoder = decoder if decoder is not None else self.decoder
+        # contiguous: a compiled package assumes its example inputs' strides
+        post = decoder(asr.contiguous(), f0.contiguous(), n.contiguous(), style[:, :128].contiguous(), har.contiguous(), frames)
         return self.istft(post, frames), frames
 
     @torch.inference_mode()
