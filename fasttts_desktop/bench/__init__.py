@@ -313,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--warm-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     if args.warm_child:
         return _warm_child(args)
 
