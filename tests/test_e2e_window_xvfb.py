@@ -59,6 +59,8 @@ def test_typed_text_is_spoken_and_the_window_shows_it(display, sound_sink, tmp_p
         display.run("xdotool", "type", "--delay", "20", TEXT)
         display.run("xdotool", "key", "ctrl+Return")
         log = log_dir / "fasttts-desktop.log"
+        time.sleep(1.0)  # the engine takes longer than this to load: this shows the window meanwhile
+        display.screenshot(window, ARTIFACTS / "window-while-loading.png")
         wait_for_line(log, "engine ready", proc, timeout=180)
         finished = wait_for_line(log, "utterance #1 finished", proc, timeout=120)
         time.sleep(0.5)  # let the status bar repaint

@@ -35,6 +35,16 @@ def test_window_has_its_controls_and_the_text_box_has_focus(qtbot, make_app):
     assert not w.stop_button.isEnabled()
 
 
+def test_loading_shows_as_busy_before_the_engine_reports_anything(qtbot, settings_path):
+    from fasttts_desktop.ui.main_window import MainWindow
+    from fasttts_desktop.worker.speech import SpeechService
+
+    w = MainWindow(SpeechService(lambda progress: None), QSettings(settings_path, QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    assert not w.progress.isHidden() and w.progress.maximum() == 0
+    assert w.engine_label.text() == "Engine loading…"
+
+
 def test_voices_are_labelled_with_language_and_gender_once_loaded(qtbot, make_app):
     app = make_app(hold_load=True)
     w = app.window

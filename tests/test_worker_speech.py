@@ -75,9 +75,11 @@ def test_speak_while_loading_is_remembered_and_played_once_ready(qtbot, make_app
     qtbot.wait(200)
     assert app.output.streams == [] and app.engine.calls == []
     assert "engine has loaded" in app.window.status_label.text()
-    with qtbot.waitSignal(app.service.utterance_finished, timeout=5000):
+    qtbot.wait(500)
+    with qtbot.waitSignal(app.service.utterance_finished, timeout=5000) as finished:
         app.release_load.set()
     assert app.engine.calls == [("Hello there.", "jm_kumo", 1.0)]
+    assert finished.args[0].first_sound_s < 0.5  # counted from the engine being ready, not from Speak
     assert pitches_heard(app.output) == {0}
 
 

@@ -101,7 +101,8 @@ class MainWindow(QMainWindow):
         self.setTabOrder(self.text_edit, self.voice_box)
 
         self.status_label = QLabel("Loading the speech engine…", objectName="status")
-        self.progress = QProgressBar(objectName="progress", visible=False, maximumWidth=220)
+        # Busy from the start: the engine's first progress report comes only after torch has imported.
+        self.progress = QProgressBar(objectName="progress", maximumWidth=220, minimum=0, maximum=0)
         self.save_progress = QProgressBar(objectName="save-progress", visible=False, maximumWidth=160)
         self.engine_label = QLabel("Engine loading…", objectName="engine")
         bar = self.statusBar()

@@ -82,6 +82,7 @@ class EngineWorker(QObject):
             self.load_progress.emit(message, float(fraction))
 
         t0 = time.perf_counter()
+        self.load_progress.emit("Starting the speech engine", -1.0)
         try:
             engine = self._load_engine(progress)
         except _ShuttingDown:

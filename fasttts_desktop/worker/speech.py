@@ -26,7 +26,9 @@ _leftover_threads: list[QThread] = []
 
 @dataclass(frozen=True)
 class UtteranceStats:
-    first_sound_s: float | None  # from Speak to the first sample at the speaker; None: nothing was heard
+    # From Speak (or from the engine becoming ready, when Speak came while it loaded) to the first sample at
+    # the speaker; None: nothing was heard.
+    first_sound_s: float | None
     audio_s: float
     synth_s: float
     underruns: int  # gaps while more audio was expected
@@ -43,7 +45,7 @@ class UtteranceStats:
 @dataclass
 class _Utterance:
     request: int
-    pressed: float  # perf_counter() at Speak
+    pressed: float  # perf_counter() at Speak, moved to when the engine became ready if it was still loading
     chunks: int = 0
     synth: tuple[float, float] | None = None  # (audio seconds, synthesis seconds) once all is made
     playback: PlaybackStats | None = None
@@ -196,6 +198,9 @@ class SpeechService(QObject):
     @Slot(object)
     def _on_loaded(self, info: EngineInfo) -> None:
         self.engine_info = info
+        if self._utterance is not None:
+            # Waiting for the load is not speech latency; the status bar would report the load time.
+            self._utterance.pressed = time.perf_counter()
         self.ready.emit(info)
 
     @Slot(int, int)
