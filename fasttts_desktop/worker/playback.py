@@ -129,11 +129,19 @@ class Playback:
 
     def start(self) -> None:
         """Open and start the stream. Raises NoOutputDevice."""
-        self._callback_stop = _sounddevice().CallbackStop()
+        sd = _sounddevice()
+        self._callback_stop = sd.CallbackStop()
         self._stream = self._open_stream(self._callback, self._stream_finished, self._rate)
         self._feeder = threading.Thread(target=self._feed, name="playback-feeder", daemon=True)
         self._feeder.start()
-        self._stream.start()
+        try:
+            self._stream.start()
+        except sd.PortAudioError as exc:  # e.g. the device is held by another program
+            self.stop()
+            self.close()
+            raise NoOutputDevice(
+                f"The audio output could not be started ({exc}). Save WAV… still works."
+            ) from exc
 
     def feed(self, audio: np.ndarray) -> None:
         """Queue more of the utterance; never blocks."""
@@ -215,11 +223,6 @@ class Playback:
         try:
             block = self._blocks.get_nowait()
         except queue.Empty:
-            block = False
-        if block is _END or self._stopped.is_set():
-            outdata.fill(0)
-            raise self._callback_stop
-        if block is False:
             outdata.fill(0)
             # Before the first block the stream is just warming up; that is not an underrun.
             if self._first_sound is not None:
@@ -228,6 +231,9 @@ class Playback:
                     self._underruns += 1
                 self._starving = True
             return
+        if block is _END or self._stopped.is_set():
+            outdata.fill(0)
+            raise self._callback_stop
         outdata[:, 0] = block
         self._starving = False
         self._played_blocks += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -19,9 +19,9 @@ from fasttts_desktop.worker.player import Player
 
 log = logging.getLogger(__name__)
 
-# Threads that outlived a shutdown wait (a chunk still being made); kept referenced until they end so a
-# running QThread is never garbage-collected.
-_leftover_threads: list[QThread] = []
+# Engine threads (and their workers) that outlived a shutdown wait, a chunk still being made: kept referenced
+# until they end, so neither a running QThread nor the object it is running is garbage-collected.
+_leftovers: list[tuple[QThread, QObject]] = []
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,6 @@ class _Utterance:
     synth: tuple[float, float] | None = None  # (audio seconds, synthesis seconds) once all is made
     playback: PlaybackStats | None = None
     silent: bool = False  # no output device: it finishes when synthesis does
-    first_chunk_at: float | None = None
-    timeline: list[float] = field(default_factory=list)  # perf_counter() as each chunk arrived
 
 
 class SpeechService(QObject):
@@ -90,7 +88,6 @@ class SpeechService(QObject):
         self._thread.setObjectName("engine")
         self._worker = EngineWorker(load_engine)
         self._worker.moveToThread(self._thread)
-        self._thread.finished.connect(self._worker.deleteLater)
         self._request_load.connect(self._worker.load)
         self._request_speak.connect(self._worker.speak)
         self._request_save.connect(self._worker.save)
@@ -184,9 +181,9 @@ class SpeechService(QObject):
         if self._thread.wait(int(wait_s * 1000)):
             return True
         log.warning("engine thread still busy after %.1f s; leaving it to finish its chunk", wait_s)
-        thread = self._thread
-        _leftover_threads.append(thread)
-        thread.finished.connect(lambda: _leftover_threads.remove(thread))
+        leftover = (self._thread, self._worker)
+        _leftovers.append(leftover)
+        self._thread.finished.connect(lambda: _leftovers.remove(leftover))
         return False
 
     # --- reports from the engine thread and the player ---
@@ -214,7 +211,6 @@ class SpeechService(QObject):
         if u is None:
             return  # the tail of a stopped or replaced utterance
         u.chunks += 1
-        u.timeline.append(time.perf_counter())
         self.progress.emit(chunk.index + 1, chunk.total)
         self.chunk_played.emit(request, chunk)
         if not u.silent and not self.player.play(request, chunk.audio):
