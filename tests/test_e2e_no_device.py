@@ -8,15 +8,15 @@ from app_fixtures import utterance_done
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.wavfile import read_wav
 
-pytest_plugins = ["app_fixtures", "real_engine", "sound_sink"]
+pytest_plugins = ["app_fixtures", "sound_sink"]
 
 pytestmark = pytest.mark.slow
 
 
 def test_without_an_output_device_the_window_says_so_and_save_works(
-    qtbot, make_app, real_engine, no_sound_server, tmp_path
+    qtbot, make_app, engine, no_sound_server, tmp_path
 ):
-    app = make_app(real_engine, output="real")
+    app = make_app(engine, output="real")
     w = app.window
     assert not app.service.player.probe()  # what main() does once the window is up
     assert w.banner.isVisible()

@@ -14,7 +14,7 @@ from sound_sink import RATE
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.wavfile import read_wav
 
-pytest_plugins = ["app_fixtures", "real_engine", "sound_sink"]
+pytest_plugins = ["app_fixtures", "sound_sink"]
 
 pytestmark = pytest.mark.slow
 
@@ -47,8 +47,8 @@ def loud(audio: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture
-def real_app(qtbot, make_app, real_engine, sound_sink):
-    app = make_app(real_engine, output="real")
+def real_app(qtbot, make_app, engine, sound_sink):
+    app = make_app(engine, output="real")
     qtbot.waitUntil(lambda: app.service.is_ready, timeout=120_000)
     assert app.service.player.probe()  # the sink is the output device
     return app

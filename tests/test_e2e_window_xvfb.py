@@ -3,7 +3,6 @@ keyboard alone while the engine is still loading, a screenshot afterwards, Ctrl+
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -34,10 +33,10 @@ def wait_for_line(path: Path, needle: str, proc: subprocess.Popen, timeout: floa
     raise AssertionError(f"{needle!r} never appeared in {path}:\n{path.read_text() if path.exists() else ''}")
 
 
-def test_typed_text_is_spoken_and_the_window_shows_it(display, sound_sink, tmp_path):
+def test_typed_text_is_spoken_and_the_window_shows_it(display, sound_sink, cli_env, tmp_path):
     log_dir = tmp_path / "log"
     env = {
-        **os.environ,
+        **cli_env,  # this run's converted weights, offline, the checkout importable
         **pulse_env(sound_sink.root),
         "DISPLAY": display.name,
         "QT_QPA_PLATFORM": "xcb",
