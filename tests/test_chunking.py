@@ -160,7 +160,29 @@ def test_g2p_spans_split_sentences_but_not_abbreviations():
         "J. R. R. Tolkien wrote.",
         "New line",
     ]
-    assert [p for _, _, p in g2p_spans(text)] == [False, False, False, True, True]
+    # the line before "New line" is long, so its break is a sentence end, not a paragraph end
+    assert [p for _, _, p in g2p_spans(text)] == [False, False, False, False, True]
+
+
+def test_hard_wrapped_prose_reads_through_line_breaks_but_short_lines_end_paragraphs():
+    prose = (
+        "It was the best of times, it was the worst of times, it was the age of\n"
+        "wisdom, it was the age of foolishness, it was the epoch of belief, it\n"
+        "was the epoch of incredulity.\n"
+    )
+    text = "Chapter One\n" + prose + "\nThe End"
+    spans = [(text[s:e], p) for s, e, p in g2p_spans(text)]
+    assert spans[0] == ("Chapter One", True)
+    assert spans[1][0].startswith("It was the best") and spans[1][0].endswith("incredulity.")
+    assert "age of\nwisdom" in spans[1][0] and spans[1][1]
+    assert spans[-1] == ("The End", True)
+
+
+def test_soft_line_breaks_do_not_split_chunks(fe):
+    text = "It was the best of times, it was the worst of times, it was the age of\nwisdom."
+    chunks = list(fe.chunks(text, first_max=None))
+    assert len(chunks) == 1 and chunks[0].chunk.text == text
+    assert "ˈeɪʤ" in chunks[0].chunk.phonemes or "wˈɪzdəm" in chunks[0].chunk.phonemes
 
 
 def test_g2p_spans_bound_long_sentences():

@@ -3,7 +3,7 @@
 Nothing here runs G2P. The front end feeds the packer phonemized tokens one G2P span at a time; the
 chunk-count estimate feeds it guessed phoneme lengths. Both therefore cut the same way.
 
-Cutting rules, strongest boundary first: paragraph (a line break; always ends a chunk), sentence, clause
+Cutting rules, strongest boundary first: paragraph (always ends a chunk; see `g2p_spans`), sentence, clause
 (, ; : dashes, closing brackets), word, and, for a single "word" longer than a chunk, anywhere.
 
 Chunk texts tile the input: chunk k runs from where chunk k-1 stopped to the first token of chunk k+1
@@ -86,17 +86,31 @@ def phoneme_string(toks: list[Tok]) -> str:
 # ---------------------------------------------------------------------------------------------- G2P spans
 
 
+# A line shorter than this ends a paragraph even without a blank line after it: headings, list items,
+# verse and addresses are short, while hard-wrapped prose (e-mail, PDFs, Gutenberg texts) has long lines
+# whose breaks fall mid-sentence and must read as plain spaces.
+SHORT_LINE = 50
+
+
 def g2p_spans(text: str, max_chars: int = G2P_MAX_CHARS) -> Iterator[tuple[int, int, bool]]:
     """Yield (start, end, ends_paragraph) for each piece of `text` worth one G2P call, lazily, in order.
 
-    Pieces are lines split into sentences, and over-long sentences split further. Each is trimmed of
-    whitespace; the whitespace between pieces is all that is not covered.
+    A paragraph ends at a blank line, a form feed or paragraph separator, or after a short line; other
+    line breaks are spaces. Pieces are paragraphs split into sentences, and over-long sentences split
+    further. Each is trimmed of whitespace; the whitespace between pieces is all that is not covered.
     """
-    pos = 0
+    para = line = 0
     for m in _LINE_BREAK.finditer(text):
-        yield from _line_spans(text, pos, m.start(), max_chars)
-        pos = m.end()
-    yield from _line_spans(text, pos, len(text), max_chars)
+        if len(text[line : m.start()].strip()) < SHORT_LINE or m.group() in "\f\u2029":
+            yield from _line_spans(text, para, m.start(), max_chars)
+            para = m.end()
+        line = m.end()
+    yield from _line_spans(text, para, len(text), max_chars)
+
+
+def soft_breaks_as_spaces(segment: str) -> str:
+    """Line breaks inside a paragraph, as spaces of the same length (offsets into the input hold)."""
+    return _LINE_BREAK.sub(lambda m: " " * len(m.group()), segment)
 
 
 def _line_spans(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int, bool]]:

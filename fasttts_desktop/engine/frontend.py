@@ -24,6 +24,7 @@ from fasttts_desktop.engine.chunking import (
     estimate_chunk_count,
     g2p_spans,
     mark_boundaries,
+    soft_breaks_as_spaces,
 )
 from fasttts_desktop.engine.config import kokoro_config
 from fasttts_desktop.engine.spacy_model import ensure_english_model
@@ -105,7 +106,7 @@ class FrontEnd:
 
     def _toks(self, text: str, start: int, end: int) -> list[Tok]:
         toks: list[Tok] = []
-        for offset, piece, mtokens in self._g2p_pieces(text[start:end]):
+        for offset, piece, mtokens in self._g2p_pieces(soft_breaks_as_spaces(text[start:end])):
             self._place(toks, text, start + offset, piece, mtokens)
         if toks:
             # the span was trimmed, so misaki saw no whitespace after its last token
