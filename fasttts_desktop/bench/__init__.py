@@ -216,8 +216,9 @@ def _peak_mb() -> dict:
 def _measure(name, backend, harvard, long, batch, seed=0) -> tuple[dict, dict]:
     import torch
 
-    for r in harvard[:3]:  # warm-up: cuDNN/cuBLAS handles, graph buckets of the first sentences
+    for r in harvard[:3] + long:  # warm-up: cuDNN/cuBLAS handles, first use of each graph bucket
         backend.infer(r)
+    torch.cuda.reset_peak_memory_stats()  # interactive peak: what stays resident plus the work itself
     lat, h_out = _one_by_one(backend, harvard, seed)
     _say(f"{name:9s} sentence latency p50 {_pct(lat, 50):8.2f} ms  p95 {_pct(lat, 95):8.2f} ms  "
          f"({len(lat)} Harvard sentences, {_seconds(h_out):.1f} s of audio)")
@@ -251,6 +252,34 @@ def _measure(name, backend, harvard, long, batch, seed=0) -> tuple[dict, dict]:
              f"{_seconds(b_out):.0f} s of audio in {best:.3f} s)")
         return res, {"harvard": h_out, "long": l_out, "batch": b_out}
     return res, {"harvard": h_out, "long": l_out}
+
+
+def _breakdown(fast, harvard) -> dict:
+    """Median GPU time of each stage's graph replay for a mid-length Harvard sentence (CUDA events)."""
+    import numpy as np
+    import torch
+
+    from fasttts_desktop.engine.cuda.graphs import FRAME_BUCKETS, TOKEN_BUCKETS, bucket
+
+    runner = fast.runner
+    req = sorted(harvard, key=lambda r: len(r.input_ids))[len(harvard) // 2]
+    audio, dur = runner.run(req.input_ids, req.ref_s, req.speed)
+    tokens, frames = bucket(len(req.input_ids), TOKEN_BUCKETS), bucket(int(dur.sum()), FRAME_BUCKETS)
+    out = {"tokens": len(req.input_ids), "frames": int(dur.sum()), "token_bucket": tokens, "frame_bucket": frames}
+    graphs = {"text": runner.text_graph(tokens)}
+    if runner.acoustic_graph(frames) is not None:
+        graphs["acoustic"] = runner.acoustic_graph(frames)[0]
+    for name, g in graphs.items():
+        times = []
+        for _ in range(20):
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            g.replay()
+            b.record()
+            b.synchronize()
+            times.append(a.elapsed_time(b))
+        out[name] = round(float(np.median(times)), 3)
+    return out
 
 
 def _options(args, **over):
@@ -305,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--random-weights", action="store_true", help="shape/timing run without real weights")
     parser.add_argument("--weights-file", help=argparse.SUPPRESS)
     parser.add_argument("--commit", default=os.environ.get("FASTTTS_COMMIT", ""))
-    parser.add_argument("--compile", default="aoti", choices=["aoti", "none"])
+    parser.add_argument("--compile", default="aoti", choices=["aoti", "inductor", "none"])
     parser.add_argument("--conv2d", action="store_true", help="decoder convs as 2-D (NHWC) in the package")
     parser.add_argument("--ragged", action="store_true", help="FlashInfer ragged ALBERT in infer_batch")
     parser.add_argument("--batch-repeat", type=int, default=8, help="Harvard x N + long chunks per batch run")
@@ -360,7 +389,6 @@ def main(argv: list[str] | None = None) -> int:
     # fast path, cold: an empty compile cache
     cache_dir = Path(tempfile.mkdtemp(prefix="fasttts-compile-"))
     os.environ["FASTTTS_COMPILE_CACHE"] = str(cache_dir)
-    torch.cuda.reset_peak_memory_stats()
     steps = []
     t0 = time.perf_counter()
     fast = CompiledBackend(weights, dev, options=_options(args))
@@ -373,6 +401,10 @@ def main(argv: list[str] | None = None) -> int:
     res["compiled"] = fast.compiled
     res["description"] = fast.description
     res["progress"] = steps[:: max(1, len(steps) // 12)]
+    res["check"] = fast.check_detail
+    if fast.runner is not None:
+        res["breakdown_ms"] = _breakdown(fast, harvard)
+        _say(f"fasttts   one Harvard sentence, GPU time per graph replay: {res['breakdown_ms']}")
     out["results"]["fasttts"] = res
     res["graphs"] = {"text": sorted(fast.runner.text_graphs), "acoustic": sorted(fast.runner.acoustic_graphs)} if fast.runner else None
 
@@ -431,6 +463,7 @@ def main(argv: list[str] | None = None) -> int:
     variants = {}
     for name in filter(None, args.variants.split(",")):
         over = {"eager-graphs": {"compile": "none"}, "conv2d": {"conv2d": True}, "ragged": {"ragged_attention": True},
+                "inductor": {"compile": "inductor"},
                 "no-graphs": {"graphs": False}}[name]
         torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()

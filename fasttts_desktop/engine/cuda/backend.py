@@ -20,7 +20,11 @@ log = logging.getLogger(__name__)
 class Options:
     dtype: torch.dtype = torch.bfloat16  # the decoder's convolutions; the text side is always float32
     conv2d: bool = False  # decoder convolutions as 2-D (lets Inductor pick channels-last/NHWC kernels)
-    compile: str = "aoti"  # "aoti" (cached package), or "none" (eager kernels, still in CUDA graphs)
+    # "aoti": AOTInductor package, cached on disk (a second launch loads it in seconds);
+    # "inductor": torch.compile in-process (no disk artifact: every launch compiles again);
+    # "none": eager kernels (still inside CUDA graphs at batch 1)
+    compile: str = "aoti"
+    jit_fallback: bool = True  # when the package cannot be built or loaded, torch.compile instead
     graphs: bool = True  # batch-1 CUDA graphs per bucket
     ragged_attention: bool = False  # FlashInfer for ALBERT in infer_batch (JIT-compiles ~90 s on first use)
     batch_sentences: int = 64  # text stage: sentences per pass
@@ -49,6 +53,7 @@ class CompiledBackend:
         self.runner = None
         self.compile_s = 0.0
         self.compiled = "eager"
+        self.check_detail = ""
         self._lock = threading.Lock()
         self._attention = None
         name = torch.cuda.get_device_name(device)
@@ -60,6 +65,10 @@ class CompiledBackend:
         t0 = time.perf_counter()
         if self.options.compile == "aoti":
             self._load_decoder_package(progress)
+        if self.options.compile == "inductor" or (
+            self.options.compile == "aoti" and self.compiled != "aoti" and self.options.jit_fallback
+        ):
+            self._jit_decoder(progress)
         self.compile_s = time.perf_counter() - t0
         if self.options.graphs:
             from fasttts_desktop.engine.cuda.graphs import GraphRunner
@@ -67,7 +76,9 @@ class CompiledBackend:
             self.runner = GraphRunner(self.model, self.decoder, self.device)
             with torch.inference_mode():
                 self.runner.precapture(progress)
-        self.description += " compiled" if self.compiled == "aoti" else " (CUDA graphs)"
+        self.description += {"aoti": " compiled", "inductor": " compiled (this session)"}.get(
+            self.compiled, " (CUDA graphs)"
+        )
         if progress:
             progress("GPU ready", 1.0)
 
@@ -89,22 +100,42 @@ class CompiledBackend:
                     path = cache.store(key, "decoder.pt2", lambda p: aoti.build_package(self.decoder, self.device, p))
                 finally:
                     ticker.stop()
-            if cache.loads(key) is None:
+            mode = cache.loads(key)
+            if mode is None:
                 if progress:
                     progress("Checking the compiled decoder", 0.88)
-                ok, detail = aoti.check_in_subprocess(path)
-                cache.mark(key, ok)
-                if not ok:
+                mode, detail = aoti.check_in_subprocess(path)
+                self.check_detail = detail
+                cache.mark(key, mode or False)
+                if not mode:
                     raise RuntimeError(f"the compiled decoder failed its check in a fresh process ({detail})")
             if progress:
                 progress("Loading the compiled decoder", 0.9)
-            self.decoder = aoti.load_package(path)
+            self.decoder = aoti.load_package(path, mode)
             self.compiled = "aoti"
             self.model.decoder = None  # the package holds its own weights
             torch.cuda.empty_cache()
         except Exception as exc:  # compile toolchain missing, export failure, bad package: eager still works
             log.warning("compiled decoder unavailable (%s); using eager kernels in CUDA graphs", exc)
             self.compiled = "eager"
+
+    def _jit_decoder(self, progress: Progress | None) -> None:
+        from fasttts_desktop.engine.cuda.aoti import example_inputs
+
+        if progress:
+            progress("Compiling the GPU decoder in this session (torch.compile)", 0.1)
+        ticker = _Ticker(progress, "Compiling the GPU decoder in this session (torch.compile)", 0.1, 0.85, 90.0)
+        try:
+            compiled = torch.compile(self.model.decoder, dynamic=True, fullgraph=True)
+            with torch.inference_mode():
+                compiled(*example_inputs(self.device, batch=1, frames=40))
+            torch.cuda.synchronize(self.device)
+            self.decoder = compiled
+            self.compiled = "inductor"
+        except Exception as exc:
+            log.warning("torch.compile of the decoder failed (%s); using eager kernels", exc)
+        finally:
+            ticker.stop()
 
     # -- synthesis
 

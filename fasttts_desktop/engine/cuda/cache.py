@@ -139,8 +139,11 @@ class CompileCache:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def mark(self, key: CacheKey, loads: bool) -> None:
-        """Record whether a fresh process could load the entry (a crash there must not recur in the app)."""
+    def mark(self, key: CacheKey, loads: bool | str) -> None:
+        """Record whether (and how: a load mode) a fresh process could load the entry.
+
+        An entry marked False is never loaded again: a crash there must not recur in the app.
+        """
         path = key.folder(self.root) / "meta.json"
         try:
             meta = json.loads(path.read_text())
@@ -151,7 +154,7 @@ class CompileCache:
         tmp.write_text(json.dumps(meta, indent=1))
         os.replace(tmp, path)
 
-    def loads(self, key: CacheKey) -> bool | None:
+    def loads(self, key: CacheKey) -> bool | str | None:
         try:
             return json.loads((key.folder(self.root) / "meta.json").read_text()).get("loads")
         except (OSError, ValueError):

@@ -23,8 +23,8 @@ FRAME_BUCKETS = (
     1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 8192,
 )
 # prepare() captures these ahead of the first sentence (short and medium sentences)
-PRECAPTURE_TOKENS = (32, 48, 64, 96, 128)
-PRECAPTURE_FRAMES = FRAME_BUCKETS[: FRAME_BUCKETS.index(640) + 1]
+PRECAPTURE_TOKENS = (24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+PRECAPTURE_FRAMES = FRAME_BUCKETS[: FRAME_BUCKETS.index(2048) + 1]  # up to ~50 s in one chunk
 
 
 def bucket(n: int, buckets: tuple[int, ...]) -> int | None:
