@@ -24,6 +24,7 @@ class FakeStream:
         self.underflow_at: set[int] = set()  # callback numbers that report a device underflow
         self.aborted = threading.Event()
         self.closed = False
+        self._ended = False
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     @property
@@ -31,6 +32,8 @@ class FakeStream:
         return np.concatenate(self.blocks) if self.blocks else np.zeros(0, np.float32)
 
     def start(self):
+        # Like PortAudio, ask for the first block at once: audio fed before start must already be there.
+        self._take_block(0)
         self._thread.start()
 
     def abort(self):
@@ -42,27 +45,33 @@ class FakeStream:
         self.abort()
         self.closed = True
 
+    def _take_block(self, n: int) -> bool:
+        """One callback; False once the stream is over."""
+        out = np.zeros((BLOCK_FRAMES, 1), np.float32)
+        status = SimpleNamespace(output_underflow=n in self.underflow_at)
+        now = time.perf_counter()
+        info = SimpleNamespace(currentTime=now, outputBufferDacTime=now)
+        try:
+            self.callback(out, BLOCK_FRAMES, info, status)
+        except sounddevice.CallbackStop:
+            self._ended = True
+        except sounddevice.CallbackAbort:
+            self._ended = True
+            return False
+        if self.aborted.is_set():
+            return False  # abort drops what the device had not played yet
+        self.blocks.append(out[:, 0].copy())
+        self.block_times.append(now)
+        return not self._ended
+
     def _run(self):
         period = BLOCK_FRAMES / self.rate * self.pace
-        n = 0
-        while not self.aborted.is_set():
-            out = np.zeros((BLOCK_FRAMES, 1), np.float32)
-            status = SimpleNamespace(output_underflow=n in self.underflow_at)
-            now = time.perf_counter()
-            info = SimpleNamespace(currentTime=now, outputBufferDacTime=now)
-            try:
-                self.callback(out, BLOCK_FRAMES, info, status)
-            except sounddevice.CallbackStop:
-                self.blocks.append(out[:, 0].copy())
-                break
-            except sounddevice.CallbackAbort:
-                break
-            if self.aborted.is_set():
-                break  # abort drops what the device had not played yet
-            self.blocks.append(out[:, 0].copy())
-            self.block_times.append(now)
-            n += 1
+        n = 1
+        if not self._ended:
             time.sleep(period)
+            while not self.aborted.is_set() and self._take_block(n):
+                n += 1
+                time.sleep(period)
         if self.finished_callback:
             self.finished_callback()
 

@@ -129,3 +129,13 @@ def test_first_sound_is_when_the_first_block_is_taken():
     stream = output.streams[0]
     index = next(i for i, b in enumerate(stream.blocks) if b.any())
     assert first == pytest.approx(stream.block_times[index], abs=1e-3)
+
+
+def test_the_first_block_the_device_asks_for_is_already_sound():
+    from fasttts_desktop.worker.player import Player
+
+    output = FakeOutput(FAST)
+    player = Player(lambda on_finished: Playback(on_finished, open_stream=output), warm_up=lambda: None)
+    assert player.play(1, np.full(3 * BLOCK_FRAMES, 0.5, np.float32))
+    player.stop()
+    assert output.streams[0].blocks[0].all()  # no block of silence before the sound (~40 ms sooner)

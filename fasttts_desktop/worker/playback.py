@@ -115,6 +115,7 @@ class Playback:
             maxsize=max(2, round(QUEUE_SECONDS * sample_rate / BLOCK_FRAMES))
         )
         self._stopped = threading.Event()
+        self._primed = threading.Event()  # the feeder has queued what it was given first
         self._stream = None
         self._callback_stop: Exception | None = None
         self._feeder: threading.Thread | None = None
@@ -128,12 +129,19 @@ class Playback:
         self._pad_blocks = 0
 
     def start(self) -> None:
-        """Open and start the stream. Raises NoOutputDevice."""
+        """Open and start the stream; feed the first audio before, so that sound starts with the stream.
+
+        Raises NoOutputDevice.
+        """
         sd = _sounddevice()
         self._callback_stop = sd.CallbackStop()
         self._stream = self._open_stream(self._callback, self._stream_finished, self._rate)
         self._feeder = threading.Thread(target=self._feed, name="playback-feeder", daemon=True)
         self._feeder.start()
+        if not self._incoming.empty():
+            # Audio fed before start is in the queue before the first callback asks for it; otherwise that
+            # callback plays a block of silence first (~40 ms later sound).
+            self._primed.wait(0.1)
         try:
             self._stream.start()
         except sd.PortAudioError as exc:  # e.g. the device is held by another program
@@ -215,7 +223,9 @@ class Playback:
             for block in data[:whole].reshape(-1, BLOCK_FRAMES):
                 if not self._put(block):
                     return
+                self._primed.set()
             carry = data[whole:].copy()
+            self._primed.set()
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         if status.output_underflow:

@@ -64,6 +64,7 @@ class Player(QObject):
             self.stop()
             self._request = request
             playback = self._make_playback(lambda: self._stream_done.emit(request))
+            playback.feed(audio)
             try:
                 playback.start()
             except NoOutputDevice as exc:
@@ -72,7 +73,8 @@ class Player(QObject):
                 return False
             self._set_problem("")
             self._playback = playback
-        self._playback.feed(audio)
+        else:
+            self._playback.feed(audio)
         return True
 
     @Slot(int)
