@@ -83,7 +83,8 @@ def test_the_sink_hears_the_utterance_as_it_is_made_and_save_writes_it(qtbot, re
     print(
         f"\nSpeak -> first sample at the sink: {capture.arrival_of(lags[0]) - t_speak:.3f} s, first speech "
         f"{first_heard_at - t_speak:.3f} s "
-        f"(app's estimate {stats.first_sound_s:.3f} s); first chunk made after {made[0][0] - t_speak:.3f} s, "
+        f"(app's estimate {stats.first_sound_s:.3f} s); first chunk made after {made[0][0] - t_speak:.3f} s "
+        f"(its model call {made[0][1].synth_s:.3f} s), "
         f"last after {made[-1][0] - t_speak:.3f} s; "
         f"RTF {stats.rtf:.2f}; underruns {stats.underruns} ({stats.underrun_s:.2f} s)"
     )
