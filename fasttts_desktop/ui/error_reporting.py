@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import tempfile
 import threading
 import traceback
 from logging.handlers import RotatingFileHandler
@@ -21,10 +22,15 @@ LOG_NAME = "fasttts-desktop.log"
 
 def start_log_file(log_dir: Path | None = None) -> tuple[Path, logging.Handler]:
     """Send INFO and above to a rotating file; returns its path and the handler (remove it when done)."""
-    folder = Path(log_dir) if log_dir else paths.log_dir()  # platformdirs' user log dir
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / LOG_NAME
-    handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
+    try:
+        folder = Path(log_dir) if log_dir else paths.log_dir()  # platformdirs' user log dir
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / LOG_NAME
+        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
+    except OSError:
+        # An unwritable home must not stop the app from starting: log to the temp folder instead.
+        path = Path(tempfile.gettempdir()) / LOG_NAME
+        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=2, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(threadName)s %(name)s: %(message)s"))
     handler.setLevel(logging.INFO)
     root = logging.getLogger()
