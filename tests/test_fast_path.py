@@ -21,7 +21,7 @@ SPEED = 20.0
 
 
 @pytest.fixture(scope="module")
-def kmodel():
+def rand_kmodel():
     from fasttts_desktop.engine.model import build_kmodel, remove_weight_norm
 
     torch.manual_seed(0)
@@ -29,8 +29,8 @@ def kmodel():
 
 
 @pytest.fixture(scope="module")
-def fast(kmodel):
-    return FastModel(kmodel, dtype=torch.float32).eval()
+def fast(rand_kmodel):
+    return FastModel(rand_kmodel, dtype=torch.float32).eval()
 
 
 def _ids(n: int, seed: int) -> list[int]:
@@ -90,14 +90,14 @@ def _kokoro_text_side(kmodel, ids, ref_s, speed):
 
 
 @torch.inference_mode()
-def test_text_stage_matches_kokoro_and_batches(kmodel, fast):
+def test_text_stage_matches_kokoro_and_batches(rand_kmodel, fast):
     seqs = [_ids(23, 1), _ids(9, 2), _ids(16, 3)]
     styles = torch.cat([_style(i) for i in range(3)])
     ids, lengths = _batch(seqs)
     dur, d, t_en = fast.text_stage(ids, lengths, styles, torch.full((3,), SPEED))
     for row, s in enumerate(seqs):
         n = len(s)
-        ref_dur, ref_d, ref_t = _kokoro_text_side(kmodel, torch.tensor([s]), styles[row : row + 1], SPEED)
+        ref_dur, ref_d, ref_t = _kokoro_text_side(rand_kmodel, torch.tensor([s]), styles[row : row + 1], SPEED)
         assert torch.equal(dur[row, :n], ref_dur)
         assert (dur[row, n:] == 0).all()
         torch.testing.assert_close(d[row, :n], ref_d, atol=1e-4, rtol=1e-4)
@@ -119,11 +119,11 @@ def test_ragged_albert_equals_padded(fast):
 
 
 @torch.inference_mode()
-def test_whole_forward_matches_kokoro(kmodel, fast):
+def test_whole_forward_matches_kokoro(rand_kmodel, fast):
     ids = torch.tensor([_ids(8, 7)])
     ref_s = _style(7)
     torch.manual_seed(11)
-    ref_audio, ref_dur = kmodel.forward_with_tokens(ids, ref_s, SPEED)
+    ref_audio, ref_dur = rand_kmodel.forward_with_tokens(ids, ref_s, SPEED)
     torch.manual_seed(11)  # same draws from the generator: kokoro's noise is reproduced too
     audio, dur, frames = fast(ids, torch.tensor([8]), ref_s, torch.tensor([SPEED]))
     assert torch.equal(dur[0], ref_dur)
@@ -155,13 +155,13 @@ def test_acoustic_batch_and_padding_equal_single(fast):
 
 
 @torch.inference_mode()
-def test_bf16_decoder_stays_close(kmodel, fast):
+def test_bf16_decoder_stays_close(rand_kmodel, fast):
     from fasttts_desktop.engine.cuda.aoti import example_inputs
     from fasttts_desktop.engine.cuda.decoder import DecoderCore
 
     args = example_inputs(torch.device("cpu"), batch=1, frames=12)
     ref = fast.decoder(*args)
-    low = DecoderCore(kmodel.decoder, torch.bfloat16)(*args)
+    low = DecoderCore(rand_kmodel.decoder, torch.bfloat16)(*args)
     assert low.dtype == torch.float32 and torch.isfinite(low).all()
     assert (low - ref).norm() / ref.norm() < 5e-2
 
@@ -228,6 +228,7 @@ def test_cache_remembers_a_package_that_failed_to_load(tmp_path):
     assert cache.lookup(_key(), "a.bin") is not None
     cache.mark(_key(), False)
     assert cache.lookup(_key(), "a.bin") is None
+    assert cache.loads(_key()) is False  # kept as a tombstone, so the app does not rebuild and crash again
 
 
 def test_failed_build_leaves_nothing(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -54,21 +55,23 @@ class CompiledBackend:
         self.compile_s = 0.0
         self.compiled = "eager"
         self.check_detail = ""
+        self._compiler: threading.Thread | None = None
         self._lock = threading.Lock()
         self._attention = None
-        name = torch.cuda.get_device_name(device)
-        self.description = f"{name} · {str(self.options.dtype).removeprefix('torch.').replace('bfloat16', 'bf16')}"
+        self._describe()
 
     # -- one-time work
 
     def prepare(self, progress: Progress | None = None) -> None:
+        """Ready to speak in seconds: CUDA graphs over eager kernels first; the compiled decoder joins later.
+
+        An AOTInductor package from the cache is loaded here (seconds). Otherwise torch.compile runs on
+        a background thread (its on-disk caches make later launches quicker) and the decoder is swapped
+        in when it is done; `wait_compiled()` waits for that.
+        """
         t0 = time.perf_counter()
         if self.options.compile == "aoti":
             self._load_decoder_package(progress)
-        if self.options.compile == "inductor" or (
-            self.options.compile == "aoti" and self.compiled != "aoti" and self.options.jit_fallback
-        ):
-            self._jit_decoder(progress)
         self.compile_s = time.perf_counter() - t0
         if self.options.graphs:
             from fasttts_desktop.engine.cuda.graphs import GraphRunner
@@ -76,11 +79,28 @@ class CompiledBackend:
             self.runner = GraphRunner(self.model, self.decoder, self.device)
             with torch.inference_mode():
                 self.runner.precapture(progress)
-        self.description += {"aoti": " compiled", "inductor": " compiled (this session)"}.get(
-            self.compiled, " (CUDA graphs)"
-        )
+        torch.cuda.empty_cache()
+        self._describe()
+        if self.options.compile == "inductor" or (
+            self.options.compile == "aoti" and self.compiled != "aoti" and self.options.jit_fallback
+        ):
+            self._compiler = threading.Thread(target=self._jit_decoder, name="fasttts-compile", daemon=True)
+            self._compiler.start()
         if progress:
             progress("GPU ready", 1.0)
+
+    def wait_compiled(self, timeout: float | None = None) -> bool:
+        if self._compiler is not None:
+            self._compiler.join(timeout)
+        return self.compiled != "eager"
+
+    def _describe(self) -> None:
+        name = torch.cuda.get_device_name(self.device)
+        dtype = {torch.bfloat16: "bf16", torch.float16: "fp16", torch.float32: "fp32"}[self.options.dtype]
+        how = {"aoti": "compiled", "inductor": "compiled"}.get(self.compiled, "CUDA graphs, compiling")
+        if self.compiled == "eager" and self._compiler is None and self.options.compile == "none":
+            how = "CUDA graphs"
+        self.description = f"{name} · {dtype} {how}"
 
     def _load_decoder_package(self, progress: Progress | None) -> None:
         from fasttts_desktop.engine.cuda import aoti
@@ -90,6 +110,9 @@ class CompiledBackend:
         key = CacheKey.for_device(
             "decoder", self.fingerprint, self.device, self.options.dtype, f"conv2d={int(self.options.conv2d)}"
         )
+        if cache.loads(key) is False:
+            log.info("compiled decoder package: this setup cannot load it (seen before); skipping")
+            return
         path = cache.lookup(key, "decoder.pt2")
         try:
             if path is None:
@@ -119,23 +142,46 @@ class CompiledBackend:
             log.warning("compiled decoder unavailable (%s); using eager kernels in CUDA graphs", exc)
             self.compiled = "eager"
 
-    def _jit_decoder(self, progress: Progress | None) -> None:
+    def _jit_decoder(self) -> None:
+        """torch.compile the decoder core for a dynamic batch and frame count, then swap it in."""
         from fasttts_desktop.engine.cuda.aoti import example_inputs
+        from fasttts_desktop.engine.cuda.cache import CacheKey, cache_root
 
-        if progress:
-            progress("Compiling the GPU decoder in this session (torch.compile)", 0.1)
-        ticker = _Ticker(progress, "Compiling the GPU decoder in this session (torch.compile)", 0.1, 0.85, 90.0)
+        t0 = time.perf_counter()
+        key = CacheKey.for_device("inductor", self.fingerprint, self.device, self.options.dtype,
+                                  f"conv2d={int(self.options.conv2d)}")
+        # Inductor's own caches (FX graphs, Triton kernels) under ours: a later launch compiles faster
+        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_root() / f"inductor-{key.digest()}"))
+        import torch._dynamo
+        import torch.fx.experimental._config as fx_config
+
+        fx_config.use_duck_shape = False  # a frame count equal to a channel count must not specialise
+        torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 32)
         try:
-            compiled = torch.compile(self.model.decoder, dynamic=True, fullgraph=True)
+            compiled = torch.compile(self.decoder, fullgraph=True)
             with torch.inference_mode():
-                compiled(*example_inputs(self.device, batch=1, frames=40))
+                for batch in (2, 1):  # batch 1 is its own graph (size-1 specialisation)
+                    args = example_inputs(self.device, batch=batch, frames=40)
+                    for t, dims in zip(args, ((0, 2), (0, 1), (0, 1), (0,), (0, 2), (0,))):
+                        for dim in dims:
+                            if not (dim == 0 and batch == 1):
+                                torch._dynamo.mark_dynamic(t, dim)
+                    compiled(*args)
             torch.cuda.synchronize(self.device)
+        except Exception as exc:
+            log.warning("torch.compile of the decoder failed (%s); staying on eager kernels", exc)
+            return
+        with self._lock:
             self.decoder = compiled
             self.compiled = "inductor"
-        except Exception as exc:
-            log.warning("torch.compile of the decoder failed (%s); using eager kernels", exc)
-        finally:
-            ticker.stop()
+            if self.runner is not None:
+                self.runner.decoder = compiled
+                self.runner.acoustic_graphs.clear()
+                with torch.inference_mode():
+                    self.runner.precapture()  # the same buckets again, now around the compiled decoder
+            self._describe()
+        self.compile_s = time.perf_counter() - t0
+        log.info("compiled decoder ready after %.1f s", self.compile_s)
 
     # -- synthesis
 

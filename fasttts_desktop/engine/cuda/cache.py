@@ -92,6 +92,8 @@ class CompileCache:
         folder = key.folder(self.root)
         if not folder.exists():
             return None
+        if self.loads(key) is False:
+            return None  # kept as a tombstone: rebuilding would crash again on the same setup
         problem = self._check(folder, key, artifact)
         if problem:
             log.warning("compile cache: %s in %s; rebuilding", problem, folder)
@@ -106,8 +108,6 @@ class CompileCache:
             return "unreadable meta.json"
         if meta.get("key") != asdict(key):
             return "stale or foreign entry (key differs)"
-        if meta.get("loads") is False:
-            return "an artifact that failed to load before"
         path = folder / artifact
         try:
             size = path.stat().st_size
