@@ -1,7 +1,7 @@
 """Batch-1 CUDA graphs of the two stages, one per token bucket and one per frame bucket.
 
 A sentence pads up to the next bucket, so a new text length never compiles or captures anything new
-once its bucket exists; the first use of a bucket costs two warm-up runs and a capture (tens of ms).
+once its bucket exists; the first use of a bucket costs a warm-up run and a capture (tens of ms).
 All graphs share one memory pool. That is safe because every value that crosses from one graph to
 another goes through the static buffers below (allocated outside the pool), and each graph's own output
 is copied to the host before any other graph replays.
@@ -16,15 +16,16 @@ import torch
 
 log = logging.getLogger(__name__)
 
-TOKEN_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
+TOKEN_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 320, 384, 448, 512)
 # ~1.25x apart: at most ~20% padded frames, ~20 graphs up to 20 s of audio in one chunk
+# ~1.25x apart up to 1024 frames, ~1.125x above (long chunks: padded frames cost the F0/N LSTM real steps)
 FRAME_BUCKETS = (
-    32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1280, 1536,
-    1792, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 8192,
+    32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1152, 1280,
+    1408, 1536, 1792, 2048, 2304, 2560, 3072, 3584, 4096, 5120, 6144, 8192,
 )
-# prepare() captures these ahead of the first sentence (short and medium sentences)
-PRECAPTURE_TOKENS = (24, 32, 48, 64, 96, 128, 192, 256, 384, 512)
-PRECAPTURE_FRAMES = FRAME_BUCKETS[: FRAME_BUCKETS.index(2048) + 1]  # up to ~50 s in one chunk
+# prepare() captures these ahead of the first sentence (typical sentences); the rest on first use
+PRECAPTURE_TOKENS = (32, 48, 64, 96)
+PRECAPTURE_FRAMES = (64, 80, 96, 112, 128, 160, 192, 224, 256)
 
 
 def bucket(n: int, buckets: tuple[int, ...]) -> int | None:
@@ -60,8 +61,7 @@ class GraphRunner:
     def _capture(self, fn):
         self.stream.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(self.stream):
-            for _ in range(2):  # cuBLAS/cuDNN handles and workspaces, the package's kernels: all outside capture
-                fn()
+            fn()  # cuBLAS/cuDNN handles and workspaces, first-use kernel loads: all outside the capture
         torch.cuda.current_stream(self.device).wait_stream(self.stream)
         graph = torch.cuda.CUDAGraph()
         # thread_local: a compile running on another thread must not invalidate this capture

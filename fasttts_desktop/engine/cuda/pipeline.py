@@ -43,8 +43,10 @@ class FastModel(nn.Module):
         f0, n = self.prosody(x, style[:, 128:], frames)
         har = self.source(f0, frames)
         decoder = decoder if decoder is not None else self.decoder
-        # contiguous: a compiled package assumes its example inputs' strides
-        post = decoder(asr.contiguous(), f0.contiguous(), n.contiguous(), style[:, :128].contiguous(), har.contiguous(), frames)
+        # fresh contiguous tensors: compiled code is specialised on its inputs' strides (and torch.compile's
+        # guards on their dispatch keys), so views of static buffers would make it recompile
+        args = (asr, f0, n, style[:, :128], har, frames)
+        post = decoder(*(t.clone(memory_format=torch.contiguous_format) for t in args))
         return self.istft(post, frames), frames
 
     @torch.inference_mode()
