@@ -30,8 +30,10 @@ class Options:
     jit_fallback: bool = True  # when the package cannot be built or loaded, torch.compile instead
     graphs: bool = True  # batch-1 CUDA graphs per bucket
     ragged_attention: bool = False  # FlashInfer for ALBERT in infer_batch (JIT-compiles ~90 s on first use)
-    batch_sentences: int = 128  # text stage: sentences per pass
-    batch_frames: int = 16384  # acoustic stage: padded frames per pass (~6 GB of activations)
+    # passes of 64 sentences / 8192 padded frames measured 1,302x realtime; 128 / 16384 measured 957x
+    # (more padding inside each pass): docs/benchmarks/NOTES.md
+    batch_sentences: int = 64  # text stage: sentences per pass
+    batch_frames: int = 8192  # acoustic stage: padded frames per pass (~3.5 GB allocated at peak)
 
 
 class CompiledBackend:
