@@ -329,8 +329,13 @@ def _warm_child(args) -> int:
     t_import = time.perf_counter()
     weights = _weights(args)
     t_weights = time.perf_counter()
-    backend = CompiledBackend(weights, torch.device("cuda"), options=_options(args))
-    backend.prepare()
+    steps = []
+
+    def note(msg, frac):
+        steps.append((round(time.perf_counter() - t_weights, 2), msg, round(frac, 2)))
+
+    backend = CompiledBackend(weights, torch.device("cuda"), progress=note, options=_options(args))
+    backend.prepare(note)
     t_ready = time.perf_counter()
     req = _requests(_phonemes()["harvard"][:1], weights.voices[args.voice], args.speed)[0]
     backend.infer(req)
@@ -343,7 +348,7 @@ def _warm_child(args) -> int:
         "import_s": round(t_import - t_start, 2), "weights_s": round(t_weights - t_import, 2),
         "backend_ready_s": round(t_ready - t_weights, 2), "first_sentence_s": round(t_first - t_ready, 3),
         "warm_start_s": round(t_first - t_weights, 2), "first_sentence_decoder": first_kind,
-        "compiled_ready_s": round(t_compiled - t_weights, 2), "compiled": backend.compiled,
+        "compiled_ready_s": round(t_compiled - t_weights, 2), "compiled": backend.compiled, "steps": steps,
     }), flush=True)
     return 0
 

@@ -38,4 +38,4 @@ print("weights: assembled", start, "bytes")
 PY
 fi
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total,clocks.sm --format=csv,noheader
-exec python3 -m fasttts_desktop.bench "$@"
+exec python3 -m ${FASTTTS_BENCH_MODULE:-fasttts_desktop.bench} "$@"

@@ -49,11 +49,17 @@ class CompiledBackend:
         if progress:
             progress("Building the GPU model", 0.0)
         kmodel = remove_weight_norm(build_kmodel(state_dict)).eval()
+        if progress:
+            progress("Building the GPU model", 0.3)
         self.model = FastModel(kmodel, self.options.dtype, self.options.conv2d).eval()
-        del kmodel.decoder  # the decoder core holds its own bf16 copy; the rest is shared with FastModel
+        del kmodel.decoder  # the decoder core holds its own low-precision copy; the rest is shared
+        if progress:
+            progress("Building the GPU model", 0.6)
         self.model.to(device)
         for lstm in (m for m in self.model.modules() if isinstance(m, torch.nn.LSTM)):
             lstm.flatten_parameters()
+        if progress:
+            progress("Building the GPU model", 1.0)
         self.decoder = self.model.decoder
         self.runner = None
         self.compile_s = 0.0
