@@ -241,3 +241,20 @@ def test_failed_build_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError):
         cache.store(_key(), "a.bin", boom)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_model_built_without_init_equals_the_ordinary_build(rand_kmodel):
+    from fasttts_desktop.engine.cuda.backend import _kmodel_without_init
+    from fasttts_desktop.engine.model import build_kmodel
+
+    state = build_kmodel().state_dict()  # weight_g / weight_v form, as the weight store gives it
+    fast = _kmodel_without_init(state)
+    ref = build_kmodel(state)
+    from fasttts_desktop.engine.model import remove_weight_norm
+
+    ref = remove_weight_norm(ref)
+    a, b = fast.state_dict(), ref.state_dict()
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not any(t.is_meta for t in [*fast.parameters(), *fast.buffers()])
+    assert torch.equal(fast.bert.embeddings.position_ids, ref.bert.embeddings.position_ids)

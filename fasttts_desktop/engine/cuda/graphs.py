@@ -24,8 +24,8 @@ FRAME_BUCKETS = (
     1408, 1536, 1792, 2048, 2304, 2560, 3072, 3584, 4096, 5120, 6144, 8192,
 )
 # prepare() captures these ahead of the first sentence (typical sentences); the rest on first use
-PRECAPTURE_TOKENS = (32, 48, 64, 96)
-PRECAPTURE_FRAMES = (64, 80, 96, 112, 128, 160, 192, 224, 256)
+PRECAPTURE_TOKENS = (48, 64)  # Harvard-like sentences: 30-60 tokens, 80-200 frames
+PRECAPTURE_FRAMES = (96, 128, 160, 192)
 
 
 def bucket(n: int, buckets: tuple[int, ...]) -> int | None:
