@@ -196,7 +196,11 @@ def _join_clicks(chunks) -> dict:
         pos += len(c)
         joins.append(float(steps[max(0, pos - 48) : pos + 48].max()))
     p999 = float(np.percentile(steps, 99.9))
-    return {"join_max_step": round(max(joins), 5), "signal_p999_step": round(p999, 5), "ok": max(joins) <= p999}
+    return {
+        "join_max_step": round(max(joins), 5),
+        "signal_p999_step": round(p999, 5),
+        "ok": max(joins) <= p999,
+    }
 
 
 def _peak_mb() -> dict:
@@ -220,19 +224,29 @@ def _measure(name, backend, harvard, long, batch, seed=0) -> tuple[dict, dict]:
         backend.infer(r)
     torch.cuda.reset_peak_memory_stats()  # interactive peak: what stays resident plus the work itself
     lat, h_out = _one_by_one(backend, harvard, seed)
-    _say(f"{name:9s} sentence latency p50 {_pct(lat, 50):8.2f} ms  p95 {_pct(lat, 95):8.2f} ms  "
-         f"({len(lat)} Harvard sentences, {_seconds(h_out):.1f} s of audio)")
+    _say(
+        f"{name:9s} sentence latency p50 {_pct(lat, 50):8.2f} ms  p95 {_pct(lat, 95):8.2f} ms  "
+        f"({len(lat)} Harvard sentences, {_seconds(h_out):.1f} s of audio)"
+    )
     s_lat, l_out = _one_by_one(backend, long, seed + 1000)
     stream = _seconds(l_out) / sum(s_lat)
-    _say(f"{name:9s} stream (batch 1, long text) {stream:8.1f} x realtime  "
-         f"({len(long)} chunks, {_seconds(l_out):.1f} s of audio in {sum(s_lat):.2f} s)")
+    _say(
+        f"{name:9s} stream (batch 1, long text) {stream:8.1f} x realtime  "
+        f"({len(long)} chunks, {_seconds(l_out):.1f} s of audio in {sum(s_lat):.2f} s)"
+    )
     peak = _peak_mb()
-    _say(f"{name:9s} peak GPU memory (interactive) {peak['allocated']:.0f} MB allocated, "
-         f"{peak['reserved']:.0f} MB reserved, device in use {peak['device_used_now']:.0f} MB")
+    _say(
+        f"{name:9s} peak GPU memory (interactive) {peak['allocated']:.0f} MB allocated, "
+        f"{peak['reserved']:.0f} MB reserved, device in use {peak['device_used_now']:.0f} MB"
+    )
     res = {
-        "sentence_latency_p50_ms": _pct(lat, 50), "sentence_latency_p95_ms": _pct(lat, 95),
-        "stream_xrt": round(stream, 1), "batched_xrt": None, "peak_mem_mb": peak["allocated"],
-        "peak_mem_detail_mb": peak, "sentence_latency_ms": [round(x * 1000, 2) for x in lat],
+        "sentence_latency_p50_ms": _pct(lat, 50),
+        "sentence_latency_p95_ms": _pct(lat, 95),
+        "stream_xrt": round(stream, 1),
+        "batched_xrt": None,
+        "peak_mem_mb": peak["allocated"],
+        "peak_mem_detail_mb": peak,
+        "sentence_latency_ms": [round(x * 1000, 2) for x in lat],
         "audio_s": {"harvard": round(_seconds(h_out), 2), "long": round(_seconds(l_out), 2)},
     }
     if batch is not None and hasattr(backend, "options"):
@@ -246,10 +260,16 @@ def _measure(name, backend, harvard, long, batch, seed=0) -> tuple[dict, dict]:
             times.append(time.perf_counter() - t0)
         best = min(times)
         res["batched_xrt"] = round(_seconds(b_out) / best, 1)
-        res["batched"] = {"sentences": len(batch), "audio_s": round(_seconds(b_out), 1), "wall_s": [round(t, 3) for t in times]}
+        res["batched"] = {
+            "sentences": len(batch),
+            "audio_s": round(_seconds(b_out), 1),
+            "wall_s": [round(t, 3) for t in times],
+        }
         res["peak_mem_batched_mb"] = _peak_mb()
-        _say(f"{name:9s} batched {res['batched_xrt']:8.1f} x realtime  ({len(batch)} sentences, "
-             f"{_seconds(b_out):.0f} s of audio in {best:.3f} s)")
+        _say(
+            f"{name:9s} batched {res['batched_xrt']:8.1f} x realtime  ({len(batch)} sentences, "
+            f"{_seconds(b_out):.0f} s of audio in {best:.3f} s)"
+        )
         return res, {"harvard": h_out, "long": l_out, "batch": b_out}
     return res, {"harvard": h_out, "long": l_out}
 
@@ -263,9 +283,14 @@ def _breakdown(fast, harvard) -> dict:
 
     runner = fast.runner
     req = sorted(harvard, key=lambda r: len(r.input_ids))[len(harvard) // 2]
-    audio, dur = runner.run(req.input_ids, req.ref_s, req.speed)
+    _audio, dur = runner.run(req.input_ids, req.ref_s, req.speed)
     tokens, frames = bucket(len(req.input_ids), TOKEN_BUCKETS), bucket(int(dur.sum()), FRAME_BUCKETS)
-    out = {"tokens": len(req.input_ids), "frames": int(dur.sum()), "token_bucket": tokens, "frame_bucket": frames}
+    out = {
+        "tokens": len(req.input_ids),
+        "frames": int(dur.sum()),
+        "token_bucket": tokens,
+        "frame_bucket": frames,
+    }
     graphs = {"text": runner.text_graph(tokens)}
     if runner.acoustic_graph(frames) is not None:
         graphs["acoustic"] = runner.acoustic_graph(frames)[0]
@@ -298,8 +323,10 @@ def _profile_batch(fast, requests) -> dict:
     total = sum(e.self_device_time_total for e in events) / 1000
     top = sorted(events, key=lambda e: e.self_device_time_total, reverse=True)[:14]
     table = [[e.key[:90], round(e.self_device_time_total / 1000, 2), e.count] for e in top]
-    _say(f"profile   batched pass: {_seconds(results):.0f} s of audio, wall {wall * 1000:.0f} ms (profiled), "
-         f"GPU kernel time {total:.0f} ms; top kernels (ms, calls):")
+    _say(
+        f"profile   batched pass: {_seconds(results):.0f} s of audio, wall {wall * 1000:.0f} ms (profiled), "
+        f"GPU kernel time {total:.0f} ms; top kernels (ms, calls):"
+    )
     for name, ms, n in table:
         _say(f"          {ms:8.2f} {n:6d}  {name}")
     return {"wall_ms": round(wall * 1000, 1), "gpu_kernel_ms": round(total, 1), "top": table}
@@ -344,12 +371,23 @@ def _warm_child(args) -> int:
     first_kind = backend.compiled
     backend.wait_compiled()
     t_compiled = time.perf_counter()
-    print("WARM " + json.dumps({
-        "import_s": round(t_import - t_start, 2), "weights_s": round(t_weights - t_import, 2),
-        "backend_ready_s": round(t_ready - t_weights, 2), "first_sentence_s": round(t_first - t_ready, 3),
-        "warm_start_s": round(t_first - t_weights, 2), "first_sentence_decoder": first_kind,
-        "compiled_ready_s": round(t_compiled - t_weights, 2), "compiled": backend.compiled, "steps": steps,
-    }), flush=True)
+    print(
+        "WARM "
+        + json.dumps(
+            {
+                "import_s": round(t_import - t_start, 2),
+                "weights_s": round(t_weights - t_import, 2),
+                "backend_ready_s": round(t_ready - t_weights, 2),
+                "first_sentence_s": round(t_first - t_ready, 3),
+                "warm_start_s": round(t_first - t_weights, 2),
+                "first_sentence_decoder": first_kind,
+                "compiled_ready_s": round(t_compiled - t_weights, 2),
+                "compiled": backend.compiled,
+                "steps": steps,
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 
@@ -369,11 +407,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", default=os.environ.get("FASTTTS_COMMIT", ""))
     parser.add_argument("--compile", default="aoti", choices=["aoti", "inductor", "none"])
     parser.add_argument("--conv2d", action="store_true", help="decoder convs as 2-D (NHWC) in the package")
-    parser.add_argument("--dtype", default="fp16", help="decoder dtype: bf16, fp16, fp32, or auto (the lowest "
-                        "precision whose audio stays within the reference's seed-to-seed log-mel distance)")
+    parser.add_argument(
+        "--dtype",
+        default="fp16",
+        help="decoder dtype: bf16, fp16, fp32, or auto (the lowest "
+        "precision whose audio stays within the reference's seed-to-seed log-mel distance)",
+    )
     parser.add_argument("--ragged", action="store_true", help="FlashInfer ragged ALBERT in infer_batch")
     parser.add_argument("--batch-repeat", type=int, default=8, help="Harvard x N + long chunks per batch run")
-    parser.add_argument("--variants", default="", help="comma list of extra variants: eager-graphs,conv2d,ragged")
+    parser.add_argument(
+        "--variants", default="", help="comma list of extra variants: eager-graphs,conv2d,ragged"
+    )
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--warm-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -395,19 +439,30 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     dev = torch.device("cuda")
     gpu = torch.cuda.get_device_name(dev)
-    _say(f"bench: {gpu} · torch {torch.__version__} · CUDA {torch.version.cuda} · commit {args.commit or '?'}")
+    _say(
+        f"bench: {gpu} · torch {torch.__version__} · CUDA {torch.version.cuda} · commit {args.commit or '?'}"
+    )
     t0 = time.perf_counter()
     weights = _weights(args)
-    _say(f"weights: {weights.fingerprint[:16]} loaded in {time.perf_counter() - t0:.1f} s; voice {args.voice}")
+    _say(
+        f"weights: {weights.fingerprint[:16]} loaded in {time.perf_counter() - t0:.1f} s; voice {args.voice}"
+    )
     ph = _phonemes()
     pack = weights.voices[args.voice]
     harvard = _requests(ph["harvard"], pack, args.speed)
     long = _requests(ph["long"], pack, args.speed)
     batch = harvard * args.batch_repeat + long
     out = {
-        "gpu": gpu, "torch": torch.__version__, "cuda": torch.version.cuda, "commit": args.commit,
-        "python": platform.python_version(), "weights": weights.fingerprint, "voice": args.voice,
-        "speed": args.speed, "random_weights": bool(args.random_weights), "results": {},
+        "gpu": gpu,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "commit": args.commit,
+        "python": platform.python_version(),
+        "weights": weights.fingerprint,
+        "voice": args.voice,
+        "speed": args.speed,
+        "random_weights": bool(args.random_weights),
+        "results": {},
     }
 
     ref_out = None
@@ -424,13 +479,23 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.dtype == "auto" and ref_out is not None:
         probe = {}
-        d_noise = float(np.mean([_mel_distance(a.audio, b.audio) for a, b in zip(ref_out["harvard_seed1"], ref_out["harvard"])]))
+        d_noise = float(
+            np.mean(
+                [
+                    _mel_distance(a.audio, b.audio)
+                    for a, b in zip(ref_out["harvard_seed1"], ref_out["harvard"])
+                ]
+            )
+        )
         for name in ("bf16", "fp16", "fp32"):
             args.dtype = name
             v = CompiledBackend(weights, dev, options=_options(args, compile="none", graphs=False))
             v.prepare()
             _, v_out = _one_by_one(v, harvard, seed=0)
-            probe[name] = round(float(np.mean([_mel_distance(a.audio, b.audio) for a, b in zip(v_out, ref_out["harvard"])])), 4)
+            probe[name] = round(
+                float(np.mean([_mel_distance(a.audio, b.audio) for a, b in zip(v_out, ref_out["harvard"])])),
+                4,
+            )
             del v
             torch.cuda.empty_cache()
             _say(f"dtype     {name}: log-mel L1 to reference {probe[name]} (seed-to-seed {d_noise:.4f})")
@@ -451,8 +516,10 @@ def main(argv: list[str] | None = None) -> int:
     first_kind = fast.compiled
     fast.wait_compiled()
     cold = time.perf_counter() - t0
-    _say(f"fasttts   cold start (empty cache): ready to speak after {ready:.1f} s ({first_kind} decoder in graphs), "
-         f"{fast.compiled} decoder after {cold:.1f} s  [{fast.description}]")
+    _say(
+        f"fasttts   cold start (empty cache): ready to speak after {ready:.1f} s ({first_kind} decoder in graphs), "
+        f"{fast.compiled} decoder after {cold:.1f} s  [{fast.description}]"
+    )
     res, ours = _measure("fasttts", fast, harvard, long, batch)
     res["compile_cold_s"] = round(cold, 1)
     res["ready_cold_s"] = round(ready, 1)
@@ -465,35 +532,55 @@ def main(argv: list[str] | None = None) -> int:
         res["breakdown_ms"] = _breakdown(fast, harvard)
         _say(f"fasttts   one Harvard sentence, GPU time per graph replay: {res['breakdown_ms']}")
     out["results"]["fasttts"] = res
-    res["graphs"] = {"text": sorted(fast.runner.text_graphs), "acoustic": sorted(fast.runner.acoustic_graphs)} if fast.runner else None
+    res["graphs"] = (
+        {"text": sorted(fast.runner.text_graphs), "acoustic": sorted(fast.runner.acoustic_graphs)}
+        if fast.runner
+        else None
+    )
 
     # parity
     if ref_out is not None:
         match, worst = _duration_match(ours["harvard"] + ours["long"], ref_out["harvard"] + ref_out["long"])
-        d_ours = float(np.mean([_mel_distance(a.audio, b.audio) for a, b in zip(ours["harvard"], ref_out["harvard"])]))
-        pairs = [("harvard_seed1", "harvard"), ("harvard_seed2", "harvard"), ("harvard_seed1", "harvard_seed2")]
-        noise = [float(np.mean([_mel_distance(a.audio, b.audio) for a, b in zip(ref_out[x], ref_out[y])])) for x, y in pairs]
+        d_ours = float(
+            np.mean([_mel_distance(a.audio, b.audio) for a, b in zip(ours["harvard"], ref_out["harvard"])])
+        )
+        pairs = [
+            ("harvard_seed1", "harvard"),
+            ("harvard_seed2", "harvard"),
+            ("harvard_seed1", "harvard_seed2"),
+        ]
+        noise = [
+            float(np.mean([_mel_distance(a.audio, b.audio) for a, b in zip(ref_out[x], ref_out[y])]))
+            for x, y in pairs
+        ]
         d_noise = float(np.mean(noise))
         n_h = len(harvard)
         b_h = ours["batch"][:n_h]
-        b_match, b_worst = _duration_match(b_h, ref_out["harvard"])
+        b_match, _ = _duration_match(b_h, ref_out["harvard"])
         d_batch = float(np.mean([_mel_distance(a.audio, b.audio) for a, b in zip(b_h, ours["harvard"])]))
         joins = _join_clicks(ours["long"])
         _save(args, out)
         res["parity"] = {
-            "duration_match": round(match, 4), "duration_max_diff": worst,
-            "logmel_l1_to_reference": round(d_ours, 4), "logmel_l1_reference_seed_to_seed": round(d_noise, 4),
+            "duration_match": round(match, 4),
+            "duration_max_diff": worst,
+            "logmel_l1_to_reference": round(d_ours, 4),
+            "logmel_l1_reference_seed_to_seed": round(d_noise, 4),
             "logmel_l1_reference_seed_pairs": [round(x, 4) for x in noise],
             "spectral_ok": d_ours <= d_noise,
-            "batched_duration_match": round(b_match, 4), "batched_logmel_l1_to_single": round(d_batch, 4),
+            "batched_duration_match": round(b_match, 4),
+            "batched_logmel_l1_to_single": round(d_batch, 4),
             "joins": joins,
         }
-        _say(f"parity    durations identical on {match * 100:.2f}% of tokens (max diff {worst}); "
-             f"log-mel L1 to reference {d_ours:.4f} vs reference seed-to-seed {d_noise:.4f} "
-             f"(pairs {', '.join(f'{x:.4f}' for x in noise)}) "
-             f"-> spectral_ok={d_ours <= d_noise}")
-        _say(f"parity    batched vs reference durations {b_match * 100:.2f}%, batched vs single log-mel {d_batch:.4f}; "
-             f"joins: max step {joins['join_max_step']} vs signal p99.9 {joins['signal_p999_step']} ok={joins['ok']}")
+        _say(
+            f"parity    durations identical on {match * 100:.2f}% of tokens (max diff {worst}); "
+            f"log-mel L1 to reference {d_ours:.4f} vs reference seed-to-seed {d_noise:.4f} "
+            f"(pairs {', '.join(f'{x:.4f}' for x in noise)}) "
+            f"-> spectral_ok={d_ours <= d_noise}"
+        )
+        _say(
+            f"parity    batched vs reference durations {b_match * 100:.2f}%, batched vs single log-mel {d_batch:.4f}; "
+            f"joins: max step {joins['join_max_step']} vs signal p99.9 {joins['signal_p999_step']} ok={joins['ok']}"
+        )
 
     res["batched_profile"] = _profile_batch(fast, harvard * 2)
     _save(args, out)
@@ -501,12 +588,24 @@ def main(argv: list[str] | None = None) -> int:
     # warm start: a fresh interpreter on the cache built above
     wfile = cache_dir / "weights.pt"
     torch.save({"state_dict": weights.state_dict, "fingerprint": weights.fingerprint}, wfile)
-    cmd = [sys.executable, "-m", "fasttts_desktop.bench", "--warm-child", "--weights-file", str(wfile),
-           "--voice", args.voice, "--speed", str(args.speed), "--compile", args.compile]
+    cmd = [
+        sys.executable,
+        "-m",
+        "fasttts_desktop.bench",
+        "--warm-child",
+        "--weights-file",
+        str(wfile),
+        "--voice",
+        args.voice,
+        "--speed",
+        str(args.speed),
+        "--compile",
+        args.compile,
+    ]
     cmd += ["--conv2d"] if args.conv2d else []
     cmd += ["--dtype", args.dtype]
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ))
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ), check=False)
     wall = time.perf_counter() - t0
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WARM ")), None)
     if line:
@@ -514,9 +613,11 @@ def main(argv: list[str] | None = None) -> int:
         warm["process_wall_s"] = round(wall, 2)
         res["warm_start_s"] = warm["warm_start_s"]
         res["warm_start"] = warm
-        _say(f"fasttts   warm start (fresh process, warm cache) {warm['warm_start_s']:.2f} s to first audio after "
-             f"weights [{warm['first_sentence_decoder']} decoder], compiled decoder after {warm['compiled_ready_s']} s; "
-             f"whole process {wall:.1f} s (imports {warm['import_s']} s, weights {warm['weights_s']} s)")
+        _say(
+            f"fasttts   warm start (fresh process, warm cache) {warm['warm_start_s']:.2f} s to first audio after "
+            f"weights [{warm['first_sentence_decoder']} decoder], compiled decoder after {warm['compiled_ready_s']} s; "
+            f"whole process {wall:.1f} s (imports {warm['import_s']} s, weights {warm['weights_s']} s)"
+        )
     else:
         res["warm_start_s"] = None
         res["warm_start_error"] = f"exit {proc.returncode}: {(proc.stdout + proc.stderr)[-800:]}"
@@ -529,9 +630,13 @@ def main(argv: list[str] | None = None) -> int:
     # extra variants: same measurements, no parity/warm start
     variants = {}
     for name in filter(None, args.variants.split(",")):
-        over = {"eager-graphs": {"compile": "none"}, "conv2d": {"conv2d": True}, "ragged": {"ragged_attention": True},
-                "inductor": {"compile": "inductor"},
-                "no-graphs": {"graphs": False}}[name]
+        over = {
+            "eager-graphs": {"compile": "none"},
+            "conv2d": {"conv2d": True},
+            "ragged": {"ragged_attention": True},
+            "inductor": {"compile": "inductor"},
+            "no-graphs": {"graphs": False},
+        }[name]
         torch.cuda.reset_peak_memory_stats()
         t0 = time.perf_counter()
         try:
@@ -541,13 +646,18 @@ def main(argv: list[str] | None = None) -> int:
             vres, vout = _measure(name, v, harvard, long, batch)
             vres["prepare_s"] = round(prep, 1)
             if ref_out is not None:
-                vres["duration_match"] = round(_duration_match(vout["harvard"] + vout["long"], ref_out["harvard"] + ref_out["long"])[0], 4)
-                vres["batched_duration_match"] = round(_duration_match(vout["batch"][: len(harvard)], ref_out["harvard"])[0], 4)
+                vres["duration_match"] = round(
+                    _duration_match(vout["harvard"] + vout["long"], ref_out["harvard"] + ref_out["long"])[0],
+                    4,
+                )
+                vres["batched_duration_match"] = round(
+                    _duration_match(vout["batch"][: len(harvard)], ref_out["harvard"])[0], 4
+                )
             variants[name] = vres
             out["variants"] = variants
             _save(args, out)
             del v
-        except Exception as exc:  # report and go on: one broken variant must not lose the run
+        except Exception as exc:  # noqa: BLE001 - report and go on: one broken variant must not lose the run
             variants[name] = {"error": repr(exc)[:500]}
             _say(f"{name:9s} FAILED: {exc!r}"[:300])
         torch.cuda.empty_cache()
@@ -560,10 +670,14 @@ def main(argv: list[str] | None = None) -> int:
     _say(f"{'':12s}{'p50 ms':>9s}{'p95 ms':>9s}{'stream x':>10s}{'batch x':>10s}{'peak MB':>9s}")
     for name, x in [("reference", r), ("fasttts", f), *variants.items()]:
         if x and "error" not in x:
-            _say(f"{name:12s}{x['sentence_latency_p50_ms']:9.2f}{x['sentence_latency_p95_ms']:9.2f}"
-                 f"{x['stream_xrt']:10.1f}{(x['batched_xrt'] or 0):10.1f}{x['peak_mem_mb']:9.0f}")
-    _say(f"compile_cold_s {f.get('compile_cold_s')}  warm_start_s {f.get('warm_start_s')}  parity {f.get('parity', {}).get('duration_match')} "
-         f"spectral_ok {f.get('parity', {}).get('spectral_ok')}")
+            _say(
+                f"{name:12s}{x['sentence_latency_p50_ms']:9.2f}{x['sentence_latency_p95_ms']:9.2f}"
+                f"{x['stream_xrt']:10.1f}{(x['batched_xrt'] or 0):10.1f}{x['peak_mem_mb']:9.0f}"
+            )
+    _say(
+        f"compile_cold_s {f.get('compile_cold_s')}  warm_start_s {f.get('warm_start_s')}  parity {f.get('parity', {}).get('duration_match')} "
+        f"spectral_ok {f.get('parity', {}).get('spectral_ok')}"
+    )
     _save(args, out)
     if args.out:
         _say(f"wrote {args.out}")

@@ -40,12 +40,19 @@ print("LOADED", round(t1 - t0, 2), tuple(y.shape))
 
 
 def _load_in_child(path: Path, kind: str) -> str:
-    proc = subprocess.run([sys.executable, "-X", "faulthandler", "-c", CHILD, str(path), kind],
-                          capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(
+        [sys.executable, "-X", "faulthandler", "-c", CHILD, str(path), kind],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
     out = proc.stdout + proc.stderr
     if "LOADED" in proc.stdout:
         return proc.stdout.strip().splitlines()[-1]
-    where = [ln.strip() for ln in out.splitlines() if ln.strip().startswith(("File ", "Fatal", "Segmentation"))]
+    where = [
+        ln.strip() for ln in out.splitlines() if ln.strip().startswith(("File ", "Fatal", "Segmentation"))
+    ]
     return f"exit {proc.returncode}: {' | '.join(where[-4:]) or out[-300:]}"
 
 
@@ -70,8 +77,22 @@ def main() -> int:
 
     w = load_weights(use_hub=False)
     torch.save({"state_dict": w.state_dict, "fingerprint": w.fingerprint}, tmp / "w.pt")
-    proc = subprocess.run([sys.executable, "-m", "fasttts_desktop.bench", "--warm-child", "--weights-file",
-                           str(tmp / "w.pt"), "--compile", "none"], capture_output=True, text=True, timeout=200)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fasttts_desktop.bench",
+            "--warm-child",
+            "--weights-file",
+            str(tmp / "w.pt"),
+            "--compile",
+            "none",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=200,
+        check=False,
+    )
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("WARM ")), None)
     out["warm_steps"] = json.loads(line[5:]) if line else proc.stdout[-500:] + proc.stderr[-1500:]
     print("warm start:", json.dumps(out["warm_steps"])[:1500], flush=True)
@@ -83,11 +104,14 @@ def main() -> int:
         t0 = time.perf_counter()
         path = tmp / f"tiny-{name}.pt2"
         torch._inductor.aoti_compile_and_package(ep, package_path=str(path), inductor_configs=cfg)
-        out[f"tiny_{name}"] = {"build_s": round(time.perf_counter() - t0, 1), "fresh_load": _load_in_child(path, "tiny")}
+        out[f"tiny_{name}"] = {
+            "build_s": round(time.perf_counter() - t0, 1),
+            "fresh_load": _load_in_child(path, "tiny"),
+        }
         print(f"tiny {name}:", out[f"tiny_{name}"], flush=True)
     # 3. the decoder with the config that loads (random weights: only loading is tested)
     good = [n for n in ("embed", "default") if out[f"tiny_{n}"]["fresh_load"].startswith("LOADED")]
-    if good and not (good == ["default"]):
+    if good and good != ["default"]:
         from fasttts_desktop.engine.cuda import aoti
         from fasttts_desktop.engine.cuda.decoder import DecoderCore
         from fasttts_desktop.engine.model import build_kmodel, remove_weight_norm
@@ -96,9 +120,15 @@ def main() -> int:
         ep = aoti.export_decoder(core, dev)
         t0 = time.perf_counter()
         path = tmp / "decoder-embed.pt2"
-        torch._inductor.aoti_compile_and_package(ep, package_path=str(path),
-                                                 inductor_configs={**aoti.INDUCTOR_CONFIGS, "aot_inductor.embed_kernel_binary": True})
-        out["decoder_embed"] = {"build_s": round(time.perf_counter() - t0, 1), "fresh_load": _load_in_child(path, "decoder")}
+        torch._inductor.aoti_compile_and_package(
+            ep,
+            package_path=str(path),
+            inductor_configs={**aoti.INDUCTOR_CONFIGS, "aot_inductor.embed_kernel_binary": True},
+        )
+        out["decoder_embed"] = {
+            "build_s": round(time.perf_counter() - t0, 1),
+            "fresh_load": _load_in_child(path, "decoder"),
+        }
         print("decoder embed:", out["decoder_embed"], flush=True)
     Path(os.environ.get("OUT", tmp), "probe_aoti.json").write_text(json.dumps(out, indent=1))
     return 0

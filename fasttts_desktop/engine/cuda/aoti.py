@@ -39,8 +39,11 @@ def example_inputs(device, batch: int = 2, frames: int = 48):
         return (torch.randn(*shape, generator=g) * scale).to(device)
 
     return (
-        rnd(batch, 512, frames), rnd(batch, 2 * frames, scale=100.0).abs(), rnd(batch, 2 * frames),
-        rnd(batch, 128, scale=0.3), rnd(batch, 22, 120 * frames + 1),
+        rnd(batch, 512, frames),
+        rnd(batch, 2 * frames, scale=100.0).abs(),
+        rnd(batch, 2 * frames),
+        rnd(batch, 128, scale=0.3),
+        rnd(batch, 22, 120 * frames + 1),
         torch.tensor([frames] + [frames - 7] * (batch - 1), device=device),
     )
 
@@ -49,13 +52,18 @@ def export_decoder(core: torch.nn.Module, device: torch.device):
     b = Dim("batch", min=1, max=1024)
     f = Dim("frames", min=8, max=MAX_FRAMES)
     shapes = {
-        "asr": {0: b, 2: f}, "f0_curve": {0: b, 1: 2 * f}, "n_curve": {0: b, 1: 2 * f},
-        "style": {0: b}, "har": {0: b, 2: 120 * f + 1}, "frames": {0: b},
+        "asr": {0: b, 2: f},
+        "f0_curve": {0: b, 1: 2 * f},
+        "n_curve": {0: b, 1: 2 * f},
+        "style": {0: b},
+        "har": {0: b, 2: 120 * f + 1},
+        "frames": {0: b},
     }
     with torch.no_grad():
         ep = torch.export.export(core, example_inputs(device), dynamic_shapes=shapes, strict=False)
     foreign = [
-        name for name, t in [*ep.state_dict.items(), *ep.constants.items()]
+        name
+        for name, t in [*ep.state_dict.items(), *ep.constants.items()]
         if isinstance(t, torch.Tensor) and t.device.type != device.type
     ]
     if foreign:
@@ -87,10 +95,19 @@ def check_in_subprocess(path: Path, timeout_s: float = 300.0) -> tuple[str | Non
     """
     seen = []
     for mode in LOAD_MODES:
-        cmd = [sys.executable, "-X", "faulthandler", "-m", "fasttts_desktop.engine.cuda.aoti", "--check", str(path),
-               "--mode", mode]
+        cmd = [
+            sys.executable,
+            "-X",
+            "faulthandler",
+            "-m",
+            "fasttts_desktop.engine.cuda.aoti",
+            "--check",
+            str(path),
+            "--mode",
+            mode,
+        ]
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s, check=False)
         except subprocess.TimeoutExpired:
             seen.append(f"{mode}: timed out")
             continue

@@ -37,7 +37,7 @@ class PaddedAttention:
 def flashinfer_available() -> bool:
     try:
         import flashinfer  # noqa: F401
-    except Exception as exc:  # ImportError, or a broken CUDA/toolchain setup at import
+    except Exception as exc:  # noqa: BLE001 - ImportError, or a broken CUDA/toolchain setup at import
         log.info("FlashInfer unavailable (%s): ALBERT attention uses torch SDPA", exc)
         return False
     return torch.cuda.is_available()
@@ -57,8 +57,14 @@ class RaggedAttention:
             workspace = torch.empty(128 * 1024 * 1024, dtype=torch.uint8, device=device)
         self.wrapper = flashinfer.BatchPrefillWithRaggedKVCacheWrapper(workspace, "NHD")
         self.wrapper.plan(
-            indptr.to(device), indptr.to(device), HEADS, HEADS, HEAD_DIM, causal=False,
-            q_data_type=self.dtype, kv_data_type=self.dtype,
+            indptr.to(device),
+            indptr.to(device),
+            HEADS,
+            HEADS,
+            HEAD_DIM,
+            causal=False,
+            q_data_type=self.dtype,
+            kv_data_type=self.dtype,
         )
 
     def __call__(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:

@@ -37,7 +37,9 @@ class Options:
 
 
 class CompiledBackend:
-    def __init__(self, weights, device: torch.device, progress: Progress | None = None, options: Options | None = None):
+    def __init__(
+        self, weights, device: torch.device, progress: Progress | None = None, options: Options | None = None
+    ):
         if device.type != "cuda":
             raise ValueError("CompiledBackend needs a CUDA device")
         self.device = device
@@ -89,7 +91,9 @@ class CompiledBackend:
                 self.runner.precapture(progress)
         torch.cuda.empty_cache()
         if self.compiled == "eager" and self.options.compile != "none":
-            self._compiler = threading.Thread(target=self._compile_in_background, name="fasttts-compile", daemon=True)
+            self._compiler = threading.Thread(
+                target=self._compile_in_background, name="fasttts-compile", daemon=True
+            )
             self._compiler.start()
         self._describe()
         if progress:
@@ -147,9 +151,13 @@ class CompiledBackend:
             if path is None:
                 if progress:
                     progress("Compiling the GPU decoder (once; a minute or two)", 0.05)
-                ticker = _Ticker(progress, "Compiling the GPU decoder (once; a minute or two)", 0.05, 0.85, 120.0)
+                ticker = _Ticker(
+                    progress, "Compiling the GPU decoder (once; a minute or two)", 0.05, 0.85, 120.0
+                )
                 try:
-                    path = cache.store(key, "decoder.pt2", lambda p: aoti.build_package(self.decoder, self.device, p))
+                    path = cache.store(
+                        key, "decoder.pt2", lambda p: aoti.build_package(self.decoder, self.device, p)
+                    )
                 finally:
                     ticker.stop()
             mode = cache.loads(key)
@@ -167,7 +175,7 @@ class CompiledBackend:
             with self._lock:
                 self.decoder = decoder
                 self.compiled = "aoti"
-        except Exception as exc:  # compile toolchain missing, export failure, bad package: eager still works
+        except Exception as exc:  # noqa: BLE001 - no toolchain, export failure, bad package: eager still works
             log.warning("compiled decoder unavailable (%s); using eager kernels in CUDA graphs", exc)
             self.compiled = "eager"
 
@@ -176,8 +184,13 @@ class CompiledBackend:
         from fasttts_desktop.engine.cuda.aoti import example_inputs
         from fasttts_desktop.engine.cuda.cache import CacheKey, cache_root
 
-        key = CacheKey.for_device("inductor", self.fingerprint, self.device, self.options.dtype,
-                                  f"conv2d={int(self.options.conv2d)}")
+        key = CacheKey.for_device(
+            "inductor",
+            self.fingerprint,
+            self.device,
+            self.options.dtype,
+            f"conv2d={int(self.options.conv2d)}",
+        )
         # Inductor's own caches (FX graphs, Triton kernels) under ours: a later launch compiles faster
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_root() / f"inductor-{key.digest()}"))
         import torch._dynamo
@@ -196,7 +209,7 @@ class CompiledBackend:
                                 torch._dynamo.mark_dynamic(t, dim)
                     compiled(*args)
             torch.cuda.synchronize(self.device)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any compile failure: speech goes on with eager kernels
             log.warning("torch.compile of the decoder failed (%s); staying on eager kernels", exc)
             return
         self.decoder = compiled  # swapped into the graphs by _compile_in_background
@@ -258,8 +271,12 @@ class CompiledBackend:
             idx = torch.tensor(batch, device=dev)
             longest = max(frames[i] for i in batch)
             audio, _ = self.model.acoustic_stage(
-                dur.index_select(0, idx), d.index_select(0, idx), t_en.index_select(0, idx),
-                style.index_select(0, idx), longest, self.decoder,
+                dur.index_select(0, idx),
+                d.index_select(0, idx),
+                t_en.index_select(0, idx),
+                style.index_select(0, idx),
+                longest,
+                self.decoder,
             )
             audio = audio.cpu()
             for k, row in enumerate(batch):
@@ -298,7 +315,7 @@ def _kmodel_without_init(state_dict: dict[str, torch.Tensor]):
         left = [n for n, t in [*kmodel.named_parameters(), *kmodel.named_buffers()] if t.is_meta]
         if left:
             raise RuntimeError(f"tensors left on the meta device: {left[:3]}")
-    except Exception as exc:  # kokoro or transformers changed shape: correctness first
+    except Exception as exc:  # noqa: BLE001 - kokoro or transformers changed shape: correctness first
         log.warning("fast model build failed (%s); building the ordinary way", exc)
         kmodel = build_kmodel(state_dict)
     return remove_weight_norm(kmodel).eval()

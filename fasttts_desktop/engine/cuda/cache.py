@@ -63,8 +63,14 @@ class CacheKey:
         else:
             gpu = "cpu"
         return cls(
-            name=name, weights=weights, torch=torch.__version__, cuda=str(torch.version.cuda), gpu=gpu,
-            dtype=str(dtype).removeprefix("torch."), options=options, project=fasttts_desktop.__version__,
+            name=name,
+            weights=weights,
+            torch=torch.__version__,
+            cuda=str(torch.version.cuda),
+            gpu=gpu,
+            dtype=str(dtype).removeprefix("torch."),
+            options=options,
+            project=fasttts_desktop.__version__,
         )
 
     def digest(self) -> str:
@@ -127,8 +133,12 @@ class CompileCache:
             t0 = time.perf_counter()
             build(tmp / artifact)
             meta = {
-                "key": asdict(key), "size": (tmp / artifact).stat().st_size, "sha256": _sha256(tmp / artifact),
-                "build_s": round(time.perf_counter() - t0, 1), "created": time.time(), "loads": None,
+                "key": asdict(key),
+                "size": (tmp / artifact).stat().st_size,
+                "sha256": _sha256(tmp / artifact),
+                "build_s": round(time.perf_counter() - t0, 1),
+                "created": time.time(),
+                "loads": None,
             }
             (tmp / "meta.json").write_text(json.dumps(meta, indent=1))
             folder = key.folder(self.root)

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-_SQRT_HALF = 2 ** -0.5
+_SQRT_HALF = 2**-0.5
 
 
 class StyleTable(nn.Module):
@@ -91,14 +91,25 @@ class _Masked(nn.Module):
         if isinstance(mod, nn.ConvTranspose1d):
             if self.conv2d:
                 return F.conv_transpose2d(
-                    x.unsqueeze(2), mod.weight.unsqueeze(2), mod.bias, (1, mod.stride[0]), (0, mod.padding[0]),
-                    (0, mod.output_padding[0]), mod.groups, (1, mod.dilation[0]),
+                    x.unsqueeze(2),
+                    mod.weight.unsqueeze(2),
+                    mod.bias,
+                    (1, mod.stride[0]),
+                    (0, mod.padding[0]),
+                    (0, mod.output_padding[0]),
+                    mod.groups,
+                    (1, mod.dilation[0]),
                 ).squeeze(2)
             return mod(x)
         if self.conv2d:
             return F.conv2d(
-                x.unsqueeze(2), mod.weight.unsqueeze(2), mod.bias, (1, mod.stride[0]), (0, mod.padding[0]),
-                (1, mod.dilation[0]), mod.groups,
+                x.unsqueeze(2),
+                mod.weight.unsqueeze(2),
+                mod.bias,
+                (1, mod.stride[0]),
+                (0, mod.padding[0]),
+                (1, mod.dilation[0]),
+                mod.groups,
             ).squeeze(2)
         return mod(x)
 
@@ -119,7 +130,9 @@ class _Masked(nn.Module):
 
     def adain_resblock1(self, blk, x, table, styles: StyleTable, level: Level):
         """kokoro's AdaINResBlock1 (HiFi-GAN block with AdaIN and Snake)."""
-        for c1, c2, n1, n2, a1, a2 in zip(blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2):
+        for c1, c2, n1, n2, a1, a2 in zip(
+            blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2
+        ):
             xt = snake(adain(x, *styles.lookup(table, n1), n1.norm, level), a1)
             xt = self.conv(c1, xt, level)
             xt = snake(adain(xt, *styles.lookup(table, n2), n2.norm, level), a2)
@@ -181,7 +194,9 @@ class DecoderCore(_Masked):
         asr_res = self.conv(dec.asr_res[0], asr, None)
         for blk in dec.decode:
             lout = l2f if blk.upsample_type != "none" else lf
-            x = self.adain_resblk(blk, torch.cat([x.to(self.dtype), asr_res, f0, n], 1), table, self.styles, lf, lout)
+            x = self.adain_resblk(
+                blk, torch.cat([x.to(self.dtype), asr_res, f0, n], 1), table, self.styles, lf, lout
+            )
         # generator, at 2F -> 20F -> 120F + 1 positions
         level, kernels = l2f, gen.num_kernels
         steps = 2 * frames

@@ -20,8 +20,39 @@ TOKEN_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 320, 384, 448, 512)
 # ~1.25x apart: at most ~20% padded frames, ~20 graphs up to 20 s of audio in one chunk
 # ~1.25x apart up to 1024 frames, ~1.125x above (long chunks: padded frames cost the F0/N LSTM real steps)
 FRAME_BUCKETS = (
-    32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1152, 1280,
-    1408, 1536, 1792, 2048, 2304, 2560, 3072, 3584, 4096, 5120, 6144, 8192,
+    32,
+    48,
+    64,
+    80,
+    96,
+    112,
+    128,
+    160,
+    192,
+    224,
+    256,
+    320,
+    384,
+    448,
+    512,
+    640,
+    768,
+    896,
+    1024,
+    1152,
+    1280,
+    1408,
+    1536,
+    1792,
+    2048,
+    2304,
+    2560,
+    3072,
+    3584,
+    4096,
+    5120,
+    6144,
+    8192,
 )
 # prepare() captures these ahead of the first sentence (typical sentences); the rest on first use
 PRECAPTURE_TOKENS = (48, 64)  # Harvard-like sentences: 30-60 tokens, 80-200 frames
@@ -39,7 +70,7 @@ class GraphRunner:
     def __init__(self, model, decoder: Callable, device: torch.device):
         self.model, self.decoder, self.device = model, decoder, device
         t = TOKEN_BUCKETS[-1]
-        z = dict(device=device)
+        z = {"device": device}
         self.ids = torch.zeros(1, t, dtype=torch.long, **z)
         self.lengths = torch.ones(1, dtype=torch.long, **z)
         self.style = torch.zeros(1, 256, **z)
@@ -81,7 +112,9 @@ class GraphRunner:
 
     def _acoustic_fn(self, frames: int):
         def run():
-            audio, _ = self.model.acoustic_stage(self.dur, self.d, self.t_en, self.style, frames, self.decoder)
+            audio, _ = self.model.acoustic_stage(
+                self.dur, self.d, self.t_en, self.style, frames, self.decoder
+            )
             return audio
 
         return run
@@ -122,7 +155,9 @@ class GraphRunner:
 
     # -- one sentence
 
-    def run(self, input_ids: list[int], ref_s: torch.Tensor, speed: float) -> tuple[torch.Tensor, torch.Tensor]:
+    def run(
+        self, input_ids: list[int], ref_s: torch.Tensor, speed: float
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """-> (audio float32 CPU view, durations int64 CPU view); valid until the next call."""
         n = len(input_ids)
         tokens = bucket(n, TOKEN_BUCKETS)

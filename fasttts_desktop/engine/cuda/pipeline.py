@@ -15,7 +15,7 @@ from torch import nn
 
 from fasttts_desktop.engine.cuda.decoder import DecoderCore, ProsodyBlocks
 from fasttts_desktop.engine.cuda.lstm import bilstm
-from fasttts_desktop.engine.cuda.source import HarmonicSource, ISTFT, align
+from fasttts_desktop.engine.cuda.source import ISTFT, HarmonicSource, align
 from fasttts_desktop.engine.cuda.text import TextSide
 
 SAMPLES_PER_FRAME = 600

@@ -97,7 +97,13 @@ class HarmonicSource(nn.Module):
         # torch.stft like kokoro (cuFFT / pocketfft): the phase of near-empty bins is rounding noise that the
         # decoder still reads, and a different summation order (a DFT as a conv) moves the audio by ~3%
         spec = torch.stft(
-            torch.gather(merged, 1, q), N_FFT, HOP, N_FFT, window=self.window, center=False, return_complex=True
+            torch.gather(merged, 1, q),
+            N_FFT,
+            HOP,
+            N_FFT,
+            window=self.window,
+            center=False,
+            return_complex=True,
         )
         har = torch.cat([spec.abs(), spec.angle()], 1)
         n_frames = spec.shape[-1]

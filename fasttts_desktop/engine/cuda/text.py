@@ -27,7 +27,9 @@ class TextSide(torch.nn.Module):
         layer = kmodel.bert.encoder.albert_layer_groups[0].albert_layers[0]
         att = layer.attention
         # ALBERT shares one layer 12 times; one GEMM for q, k and v instead of three.
-        self.register_buffer("qkv_weight", torch.cat([att.query.weight, att.key.weight, att.value.weight]).detach())
+        self.register_buffer(
+            "qkv_weight", torch.cat([att.query.weight, att.key.weight, att.value.weight]).detach()
+        )
         self.register_buffer("qkv_bias", torch.cat([att.query.bias, att.key.bias, att.value.bias]).detach())
         self.n_layers = kmodel.bert.config.num_hidden_layers
 
@@ -36,7 +38,11 @@ class TextSide(torch.nn.Module):
     def albert(self, ids: torch.Tensor, positions: torch.Tensor, attention) -> torch.Tensor:
         """ids/positions [B, T] (padded) or [N] (packed); attention: PaddedAttention or RaggedAttention."""
         emb = self.bert.embeddings
-        h = emb.word_embeddings(ids) + emb.position_embeddings(positions) + emb.token_type_embeddings.weight[0]
+        h = (
+            emb.word_embeddings(ids)
+            + emb.position_embeddings(positions)
+            + emb.token_type_embeddings.weight[0]
+        )
         h = self.bert.encoder.embedding_hidden_mapping_in(emb.LayerNorm(h))
         layer = self.bert.encoder.albert_layer_groups[0].albert_layers[0]
         att = layer.attention
