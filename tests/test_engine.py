@@ -83,13 +83,18 @@ def test_speed_changes_duration(engine):
     assert len(slow) > 1.6 * len(fast)
 
 
-def test_stream_stops_when_cancelled(engine):
+def test_stream_stops_when_cancelled_and_keeps_cpu_chunks_short(engine):
     text = "One two three. " * 3 + "Four five six seven eight nine ten. " * 12
     seen = []
-    for chunk in engine.stream(text, cancel=lambda: len(seen) >= 1):
+    for chunk in engine.stream(text, cancel=lambda: len(seen) >= 3):
         seen.append(chunk)
-    assert len(seen) == 1
-    assert seen[0].total >= 2
+    assert len(seen) == 3
+    assert seen[0].total >= 4
+    # Uncapped, the third chunk's budget would be 240 phonemes; on CPU that costs twice as much per second
+    # of audio, so the CPU backend caps chunks.
+    assert engine.backend.chunk_phonemes == 120
+    assert all(len(c.chunk.phonemes) <= 120 for c in seen)
+    assert len(seen[2].chunk.phonemes) > 90
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ import torch
 
 from fasttts_desktop.engine.backend import Backend, EagerBackend, Progress, Request
 from fasttts_desktop.engine.config import kokoro_config
-from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, Voice
+from fasttts_desktop.engine.types import MAX_PHONEMES, SAMPLE_RATE, AudioChunk, EngineError, Voice
 
 log = logging.getLogger(__name__)
 
@@ -115,10 +115,12 @@ class Engine:
                 self._frontends[code] = FrontEnd(code)
             return self._frontends[code]
 
-    def estimate_chunks(self, text: str) -> int:
+    def estimate_chunks(self, text: str, max_phonemes: int | None = None) -> int:
         from fasttts_desktop.engine.frontend import estimate_chunk_count
 
-        return estimate_chunk_count(text)
+        if max_phonemes is None:
+            max_phonemes = min(MAX_PHONEMES, getattr(self.backend, "chunk_phonemes", MAX_PHONEMES))
+        return estimate_chunk_count(text, max_phonemes=max_phonemes)
 
     def _check(self, text: str, speed: float) -> None:
         if not text or not text.strip():
@@ -149,10 +151,11 @@ class Engine:
         v = self.voice(voice)
         voice_pack = self._packs[v.name]
         frontend = self.frontend(v.lang_code)
-        total = max(1, self.estimate_chunks(text))
+        max_phonemes = min(MAX_PHONEMES, getattr(self.backend, "chunk_phonemes", MAX_PHONEMES))
+        total = max(1, self.estimate_chunks(text, max_phonemes))
         cancelled = cancel or (lambda: False)
         index = 0
-        for pc in frontend.chunks(text, pack=pack):
+        for pc in frontend.chunks(text, pack=pack, max_phonemes=max_phonemes):
             if cancelled():
                 return
             t0 = time.perf_counter()
