@@ -296,29 +296,10 @@ class CompiledBackend:
 
 
 def _kmodel_without_init(state_dict: dict[str, torch.Tensor]):
-    """kokoro's KModel holding `state_dict`, weight norm folded, without random-initialising it first.
-
-    Built on the meta device and given the tensors (`assign=True`): ~0.5 s instead of ~4 s of
-    initialisation that the weights overwrite anyway. ALBERT's two non-persistent index buffers are the
-    only tensors the state dict does not carry; they are recreated. Any surprise: the ordinary build.
-    """
+    """kokoro's KModel holding `state_dict`, weight norm folded (build_kmodel skips random init)."""
     from fasttts_desktop.engine.model import build_kmodel, remove_weight_norm
 
-    try:
-        with torch.device("meta"):
-            kmodel = build_kmodel()
-        kmodel.load_state_dict(state_dict, strict=True, assign=True)
-        emb = kmodel.bert.embeddings
-        positions = emb.position_embeddings.num_embeddings
-        emb.register_buffer("position_ids", torch.arange(positions).expand((1, -1)), persistent=False)
-        emb.register_buffer("token_type_ids", torch.zeros(1, positions, dtype=torch.long), persistent=False)
-        left = [n for n, t in [*kmodel.named_parameters(), *kmodel.named_buffers()] if t.is_meta]
-        if left:
-            raise RuntimeError(f"tensors left on the meta device: {left[:3]}")
-    except Exception as exc:  # noqa: BLE001 - kokoro or transformers changed shape: correctness first
-        log.warning("fast model build failed (%s); building the ordinary way", exc)
-        kmodel = build_kmodel(state_dict)
-    return remove_weight_norm(kmodel).eval()
+    return remove_weight_norm(build_kmodel(state_dict)).eval()
 
 
 class _Ticker:
