@@ -35,17 +35,32 @@ def pick_device(requested: str | None) -> torch.device:
     return device
 
 
-def _make_backend(weights, device: torch.device, fast: bool | None, progress: Progress | None) -> Backend:
+def _make_backend(
+    weights, device: torch.device, fast: bool | None, progress: Progress | None
+) -> tuple[Backend, str]:
+    """The compiled backend on CUDA when it builds, else kokoro's eager model; prepared either way.
+
+    Also returns a notice for the user ("" when all is as expected).
+    """
     if device.type == "cuda" and fast is not False:
         try:
             from fasttts_desktop.engine.cuda import CompiledBackend
-        except ImportError as exc:
+
+            backend = CompiledBackend(weights, device, progress=progress)
+            backend.prepare(progress)
+            return backend, ""
+        except Exception as exc:  # noqa: BLE001 - a broken fast path must not stop the app from speaking
             if fast:
                 raise EngineError(f"The compiled GPU path is unavailable: {exc}") from exc
-            log.warning("compiled GPU path unavailable (%s); using eager float32", exc)
-        else:
-            return CompiledBackend(weights, device, progress=progress)
-    return EagerBackend(weights.state_dict, device)
+            log.warning("compiled GPU path unavailable (%s); using eager float32", exc, exc_info=True)
+            torch.cuda.empty_cache()
+            notice = f"The fast GPU path could not start ({exc}); using the slower reference model."
+            backend = EagerBackend(weights.state_dict, device)
+            backend.prepare(progress)
+            return backend, notice
+    backend = EagerBackend(weights.state_dict, device)
+    backend.prepare(progress)
+    return backend, ""
 
 
 class Engine:
@@ -85,8 +100,8 @@ class Engine:
         weights = load_weights(model_path, voices_path, use_hub=use_hub, progress=progress)
         if progress:
             progress("Building the model", 0.0)
-        backend = _make_backend(weights, dev, fast, progress)
-        backend.prepare(progress)
+        backend, backend_notice = _make_backend(weights, dev, fast, progress)
+        notice = " ".join(n for n in (notice, backend_notice) if n)
         engine = cls(backend, weights, notice)
         if progress:
             progress("Loading the English text front end", 0.0)
