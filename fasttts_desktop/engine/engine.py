@@ -109,6 +109,11 @@ class Engine:
         return engine
 
     @property
+    def export_batch(self) -> int:
+        """Chunks per batched call when making audio to save (1 where the backend gains nothing)."""
+        return getattr(self.backend, "export_batch", 1)
+
+    @property
     def description(self) -> str:
         return self.backend.description
 
@@ -155,10 +160,13 @@ class Engine:
         *,
         cancel: Callable[[], bool] | None = None,
         pack: bool = True,
+        batch: int = 1,
     ) -> Iterator[AudioChunk]:
         """Yield the utterance chunk by chunk, each as soon as it is made.
 
         `cancel` is polled before and after each chunk; once it returns True the generator just ends.
+        `batch` > 1 (export, not playback): chunks are made that many at a time in one batched call
+        where the backend batches (`export_batch`); they still come out one by one, in order.
         """
         from fasttts_desktop.engine.frontend import word_timings
 
@@ -170,25 +178,48 @@ class Engine:
         total = max(1, self.estimate_chunks(text, max_phonemes))
         cancelled = cancel or (lambda: False)
         index = 0
-        for pc in frontend.chunks(text, pack=pack, max_phonemes=max_phonemes):
-            if cancelled():
-                return
+        pending: list = []
+
+        def made():
+            """The pending chunks through the backend, in order: (chunk, result, seconds each)."""
             t0 = time.perf_counter()
-            result = self.backend.infer(self._request(pc.chunk.phonemes, voice_pack, speed))
-            synth_s = time.perf_counter() - t0
+            requests = [self._request(pc.chunk.phonemes, voice_pack, speed) for pc in pending]
+            if len(requests) == 1:
+                results = [self.backend.infer(requests[0])]
+            else:
+                results = self.backend.infer_batch(requests)
+            each = (time.perf_counter() - t0) / len(requests)
+            done = [(pc, r, each) for pc, r in zip(pending, results)]
+            pending.clear()
+            return done
+
+        chunks = iter(frontend.chunks(text, pack=pack, max_phonemes=max_phonemes))
+        while True:
+            pc = next(chunks, None)
+            if pc is not None:
+                pending.append(pc)
+                if len(pending) < max(1, batch):
+                    continue
+            if not pending:
+                break
             if cancelled():
                 return
-            total = max(total, index + 1)
-            yield AudioChunk(
-                index=index,
-                total=total,
-                chunk=pc.chunk,
-                audio=_fade_edges(result.audio),
-                words=word_timings(pc, result.durations),
-                durations=result.durations,
-                synth_s=synth_s,
-            )
-            index += 1
+            for pc_done, result, synth_s in made():
+                if cancelled():
+                    return
+                total = max(total, index + 1)
+                yield AudioChunk(
+                    index=index,
+                    total=total,
+                    chunk=pc_done.chunk,
+                    audio=_fade_edges(result.audio),
+                    words=word_timings(pc_done, result.durations),
+                    durations=result.durations,
+                    synth_s=synth_s,
+                )
+                index += 1
+            if pc is None:
+                break
         if index == 0:
             raise EngineError("The text has nothing speakable in it (only symbols or punctuation?).")
 
@@ -201,7 +232,8 @@ class Engine:
         cancel: Callable[[], bool] | None = None,
     ) -> np.ndarray:
         """The whole utterance as one float32 array (empty if cancelled)."""
-        parts = [c.audio for c in self.stream(text, voice, speed, cancel=cancel)]
+        chunks = self.stream(text, voice, speed, cancel=cancel, batch=self.export_batch)
+        parts = [c.audio for c in chunks]
         if cancel and cancel():
             return np.zeros(0, np.float32)
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)

@@ -38,7 +38,9 @@ def _construct(config: dict | None):
         # and a user should not see library warnings on every launch.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", FutureWarning)
-        return KModel(repo_id="hexgrad/Kokoro-82M", config=config or kokoro_config(), model=_empty_checkpoint())
+        return KModel(
+            repo_id="hexgrad/Kokoro-82M", config=config or kokoro_config(), model=_empty_checkpoint()
+        )
 
 
 def build_kmodel(state_dict: dict[str, torch.Tensor] | None = None, config: dict | None = None):

@@ -180,7 +180,7 @@ class EngineWorker(QObject):
         else:
             parts = []
             self.save_progress.emit(request, 0, max(1, engine.estimate_chunks(text)))
-            for chunk in engine.stream(text, voice, speed, cancel=cancelled):
+            for chunk in engine.stream(text, voice, speed, cancel=cancelled, batch=engine.export_batch):
                 parts.append(chunk.audio)
                 self.save_progress.emit(request, chunk.index + 1, chunk.total)
             if cancelled():

@@ -6,6 +6,7 @@ import logging
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,9 +35,18 @@ class Options:
     # (more padding inside each pass): docs/benchmarks/NOTES.md
     batch_sentences: int = 64  # text stage: sentences per pass
     batch_frames: int = 8192  # acoustic stage: padded frames per pass (~3.5 GB allocated at peak)
+    # padded tokens per call part: their text-stage outputs (~150 MB) wait on the GPU, their audio (~25 min,
+    # ~150 MB) in pinned host memory until the part is done
+    batch_tokens: int = 32768
+    tf32_text: bool = False  # TF32 matrix products on the text side in infer_batch (durations may move)
+    # decoder parts kept in float32 while the rest runs in `dtype` (decoder.FP32_PARTS)
+    fp32_parts: tuple[str, ...] = ("source", "post")
 
 
 class CompiledBackend:
+    # chunks per infer_batch call when exporting: enough to fill the acoustic passes (64 sentences of ~3 s
+    # are ~8,000 frames, one pass), few enough that save progress moves and Cancel is felt within a second
+    export_batch = 64
     def __init__(
         self, weights, device: torch.device, progress: Progress | None = None, options: Options | None = None
     ):
@@ -51,7 +61,9 @@ class CompiledBackend:
         kmodel = _kmodel_without_init(state_dict)
         if progress:
             progress("Building the GPU model", 0.3)
-        self.model = FastModel(kmodel, self.options.dtype, self.options.conv2d).eval()
+        self.model = FastModel(
+            kmodel, self.options.dtype, self.options.conv2d, tuple(self.options.fp32_parts)
+        ).eval()
         del kmodel.decoder  # the decoder core holds its own low-precision copy; the rest is shared
         if progress:
             progress("Building the GPU model", 0.6)
@@ -131,13 +143,17 @@ class CompiledBackend:
             how = "CUDA graphs"
         self.description = f"{name} · {dtype} {how}"
 
+    def _variant(self) -> str:
+        """What else, beside dtype, changes the compiled decoder (part of its cache key)."""
+        return f"conv2d={int(self.options.conv2d)},fp32={'+'.join(sorted(self.options.fp32_parts))}"
+
     def _load_decoder_package(self, progress: Progress | None, build: bool) -> None:
         from fasttts_desktop.engine.cuda import aoti
         from fasttts_desktop.engine.cuda.cache import CacheKey, CompileCache
 
         cache = CompileCache()
         key = CacheKey.for_device(
-            "decoder", self.fingerprint, self.device, self.options.dtype, f"conv2d={int(self.options.conv2d)}"
+            "decoder", self.fingerprint, self.device, self.options.dtype, self._variant()
         )
         if cache.loads(key) is False:
             log.info("compiled decoder package: this setup cannot load it (seen before); skipping")
@@ -189,7 +205,7 @@ class CompiledBackend:
             self.fingerprint,
             self.device,
             self.options.dtype,
-            f"conv2d={int(self.options.conv2d)}",
+            self._variant(),
         )
         # Inductor's own caches (FX graphs, Triton kernels) under ours: a later launch compiles faster
         os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(cache_root() / f"inductor-{key.digest()}"))
@@ -227,58 +243,73 @@ class CompiledBackend:
 
     @torch.inference_mode()
     def infer_batch(self, requests: list[Request]) -> list[Result]:
-        """Many sentences in few passes: text stage in groups, acoustic stage in frame-budgeted batches."""
+        """Many sentences in few passes: text stage in groups, acoustic stage in frame-budgeted batches.
+
+        The host reads the GPU twice per call (the durations, then all audio at the end), so it queues
+        the next pass while the GPU runs the current one; a sync per pass left the GPU idle ~60% of the
+        time (docs/benchmarks/NOTES.md).
+        """
         if len(requests) == 1 and self.runner is not None:
             return [self.infer(requests[0])]
         results: list[Result | None] = [None] * len(requests)
         order = sorted(range(len(requests)), key=lambda i: len(requests[i].input_ids))
-        step = self.options.batch_sentences
         with self._lock:
-            for start in range(0, len(order), step):
-                group = order[start : start + step]
-                self._run_group([requests[i] for i in group], group, results)
+            for part in _token_budget(order, [len(r.input_ids) for r in requests], self.options.batch_tokens):
+                self._run_many([requests[i] for i in part], part, results)
         return results  # type: ignore[return-value]
 
-    def _run_group(self, reqs: list[Request], where: list[int], results: list) -> None:
-        dev = self.device
+    def _run_many(self, reqs: list[Request], where: list[int], results: list) -> None:
+        dev, opts = self.device, self.options
         n = [len(r.input_ids) for r in reqs]
-        ids = torch.zeros(len(reqs), max(n), dtype=torch.long)
-        for row, r in enumerate(reqs):
-            ids[row, : n[row]] = torch.as_tensor(r.input_ids)
-        ids = ids.to(dev, non_blocking=True)
-        lengths = torch.tensor(n).to(dev, non_blocking=True)
-        style = torch.cat([r.ref_s.reshape(1, 256) for r in reqs]).to(dev, non_blocking=True)
-        speed = torch.tensor([float(r.speed) for r in reqs]).to(dev, non_blocking=True)
-        if self.options.ragged_attention and self._ragged_ok():
-            from fasttts_desktop.engine.cuda.attention import RaggedAttention
+        count, longest_text = len(reqs), max(n)
+        dur = torch.zeros(count, longest_text, dtype=torch.long, device=dev)
+        d = torch.zeros(count, longest_text, 640, device=dev)
+        t_en = torch.zeros(count, 512, longest_text, device=dev)
+        style = _to_device(torch.cat([r.ref_s.reshape(1, 256) for r in reqs]), dev)
+        with _matmul_tf32(opts.tf32_text):
+            for lo in range(0, count, opts.batch_sentences):
+                hi = min(count, lo + opts.batch_sentences)
+                rows = n[lo:hi]
+                t = max(rows)
+                ids = torch.zeros(hi - lo, t, dtype=torch.long)
+                for row, r in enumerate(reqs[lo:hi]):
+                    ids[row, : rows[row]] = torch.as_tensor(r.input_ids)
+                host_lengths = torch.tensor(rows)
+                speed = torch.tensor([float(r.speed) for r in reqs[lo:hi]])
+                args = (
+                    _to_device(ids, dev),
+                    _to_device(host_lengths, dev),
+                    style[lo:hi],
+                    _to_device(speed, dev),
+                )
+                if opts.ragged_attention and self._ragged_ok():
+                    from fasttts_desktop.engine.cuda.attention import RaggedAttention
 
-            attention = RaggedAttention(n, dev, self._workspace)
-            dur, d, t_en = self.model.text.forward_ragged(ids, lengths, style, speed, attention, n)
-        else:
-            dur, d, t_en = self.model.text_stage(ids, lengths, style, speed)
-        dur_host = dur.cpu()
+                    attention = RaggedAttention(rows, dev, self._workspace)
+                    g_dur, g_d, g_t_en = self.model.text.forward_ragged(*args, attention, rows)
+                else:
+                    g_dur, g_d, g_t_en = self.model.text_stage(*args, host_lengths=host_lengths)
+                dur[lo:hi, :t] = g_dur
+                d[lo:hi, :t] = g_d
+                t_en[lo:hi, :, :t] = g_t_en
+        dur_host = dur.cpu()  # the one mid-call sync: the frame counts decide the acoustic passes
         frames = dur_host.sum(1).tolist()
-        # acoustic passes: rows by frame count, as many per pass as the frame budget allows
-        rows = sorted(range(len(reqs)), key=lambda i: frames[i])
-        batches, current = [], []
-        for row in rows:
-            if current and (len(current) + 1) * frames[row] > self.options.batch_frames:
-                batches.append(current)
-                current = []
-            current.append(row)
-        batches.append(current)
-        for batch in batches:
-            idx = torch.tensor(batch, device=dev)
-            longest = max(frames[i] for i in batch)
+        pending = []
+        for batch in _frame_passes(frames, opts.batch_frames):
+            idx = _to_device(torch.tensor(batch), dev)
+            t = max(n[i] for i in batch)
             audio, _ = self.model.acoustic_stage(
-                dur.index_select(0, idx),
-                d.index_select(0, idx),
-                t_en.index_select(0, idx),
+                dur.index_select(0, idx)[:, :t],
+                d.index_select(0, idx)[:, :t],
+                t_en.index_select(0, idx)[:, :, :t],
                 style.index_select(0, idx),
-                longest,
+                max(frames[i] for i in batch),
                 self.decoder,
+                host_frames=torch.tensor([frames[i] for i in batch]),
             )
-            audio = audio.cpu()
+            pending.append((batch, audio.to("cpu", non_blocking=True)))  # pinned, asynchronous
+        torch.cuda.current_stream(dev).synchronize()
+        for batch, audio in pending:
             for k, row in enumerate(batch):
                 results[where[row]] = Result(
                     audio=audio[k, : SAMPLES_PER_FRAME * frames[row]].numpy().copy(),
@@ -293,6 +324,52 @@ class CompiledBackend:
             if self._attention:
                 self._workspace = torch.empty(128 << 20, dtype=torch.uint8, device=self.device)
         return self._attention
+
+
+def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """Host -> GPU without making the host wait for the GPU's queue (pageable copies may)."""
+    return t.pin_memory().to(device, non_blocking=True)
+
+
+def _token_budget(order: list[int], lengths: list[int], budget: int) -> list[list[int]]:
+    """Split `order` (sorted by length) into parts whose padded token count stays under `budget`:
+    a part's text-stage outputs stay on the GPU until its audio is made (~4.6 kB per padded token)."""
+    parts, current = [], []
+    for i in order:
+        if current and (len(current) + 1) * lengths[i] > budget:
+            parts.append(current)
+            current = []
+        current.append(i)
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _frame_passes(frames: list[int], budget: int) -> list[list[int]]:
+    """Rows by frame count, as many per pass as `budget` padded frames allow (a row pads to the longest)."""
+    passes, current = [], []
+    for row in sorted(range(len(frames)), key=lambda i: frames[i]):
+        if current and (len(current) + 1) * frames[row] > budget:
+            passes.append(current)
+            current = []
+        current.append(row)
+    if current:
+        passes.append(current)
+    return passes
+
+
+@contextmanager
+def _matmul_tf32(enabled: bool):
+    """TF32 for float32 matrix products inside the block (the text side's ALBERT/projections)."""
+    if not enabled:
+        yield
+        return
+    old = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = old
 
 
 def _kmodel_without_init(state_dict: dict[str, torch.Tensor]):

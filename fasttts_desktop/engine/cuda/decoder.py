@@ -87,7 +87,7 @@ class _Masked(nn.Module):
     def conv(self, mod, x, level: Level | None):
         if level is not None:
             x = x * level.mask
-        x = x.to(self.dtype)
+        x = x.to(mod.weight.dtype)  # the compute dtype, or float32 for the parts kept in full precision
         if isinstance(mod, nn.ConvTranspose1d):
             if self.conv2d:
                 return F.conv_transpose2d(
@@ -165,11 +165,23 @@ class ProsodyBlocks(_Masked):
         return outs[0], outs[1]
 
 
+# Parts of the generator that can stay float32 while the rest runs in `dtype` (names as in kokoro's
+# Generator): "source" = noise_convs (they read the harmonic spectrum, whose phases and magnitudes
+# lose most to half-precision rounding), "post" = conv_post (its output is the log-magnitude and phase
+# of the final spectrum: a rounding there is a relative error in every output sample), "last" = the
+# whole last upsampling stage (ups[-1], noise_res[-1] and its resblocks; most of the decoder's FLOPs).
+FP32_PARTS = ("source", "post", "last")
+
+
 class DecoderCore(_Masked):
     """kokoro's Decoder up to conv_post, the harmonic spectrum `har` given. Owns a copy of the weights."""
 
-    def __init__(self, decoder, dtype=torch.bfloat16, conv2d=False):
+    def __init__(self, decoder, dtype=torch.bfloat16, conv2d=False, fp32_parts: tuple[str, ...] = ()):
         super().__init__(dtype, conv2d)
+        unknown = set(fp32_parts) - set(FP32_PARTS)
+        if unknown:
+            raise ValueError(f"unknown decoder parts {sorted(unknown)}; known: {FP32_PARTS}")
+        self.fp32_parts = tuple(fp32_parts)
         dec = copy.deepcopy(decoder)
         self.styles = StyleTable(dec)
         gen = dec.generator
@@ -178,6 +190,21 @@ class DecoderCore(_Masked):
             if hasattr(module, "fc"):
                 del module.fc  # folded into the style table
         dec.to(dtype)
+        keep = []
+        if "source" in fp32_parts:
+            keep.append(gen.noise_convs)
+        if "post" in fp32_parts:
+            keep.append(gen.conv_post)
+        if "last" in fp32_parts:
+            last = gen.num_upsamples - 1
+            keep += [gen.ups[last], gen.noise_convs[last], gen.noise_res[last]]
+            keep += list(gen.resblocks)[last * gen.num_kernels : (last + 1) * gen.num_kernels]
+        originals = dict(decoder.named_parameters())
+        names = {id(q): n for n, q in dec.named_parameters()}
+        for part in keep:  # back to float32 from the original weights, not a round trip through dtype
+            part.float()
+            for param in part.parameters():
+                param.data.copy_(originals[names[id(param)]].detach())
         self.dec = dec
         self.upsample_rates = [m.stride[0] for m in gen.ups]
 

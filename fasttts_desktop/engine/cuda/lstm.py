@@ -10,14 +10,30 @@ as `pad_packed_sequence` leaves them.
 from __future__ import annotations
 
 import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 
 def _gather_time(x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return torch.gather(x, 1, index.unsqueeze(-1).expand(-1, -1, x.shape[-1]))
 
 
-def bilstm(lstm: torch.nn.LSTM, x: torch.Tensor, lengths: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """x [B, T, C] (zero where padded), lengths [B] (device, long), mask [B, T] bool -> [B, T, 2H]."""
+def bilstm(
+    lstm: torch.nn.LSTM,
+    x: torch.Tensor,
+    lengths: torch.Tensor,
+    mask: torch.Tensor,
+    host_lengths: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """x [B, T, C] (zero where padded), lengths [B] (device, long), mask [B, T] bool -> [B, T, 2H].
+
+    With `host_lengths` (CPU, the same values) the batch is packed as kokoro packs it: half the work
+    (each direction runs once per row, not over a right-aligned copy too) and no padded steps, but not
+    capturable in a CUDA graph. The batched path knows its lengths on the host anyway.
+    """
+    if host_lengths is not None:
+        packed = pack_padded_sequence(x, host_lengths, batch_first=True, enforce_sorted=False)
+        y, _ = pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=x.shape[1])
+        return y
     batch, steps, _ = x.shape
     t = torch.arange(steps, device=x.device)
     shift = (steps - lengths).unsqueeze(1)  # [B, 1]: how far each row moves to end at the last step

@@ -22,24 +22,32 @@ SAMPLES_PER_FRAME = 600
 
 
 class FastModel(nn.Module):
-    def __init__(self, kmodel, dtype: torch.dtype = torch.bfloat16, conv2d: bool = False):
+    def __init__(
+        self,
+        kmodel,
+        dtype: torch.dtype = torch.bfloat16,
+        conv2d: bool = False,
+        fp32_parts: tuple[str, ...] = (),
+    ):
         """`kmodel`: a KModel with weight norm removed (its modules are used, not copied, except the decoder)."""
         super().__init__()
         self.text = TextSide(kmodel)
         self.shared = kmodel.predictor.shared
         self.prosody = ProsodyBlocks(kmodel.predictor)
         self.source = HarmonicSource(kmodel.decoder.generator)
-        self.decoder = DecoderCore(kmodel.decoder, dtype, conv2d)
+        self.decoder = DecoderCore(kmodel.decoder, dtype, conv2d, fp32_parts)
         self.istft = ISTFT()
 
-    def text_stage(self, ids, lengths, style, speed):
-        return self.text(ids, lengths, style, speed)
+    def text_stage(self, ids, lengths, style, speed, host_lengths=None):
+        return self.text(ids, lengths, style, speed, host_lengths)
 
-    def acoustic_stage(self, durations, d, t_en, style, n_frames: int, decoder=None):
-        """-> audio [B, 600 * n_frames] (zero past each row's end), frames [B]."""
+    def acoustic_stage(self, durations, d, t_en, style, n_frames: int, decoder=None, host_frames=None):
+        """-> audio [B, 600 * n_frames] (zero past each row's end), frames [B].
+
+        `host_frames` (CPU copy of the frame counts): pack the shared LSTM (batched use, not capturable)."""
         en, asr, frames = align(durations, d, t_en, n_frames)
         mask = torch.arange(n_frames, device=frames.device).unsqueeze(0) < frames.unsqueeze(1)
-        x = bilstm(self.shared, en, frames, mask).transpose(1, 2)
+        x = bilstm(self.shared, en, frames, mask, host_frames).transpose(1, 2)
         f0, n = self.prosody(x, style[:, 128:], frames)
         har = self.source(f0, frames)
         decoder = decoder if decoder is not None else self.decoder

@@ -57,7 +57,7 @@ class TextSide(torch.nn.Module):
 
     # -- prosody predictor, duration half
 
-    def durations_from_bert(self, bert_out, style, speed, lengths, mask):
+    def durations_from_bert(self, bert_out, style, speed, lengths, mask, host_lengths=None):
         """bert_out [B, T, 768] -> (pred_dur [B, T] long, zero on padding; d [B, T, 640])."""
         d_en = self.bert_encoder(bert_out)  # [B, T, 512]
         s = style[:, 128:]
@@ -66,40 +66,45 @@ class TextSide(torch.nn.Module):
         x = torch.cat([d_en, s_t], -1) * m
         blocks = self.predictor.text_encoder.lstms
         for lstm, norm in zip(blocks[0::2], blocks[1::2]):
-            x = bilstm(lstm, x, lengths, mask)
+            x = bilstm(lstm, x, lengths, mask, host_lengths)
             x = torch.cat([norm(x, s), s_t], -1) * m  # AdaLayerNorm maps [B, T, C] -> [B, T, C]
         d = x
-        x = bilstm(self.predictor.lstm, d, lengths, mask)
+        x = bilstm(self.predictor.lstm, d, lengths, mask, host_lengths)
         duration = torch.sigmoid(self.predictor.duration_proj(x)).sum(-1) / speed.unsqueeze(1)
         pred_dur = torch.round(duration).clamp(min=1).long() * mask
         return pred_dur, d
 
-    def encode_text(self, ids, lengths, mask):
+    def encode_text(self, ids, lengths, mask, host_lengths=None):
         """kokoro's TextEncoder -> t_en [B, 512, T], zero on padding."""
         te = self.text_encoder
         m = mask.unsqueeze(1).to(torch.float32)
         x = te.embedding(ids).transpose(1, 2) * m
         for conv, norm, actv, _dropout in te.cnn:
             x = actv(norm(conv(x))) * m
-        return bilstm(te.lstm, x.transpose(1, 2), lengths, mask).transpose(1, 2)
+        return bilstm(te.lstm, x.transpose(1, 2), lengths, mask, host_lengths).transpose(1, 2)
 
-    def forward(self, ids, lengths, style, speed):
-        """ids [B, T] (0 beyond each length), lengths [B], style [B, 256], speed [B]."""
+    def forward(self, ids, lengths, style, speed, host_lengths=None):
+        """ids [B, T] (0 beyond each length), lengths [B], style [B, 256], speed [B].
+
+        `host_lengths` (CPU copy of `lengths`): pack the LSTMs (batched use, not capturable)."""
         steps = ids.shape[1]
         positions = torch.arange(steps, device=ids.device).unsqueeze(0).expand_as(ids)
         mask = positions < lengths.unsqueeze(1)
         bert_out = self.albert(ids, positions, PaddedAttention(mask))
-        pred_dur, d = self.durations_from_bert(bert_out, style, speed, lengths, mask)
-        return pred_dur, d, self.encode_text(ids, lengths, mask)
+        pred_dur, d = self.durations_from_bert(bert_out, style, speed, lengths, mask, host_lengths)
+        return pred_dur, d, self.encode_text(ids, lengths, mask, host_lengths)
 
     def forward_ragged(self, ids, lengths, style, speed, attention, host_lengths: list[int]):
         """Same result, ALBERT on packed tokens (no padding rows through its 12 layers)."""
         steps = ids.shape[1]
         positions = torch.arange(steps, device=ids.device).unsqueeze(0).expand_as(ids)
         mask = positions < lengths.unsqueeze(1)
-        flat = mask.reshape(-1).nonzero().squeeze(1)  # a host sync; the ragged path runs eagerly anyway
+        # which padded positions are real tokens, from the host's lengths (no sync with the GPU)
+        flat = torch.cat([row * steps + torch.arange(n) for row, n in enumerate(host_lengths)])
+        flat = flat.pin_memory().to(ids.device, non_blocking=True) if ids.is_cuda else flat
         packed = self.albert(ids.reshape(-1)[flat], positions.reshape(-1)[flat], attention)
         bert_out = packed.new_zeros(ids.numel(), packed.shape[-1]).index_copy_(0, flat, packed)
         bert_out = bert_out.view(*ids.shape, -1)
-        pred_dur, d = self.durations_from_bert(bert_out, style, speed, lengths, mask)
-        return pred_dur, d, self.encode_text(ids, lengths, mask)
+        host = torch.tensor(host_lengths)
+        pred_dur, d = self.durations_from_bert(bert_out, style, speed, lengths, mask, host)
+        return pred_dur, d, self.encode_text(ids, lengths, mask, host)
