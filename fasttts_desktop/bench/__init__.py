@@ -323,13 +323,44 @@ def _profile_batch(fast, requests) -> dict:
     total = sum(e.self_device_time_total for e in events) / 1000
     top = sorted(events, key=lambda e: e.self_device_time_total, reverse=True)[:14]
     table = [[e.key[:90], round(e.self_device_time_total / 1000, 2), e.count] for e in top]
+    groups: dict[str, list[float]] = {}
+    for e in events:
+        g = _kernel_group(e.key)
+        ms, n = groups.get(g, [0.0, 0])
+        groups[g] = [ms + e.self_device_time_total / 1000, n + e.count]
+    by_group = sorted(([g, round(ms, 2), n] for g, (ms, n) in groups.items()), key=lambda x: -x[1])
     _say(
         f"profile   batched pass: {_seconds(results):.0f} s of audio, wall {wall * 1000:.0f} ms (profiled), "
         f"GPU kernel time {total:.0f} ms; top kernels (ms, calls):"
     )
     for name, ms, n in table:
         _say(f"          {ms:8.2f} {n:6d}  {name}")
-    return {"wall_ms": round(wall * 1000, 1), "gpu_kernel_ms": round(total, 1), "top": table}
+    _say("          by kind: " + ", ".join(f"{g} {ms:.1f} ms/{n}" for g, ms, n in by_group))
+    return {
+        "wall_ms": round(wall * 1000, 1),
+        "gpu_kernel_ms": round(total, 1),
+        "top": table,
+        "groups": by_group,
+    }
+
+
+def _kernel_group(name: str) -> str:
+    """A coarse kind for a CUDA kernel name (profile summaries)."""
+    rules = [
+        ("layout", ("nchwToNhwc", "nhwcToNchw")),
+        ("rnn", ("RNN", "rnn", "LSTM")),
+        ("conv", ("fprop", "dgrad", "conv", "Conv")),
+        ("triton", ("triton_",)),
+        ("gemm", ("gemm", "Gemm", "cutlass", "xmma")),
+        ("copy", ("Memcpy", "Memset", "copy")),
+        ("elementwise", ("elementwise", "vectorized", "unrolled")),
+        ("reduce", ("reduce", "Reduce")),
+        ("index", ("index", "gather", "scatter", "Index")),
+    ]
+    for group, keys in rules:
+        if any(k in name for k in keys):
+            return group
+    return "other"
 
 
 REFERENCE_SEEDS = (0, 5000, 9000, 13000)
@@ -368,6 +399,45 @@ def _precision_probe(args, weights, dev, harvard, ref_out) -> dict:
         _say(f"precision {name:22s} log-mel L1 to reference, same noise: {probe[name]}")
     args.dtype, args.fp32_parts = keep
     return {"logmel_l1_same_noise": probe}
+
+
+def _noiseless(args, weights, dev, fast, harvard) -> dict:
+    """Where our production path departs from our own eager model, with the source's noise off (so
+    every difference is arithmetic): log-mel L1 of each path against the eager, exact-length, unbatched
+    model in the same dtype. Paths: graphs over eager kernels (bucket padding), graphs over the
+    compiled decoder (what the app plays), the compiled decoder batched and one at a time (export)."""
+    import numpy as np
+
+    from fasttts_desktop.engine.cuda import CompiledBackend
+    from fasttts_desktop.engine.cuda.graphs import GraphRunner
+
+    def dist(outs, base):
+        return round(float(np.mean([_mel_distance(a.audio, b.audio) for a, b in zip(outs, base)])), 4)
+
+    eager = CompiledBackend(weights, dev, options=_options(args, compile="none", graphs=False))
+    eager.prepare()
+    eager.model.source.noise = 0.0
+    _, base = _one_by_one(eager, harvard, None)
+    _, again = _one_by_one(eager, harvard, None)
+    out = {"eager_vs_itself": dist(again, base)}
+    eager.runner = GraphRunner(eager.model, eager.decoder, dev)
+    _, o = _one_by_one(eager, harvard, None)
+    out["graphs_eager_kernels"] = dist(o, base)
+    del eager
+    old_runner = fast.runner
+    fast.model.source.noise = 0.0
+    try:
+        fast.runner = GraphRunner(fast.model, fast.decoder, dev)
+        _, o = _one_by_one(fast, harvard, None)
+        out["graphs_compiled_decoder"] = dist(o, base)
+        fast.runner = None
+        out["batched_compiled"] = dist(fast.infer_batch(harvard), base)
+        out["single_compiled_no_graphs"] = dist([fast.infer_batch([r])[0] for r in harvard], base)
+    finally:
+        fast.runner = old_runner
+        fast.model.source.noise = 1.0
+    _say(f"noiseless log-mel L1 to our eager model: {out}")
+    return out
 
 
 def _batched_ab(fast, batch, spec: str, ref_out, n_harvard: int) -> dict:
@@ -492,6 +562,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-reference", action="store_true")
     parser.add_argument("--no-warm", dest="warm", action="store_false", help="skip the warm-start child")
+    parser.add_argument(
+        "--no-noiseless", dest="noiseless", action="store_false", help="skip the noiseless path comparison"
+    )
     parser.add_argument(
         "--cache-dir", type=Path, help="compile cache to use (default: a new empty one, for the cold time)"
     )
@@ -651,6 +724,9 @@ def main(argv: list[str] | None = None) -> int:
             f"joins: max step {joins['join_max_step']} vs signal p99.9 {joins['signal_p999_step']} ok={joins['ok']}"
         )
 
+    if args.noiseless:
+        res["noiseless"] = _noiseless(args, weights, dev, fast, harvard)
+        _save(args, out)
     if args.ab:
         res["batched_ab"] = _batched_ab(fast, batch, args.ab, ref_out, len(harvard))
         _save(args, out)
