@@ -10,7 +10,7 @@
 # Usage: bash fasttts_desktop/bench/device.sh [bench args...]   (FASTTTS_COMMIT names the commit)
 set -u
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site \
-  $(ls .whl/*.whl .carry/whl/*.whl 2>/dev/null | sort -u -t/ -k2) \
+  $(ls .whl/*.whl .carry/whl/*.whl .carry/fi/*.whl 2>/dev/null | sort -u -t/ -k2) \
   >/tmp/pip.log 2>&1 || { tail -5 /tmp/pip.log; exit 1; }
 export PYTHONPATH="$PWD:/tmp/site" PYTHONUNBUFFERED=1
 for half in .carry/wA/onnx.xz.part00 .carry/wB/onnx.xz.part01; do
