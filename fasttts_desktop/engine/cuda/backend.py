@@ -38,9 +38,10 @@ class Options:
     # padded tokens per call part: their text-stage outputs (~150 MB) wait on the GPU, their audio (~25 min,
     # ~150 MB) in pinned host memory until the part is done
     batch_tokens: int = 32768
-    # TF32 matrix products on the text side in infer_batch: +5% batched, durations still 100% identical
-    # (h100 run of 10925f4); the interactive graphs keep strict float32
-    tf32_text: bool = True
+    # TF32 matrix products on the text side in infer_batch: +5% batched and durations still identical, but
+    # the audio moved off the single-sentence path (log-mel 0.0945 vs 0.0887 with float32; h100 runs of
+    # 10925f4 and 05d8e3c): off
+    tf32_text: bool = False
     # decoder parts kept in float32 while the rest runs in `dtype` (decoder.FP32_PARTS)
     fp32_parts: tuple[str, ...] = ("source", "post")
 
