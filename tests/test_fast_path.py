@@ -221,12 +221,6 @@ def test_batched_pass_planning_respects_budgets():
         longest = max(frames[i] for i in p)
         assert len(p) == 1 or len(p) * longest <= 1000  # a row over the budget still gets a pass alone
     assert [frames[p[0]] for p in passes] == sorted(frames[p[0]] for p in passes)
-    # with buckets a row counts as its bucket (the shape of a captured pass): fewer rows fit
-    bucketed = _frame_passes([100, 100, 100], 384, (128, 256))
-    assert bucketed == [[0, 1, 2]] and _frame_passes([100, 100, 100, 100], 384, (128, 256)) == [
-        [0, 1, 2],
-        [3],
-    ]
     lengths = [10, 12, 40, 41, 300]
     parts = _token_budget([0, 1, 2, 3, 4], lengths, 100)
     assert parts == [[0, 1], [2, 3], [4]]

@@ -436,18 +436,11 @@ def _noiseless(args, weights, dev, fast, harvard, ref_out=None) -> dict:
         _, o = _one_by_one(fast, harvard, None)
         out["graphs_compiled_decoder"] = dist(o, base)
         fast.runner = None
-        fast.reset_batch_graphs()  # captured with the noise on
-        fast.options.batch_graphs = False
         out["batched_compiled"] = dist(fast.infer_batch(harvard), base)
         out["single_compiled_no_graphs"] = dist([fast.infer_batch([r])[0] for r in harvard], base)
-        fast.options.batch_graphs = True
-        fast.infer_batch(harvard)
-        out["batched_graphs"] = dist(fast.infer_batch(harvard), base)  # the second call replays
     finally:
         fast.runner = old_runner
         fast.model.source.noise = 1.0
-        fast.options.batch_graphs = True
-        fast.reset_batch_graphs()
     _say(f"noiseless log-mel L1 to our eager model: {out}")
     return out
 
@@ -458,7 +451,6 @@ def _batched_ab(fast, batch, spec: str, ref_out, n_harvard: int) -> dict:
     for item in filter(None, spec.split(";")):
         changes = dict(kv.split("=") for kv in item.split(","))
         old = {k: getattr(fast.options, k) for k in changes}
-        fast.reset_batch_graphs()  # graphs bake some options in (e.g. TF32) at capture
         for k, v in changes.items():
             setattr(fast.options, k, type(old[k])(int(v)) if isinstance(old[k], (bool, int)) else v)
         try:
@@ -481,7 +473,6 @@ def _batched_ab(fast, batch, spec: str, ref_out, n_harvard: int) -> dict:
         finally:
             for k, v in old.items():
                 setattr(fast.options, k, v)
-            fast.reset_batch_graphs()
         out[item] = entry
         _say(f"batched   A/B {item}: {entry}")
     return out

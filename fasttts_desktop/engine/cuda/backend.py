@@ -13,7 +13,6 @@ import numpy as np
 import torch
 
 from fasttts_desktop.engine.backend import Progress, Request, Result
-from fasttts_desktop.engine.cuda.graphs import FRAME_BUCKETS, TOKEN_BUCKETS, bucket
 from fasttts_desktop.engine.cuda.pipeline import SAMPLES_PER_FRAME, FastModel
 
 log = logging.getLogger(__name__)
@@ -39,7 +38,6 @@ class Options:
     # padded tokens per call part: their text-stage outputs (~150 MB) wait on the GPU, their audio (~25 min,
     # ~150 MB) in pinned host memory until the part is done
     batch_tokens: int = 32768
-    batch_graphs: bool = True  # batched passes replayed from CUDA graphs once a shape repeats
     # TF32 matrix products on the text side in infer_batch: +5% batched and durations still identical, but
     # the audio moved off the single-sentence path (log-mel 0.0945 vs 0.0887 with float32; h100 runs of
     # 10925f4 and 05d8e3c): off
@@ -52,7 +50,6 @@ class CompiledBackend:
     # chunks per infer_batch call when exporting: enough to fill the acoustic passes (64 sentences of ~3 s
     # are ~8,000 frames, one pass), few enough that save progress moves and Cancel is felt within a second
     export_batch = 64
-
     def __init__(
         self, weights, device: torch.device, progress: Progress | None = None, options: Options | None = None
     ):
@@ -86,7 +83,6 @@ class CompiledBackend:
         self._compiler: threading.Thread | None = None
         self._lock = threading.Lock()
         self._attention = None
-        self._batch_graphs = None
         self._describe()
 
     # -- one-time work
@@ -127,7 +123,6 @@ class CompiledBackend:
             self._jit_decoder()
         if self.compiled != "eager":
             with self._lock:
-                self._batch_graphs = None  # recaptured around the compiled decoder on demand
                 if self.runner is not None:
                     self.runner.decoder = self.decoder
                     self.runner.acoustic_graphs.clear()
@@ -269,9 +264,7 @@ class CompiledBackend:
     def _run_many(self, reqs: list[Request], where: list[int], results: list) -> None:
         dev, opts = self.device, self.options
         n = [len(r.input_ids) for r in reqs]
-        count = len(reqs)
-        longest_text = bucket(max(n), TOKEN_BUCKETS) or max(n)  # wide enough for a graph's padded outputs
-        graphs = self.batch_graphs() if opts.batch_graphs and not opts.ragged_attention else None
+        count, longest_text = len(reqs), max(n)
         dur = torch.zeros(count, longest_text, dtype=torch.long, device=dev)
         d = torch.zeros(count, longest_text, 640, device=dev)
         t_en = torch.zeros(count, 512, longest_text, device=dev)
@@ -284,17 +277,8 @@ class CompiledBackend:
                 ids = torch.zeros(hi - lo, t, dtype=torch.long)
                 for row, r in enumerate(reqs[lo:hi]):
                     ids[row, : rows[row]] = torch.as_tensor(r.input_ids)
-                speeds = [float(r.speed) for r in reqs[lo:hi]]
-                out = graphs.text_pass(ids, rows, style[lo:hi], speeds) if graphs is not None else None
-                if out is not None:
-                    g_dur, g_d, g_t_en = out
-                    tb = g_dur.shape[1]
-                    dur[lo:hi, :tb] = g_dur
-                    d[lo:hi, :tb] = g_d
-                    t_en[lo:hi, :, :tb] = g_t_en
-                    continue
                 host_lengths = torch.tensor(rows)
-                speed = torch.tensor(speeds)
+                speed = torch.tensor([float(r.speed) for r in reqs[lo:hi]])
                 args = (
                     _to_device(ids, dev),
                     _to_device(host_lengths, dev),
@@ -314,22 +298,18 @@ class CompiledBackend:
         dur_host = dur.cpu()  # the one mid-call sync: the frame counts decide the acoustic passes
         frames = dur_host.sum(1).tolist()
         pending = []
-        buckets = FRAME_BUCKETS if graphs is not None else None
-        for batch in _frame_passes(frames, opts.batch_frames, buckets):
+        for batch in _frame_passes(frames, opts.batch_frames):
             idx = _to_device(torch.tensor(batch), dev)
             t = max(n[i] for i in batch)
-            rows = (
+            audio, _ = self.model.acoustic_stage(
                 dur.index_select(0, idx)[:, :t],
                 d.index_select(0, idx)[:, :t],
                 t_en.index_select(0, idx)[:, :, :t],
                 style.index_select(0, idx),
+                max(frames[i] for i in batch),
+                self.decoder,
+                host_frames=torch.tensor([frames[i] for i in batch]),
             )
-            longest = max(frames[i] for i in batch)
-            audio = graphs.acoustic_pass(*rows, longest) if graphs is not None else None
-            if audio is None:
-                audio, _ = self.model.acoustic_stage(
-                    *rows, longest, self.decoder, host_frames=torch.tensor([frames[i] for i in batch])
-                )
             pending.append((batch, audio.to("cpu", non_blocking=True)))  # pinned, asynchronous
         torch.cuda.current_stream(dev).synchronize()
         for batch, audio in pending:
@@ -338,22 +318,6 @@ class CompiledBackend:
                     audio=audio[k, : SAMPLES_PER_FRAME * frames[row]].numpy().copy(),
                     durations=dur_host[row, : n[row]].numpy().astype(np.int64),
                 )
-
-    def batch_graphs(self):
-        """The CUDA graphs of batched passes (made on first use; dropped when the decoder changes)."""
-        if self._batch_graphs is None:
-            from fasttts_desktop.engine.cuda.batch_graphs import BatchGraphs
-
-            self._batch_graphs = BatchGraphs(
-                self.model, self.decoder, self.device, self.options.batch_sentences, self.options.batch_frames
-            )
-        return self._batch_graphs
-
-    def reset_batch_graphs(self) -> None:
-        """Forget captured batched passes (after changing options or the model's noise)."""
-        with self._lock:
-            self._batch_graphs = None
-        torch.cuda.empty_cache()
 
     def _ragged_ok(self) -> bool:
         if self._attention is None:
@@ -384,13 +348,11 @@ def _token_budget(order: list[int], lengths: list[int], budget: int) -> list[lis
     return parts
 
 
-def _frame_passes(frames: list[int], budget: int, buckets: tuple[int, ...] | None = None) -> list[list[int]]:
-    """Rows by frame count, as many per pass as `budget` padded frames allow (a row pads to the longest,
-    and with `buckets` to the bucket above it: the shape of a captured pass)."""
+def _frame_passes(frames: list[int], budget: int) -> list[list[int]]:
+    """Rows by frame count, as many per pass as `budget` padded frames allow (a row pads to the longest)."""
     passes, current = [], []
     for row in sorted(range(len(frames)), key=lambda i: frames[i]):
-        padded = (bucket(frames[row], buckets) or frames[row]) if buckets else frames[row]
-        if current and (len(current) + 1) * padded > budget:
+        if current and (len(current) + 1) * frames[row] > budget:
             passes.append(current)
             current = []
         current.append(row)
