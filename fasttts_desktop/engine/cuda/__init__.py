@@ -3,7 +3,7 @@
 text.py      ALBERT, duration LSTMs, text encoder on padded batches (float32: durations are exact)
 lstm.py      bidirectional LSTM over padded rows without packing (capturable)
 attention.py ALBERT attention: padded SDPA, or ragged FlashInfer for big batches
-decoder.py   F0/N blocks and decoder with masked instance norm (bf16 convolutions)
+decoder.py   F0/N blocks and decoder with masked instance norm (fp16 convolutions, float32 edges)
 source.py    frame alignment, harmonic source, iSTFT (float32)
 pipeline.py  the two stages put together
 aoti.py      the decoder as an AOTInductor package

@@ -23,14 +23,17 @@ class Options:
     # the decoder's convolutions; the text side is always float32. fp16, not bf16: same tensor-core speed,
     # 8x finer rounding, and bf16 audio was measurably off the reference (log-mel, docs/benchmarks)
     dtype: torch.dtype = torch.float16
-    conv2d: bool = False  # decoder convolutions as 2-D (lets Inductor pick channels-last/NHWC kernels)
+    # decoder convolutions as 2-D, so that Inductor lays them out channels-last (NHWC): measured slower on
+    # the H100 (1,078x batched vs 1,416x, p50 10.6 vs 9.1 ms; run of 05d8e3c)
+    conv2d: bool = False
     # "aoti": AOTInductor package, cached on disk (a second launch loads it in seconds);
-    # "inductor": torch.compile in-process (no disk artifact: every launch compiles again);
+    # "inductor": torch.compile in-process (its caches under ours: a second launch compiles in ~40 s);
     # "none": eager kernels (still inside CUDA graphs at batch 1)
     compile: str = "aoti"
     jit_fallback: bool = True  # when the package cannot be built or loaded, torch.compile instead
     graphs: bool = True  # batch-1 CUDA graphs per bucket
-    ragged_attention: bool = False  # FlashInfer for ALBERT in infer_batch (JIT-compiles ~90 s on first use)
+    # FlashInfer ragged ALBERT in infer_batch: measured 5% slower than padded SDPA on sorted groups (05d8e3c)
+    ragged_attention: bool = False
     # passes of 64 sentences / 8192 padded frames measured 1,302x realtime; 128 / 16384 measured 957x
     # (more padding inside each pass): docs/benchmarks/NOTES.md
     batch_sentences: int = 64  # text stage: sentences per pass

@@ -5,9 +5,9 @@ end (as kokoro's zero padding does), and instance norm takes its statistics over
 so each row's valid frames come out as if it had been run alone. That is what lets a few fixed frame
 buckets (CUDA graphs, one compiled artifact with a dynamic length) serve every text length.
 
-Convolutions run in `dtype` (bfloat16 on the GPU); norms, Snake and the style projections in float32,
-the split that autocast makes for kokoro's own modules. The harmonic source (SineGen) stays float32 and
-lives in source.py, outside the compiled part.
+Convolutions run in `dtype` (float16 on the GPU, except the `fp32_parts`); norms, Snake and the style
+projections in float32, the split that autocast makes for kokoro's own modules. The harmonic source
+(SineGen) stays float32 and lives in source.py, outside the compiled part.
 """
 
 from __future__ import annotations
