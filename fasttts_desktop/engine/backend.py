@@ -6,8 +6,9 @@ kokoro's own KModel (the reference); engine/cuda/ holds the compiled GPU backend
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 import torch

@@ -49,7 +49,7 @@ def _make_backend(
             backend = CompiledBackend(weights, device, progress=progress)
             backend.prepare(progress)
             return backend, ""
-        except Exception as exc:  # noqa: BLE001 - a broken fast path must not stop the app from speaking
+        except Exception as exc:
             if fast:
                 raise EngineError(f"The compiled GPU path is unavailable: {exc}") from exc
             log.warning("compiled GPU path unavailable (%s); using eager float32", exc, exc_info=True)

@@ -125,7 +125,7 @@ class FrontEnd:
             try:
                 with self._lock:
                     _, mtokens = self._g2p(m.group())
-            except Exception:
+            except Exception:  # noqa: BLE001 - one unpronounceable piece must not lose the rest of the text
                 log.warning("G2P failed on %r; it will be silent", m.group()[:80])
                 continue
             pieces.append((m.start(), m.group(), mtokens))

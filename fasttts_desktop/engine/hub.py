@@ -120,7 +120,7 @@ def fetch(timeout_s: float = 5.0, progress: Progress | None = None) -> HubFiles 
                     REPO_ID, filename, cache_dir=_hf_cache(), endpoint=endpoint(), etag_timeout=timeout_s
                 )
             )
-    except Exception as e:  # any failure here means "use what we have", never "fail the start"
+    except Exception as e:  # noqa: BLE001 - any failure here means "use what we have", never "fail the start"
         log.warning("Download from the Hugging Face hub failed (%s); using what is available offline", e)
         return cached_files()
     report("Downloaded Kokoro-82M v1.0", 1.0)
