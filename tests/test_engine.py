@@ -97,6 +97,20 @@ def test_stream_stops_when_cancelled_and_keeps_cpu_chunks_short(engine):
     assert len(seen[2].chunk.phonemes) > 90
 
 
+def test_a_chunk_in_progress_stops_at_the_next_cancel_point(engine):
+    """On a CPU a chunk takes seconds; Stop or a new Speak must not wait for it to finish."""
+    polls = []
+
+    def cancel():
+        polls.append(len(polls) >= 8)  # says stop from the 9th poll on: inside ALBERT's layers
+        return polls[-1]
+
+    assert list(engine.stream(HARVARD, cancel=cancel)) == []
+    assert len(polls) == 9, polls  # it stopped at the first poll that said so, in the middle of the model
+    after = list(engine.stream("Hi."))  # and the engine is fine afterwards
+    assert len(after) == 1 and len(after[0].audio) > 0
+
+
 def test_batched_stream_makes_the_same_chunks_in_one_call(engine, monkeypatch):
     text = "Glue the sheet. Rice is often served in round bowls. The juice of lemons makes fine punch."
     one_by_one = list(engine.stream(text, pack=False))

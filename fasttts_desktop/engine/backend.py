@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from fasttts_desktop.engine.model import build_kmodel, remove_weight_norm
-from fasttts_desktop.engine.types import MAX_PHONEMES
+from fasttts_desktop.engine.types import MAX_PHONEMES, Cancelled
 
 Progress = Callable[[str, float], None]
 
@@ -40,7 +40,9 @@ class Backend(Protocol):
     def prepare(self, progress: Progress | None = None) -> None:
         """Do slow one-time work (compilation, warm-up) before the first request."""
 
-    def infer(self, request: Request) -> Result: ...
+    def infer(self, request: Request, cancel: Callable[[], bool] | None = None) -> Result:
+        """One chunk. `cancel` may be polled during the work; once it returns True the backend may raise
+        Cancelled instead of finishing (the CPU backend does: its chunks take seconds)."""
 
     def infer_batch(self, requests: list[Request]) -> list[Result]: ...
 
@@ -51,6 +53,9 @@ class EagerBackend:
     def __init__(self, state_dict: dict[str, torch.Tensor], device: torch.device):
         self.device = device
         self.model = remove_weight_norm(build_kmodel(state_dict)).to(device)
+        self._cancel: Callable[[], bool] | None = None
+        for module in _cancel_points(self.model):
+            module.register_forward_pre_hook(self._maybe_stop)
         self.chunk_phonemes = MAX_PHONEMES
         if device.type == "cpu":
             # Measured on 2 cores: ~0.65 s of compute per second of audio up to ~120 phonemes, 1.2 at 200
@@ -69,9 +74,15 @@ class EagerBackend:
         self.infer(Request(input_ids=[0, 50, 83, 156, 54, 57, 0], ref_s=torch.zeros(1, 256), speed=1.0))
 
     @torch.inference_mode()
-    def infer(self, request: Request) -> Result:
+    def infer(self, request: Request, cancel: Callable[[], bool] | None = None) -> Result:
         ids = torch.tensor([request.input_ids], dtype=torch.long, device=self.device)
-        audio, durations = self.model.forward_with_tokens(ids, request.ref_s.to(self.device), request.speed)
+        self._cancel = cancel
+        try:
+            audio, durations = self.model.forward_with_tokens(
+                ids, request.ref_s.to(self.device), request.speed
+            )
+        finally:
+            self._cancel = None
         return Result(
             audio=audio.float().cpu().numpy().reshape(-1),
             durations=durations.cpu().numpy().reshape(-1).astype(np.int64),
@@ -80,3 +91,27 @@ class EagerBackend:
     def infer_batch(self, requests: list[Request]) -> list[Result]:
         # kokoro's forward handles one sequence at a time; the compiled backend batches for real.
         return [self.infer(r) for r in requests]
+
+    def _maybe_stop(self, _module, _args) -> None:
+        if self._cancel is not None and self._cancel():
+            raise Cancelled()
+
+
+def _cancel_points(model) -> list[torch.nn.Module]:
+    """Modules before which a chunk in progress may stop: about 30 points through kokoro's forward, each
+    well under 0.2 s apart on a CPU, so a new Speak need not wait for the whole chunk (seconds there)."""
+    predictor, decoder = model.predictor, model.decoder
+    gen = decoder.generator
+    return [
+        model.bert.encoder.albert_layer_groups[0],  # called once per ALBERT layer (12 times)
+        predictor.text_encoder,
+        predictor.lstm,
+        predictor.shared,
+        *predictor.F0,
+        *predictor.N,
+        decoder.encode,
+        *decoder.decode,
+        *gen.noise_res,
+        *gen.resblocks,
+        gen.conv_post,
+    ]

@@ -13,7 +13,14 @@ import torch
 
 from fasttts_desktop.engine.backend import Backend, EagerBackend, Progress, Request
 from fasttts_desktop.engine.config import kokoro_config
-from fasttts_desktop.engine.types import MAX_PHONEMES, SAMPLE_RATE, AudioChunk, EngineError, Voice
+from fasttts_desktop.engine.types import (
+    MAX_PHONEMES,
+    SAMPLE_RATE,
+    AudioChunk,
+    Cancelled,
+    EngineError,
+    Voice,
+)
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +192,7 @@ class Engine:
             t0 = time.perf_counter()
             requests = [self._request(pc.chunk.phonemes, voice_pack, speed) for pc in pending]
             if len(requests) == 1:
-                results = [self.backend.infer(requests[0])]
+                results = [self.backend.infer(requests[0], cancel=cancelled)]
             else:
                 results = self.backend.infer_batch(requests)
             each = (time.perf_counter() - t0) / len(requests)
@@ -204,7 +211,11 @@ class Engine:
                 break
             if cancelled():
                 return
-            for pc_done, result, synth_s in made():
+            try:
+                done = made()
+            except Cancelled:  # stopped in the middle of a chunk
+                return
+            for pc_done, result, synth_s in done:
                 if cancelled():
                     return
                 total = max(total, index + 1)

@@ -53,6 +53,7 @@ class CompiledBackend:
     # chunks per infer_batch call when exporting: enough to fill the acoustic passes (64 sentences of ~3 s
     # are ~8,000 frames, one pass), few enough that save progress moves and Cancel is felt within a second
     export_batch = 64
+
     def __init__(
         self, weights, device: torch.device, progress: Progress | None = None, options: Options | None = None
     ):
@@ -240,7 +241,7 @@ class CompiledBackend:
     # -- synthesis
 
     @torch.inference_mode()
-    def infer(self, request: Request) -> Result:
+    def infer(self, request: Request, cancel=None) -> Result:  # GPU chunks take ms: nothing to poll
         with self._lock:
             if self.runner is not None:
                 audio, durations = self.runner.run(request.input_ids, request.ref_s, request.speed)
