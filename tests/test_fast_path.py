@@ -211,6 +211,16 @@ def test_decoder_parts_kept_in_float32(rand_kmodel, fast):
         DecoderCore(rand_kmodel.decoder, torch.bfloat16, fp32_parts=("everything",))
 
 
+@torch.inference_mode()
+def test_decoder_as_2d_convolutions_equals_1d(rand_kmodel, fast):
+    from fasttts_desktop.engine.cuda.aoti import example_inputs
+    from fasttts_desktop.engine.cuda.decoder import DecoderCore
+
+    args = example_inputs(torch.device("cpu"), batch=2, frames=8)
+    as_2d = DecoderCore(rand_kmodel.decoder, torch.float32, conv2d=True)(*args)
+    torch.testing.assert_close(as_2d, fast.decoder(*args), atol=1e-4, rtol=1e-4)
+
+
 def test_batched_pass_planning_respects_budgets():
     from fasttts_desktop.engine.cuda.backend import _frame_passes, _token_budget
 

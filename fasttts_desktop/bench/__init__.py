@@ -86,12 +86,7 @@ def _requests(items: list[dict], pack, speed: float):
     from fasttts_desktop.engine.config import kokoro_config
 
     vocab = kokoro_config()["vocab"]
-    out = []
-    for item in items:
-        ph = item["phonemes"]
-        ids = [i for i in (vocab.get(p) for p in ph) if i is not None]
-        out.append(Request(input_ids=[0, *ids, 0], ref_s=pack[len(ph) - 1], speed=speed))
-    return out
+    return [Request.from_phonemes(item["phonemes"], pack, speed, vocab) for item in items]
 
 
 # -- measurement helpers
@@ -250,14 +245,7 @@ def _measure(name, backend, harvard, long, batch, seed=0) -> tuple[dict, dict]:
         "audio_s": {"harvard": round(_seconds(h_out), 2), "long": round(_seconds(l_out), 2)},
     }
     if batch is not None and hasattr(backend, "options"):
-        backend.infer_batch(batch[: len(batch) // 4])  # warm-up
-        times = []
-        for _ in range(3):
-            _sync()
-            t0 = time.perf_counter()
-            b_out = backend.infer_batch(batch)
-            _sync()
-            times.append(time.perf_counter() - t0)
+        times, b_out = _time_batched(backend, batch)
         best = min(times)
         res["batched_xrt"] = round(_seconds(b_out) / best, 1)
         res["batched"] = {
@@ -272,6 +260,19 @@ def _measure(name, backend, harvard, long, batch, seed=0) -> tuple[dict, dict]:
         )
         return res, {"harvard": h_out, "long": l_out, "batch": b_out}
     return res, {"harvard": h_out, "long": l_out}
+
+
+def _time_batched(backend, batch, runs: int = 3):
+    """Wall times of `runs` infer_batch calls after a warm-up on a quarter of the batch, and the last output."""
+    backend.infer_batch(batch[: len(batch) // 4])
+    times = []
+    for _ in range(runs):
+        _sync()
+        t0 = time.perf_counter()
+        out = backend.infer_batch(batch)
+        _sync()
+        times.append(time.perf_counter() - t0)
+    return times, out
 
 
 def _breakdown(fast, harvard) -> dict:
@@ -454,14 +455,7 @@ def _batched_ab(fast, batch, spec: str, ref_out, n_harvard: int) -> dict:
         for k, v in changes.items():
             setattr(fast.options, k, type(old[k])(int(v)) if isinstance(old[k], (bool, int)) else v)
         try:
-            fast.infer_batch(batch[: len(batch) // 4])
-            times = []
-            for _ in range(3):
-                _sync()
-                t0 = time.perf_counter()
-                b_out = fast.infer_batch(batch)
-                _sync()
-                times.append(time.perf_counter() - t0)
+            times, b_out = _time_batched(fast, batch)
             entry = {
                 "batched_xrt": round(_seconds(b_out) / min(times), 1),
                 "wall_s": [round(t, 3) for t in times],

@@ -25,6 +25,13 @@ class Request:
     ref_s: torch.Tensor  # [1, 256] float32 style vector: row len(phonemes) - 1 of the voice pack
     speed: float
 
+    @classmethod
+    def from_phonemes(cls, phonemes: str, pack: torch.Tensor, speed: float, vocab: dict[str, int]) -> Request:
+        """kokoro's input for a chunk: its phonemes as ids between two pad tokens, and the voice pack's
+        style row for that many phonemes (symbols outside the vocabulary are dropped, as kokoro does)."""
+        ids = [i for i in (vocab.get(p) for p in phonemes) if i is not None]
+        return cls(input_ids=[0, *ids, 0], ref_s=pack[len(phonemes) - 1], speed=speed)
+
 
 @dataclass
 class Result:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -156,8 +156,7 @@ class Engine:
             raise EngineError(f"Speed must be between {MIN_SPEED} and {MAX_SPEED} (got {speed}).")
 
     def _request(self, phonemes: str, pack: torch.Tensor, speed: float) -> Request:
-        ids = [i for i in (self._vocab.get(p) for p in phonemes) if i is not None]
-        return Request(input_ids=[0, *ids, 0], ref_s=pack[len(phonemes) - 1], speed=speed)
+        return Request.from_phonemes(phonemes, pack, speed, self._vocab)
 
     def stream(
         self,
@@ -185,52 +184,34 @@ class Engine:
         total = max(1, self.estimate_chunks(text, max_phonemes))
         cancelled = cancel or (lambda: False)
         index = 0
-        pending: list = []
-
-        def made():
-            """The pending chunks through the backend, in order: (chunk, result, seconds each)."""
-            t0 = time.perf_counter()
-            requests = [self._request(pc.chunk.phonemes, voice_pack, speed) for pc in pending]
-            if len(requests) == 1:
-                results = [self.backend.infer(requests[0], cancel=cancelled)]
-            else:
-                results = self.backend.infer_batch(requests)
-            each = (time.perf_counter() - t0) / len(requests)
-            done = [(pc, r, each) for pc, r in zip(pending, results)]
-            pending.clear()
-            return done
-
-        chunks = iter(frontend.chunks(text, pack=pack, max_phonemes=max_phonemes))
-        while True:
-            pc = next(chunks, None)
-            if pc is not None:
-                pending.append(pc)
-                if len(pending) < max(1, batch):
-                    continue
-            if not pending:
-                break
+        chunks = frontend.chunks(text, pack=pack, max_phonemes=max_phonemes)
+        for group in _in_groups(chunks, max(1, batch)):
             if cancelled():
                 return
+            t0 = time.perf_counter()
+            requests = [self._request(pc.chunk.phonemes, voice_pack, speed) for pc in group]
             try:
-                done = made()
+                if len(requests) == 1:
+                    results = [self.backend.infer(requests[0], cancel=cancelled)]
+                else:
+                    results = self.backend.infer_batch(requests)
             except Cancelled:  # stopped in the middle of a chunk
                 return
-            for pc_done, result, synth_s in done:
+            synth_s = (time.perf_counter() - t0) / len(requests)
+            for pc, result in zip(group, results):
                 if cancelled():
                     return
                 total = max(total, index + 1)
                 yield AudioChunk(
                     index=index,
                     total=total,
-                    chunk=pc_done.chunk,
+                    chunk=pc.chunk,
                     audio=_fade_edges(result.audio),
-                    words=word_timings(pc_done, result.durations),
+                    words=word_timings(pc, result.durations),
                     durations=result.durations,
                     synth_s=synth_s,
                 )
                 index += 1
-            if pc is None:
-                break
         if index == 0:
             raise EngineError("The text has nothing speakable in it (only symbols or punctuation?).")
 
@@ -248,6 +229,18 @@ class Engine:
         if cancel and cancel():
             return np.zeros(0, np.float32)
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def _in_groups(items: Iterable, size: int) -> Iterator[list]:
+    """Consecutive lists of `size` items (the last may be shorter), taking each item only when needed."""
+    group: list = []
+    for item in items:
+        group.append(item)
+        if len(group) == size:
+            yield group
+            group = []
+    if group:
+        yield group
 
 
 def _fade_edges(audio: np.ndarray) -> np.ndarray:

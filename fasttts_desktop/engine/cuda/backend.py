@@ -338,31 +338,28 @@ def _to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     return t.pin_memory().to(device, non_blocking=True)
 
 
-def _token_budget(order: list[int], lengths: list[int], budget: int) -> list[list[int]]:
-    """Split `order` (sorted by length) into parts whose padded token count stays under `budget`:
-    a part's text-stage outputs stay on the GPU until its audio is made (~4.6 kB per padded token)."""
-    parts, current = [], []
+def _pack(order: list[int], sizes: list[int], budget: int) -> list[list[int]]:
+    """Split `order` (ascending size) into consecutive groups that pad to at most `budget`: a group costs
+    its count times its last (largest) size. An item larger than the budget gets a group of its own."""
+    groups, current = [], []
     for i in order:
-        if current and (len(current) + 1) * lengths[i] > budget:
-            parts.append(current)
+        if current and (len(current) + 1) * sizes[i] > budget:
+            groups.append(current)
             current = []
         current.append(i)
     if current:
-        parts.append(current)
-    return parts
+        groups.append(current)
+    return groups
+
+
+def _token_budget(order: list[int], lengths: list[int], budget: int) -> list[list[int]]:
+    """Parts of a call whose text-stage outputs wait on the GPU together (~4.6 kB per padded token)."""
+    return _pack(order, lengths, budget)
 
 
 def _frame_passes(frames: list[int], budget: int) -> list[list[int]]:
-    """Rows by frame count, as many per pass as `budget` padded frames allow (a row pads to the longest)."""
-    passes, current = [], []
-    for row in sorted(range(len(frames)), key=lambda i: frames[i]):
-        if current and (len(current) + 1) * frames[row] > budget:
-            passes.append(current)
-            current = []
-        current.append(row)
-    if current:
-        passes.append(current)
-    return passes
+    """Rows by frame count, as many per acoustic pass as `budget` padded frames allow."""
+    return _pack(sorted(range(len(frames)), key=lambda i: frames[i]), frames, budget)
 
 
 @contextmanager

@@ -88,30 +88,17 @@ class _Masked(nn.Module):
         if level is not None:
             x = x * level.mask
         x = x.to(mod.weight.dtype)  # the compute dtype, or float32 for the parts kept in full precision
-        if isinstance(mod, nn.ConvTranspose1d):
-            if self.conv2d:
-                return F.conv_transpose2d(
-                    x.unsqueeze(2),
-                    mod.weight.unsqueeze(2),
-                    mod.bias,
-                    (1, mod.stride[0]),
-                    (0, mod.padding[0]),
-                    (0, mod.output_padding[0]),
-                    mod.groups,
-                    (1, mod.dilation[0]),
-                ).squeeze(2)
+        if not self.conv2d:
             return mod(x)
-        if self.conv2d:
-            return F.conv2d(
-                x.unsqueeze(2),
-                mod.weight.unsqueeze(2),
-                mod.bias,
-                (1, mod.stride[0]),
-                (0, mod.padding[0]),
-                (1, mod.dilation[0]),
-                mod.groups,
-            ).squeeze(2)
-        return mod(x)
+        # the same convolution at height 1, a 2-D op that Inductor may lay out channels-last
+        x2, w2 = x.unsqueeze(2), mod.weight.unsqueeze(2)
+        stride, padding, dilation = (1, mod.stride[0]), (0, mod.padding[0]), (1, mod.dilation[0])
+        if isinstance(mod, nn.ConvTranspose1d):
+            out_pad = (0, mod.output_padding[0])
+            y = F.conv_transpose2d(x2, w2, mod.bias, stride, padding, out_pad, mod.groups, dilation)
+        else:
+            y = F.conv2d(x2, w2, mod.bias, stride, padding, dilation, mod.groups)
+        return y.squeeze(2)
 
     def adain_resblk(self, blk, x, table, styles: StyleTable, lin: Level, lout: Level):
         """kokoro's AdainResBlk1d (StyleTTS2 block), optionally upsampling x2."""
