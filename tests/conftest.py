@@ -43,7 +43,7 @@ def weights_cache_dir() -> Path:
 @pytest.fixture(scope="session")
 def weights(weights_cache_dir):
     """The offline default Weights (int8 ONNX converted to float32), as the app loads them. Do not mutate."""
-    from fasttts_desktop.engine.weight_store import load_weights
+    from fasttts_desktop.engine.weights.store import load_weights
 
     return load_weights(use_hub=False, cache_dir=weights_cache_dir)
 
@@ -51,7 +51,7 @@ def weights(weights_cache_dir):
 @pytest.fixture(scope="session")
 def kmodel(weights):
     """kokoro's own KModel (float32, CPU, eval, weight norm kept) with `weights`. Leave it as you found it."""
-    from fasttts_desktop.engine.model import build_kmodel
+    from fasttts_desktop.engine.weights.model_build import build_kmodel
 
     return build_kmodel(weights.state_dict)
 

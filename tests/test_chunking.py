@@ -7,9 +7,14 @@ import time
 
 import pytest
 
-from fasttts_desktop.engine.chunking import G2P_MAX_CHARS, SILENT_PHONEMES, estimate_chunk_count, g2p_spans
-from fasttts_desktop.engine.config import kokoro_config
+from fasttts_desktop.engine.text.chunking import (
+    G2P_MAX_CHARS,
+    SILENT_PHONEMES,
+    estimate_chunk_count,
+    g2p_spans,
+)
 from fasttts_desktop.engine.types import MAX_PHONEMES
+from fasttts_desktop.engine.weights.config import kokoro_config
 
 HARVARD = [
     "The birch canoe slid on the smooth planks.",
@@ -29,7 +34,7 @@ VOCAB = set(kokoro_config()["vocab"])
 
 @pytest.fixture(scope="module")
 def fe():
-    from fasttts_desktop.engine.frontend import FrontEnd
+    from fasttts_desktop.engine.text.frontend import FrontEnd
 
     return FrontEnd("a")
 
@@ -193,7 +198,7 @@ def test_g2p_spans_bound_long_sentences():
 
 
 def test_estimate_of_a_book_is_fast_and_consistent(monkeypatch):
-    from fasttts_desktop.engine import chunking
+    from fasttts_desktop.engine.text import chunking
 
     book = "\n\n".join(" ".join(HARVARD[i % 10 :] + HARVARD * 8) for i in range(400))  # ~1.3 MB
     t0 = time.perf_counter()
@@ -202,3 +207,21 @@ def test_estimate_of_a_book_is_fast_and_consistent(monkeypatch):
     monkeypatch.setattr(chunking, "ESTIMATE_EXACT_CHARS", len(book))
     packed = estimate_chunk_count(book)
     assert abs(quick - packed) <= packed // 10, (quick, packed)
+
+
+def test_sentences_are_what_the_reader_navigates():
+    from fasttts_desktop.engine.text.chunking import sentences
+
+    text = "Dr. Smith came home. He sat down!\n\nA new paragraph? Yes.\nShort line\nAnd " + "word " * 200 + "end."
+    got = [(text[s.start : s.end], s.ends_paragraph) for s in sentences(text)]
+    assert got[:5] == [
+        ("Dr. Smith came home.", False),
+        ("He sat down!", True),
+        ("A new paragraph?", False),
+        ("Yes.", True),
+        ("Short line", True),
+    ]
+    assert got[5][0].startswith("And word") and got[5][0].endswith("end.")  # a long sentence stays whole
+    assert len(got) == 6
+    middle = text.index("sat down")
+    assert [text[s.start : s.end] for s in sentences(text, start=middle)][:2] == ["sat down!", "A new paragraph?"]

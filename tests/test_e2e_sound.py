@@ -20,7 +20,13 @@ pytestmark = pytest.mark.slow
 
 # A blank line always ends a chunk, so these are two and three chunks of ~3 s each.
 TWO_LINES = "The birch canoe slid on the smooth planks.\n\nGlue the sheet to the dark blue background."
-THREE_LINES = TWO_LINES + "\n\nIt is easy to tell the depth of a well."
+# A short first chunk, then a long one (~110 phonemes): its synthesis outlasts the wait before Stop even on
+# a fast CPU (a ~3 s second chunk was sometimes made within that wait).
+SHORT_THEN_LONG = (
+    "The birch canoe slid on the smooth planks.\n\n"
+    "Glue the sheet to the dark blue background, then press it flat while the glue sets, "
+    "and leave it there until the morning comes."
+)
 SILENCE = 0.003  # the null sink adds no noise: anything above this is sound
 
 
@@ -114,7 +120,7 @@ def test_stop_silences_the_sink_within_100_ms_and_halts_synthesis(qtbot, real_ap
     capture = sound_sink.capture()
     errors = []
     app.service.speech_error.connect(errors.append)
-    w.text_edit.setPlainText(THREE_LINES)
+    w.text_edit.setPlainText(SHORT_THEN_LONG)
     w.speak()
     # Let the first chunk play for a while: by then the second is being made.
     qtbot.waitUntil(lambda: len(loud(capture.audio())) > 0 or bool(errors), timeout=120_000)

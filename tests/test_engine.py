@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from audio_checks import log_mel_distance, pitch_track, rms_db
+
 from fasttts_desktop.engine import SAMPLE_RATE, EngineError
 
 HARVARD = "The birch canoe slid on the smooth planks."
@@ -138,6 +138,8 @@ def test_batched_stream_makes_the_same_chunks_in_one_call(engine, monkeypatch):
         pytest.param({"text": "Hi.", "voice": "zz_nobody"}, "Unknown voice", id="voice"),
         pytest.param({"text": "Hi.", "speed": 9.0}, "Speed", id="speed"),
         pytest.param({"text": "!!! ... ???"}, "nothing speakable", id="unspeakable"),
+        pytest.param({"text": "Hi.", "start": 4}, "start reading", id="start-past-end"),
+        pytest.param({"text": "Hi. Bye.   ", "start": 8}, "no text", id="start-at-trailing-space"),
     ],
 )
 def test_bad_requests_give_clear_errors(engine, kwargs, message):

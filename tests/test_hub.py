@@ -19,9 +19,9 @@ from typing import ClassVar
 import pytest
 import torch
 
-from fasttts_desktop.engine import hub
-from fasttts_desktop.engine.voices import ENGLISH_VOICES
-from fasttts_desktop.engine.weight_store import HUB_SOURCE, OFFLINE_SOURCE, load_weights
+from fasttts_desktop.engine.weights import hub
+from fasttts_desktop.engine.weights.store import HUB_SOURCE, OFFLINE_SOURCE, load_weights
+from fasttts_desktop.engine.weights.voices import ENGLISH_VOICES
 
 JAPANESE = {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"}
 COMMIT = "f3ba6a5a1e8e1ad3a5e5cbbd6a3e5b0f0c2a1d4e"

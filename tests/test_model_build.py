@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from fasttts_desktop.engine import model as model_mod
+from fasttts_desktop.engine.weights import model_build as model_mod
 
 
 def test_meta_build_equals_ordinary_build(weights, kmodel):

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from fasttts_desktop.engine.types import EngineError
-from fasttts_desktop.engine.voices import (
+from fasttts_desktop.engine.weights.store import load_weights
+from fasttts_desktop.engine.weights.voices import (
     DEFAULT_OFFLINE_VOICE,
     ENGLISH_VOICES,
     default_voice,
@@ -15,7 +16,6 @@ from fasttts_desktop.engine.voices import (
     offline_voices,
     voice_info,
 )
-from fasttts_desktop.engine.weight_store import load_weights
 
 JAPANESE = {"jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo"}
 
@@ -128,7 +128,7 @@ def test_user_voices_join_the_offline_ones(weights, weights_cache_dir, tmp_path)
 
 
 def test_bad_voices_path_fails_before_any_model_work(tmp_path, monkeypatch):
-    from fasttts_desktop.engine import weight_store
+    from fasttts_desktop.engine.weights import store as weight_store
 
     def no_model(*args, **kwargs):
         raise AssertionError("the model was loaded first")

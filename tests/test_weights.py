@@ -17,10 +17,11 @@ import pytest
 import torch
 from audio_checks import log_mel_distance, pitch_track
 
-from fasttts_desktop.engine import onnx_weights, paths, weight_store
-from fasttts_desktop.engine.config import SAMPLES_PER_FRAME
-from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError
-from fasttts_desktop.engine.weight_store import OFFLINE_SOURCE, load_weights
+from fasttts_desktop.engine import paths
+from fasttts_desktop.engine.types import SAMPLE_RATE, SAMPLES_PER_FRAME, EngineError
+from fasttts_desktop.engine.weights import onnx_convert
+from fasttts_desktop.engine.weights import store as weight_store
+from fasttts_desktop.engine.weights.store import OFFLINE_SOURCE, load_weights
 
 # misaki's phonemes for Harvard sentences (list 1).
 HARVARD = [
@@ -175,13 +176,13 @@ def test_harvard_sentence_is_speech(side_by_side):
 def conversions(monkeypatch):
     """Counts real conversions (the converter still runs)."""
     calls = []
-    real = onnx_weights.convert
+    real = onnx_convert.convert
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(onnx_weights, "convert", counting)
+    monkeypatch.setattr(onnx_convert, "convert", counting)
     return calls
 
 

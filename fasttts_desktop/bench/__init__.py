@@ -59,12 +59,12 @@ def _weights(args):
         blob = torch.load(args.weights_file, weights_only=True)
         return _W(blob["state_dict"], _voices(), blob["fingerprint"])
     if args.random_weights:
-        from fasttts_desktop.engine.model import build_kmodel
+        from fasttts_desktop.engine.weights.model_build import build_kmodel
 
         torch.manual_seed(0)
         state_dict = build_kmodel().state_dict()
         return _W(state_dict, _voices(), "random-seed0")
-    from fasttts_desktop.engine.weight_store import load_weights
+    from fasttts_desktop.engine.weights.store import load_weights
 
     w = load_weights(use_hub=False)
     return _W(w.state_dict, w.voices, w.fingerprint)
@@ -76,14 +76,14 @@ class _W:
 
 
 def _voices():
-    from fasttts_desktop.engine.voices import offline_voices
+    from fasttts_desktop.engine.weights.voices import offline_voices
 
     return offline_voices()
 
 
 def _requests(items: list[dict], pack, speed: float):
-    from fasttts_desktop.engine.backend import Request
-    from fasttts_desktop.engine.config import kokoro_config
+    from fasttts_desktop.engine.synthesis.protocol import Request
+    from fasttts_desktop.engine.weights.config import kokoro_config
 
     vocab = kokoro_config()["vocab"]
     return [Request.from_phonemes(item["phonemes"], pack, speed, vocab) for item in items]
@@ -280,7 +280,7 @@ def _breakdown(fast, harvard) -> dict:
     import numpy as np
     import torch
 
-    from fasttts_desktop.engine.cuda.graphs import FRAME_BUCKETS, TOKEN_BUCKETS, bucket
+    from fasttts_desktop.engine.synthesis.cuda.graphs import FRAME_BUCKETS, TOKEN_BUCKETS, bucket
 
     runner = fast.runner
     req = sorted(harvard, key=lambda r: len(r.input_ids))[len(harvard) // 2]
@@ -383,7 +383,7 @@ def _precision_probe(args, weights, dev, harvard, ref_out) -> dict:
     import numpy as np
     import torch
 
-    from fasttts_desktop.engine.cuda import CompiledBackend
+    from fasttts_desktop.engine.synthesis.cuda import CompiledBackend
 
     keep = (args.dtype, args.fp32_parts)
     probe = {}
@@ -409,8 +409,8 @@ def _noiseless(args, weights, dev, fast, harvard, ref_out=None) -> dict:
     compiled decoder (what the app plays), the compiled decoder batched and one at a time (export)."""
     import numpy as np
 
-    from fasttts_desktop.engine.cuda import CompiledBackend
-    from fasttts_desktop.engine.cuda.graphs import GraphRunner
+    from fasttts_desktop.engine.synthesis.cuda import CompiledBackend
+    from fasttts_desktop.engine.synthesis.cuda.graphs import GraphRunner
 
     def dist(outs, base):
         return round(float(np.mean([_mel_distance(a.audio, b.audio) for a, b in zip(outs, base)])), 4)
@@ -475,7 +475,7 @@ def _batched_ab(fast, batch, spec: str, ref_out, n_harvard: int) -> dict:
 def _options(args, **over):
     import torch
 
-    from fasttts_desktop.engine.cuda import Options
+    from fasttts_desktop.engine.synthesis.cuda import Options
 
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[args.dtype]
     opts = Options(
@@ -496,7 +496,7 @@ def _warm_child(args) -> int:
     _kokoro_without_g2p()
     import torch
 
-    from fasttts_desktop.engine.cuda import CompiledBackend
+    from fasttts_desktop.engine.synthesis.cuda import CompiledBackend
 
     torch.cuda.init()
     t_import = time.perf_counter()
@@ -596,8 +596,8 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     import torch
 
-    from fasttts_desktop.engine.backend import EagerBackend
-    from fasttts_desktop.engine.cuda import CompiledBackend
+    from fasttts_desktop.engine.synthesis.cuda import CompiledBackend
+    from fasttts_desktop.engine.synthesis.eager import EagerBackend
 
     if not torch.cuda.is_available():
         _say("bench: no CUDA GPU visible; the benchmark compares GPU paths")
@@ -812,7 +812,7 @@ def _variants(args, weights, dev, harvard, long, batch, ref_out, out) -> None:
     """Extra builds of the backend: same measurements, no parity/warm start."""
     import torch
 
-    from fasttts_desktop.engine.cuda import CompiledBackend
+    from fasttts_desktop.engine.synthesis.cuda import CompiledBackend
 
     variants = {}
     for name in filter(None, args.variants.split(",")):

@@ -32,7 +32,7 @@ x = torch.randn(3, 64, device="cuda") if sys.argv[2] == "tiny" else None
 if x is not None:
     y = m(x)
 else:
-    from fasttts_desktop.engine.cuda.aoti import example_inputs
+    from fasttts_desktop.engine.synthesis.cuda.aoti import example_inputs
     y = m(*example_inputs(torch.device("cuda"), batch=1, frames=40))
 torch.cuda.synchronize()
 print("LOADED", round(t1 - t0, 2), tuple(y.shape))
@@ -73,7 +73,7 @@ def main() -> int:
     from fasttts_desktop.bench import _kokoro_without_g2p
 
     _kokoro_without_g2p()
-    from fasttts_desktop.engine.weight_store import load_weights
+    from fasttts_desktop.engine.weights.store import load_weights
 
     w = load_weights(use_hub=False)
     torch.save({"state_dict": w.state_dict, "fingerprint": w.fingerprint}, tmp / "w.pt")
@@ -112,9 +112,9 @@ def main() -> int:
     # 3. the decoder with the config that loads (random weights: only loading is tested)
     good = [n for n in ("embed", "default") if out[f"tiny_{n}"]["fresh_load"].startswith("LOADED")]
     if good and good != ["default"]:
-        from fasttts_desktop.engine.cuda import aoti
-        from fasttts_desktop.engine.cuda.decoder import DecoderCore
-        from fasttts_desktop.engine.model import build_kmodel, remove_weight_norm
+        from fasttts_desktop.engine.synthesis.cuda import aoti
+        from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore
+        from fasttts_desktop.engine.weights.model_build import build_kmodel, remove_weight_norm
 
         core = DecoderCore(remove_weight_norm(build_kmodel()).decoder, torch.float16).to(dev).eval()
         ep = aoti.export_decoder(core, dev)

@@ -11,20 +11,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fasttts_desktop.engine.backend import Backend, EagerBackend, Progress, Request
-from fasttts_desktop.engine.config import kokoro_config
+from fasttts_desktop.engine.synthesis.eager import EagerBackend
+from fasttts_desktop.engine.synthesis.protocol import Backend, Request
 from fasttts_desktop.engine.types import (
     MAX_PHONEMES,
+    MAX_SPEED,
+    MIN_SPEED,
     SAMPLE_RATE,
     AudioChunk,
     Cancelled,
     EngineError,
+    Progress,
     Voice,
 )
+from fasttts_desktop.engine.weights.config import kokoro_config
 
 log = logging.getLogger(__name__)
 
-MIN_SPEED, MAX_SPEED = 0.25, 4.0
 # A few milliseconds of fade at each chunk edge: chunks are made separately, so without it a join can
 # land mid-waveform and click.
 _EDGE_FADE = int(0.004 * SAMPLE_RATE)
@@ -51,7 +54,7 @@ def _make_backend(
     """
     if device.type == "cuda" and fast is not False:
         try:
-            from fasttts_desktop.engine.cuda import CompiledBackend
+            from fasttts_desktop.engine.synthesis.cuda import CompiledBackend
 
             backend = CompiledBackend(weights, device, progress=progress)
             backend.prepare(progress)
@@ -81,7 +84,7 @@ class Engine:
         self._vocab = kokoro_config()["vocab"]
         self._frontends: dict[str, object] = {}
         self._frontend_lock = threading.Lock()
-        from fasttts_desktop.engine.voices import default_voice, voice_info
+        from fasttts_desktop.engine.weights.voices import default_voice, voice_info
 
         self.voices: list[Voice] = sorted((voice_info(n) for n in self._packs), key=lambda v: v.name)
         self.default_voice: str = default_voice(list(self._packs))
@@ -98,7 +101,7 @@ class Engine:
         progress: Progress | None = None,
     ) -> Engine:
         """Resolve weights, build the model for `device` (auto: CUDA if present) and warm the front end."""
-        from fasttts_desktop.engine.weight_store import load_weights
+        from fasttts_desktop.engine.weights.store import load_weights
 
         dev = pick_device(device)
         notice = ""
@@ -118,7 +121,7 @@ class Engine:
     @property
     def export_batch(self) -> int:
         """Chunks per batched call when making audio to save (1 where the backend gains nothing)."""
-        return getattr(self.backend, "export_batch", 1)
+        return self.backend.export_batch
 
     @property
     def description(self) -> str:
@@ -137,20 +140,22 @@ class Engine:
         code = lang_code if lang_code in ("a", "b") else "a"
         with self._frontend_lock:
             if code not in self._frontends:
-                from fasttts_desktop.engine.frontend import FrontEnd
+                from fasttts_desktop.engine.text.frontend import FrontEnd
 
                 self._frontends[code] = FrontEnd(code)
             return self._frontends[code]
 
     def estimate_chunks(self, text: str, max_phonemes: int | None = None) -> int:
-        from fasttts_desktop.engine.frontend import estimate_chunk_count
+        from fasttts_desktop.engine.text.frontend import estimate_chunk_count
 
         if max_phonemes is None:
-            max_phonemes = min(MAX_PHONEMES, getattr(self.backend, "chunk_phonemes", MAX_PHONEMES))
+            max_phonemes = min(MAX_PHONEMES, self.backend.chunk_phonemes)
         return estimate_chunk_count(text, max_phonemes=max_phonemes)
 
-    def _check(self, text: str, speed: float) -> None:
-        if not text or not text.strip():
+    def _check(self, text: str, speed: float, start: int = 0) -> None:
+        if not 0 <= start <= len(text):
+            raise EngineError(f"Cannot start reading at character {start}: the text has {len(text)}.")
+        if not text[start:].strip():
             raise EngineError("There is no text to speak.")
         if not (MIN_SPEED <= speed <= MAX_SPEED):
             raise EngineError(f"Speed must be between {MIN_SPEED} and {MAX_SPEED} (got {speed}).")
@@ -167,24 +172,27 @@ class Engine:
         cancel: Callable[[], bool] | None = None,
         pack: bool = True,
         batch: int = 1,
+        start: int = 0,
     ) -> Iterator[AudioChunk]:
         """Yield the utterance chunk by chunk, each as soon as it is made.
 
+        `start`: read from that character offset (the reader's "read from here"); chunk offsets stay
+        those of the whole `text`.
         `cancel` is polled before and after each chunk; once it returns True the generator just ends.
         `batch` > 1 (export, not playback): chunks are made that many at a time in one batched call
         where the backend batches (`export_batch`); they still come out one by one, in order.
         """
-        from fasttts_desktop.engine.frontend import word_timings
+        from fasttts_desktop.engine.text.frontend import word_timings
 
-        self._check(text, speed)
+        self._check(text, speed, start)
         v = self.voice(voice)
         voice_pack = self._packs[v.name]
         frontend = self.frontend(v.lang_code)
-        max_phonemes = min(MAX_PHONEMES, getattr(self.backend, "chunk_phonemes", MAX_PHONEMES))
-        total = max(1, self.estimate_chunks(text, max_phonemes))
+        max_phonemes = min(MAX_PHONEMES, self.backend.chunk_phonemes)
+        total = max(1, self.estimate_chunks(text[start:], max_phonemes))
         cancelled = cancel or (lambda: False)
         index = 0
-        chunks = frontend.chunks(text, pack=pack, max_phonemes=max_phonemes)
+        chunks = frontend.chunks(text, pack=pack, max_phonemes=max_phonemes, start=start)
         for group in _in_groups(chunks, max(1, batch)):
             if cancelled():
                 return

@@ -5,13 +5,21 @@ Everything here is numpy, str and numbers, so it can cross threads (Qt signals) 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 SAMPLE_RATE = 24_000
+# One predicted duration unit is 600 samples at 24 kHz (iSTFT hop 5 x upsampling 10 x 6 x 2).
+SAMPLES_PER_FRAME = 600
 # Kokoro's ALBERT has 512 positions; two go to the start/end pad tokens.
 MAX_PHONEMES = 510
+# Speaking rates offered everywhere (window, CLI, engine): below 0.5 or above 3 kokoro's prosody breaks up.
+MIN_SPEED, MAX_SPEED = 0.5, 3.0
+
+# How slow work reports itself: (what is happening, fraction done 0..1; negative when unknown).
+Progress = Callable[[str, float], None]
 
 
 class EngineError(Exception):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED
 from fasttts_desktop.ui.stats_text import describe_utterance
 from fasttts_desktop.worker.engine_worker import EngineInfo
 from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
@@ -29,7 +30,6 @@ from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
 log = logging.getLogger(__name__)
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-MIN_SPEED, MAX_SPEED = 0.5, 2.0
 _BANNER_STYLE = "QLabel { background: #fff4d6; color: #5c4400; border: 1px solid #e6c76a; padding: 6px; }"
 _ERROR_STYLE = "QLabel { background: #fde8e8; color: #8a1c1c; border: 1px solid #e8a0a0; padding: 6px; }"
 

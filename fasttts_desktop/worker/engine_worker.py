@@ -17,11 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError
+from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError, Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)

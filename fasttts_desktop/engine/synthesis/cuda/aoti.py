@@ -100,7 +100,7 @@ def check_in_subprocess(path: Path, timeout_s: float = 300.0) -> tuple[str | Non
             "-X",
             "faulthandler",
             "-m",
-            "fasttts_desktop.engine.cuda.aoti",
+            "fasttts_desktop.engine.synthesis.cuda.aoti",
             "--check",
             str(path),
             "--mode",

@@ -13,12 +13,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from fasttts_desktop.engine.cuda.decoder import DecoderCore, ProsodyBlocks
-from fasttts_desktop.engine.cuda.lstm import bilstm
-from fasttts_desktop.engine.cuda.source import ISTFT, HarmonicSource, align
-from fasttts_desktop.engine.cuda.text import TextSide
-
-SAMPLES_PER_FRAME = 600
+from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, ProsodyBlocks
+from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
+from fasttts_desktop.engine.synthesis.cuda.source import ISTFT, HarmonicSource, align
+from fasttts_desktop.engine.synthesis.cuda.text import TextSide
 
 
 class FastModel(nn.Module):

@@ -1,57 +1,15 @@
-"""The seam between the engine's text/voice logic and the code that runs the model.
-
-A backend turns token ids + a style vector into audio and per-token durations. The eager backend here is
-kokoro's own KModel (the reference); engine/cuda/ holds the compiled GPU backend with the same interface.
-"""
+"""kokoro's own KModel as the backend: the reference, and the CPU path."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 import torch
 
-from fasttts_desktop.engine.model import build_kmodel, remove_weight_norm
-from fasttts_desktop.engine.types import MAX_PHONEMES, Cancelled
-
-Progress = Callable[[str, float], None]
-
-
-@dataclass
-class Request:
-    input_ids: list[int]  # phoneme ids with the two 0 pad tokens already added
-    ref_s: torch.Tensor  # [1, 256] float32 style vector: row len(phonemes) - 1 of the voice pack
-    speed: float
-
-    @classmethod
-    def from_phonemes(cls, phonemes: str, pack: torch.Tensor, speed: float, vocab: dict[str, int]) -> Request:
-        """kokoro's input for a chunk: its phonemes as ids between two pad tokens, and the voice pack's
-        style row for that many phonemes (symbols outside the vocabulary are dropped, as kokoro does)."""
-        ids = [i for i in (vocab.get(p) for p in phonemes) if i is not None]
-        return cls(input_ids=[0, *ids, 0], ref_s=pack[len(phonemes) - 1], speed=speed)
-
-
-@dataclass
-class Result:
-    audio: np.ndarray  # float32 mono 24 kHz
-    durations: np.ndarray  # int64 frames per input id (pads included)
-
-
-class Backend(Protocol):
-    description: str  # for the status bar, e.g. "CPU · float32 (eager)" or "NVIDIA H100 · bf16 compiled"
-    device: torch.device
-    chunk_phonemes: int  # the longest chunk worth one call: past it, cost per second of audio climbs
-
-    def prepare(self, progress: Progress | None = None) -> None:
-        """Do slow one-time work (compilation, warm-up) before the first request."""
-
-    def infer(self, request: Request, cancel: Callable[[], bool] | None = None) -> Result:
-        """One chunk. `cancel` may be polled during the work; once it returns True the backend may raise
-        Cancelled instead of finishing (the CPU backend does: its chunks take seconds)."""
-
-    def infer_batch(self, requests: list[Request]) -> list[Result]: ...
+from fasttts_desktop.engine.synthesis.protocol import Request, Result
+from fasttts_desktop.engine.types import MAX_PHONEMES, Cancelled, Progress
+from fasttts_desktop.engine.weights.model_build import build_kmodel, remove_weight_norm
 
 
 class EagerBackend:
@@ -64,6 +22,7 @@ class EagerBackend:
         for module in _cancel_points(self.model):
             module.register_forward_pre_hook(self._maybe_stop)
         self.chunk_phonemes = MAX_PHONEMES
+        self.export_batch = 1  # kokoro's forward takes one sequence: batching gains nothing here
         if device.type == "cpu":
             # Measured on 2 cores: ~0.65 s of compute per second of audio up to ~120 phonemes, 1.2 at 200
             # and 3.9 at 480 (the decoder's activations outgrow the caches). Short chunks keep CPU

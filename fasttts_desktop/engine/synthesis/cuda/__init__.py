@@ -12,6 +12,6 @@ graphs.py    batch-1 CUDA graphs per token/frame bucket
 backend.py   CompiledBackend, the engine's Backend
 """
 
-from fasttts_desktop.engine.cuda.backend import CompiledBackend, Options
+from fasttts_desktop.engine.synthesis.cuda.backend import CompiledBackend, Options
 
 __all__ = ["CompiledBackend", "Options"]

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import torch
 
+from fasttts_desktop.engine.types import SAMPLES_PER_FRAME
+
 log = logging.getLogger(__name__)
 
 TOKEN_BUCKETS = (16, 24, 32, 48, 64, 96, 128, 192, 256, 320, 384, 448, 512)
@@ -80,7 +82,7 @@ class GraphRunner:
         self.t_en = torch.zeros(1, 512, t, **z)
         self.ids_host = torch.zeros(t, dtype=torch.long).pin_memory()
         self.dur_host = torch.zeros(t, dtype=torch.long).pin_memory()
-        self.audio_host = torch.zeros(600 * FRAME_BUCKETS[-1]).pin_memory()
+        self.audio_host = torch.zeros(SAMPLES_PER_FRAME * FRAME_BUCKETS[-1]).pin_memory()
         self.pool = torch.cuda.graph_pool_handle()
         self.stream = torch.cuda.Stream(device)
         self.text_graphs: dict[int, torch.cuda.CUDAGraph] = {}
@@ -180,7 +182,7 @@ class GraphRunner:
         else:
             graph, audio = captured
             graph.replay()
-        samples = 600 * n_frames
+        samples = SAMPLES_PER_FRAME * n_frames
         if samples > self.audio_host.numel():
             return audio[0, :samples].cpu(), self.dur_host[:n]
         self.audio_host[:samples].copy_(audio[0, :samples], non_blocking=True)

@@ -1,4 +1,4 @@
-"""CompiledBackend: kokoro on an NVIDIA GPU, fast from the first sentence (see engine/backend.py)."""
+"""CompiledBackend: kokoro on an NVIDIA GPU, fast from the first sentence (see engine/synthesis/protocol.py)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from fasttts_desktop.engine.backend import Progress, Request, Result
-from fasttts_desktop.engine.cuda.pipeline import SAMPLES_PER_FRAME, FastModel
+from fasttts_desktop.engine.synthesis.cuda.pipeline import FastModel
+from fasttts_desktop.engine.synthesis.protocol import Request, Result
+from fasttts_desktop.engine.types import SAMPLES_PER_FRAME, Progress
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class CompiledBackend:
             self._load_decoder_package(progress, build=False)  # a cached, checked package: seconds
         self.compile_s = time.perf_counter() - t0
         if self.options.graphs:
-            from fasttts_desktop.engine.cuda.graphs import GraphRunner
+            from fasttts_desktop.engine.synthesis.cuda.graphs import GraphRunner
 
             self.runner = GraphRunner(self.model, self.decoder, self.device)
             with torch.inference_mode():
@@ -155,8 +156,8 @@ class CompiledBackend:
         return f"conv2d={int(self.options.conv2d)},fp32={'+'.join(sorted(self.options.fp32_parts))}"
 
     def _load_decoder_package(self, progress: Progress | None, build: bool) -> None:
-        from fasttts_desktop.engine.cuda import aoti
-        from fasttts_desktop.engine.cuda.cache import CacheKey, CompileCache
+        from fasttts_desktop.engine.synthesis.cuda import aoti
+        from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey, CompileCache
 
         cache = CompileCache()
         key = CacheKey.for_device(
@@ -204,8 +205,8 @@ class CompiledBackend:
 
     def _jit_decoder(self) -> None:
         """torch.compile the decoder core for a dynamic batch and frame count, then swap it in."""
-        from fasttts_desktop.engine.cuda.aoti import example_inputs
-        from fasttts_desktop.engine.cuda.cache import CacheKey, cache_root
+        from fasttts_desktop.engine.synthesis.cuda.aoti import example_inputs
+        from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey, cache_root
 
         key = CacheKey.for_device(
             "inductor",
@@ -290,7 +291,7 @@ class CompiledBackend:
                     _to_device(speed, dev),
                 )
                 if opts.ragged_attention and self._ragged_ok():
-                    from fasttts_desktop.engine.cuda.attention import RaggedAttention
+                    from fasttts_desktop.engine.synthesis.cuda.attention import RaggedAttention
 
                     attention = RaggedAttention(rows, dev, self._workspace)
                     g_dur, g_d, g_t_en = self.model.text.forward_ragged(*args, attention, rows)
@@ -325,7 +326,7 @@ class CompiledBackend:
 
     def _ragged_ok(self) -> bool:
         if self._attention is None:
-            from fasttts_desktop.engine.cuda.attention import flashinfer_available
+            from fasttts_desktop.engine.synthesis.cuda.attention import flashinfer_available
 
             self._attention = flashinfer_available()
             if self._attention:
@@ -378,7 +379,7 @@ def _matmul_tf32(enabled: bool):
 
 def _kmodel_without_init(state_dict: dict[str, torch.Tensor]):
     """kokoro's KModel holding `state_dict`, weight norm folded (build_kmodel skips random init)."""
-    from fasttts_desktop.engine.model import build_kmodel, remove_weight_norm
+    from fasttts_desktop.engine.weights.model_build import build_kmodel, remove_weight_norm
 
     return remove_weight_norm(build_kmodel(state_dict)).eval()
 

@@ -22,7 +22,7 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-from fasttts_desktop.engine.types import EngineError
+from fasttts_desktop.engine.types import EngineError, Progress
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,6 @@ CONVERTER_VERSION = 1
 # DynamicQuantizeLSTM packs gates as i, o, f, c; torch.nn.LSTM as i, f, g (= c), o.
 _ONNX_TO_TORCH_GATES = [0, 2, 3, 1]
 
-Progress = Callable[[str, float], None]
 
 
 class _Graph:

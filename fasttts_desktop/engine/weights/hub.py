@@ -13,11 +13,11 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fasttts_desktop.engine.voices import ENGLISH_VOICES
+from fasttts_desktop.engine.types import Progress
+from fasttts_desktop.engine.weights.voices import ENGLISH_VOICES
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,6 @@ REPO_ID = "hexgrad/Kokoro-82M"
 MODEL_FILE = "kokoro-v1_0.pth"
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
-Progress = Callable[[str, float], None]
 
 
 @dataclass

@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fasttts_desktop.engine.types import SAMPLES_PER_FRAME
+
 N_FFT, HOP = 20, 5
 BINS = N_FFT // 2 + 1
 
@@ -133,4 +135,4 @@ class ISTFT(nn.Module):
         half = N_FFT // 2
         audio = audio[:, 0, half : half + HOP * (n - 1)]
         # the last real frames' windows reach a few samples past the end: cut there, as kokoro's length does
-        return audio * (torch.arange(audio.shape[-1], device=x.device) < (600 * frames).unsqueeze(1))
+        return audio * (torch.arange(audio.shape[-1], device=x.device) < (SAMPLES_PER_FRAME * frames).unsqueeze(1))

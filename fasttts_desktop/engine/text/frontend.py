@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from fasttts_desktop.engine.chunking import (
+from fasttts_desktop.engine.text.chunking import (
     SILENT_PHONEMES,
     Cut,
     Packer,
@@ -26,9 +26,9 @@ from fasttts_desktop.engine.chunking import (
     mark_boundaries,
     soft_breaks_as_spaces,
 )
-from fasttts_desktop.engine.config import kokoro_config
-from fasttts_desktop.engine.spacy_model import ensure_english_model
+from fasttts_desktop.engine.text.spacy_model import ensure_english_model
 from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, TextChunk, WordTiming
+from fasttts_desktop.engine.weights.config import kokoro_config
 
 __all__ = ["LANGUAGES", "FrontEnd", "PhonemizedChunk", "estimate_chunk_count", "word_timings"]
 
@@ -84,18 +84,27 @@ class FrontEnd:
         self.init_s = time.perf_counter() - t0
 
     def chunks(
-        self, text: str, *, first_max: int | None = 60, max_phonemes: int = MAX_PHONEMES, pack: bool = True
+        self,
+        text: str,
+        *,
+        first_max: int | None = 60,
+        max_phonemes: int = MAX_PHONEMES,
+        pack: bool = True,
+        start: int = 0,
     ) -> Iterator[PhonemizedChunk]:
         """Yield the chunks of `text` in order, each as soon as it is known (see chunking.py for the rules).
 
         Every chunk has 1..max_phonemes phoneme symbols from kokoro's vocabulary, and its text is
-        `text[start:end]`. `first_max=None` drops the short first chunk.
+        `text[start:end]`. `first_max=None` drops the short first chunk. With `start`, reading begins
+        there (offsets stay those of the whole text).
         """
         if not 1 <= max_phonemes <= MAX_PHONEMES:
             raise ValueError(f"max_phonemes must be within 1..{MAX_PHONEMES}")
-        packer = Packer(text, first_max=first_max, max_phonemes=max_phonemes, pack=pack)
-        for start, end, ends_paragraph in g2p_spans(text):
-            toks = self._toks(text, start, end)
+        if not 0 <= start <= len(text):
+            raise ValueError(f"start {start} is outside the text (0..{len(text)})")
+        packer = Packer(text, first_max=first_max, max_phonemes=max_phonemes, pack=pack, start=start)
+        for span_start, span_end, ends_paragraph in g2p_spans(text, start=start):
+            toks = self._toks(text, span_start, span_end)
             mark_boundaries(toks, ends_paragraph)
             for cut in packer.feed(toks):
                 yield _phonemized(text, cut)

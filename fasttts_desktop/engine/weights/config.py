@@ -43,8 +43,6 @@ _CONFIG = {
     },
 }
 
-# Audio frames: one predicted duration unit is 600 samples at 24 kHz (hop 5 x upsampling 10 x 6 x 2).
-SAMPLES_PER_FRAME = 600
 
 
 @functools.cache

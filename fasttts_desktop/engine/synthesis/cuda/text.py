@@ -11,8 +11,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from fasttts_desktop.engine.cuda.attention import HEAD_DIM, HEADS, PaddedAttention
-from fasttts_desktop.engine.cuda.lstm import bilstm
+from fasttts_desktop.engine.synthesis.cuda.attention import HEAD_DIM, HEADS, PaddedAttention
+from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
 
 
 class TextSide(torch.nn.Module):

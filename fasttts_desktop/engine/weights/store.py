@@ -18,18 +18,17 @@ import json
 import logging
 import os
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from fasttts_desktop.engine import hub, onnx_weights, paths, voices
-from fasttts_desktop.engine.types import EngineError
+from fasttts_desktop.engine import paths
+from fasttts_desktop.engine.types import EngineError, Progress
+from fasttts_desktop.engine.weights import hub, onnx_convert, voices
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, float], None]
 
 OFFLINE_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
 OFFLINE_PARTS = 4
@@ -137,7 +136,7 @@ def _checked(state_dict: dict[str, torch.Tensor], label: str) -> dict[str, torch
     if extra:  # e.g. ALBERT's position_ids buffer that older transformers saved; KModel has no use for them
         log.info("%s: ignoring %d tensors KModel does not have, e.g. %s", label, len(extra), extra[:3])
     out = {k: v for k, v in state_dict.items() if k in target}
-    out.update(onnx_weights.absent_defaults(skeleton, set(out)))
+    out.update(onnx_convert.absent_defaults(skeleton, set(out)))
     missing = [k for k in target if k not in out]
     if missing:
         raise EngineError(
@@ -153,7 +152,7 @@ def _checked(state_dict: dict[str, torch.Tensor], label: str) -> dict[str, torch
 @functools.cache
 def _skeleton() -> torch.nn.Module:
     """KModel's structure with no memory behind it: the reference for names, shapes and module types."""
-    from fasttts_desktop.engine.model import build_kmodel
+    from fasttts_desktop.engine.weights.model_build import build_kmodel
 
     with torch.device("meta"):
         return build_kmodel()
@@ -186,7 +185,7 @@ def offline_cache_path(cache_dir: Path | None = None) -> Path:
     base = (cache_dir or paths.cache_dir()) / "weights"
     # kokoro's version is in the name because its KModel defines the keys and shapes being cached.
     kokoro = importlib.metadata.version("kokoro")
-    name = f"kokoro-v1_0-onnx-{OFFLINE_SHA256[:12]}-c{onnx_weights.CONVERTER_VERSION}-kokoro{kokoro}"
+    name = f"kokoro-v1_0-onnx-{OFFLINE_SHA256[:12]}-c{onnx_convert.CONVERTER_VERSION}-kokoro{kokoro}"
     return base / f"{name}.safetensors"
 
 
@@ -204,7 +203,7 @@ def offline_state_dict(cache_dir: Path | None = None, progress: Progress | None 
     t0 = time.perf_counter()
     report("Preparing the offline model (first start only)", 0.0)
     blob = read_offline_onnx()
-    state_dict = onnx_weights.convert(blob, _skeleton(), lambda m, f: report(m, 0.05 + 0.8 * f))
+    state_dict = onnx_convert.convert(blob, _skeleton(), lambda m, f: report(m, 0.05 + 0.8 * f))
     del blob
     fingerprint = weights_fingerprint(state_dict)
     report("Saving the converted model", 0.9)
@@ -252,7 +251,7 @@ def _write_cache(path: Path, state_dict: dict[str, torch.Tensor], fingerprint: s
         "sha256": hashlib.sha256(data).hexdigest(),
         "fingerprint": fingerprint,
         "source_sha256": OFFLINE_SHA256,
-        "converter": onnx_weights.CONVERTER_VERSION,
+        "converter": onnx_convert.CONVERTER_VERSION,
         "keys": list(state_dict),
     }
     # The sidecar is written last: a weights file without a matching sidecar is never trusted.

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from fasttts_desktop.engine.config import kokoro_config
+from fasttts_desktop.engine.weights.config import kokoro_config
 
 log = logging.getLogger(__name__)
 
