@@ -131,7 +131,7 @@ class Sentence:
 
 def sentences(text: str, start: int = 0) -> Iterator[Sentence]:
     """The sentences of `text` (from `start`) as the reader navigates them, without G2P: the same
-    paragraph and sentence ends the chunker uses, long sentences left whole. About 1 s for 2 MB of text."""
+    paragraph and sentence ends the chunker uses, long sentences left whole (~0.1 s for 2 MB of prose)."""
     for s, e, ends_paragraph in g2p_spans(text, max_chars=len(text) + 1, start=start):
         yield Sentence(s, e, ends_paragraph)
 
