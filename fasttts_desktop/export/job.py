@@ -9,7 +9,6 @@ from pathlib import Path
 
 from fasttts_desktop.engine.types import AudioChunk, Cancelled, Progress
 from fasttts_desktop.export.audio import AudioWriter, open_audio_writer
-from fasttts_desktop.export.errors import ExportError
 from fasttts_desktop.export.subtitles import SubtitleWriter
 
 
@@ -66,8 +65,6 @@ def export_utterance(
         # The engine's stream just ends when cancelled: a short file must not be taken for a whole one.
         if stopped():
             raise Cancelled()
-        if writer.samples_written == 0:
-            raise ExportError("Nothing to export: the text gave no audio.")
         audio = writer.close()
         written = subs.close() if subs is not None else None
         return ExportResult(audio, written, writer.seconds, count, writer.chapters)

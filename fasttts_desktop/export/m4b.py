@@ -18,7 +18,8 @@ from fasttts_desktop.export.audio import AudioWriter
 
 # Speech at 24 kHz mono: 64 kb/s AAC-LC is transparent enough and ~29 MB an hour.
 AAC_BIT_RATE = 64_000
-# A first mark this far into the audio gets a chapter before it, so the chapter list covers the file.
+# A first mark this far into the audio gets a chapter before it, so the chapter list covers the file;
+# one closer to the start is moved to 0 (the QuickTime chapter track is read back from 0 regardless).
 _LEADING_GAP_S = 0.5
 
 
@@ -60,6 +61,8 @@ class M4BWriter(AudioWriter):
         marks = [(t, s) for t, s in marks if s < end]  # a mark after the last sample holds nothing
         if marks and marks[0][1] > _LEADING_GAP_S * self.sample_rate:
             marks.insert(0, (self.title or "Beginning", 0))
+        elif marks:
+            marks[0] = (marks[0][0], 0)
         starts = [s for _, s in marks] + [end]
         return [
             {
