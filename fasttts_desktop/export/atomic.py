@@ -69,7 +69,14 @@ class AtomicFile:
         for _ in range(100):
             candidate = self.target.with_name(f".{self.target.name}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
             try:
-                self._fd = os.open(candidate, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+                flags = (
+                    os.O_RDWR
+                    | os.O_CREAT
+                    | os.O_EXCL
+                    | getattr(os, "O_CLOEXEC", 0)
+                    | getattr(os, "O_BINARY", 0)
+                )
+                self._fd = os.open(candidate, flags, 0o666)
             except FileExistsError:
                 continue
             except OSError as exc:
@@ -89,9 +96,10 @@ class AtomicFile:
             raise ExportError(f"Cannot save to {self.target}: the file was already closed.")
         try:
             assert self._fd is not None
-            if self._keep_mode is not None:
-                os.fchmod(self._fd, self._keep_mode)
             os.fsync(self._fd)
+            self._close_fd()  # before the rename: Windows cannot rename a file that is open
+            if self._keep_mode is not None:
+                os.chmod(self.temp_path, self._keep_mode)
             check_target(self.target)  # still a regular file or absent (it could have changed meanwhile)
             os.replace(self.temp_path, self.target)
             self.temp_path = None
@@ -128,7 +136,7 @@ class AtomicFile:
 
 def _fsync_folder(folder: Path) -> None:
     try:
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
         return  # not every platform/file system lets a folder be opened; the rename is done regardless
     try:

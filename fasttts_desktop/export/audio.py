@@ -69,6 +69,9 @@ def format_for(path: str | os.PathLike, format: str | None = None) -> AudioForma
     )
 
 
+_LIBSNDFILE_PREFIX = re.compile(r"^Error opening '.*?': (Error : )?")
+
+
 def one_line(exc: BaseException) -> str:
     return re.sub(r"\s+", " ", str(exc)).strip() or type(exc).__name__
 
@@ -177,7 +180,9 @@ class AudioWriter:
     def _error(self, exc: BaseException) -> ExportError:
         if isinstance(exc, ExportError):
             return exc
-        return ExportError(f"Cannot write {self.format.name.upper()} to {self.path}: {one_line(exc)}.")
+        # libsndfile's messages name the temporary file and repeat "Error": keep only what went wrong.
+        reason = _LIBSNDFILE_PREFIX.sub("", one_line(exc)).rstrip(".")
+        return ExportError(f"Cannot write {self.format.name.upper()} to {self.path}: {reason}.")
 
 
 class SoundFileWriter(AudioWriter):
@@ -187,6 +192,13 @@ class SoundFileWriter(AudioWriter):
         import soundfile
 
         f = self.format
+        if f.sf_subtype not in soundfile.available_subtypes(f.sf_format):
+            # soundfile's wheels bundle libsndfile 1.2.2; elsewhere it uses the system's, which before
+            # 1.1.0 has no MP3 and before 1.0.29 no Opus.
+            raise ExportError(
+                f"Cannot write {f.name.upper()}: the libsndfile in use ({soundfile.__libsndfile_version__}) "
+                "has no encoder for it."
+            )
         self._sf = soundfile.SoundFile(
             str(temp_path),
             "w",
