@@ -72,7 +72,8 @@ def chunk_cues(chunk: AudioChunk, offset_s: float) -> list[Cue]:
         # belongs to it; anything that slipped outside the span is taken in as well.
         lo, hi = min(s_start, group[0].start), max(s_end, group[-1].end)
         for a, b, piece in _pieces(text, lo, hi, group):
-            start = envelope.heard(piece[0].start_s)
+            # never back into the previous cue: players would show both at once
+            start = max(envelope.heard(piece[0].start_s), cues[-1].end_s - offset_s if cues else 0.0)
             end = max(piece[-1].end_s, start)
             cues.append(Cue(offset_s + start, offset_s + end, _lines(text[a:b])))
     return cues

@@ -37,8 +37,10 @@ def export_utterance(
 
     `chapters`: (character offset into the text, title); each is marked at the first chunk whose text
     starts at or after its offset (stored in M4B/M4A, reported in the result for every format).
-    Both files appear only when everything succeeded. `cancel` is polled between chunks; when it
-    returns True nothing is left behind and Cancelled is raised. Errors: ExportError/EngineError, one line.
+    Each file appears whole or not at all, and neither appears unless the whole stream was written (the
+    subtitles are renamed into place right after the audio; only a failure between those two renames
+    would leave the audio alone). `cancel` is polled between chunks; when it returns True nothing is
+    left behind and Cancelled is raised. Errors: ExportError/EngineError, one line.
     """
     marks = sorted(chapters, key=lambda c: c[0])
     writer: AudioWriter = open_audio_writer(audio_path, format=format, title=title)
