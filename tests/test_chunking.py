@@ -212,7 +212,11 @@ def test_estimate_of_a_book_is_fast_and_consistent(monkeypatch):
 def test_sentences_are_what_the_reader_navigates():
     from fasttts_desktop.engine.text.chunking import sentences
 
-    text = "Dr. Smith came home. He sat down!\n\nA new paragraph? Yes.\nShort line\nAnd " + "word " * 200 + "end."
+    text = (
+        "Dr. Smith came home. He sat down!\n\nA new paragraph? Yes.\nShort line\nAnd "
+        + "word " * 200
+        + "end."
+    )
     got = [(text[s.start : s.end], s.ends_paragraph) for s in sentences(text)]
     assert got[:5] == [
         ("Dr. Smith came home.", False),
@@ -224,4 +228,7 @@ def test_sentences_are_what_the_reader_navigates():
     assert got[5][0].startswith("And word") and got[5][0].endswith("end.")  # a long sentence stays whole
     assert len(got) == 6
     middle = text.index("sat down")
-    assert [text[s.start : s.end] for s in sentences(text, start=middle)][:2] == ["sat down!", "A new paragraph?"]
+    assert [text[s.start : s.end] for s in sentences(text, start=middle)][:2] == [
+        "sat down!",
+        "A new paragraph?",
+    ]

@@ -25,7 +25,9 @@ def run_cli(args, env, stdin=None, timeout=300):
 
 def test_say_writes_speech_wav_and_reports_speed(cli_env, tmp_path):
     out = tmp_path / "x.wav"
-    r = run_cli(["say", "The birch canoe slid on the smooth planks.", "-o", str(out), "--device", "cpu"], cli_env)
+    r = run_cli(
+        ["say", "The birch canoe slid on the smooth planks.", "-o", str(out), "--device", "cpu"], cli_env
+    )
     assert r.returncode == 0, r.stderr
     assert "first chunk after" in r.stdout and "real-time factor" in r.stdout
     audio, rate = read_wav(out)
@@ -37,7 +39,9 @@ def test_say_writes_speech_wav_and_reports_speed(cli_env, tmp_path):
 
 def test_say_reads_stdin_and_lists_voices(cli_env, tmp_path):
     out = tmp_path / "stdin.wav"
-    r = run_cli(["say", "-o", str(out), "--voice", "jf_alpha", "--speed", "1.3"], cli_env, stdin="Hello there.\n")
+    r = run_cli(
+        ["say", "-o", str(out), "--voice", "jf_alpha", "--speed", "1.3"], cli_env, stdin="Hello there.\n"
+    )
     assert r.returncode == 0, r.stderr
     audio, _ = read_wav(out)
     assert np.abs(audio).max() > 0.05
@@ -54,9 +58,15 @@ def test_say_reads_stdin_and_lists_voices(cli_env, tmp_path):
         pytest.param(["say", "   ", "-o", "{tmp}/a.wav"], None, "no text", id="empty-text"),
         pytest.param(["say", "Hi.", "-o", "{tmp}/missing/a.wav"], None, "does not exist", id="bad-folder"),
         pytest.param(["say", "Hi.", "-o", "{tmp}"], None, "folder", id="output-is-folder"),
-        pytest.param(["say", "Hi.", "-o", "{tmp}/a.wav", "--voice", "zz_x"], None, "Unknown voice", id="voice"),
-        pytest.param(["say", "Hi.", "-o", "{tmp}/a.wav", "--weights", "{tmp}/nope.pth"], None, "nope.pth", id="weights"),
-        pytest.param(["say", "-f", "{tmp}/none.txt", "-o", "{tmp}/a.wav"], None, "cannot read", id="text-file"),
+        pytest.param(
+            ["say", "Hi.", "-o", "{tmp}/a.wav", "--voice", "zz_x"], None, "Unknown voice", id="voice"
+        ),
+        pytest.param(
+            ["say", "Hi.", "-o", "{tmp}/a.wav", "--weights", "{tmp}/nope.pth"], None, "nope.pth", id="weights"
+        ),
+        pytest.param(
+            ["say", "-f", "{tmp}/none.txt", "-o", "{tmp}/a.wav"], None, "cannot read", id="text-file"
+        ),
     ],
 )
 def test_say_errors_are_one_clear_line(cli_env, tmp_path, args, stdin, message):

@@ -167,7 +167,9 @@ print(json.dumps({{"init_s": init_s, "phonemes": out, "tried": tried}}))
 
 
 def test_reading_from_an_offset_gives_the_chunks_of_the_rest(fe):
-    text = "First sentence here. The birch canoe slid on the smooth planks.\n\nGlue the sheet to the dark blue."
+    text = (
+        "First sentence here. The birch canoe slid on the smooth planks.\n\nGlue the sheet to the dark blue."
+    )
     start = text.index("The birch")
     chunks = [pc.chunk for pc in fe.chunks(text, start=start)]
     assert chunks[0].start == start and chunks[0].text.startswith("The birch")

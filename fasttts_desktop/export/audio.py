@@ -1,0 +1,242 @@
+"""Audio files written as the engine speaks: pick a format, then write(), mark_chapter(), close().
+
+One writer per file, fed chunk by chunk, so a 10-hour book never sits in memory. WAV, FLAC, MP3 and
+Ogg (Vorbis, Opus) go through soundfile (libsndfile >= 1.1 encodes MP3 and Opus; its wheel bundles its
+own copy); M4B/M4A (AAC in MP4, with chapter marks) through PyAV, see m4b.py. Every file is written
+under a temporary name and renamed into place by `close()` (atomic.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fasttts_desktop.engine.types import SAMPLE_RATE
+from fasttts_desktop.export.atomic import AtomicFile
+from fasttts_desktop.export.errors import ExportError
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    name: str
+    extensions: tuple[str, ...]
+    chapters: bool  # chapter marks are stored in the file (elsewhere they are only reported back)
+    sf_format: str = ""  # soundfile's container and codec, or empty for PyAV
+    sf_subtype: str = ""
+    # soundfile's 0 (best) .. 1 (smallest) for lossy codecs: set so that Kokoro's speech lands near
+    # 64 kb/s, a usual audiobook rate for mono voice (measured: MP3 0.25 -> 64, Vorbis 0.4 -> 65,
+    # Opus 0.8 -> 57 kb/s, all with a similar log-mel distance to the source; libsndfile's defaults
+    # give 54/49/32 kb/s and audibly duller speech).
+    compression: float | None = None
+
+
+_FORMATS = (
+    AudioFormat("wav", (".wav",), False, "WAV", "PCM_16"),
+    AudioFormat("flac", (".flac",), False, "FLAC", "PCM_16"),
+    AudioFormat("mp3", (".mp3",), False, "MP3", "MPEG_LAYER_III", 0.25),
+    AudioFormat("ogg", (".ogg", ".oga"), False, "OGG", "VORBIS", 0.4),
+    AudioFormat("opus", (".opus",), False, "OGG", "OPUS", 0.8),
+    AudioFormat("m4b", (".m4b",), True),
+    AudioFormat("m4a", (".m4a", ".aac", ".mp4"), True),
+)
+FORMATS = {f.name: f for f in _FORMATS}
+SUPPORTED_FORMATS = tuple(FORMATS)
+_ALIASES = {"vorbis": "ogg", "aac": "m4a", "mp4": "m4a"}
+
+
+def format_for(path: str | os.PathLike, format: str | None = None) -> AudioFormat:
+    """The format asked for by name (`format`, e.g. "mp3" or ".mp3"), else by the file's extension."""
+    if format:
+        key = format.strip().lower().lstrip(".")
+        key = _ALIASES.get(key, key)
+        if key not in FORMATS:
+            raise ExportError(
+                f"Unknown audio format {format!r}; choose one of: {', '.join(SUPPORTED_FORMATS)}."
+            )
+        return FORMATS[key]
+    ext = Path(path).suffix.lower()
+    for f in _FORMATS:
+        if ext in f.extensions:
+            return f
+    shown = f"extension {ext!r}" if ext else "no extension"
+    raise ExportError(
+        f"Cannot tell the audio format of {Path(path).name} ({shown}); "
+        f"use one of: {', '.join(SUPPORTED_FORMATS)} (by extension or --format)."
+    )
+
+
+_LIBSNDFILE_PREFIX = re.compile(r"^Error opening '.*?': (Error : )?")
+
+
+def one_line(exc: BaseException) -> str:
+    return re.sub(r"\s+", " ", str(exc)).strip() or type(exc).__name__
+
+
+class AudioWriter:
+    """Mono float32 audio in, one finished file out. Use as a context manager: an exception aborts."""
+
+    def __init__(self, path: str | os.PathLike, fmt: AudioFormat, sample_rate: int, title: str | None):
+        self.format = fmt
+        self.sample_rate = int(sample_rate)
+        self.title = title
+        self.samples_written = 0
+        self._marks: list[tuple[str, int]] = []
+        self._file = AtomicFile(path)
+        self.path = self._file.target
+        try:
+            self._open(self._file.temp_path)
+        except Exception as exc:
+            self._file.discard()
+            raise self._error(exc) from exc
+
+    # -- what subclasses provide
+    def _open(self, temp_path: Path) -> None:
+        raise NotImplementedError
+
+    def _write(self, audio: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        """Flush the encoder and close the library's handle; the file is then complete."""
+        raise NotImplementedError
+
+    def _drop(self) -> None:
+        """Close the library's handle without caring about the result (abort)."""
+
+    # -- the interface
+    @property
+    def seconds(self) -> float:
+        return self.samples_written / self.sample_rate
+
+    @property
+    def chapters(self) -> list[tuple[str, float]]:
+        """(title, start in seconds) of each mark so far, whether or not the format stores them."""
+        return [(t, s / self.sample_rate) for t, s in self._marks]
+
+    def write(self, audio: np.ndarray) -> None:
+        self._check_open()
+        data = np.nan_to_num(np.asarray(audio, dtype=np.float32).reshape(-1))
+        if not len(data):
+            return
+        # Integer and lossy encoders wrap or distort past full scale; clip here, once, for all of them.
+        np.clip(data, -1.0, 1.0, out=data)
+        try:
+            self._write(data)
+        except Exception as exc:
+            self.abort()
+            raise self._error(exc) from exc
+        self.samples_written += len(data)
+
+    def mark_chapter(self, title: str) -> None:
+        """A chapter starts at the current position. A second mark at the same spot replaces the first
+        (a chapter with nothing spoken in it would be zero seconds long)."""
+        self._check_open()
+        title = " ".join(str(title).split()) or f"Chapter {len(self._marks) + 1}"
+        if self._marks and self._marks[-1][1] == self.samples_written:
+            self._marks.pop()
+        self._marks.append((title, self.samples_written))
+
+    def close(self) -> Path:
+        """Finish the file and move it into place; returns its path. ExportError (and no file) on failure."""
+        self._check_open()
+        if not self.samples_written:
+            # Some encoders (FLAC) write their header with the first samples: an empty file is no file.
+            self.abort()
+            raise ExportError(f"Nothing to save to {self.path}: no audio was made.")
+        try:
+            self._finish()
+        except Exception as exc:
+            self.abort()
+            raise self._error(exc) from exc
+        return self._file.commit()
+
+    def abort(self) -> None:
+        """Stop and leave nothing behind (an existing file at the target stays as it was)."""
+        if self._file.done:
+            return
+        try:
+            self._drop()
+        except Exception:  # noqa: BLE001, S110 - a failing encoder must not keep its temp file alive
+            pass
+        self._file.discard()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
+        elif not self._file.done:
+            self.close()
+
+    def _check_open(self) -> None:
+        if self._file.done:
+            raise ExportError(f"{self.path} is already closed.")
+
+    def _error(self, exc: BaseException) -> ExportError:
+        if isinstance(exc, ExportError):
+            return exc
+        # libsndfile's messages name the temporary file and repeat "Error": keep only what went wrong.
+        reason = _LIBSNDFILE_PREFIX.sub("", one_line(exc)).rstrip(".")
+        return ExportError(f"Cannot write {self.format.name.upper()} to {self.path}: {reason}.")
+
+
+class SoundFileWriter(AudioWriter):
+    """WAV, FLAC, MP3, Ogg Vorbis and Ogg Opus through libsndfile."""
+
+    def _open(self, temp_path: Path) -> None:
+        import soundfile
+
+        f = self.format
+        if f.sf_subtype not in soundfile.available_subtypes(f.sf_format):
+            # soundfile's wheels bundle libsndfile 1.2.2; elsewhere it uses the system's, which before
+            # 1.1.0 has no MP3 and before 1.0.29 no Opus.
+            raise ExportError(
+                f"Cannot write {f.name.upper()}: the libsndfile in use ({soundfile.__libsndfile_version__}) "
+                "has no encoder for it."
+            )
+        self._sf = soundfile.SoundFile(
+            str(temp_path),
+            "w",
+            samplerate=self.sample_rate,
+            channels=1,
+            format=f.sf_format,
+            subtype=f.sf_subtype,
+            compression_level=f.compression,
+        )
+        if self.title:
+            # Ogg and FLAC take tags only before the first samples.
+            self._sf.title = self.title
+
+    def _write(self, audio: np.ndarray) -> None:
+        self._sf.write(audio)
+
+    def _finish(self) -> None:
+        self._sf.close()
+
+    def _drop(self) -> None:
+        self._sf.close()
+
+
+def open_audio_writer(
+    path: str | os.PathLike,
+    *,
+    format: str | None = None,
+    sample_rate: int = SAMPLE_RATE,
+    title: str | None = None,
+) -> AudioWriter:
+    """A writer for `path` in `format` (a name from SUPPORTED_FORMATS) or the format its extension names.
+
+    Raises ExportError (one line) for an unknown format or a place that cannot be written; nothing
+    appears at `path` until `close()` succeeds.
+    """
+    fmt = format_for(path, format)
+    if fmt.sf_format:
+        return SoundFileWriter(path, fmt, sample_rate, title)
+    from fasttts_desktop.export.m4b import M4BWriter
+
+    return M4BWriter(path, fmt, sample_rate, title)
