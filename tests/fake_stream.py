@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import sounddevice
 
-from fasttts_desktop.worker.playback import BLOCK_FRAMES
+from fasttts_desktop.worker.audio_output import BLOCK_FRAMES
 
 
 class FakeStream:

@@ -10,7 +10,7 @@ import pytest
 from fake_stream import FakeOutput
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.playback import BLOCK_FRAMES, QUEUE_SECONDS, Playback
+from fasttts_desktop.worker.audio_output import BLOCK_FRAMES, QUEUE_SECONDS, Playback
 
 FAST = 0.2  # the fake device runs 5x faster than real time where timing does not matter
 

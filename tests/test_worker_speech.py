@@ -14,7 +14,7 @@ from fake_stream import FakeOutput
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.wavfile import read_wav
 from fasttts_desktop.worker.engine_worker import EngineWorker
-from fasttts_desktop.worker.playback import NoOutputDevice, Playback
+from fasttts_desktop.worker.audio_output import NoOutputDevice, Playback
 from fasttts_desktop.worker.player import Player
 from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
-from fasttts_desktop.worker.playback import NoOutputDevice, Playback, PlaybackStats, warm_up_output
+from fasttts_desktop.worker.audio_output import NoOutputDevice, Playback, PlaybackStats, warm_up_output
 
 log = logging.getLogger(__name__)
 

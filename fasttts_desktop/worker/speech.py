@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from fasttts_desktop.worker.engine_worker import EngineInfo, EngineWorker, Progress
-from fasttts_desktop.worker.playback import PlaybackStats
+from fasttts_desktop.worker.audio_output import PlaybackStats
 from fasttts_desktop.worker.player import Player
 
 log = logging.getLogger(__name__)
