@@ -1,15 +1,22 @@
-"""One utterance's way to the sound card: a feeder thread, a bounded block queue and a PortAudio callback.
+"""One utterance's way to the sound card: the audio waiting to be played, a PortAudio callback and its clock.
 
-No Qt here. The owner (worker/player.py) calls `start`, `feed`, `end`, `stop` and `close` from one thread;
-the callback runs on PortAudio's thread and does nothing but hand over the next block.
+No Qt here. The owner (worker/player.py) calls the methods from one thread; the callback runs on
+PortAudio's thread. They share a deque of arrays (appends and pops are atomic) and plain attributes that
+only one side writes, so neither ever waits for the other.
+
+The callback reads the audio sample by sample, so it can stop anywhere (pause) and go on from the very
+next sample (resume), fading a few milliseconds at both ends so neither clicks. For each block it notes
+which utterance sample the block starts with and when PortAudio says that block reaches the DAC: that is
+the clock the highlight follows (`heard_sample`), not the time the audio was made.
 """
 
 from __future__ import annotations
 
 import logging
-import queue
+import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -19,14 +26,15 @@ from fasttts_desktop.engine.types import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-BLOCK_FRAMES = 1024  # ~43 ms at 24 kHz: small enough for a quick start, large enough to ride out GIL waits
-QUEUE_SECONDS = 0.5  # how far the feeder may run ahead of the sound card
+# 0 lets the host pick the block size (208 frames, ~9 ms, on ALSA->PulseAudio), which keeps the device's
+# buffer near "high" latency's ~35-45 ms. Fixed 1024-frame blocks made ALSA hold 85 ms, so a pause or a
+# stop fade started in the callback reached the speaker 80-130 ms later (measured at the null sink).
+BLOCK_FRAMES = 0
+LATENCY = "high"  # the most the device buffers: rides out the GIL being busy on a loaded 2-core CPU
 TAIL_PAD_SECONDS = 0.25  # the last ~100-250 ms are lost in the PortAudio/PulseAudio path without it
-# PortAudio's "high" latency (~35 ms on PulseAudio) rides out the GIL being busy on a loaded 2-core CPU;
-# Stop does not wait for it because it aborts the stream, which drops what is buffered.
-LATENCY = "high"
-
-_END = None  # queue marker: nothing follows
+PAUSE_FADE_S = 0.005  # short enough to feel instant, long enough not to click
+STOP_FADE_S = 0.02
+_CLOCK_RECORDS = 64  # blocks remembered for the clock: far more than the device ever buffers
 
 
 class NoOutputDevice(RuntimeError):
@@ -35,8 +43,8 @@ class NoOutputDevice(RuntimeError):
 
 @dataclass(frozen=True)
 class PlaybackStats:
-    first_sound: float | None  # time.perf_counter() when the first block was due at the speaker
-    underruns: int  # times the queue ran dry while more audio was still expected
+    first_sound: float | None  # time.perf_counter() when the first sample was due at the speaker
+    underruns: int  # times the audio ran out while more was still expected
     underrun_s: float  # silence those gaps inserted
     device_underflows: int  # PortAudio's own output-underflow flags (the callback came too late)
     played_s: float  # audio handed to the device, padding excluded
@@ -98,7 +106,7 @@ def warm_up_output(sample_rate: int = SAMPLE_RATE) -> None:
 
 
 class Playback:
-    """Plays one utterance whose audio arrives in pieces; discard it after `close`."""
+    """Plays one utterance whose audio arrives in pieces; pause, resume, stop; discard it after `close`."""
 
     def __init__(
         self,
@@ -107,150 +115,246 @@ class Playback:
         sample_rate: int = SAMPLE_RATE,
         open_stream: Callable = open_sounddevice_stream,
     ):
-        self._on_finished = on_finished  # called on PortAudio's thread once the last block has played
+        self._on_finished = on_finished  # called on PortAudio's thread once the last sample has played
         self._rate = sample_rate
         self._open_stream = open_stream
-        self._incoming: queue.SimpleQueue = queue.SimpleQueue()
-        self._blocks: queue.Queue = queue.Queue(
-            maxsize=max(2, round(QUEUE_SECONDS * sample_rate / BLOCK_FRAMES))
-        )
-        self._stopped = threading.Event()
-        self._primed = threading.Event()  # the feeder has queued what it was given first
+        self._pending: deque[np.ndarray] = deque()  # fed, not yet (wholly) handed to the device
+        self._pos = 0  # samples of _pending[0] already handed over
+        self._fed = 0
+        self._ended = False
+        self._pad_frames = round(TAIL_PAD_SECONDS * sample_rate)
+        self._pause_step = 1.0 / max(1, round(PAUSE_FADE_S * sample_rate))
+        # Written by the owner, read by the callback.
+        self._target = 1.0  # 1 playing, 0 paused or stopped
+        self._step = self._pause_step  # gain change per sample while fading
+        self._stopping = False
+        # The stream is swapped (opened, parked, closed) by the owner while others may read its clock.
+        self._lock = threading.Lock()
         self._stream = None
-        self._callback_stop: Exception | None = None
-        self._feeder: threading.Thread | None = None
-        # Written only by the callback, read by anyone once it is done.
+        self._latency = 0.0
+        self._parked = False
+        self._heard_floor = 0  # what was heard before the clock's oldest record (or the stream) began
+        self._callback_stop: type[Exception] = Exception
+        # Written only by the callback.
+        self._gain = 1.0
+        self._consumed = 0
+        self._clock: deque[tuple[float, int, int]] = deque(maxlen=_CLOCK_RECORDS)  # (dac, first, n)
+        self._silent_at: float | None = None  # stream time when the stop fade has been heard out
+        self._natural_end = False
+        self._padded = 0
         self._first_sound: float | None = None
         self._underruns = 0
-        self._starved_blocks = 0
+        self._starved = 0
         self._starving = False
         self._device_underflows = 0
-        self._played_blocks = 0
-        self._pad_blocks = 0
+
+    # --- the owner's side ---
 
     def start(self) -> None:
         """Open and start the stream; feed the first audio before, so that sound starts with the stream.
 
         Raises NoOutputDevice.
         """
+        self._callback_stop = _sounddevice().CallbackStop
+        self._open_and_start()
+
+    def feed(self, audio: np.ndarray) -> None:
+        """Queue more of the utterance; never blocks."""
+        audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+        self._fed += len(audio)
+        self._pending.append(audio)
+
+    def end(self) -> None:
+        """No more audio will come: play what is queued, then a little silence, then finish."""
+        self._ended = True
+
+    def pause(self) -> None:
+        """Fade out within a few ms from the next block on; nothing queued is lost."""
+        self._step = self._pause_step
+        self._target = 0.0
+        if self._stream is None and not self._consumed:
+            self._gain = 0.0  # nothing played yet, so nothing to fade: the first sound will fade in
+
+    def resume(self) -> None:
+        """Fade in from the next sample not yet played. Raises NoOutputDevice if a parked stream cannot
+        be opened again."""
+        if self._stopping:
+            return
+        self._step = self._pause_step
+        self._target = 1.0
+        if self._parked:
+            self._parked = False
+            self._open_and_start()
+
+    def park(self) -> bool:
+        """While paused, give the device back (it is silent anyway); `resume` opens it again.
+
+        False when not paused and faded out yet.
+        """
+        if self._target or self._gain or self._stopping or self._stream is None:
+            return False
+        self._close_stream()
+        self._parked = True
+        log.info("playback paused for long: the output is closed until resume")
+        return True
+
+    def stop(self) -> None:
+        """Fade out over STOP_FADE_S and go silent; `close` then aborts the stream."""
+        was_silent = not self._target and not self._gain
+        self._stopping = True
+        self._step = 1.0 / max(1, round(STOP_FADE_S * self._rate))
+        self._target = 0.0
+        if was_silent and self._clock:  # paused and faded out: silent once the last block recorded is
+            dac, _, n = self._clock[-1]
+            self._silent_at = dac + n / self._rate
+
+    def stopped_silent(self) -> bool:
+        """The stop fade has reached the speaker (or there is no running stream to fade)."""
+        with self._lock:
+            stream = self._stream
+            if stream is None or not stream.active:
+                return True
+            return self._silent_at is not None and stream.time >= self._silent_at
+
+    def close(self, wait: float = 0.3) -> None:
+        """Abort and close the stream, after waiting up to `wait` s for a stop fade to be heard out."""
+        deadline = time.perf_counter() + wait
+        while self._stopping and not self.stopped_silent() and time.perf_counter() < deadline:
+            time.sleep(0.005)
+        self._close_stream()
+
+    @property
+    def paused(self) -> bool:
+        return not self._target and not self._stopping
+
+    @property
+    def fed_samples(self) -> int:
+        return self._fed
+
+    @property
+    def queued_samples(self) -> int:
+        """Fed but not yet handed to the device."""
+        return self._fed - self._consumed
+
+    def heard_sample(self) -> int:
+        """The utterance sample at the speaker now: interpolated on the stream's clock between blocks,
+        frozen while paused, never past the last fed sample (the tail pad is not the utterance)."""
+        with self._lock:
+            return self._heard_locked()
+
+    def _heard_locked(self) -> int:
+        records = tuple(self._clock)
+        if self._stream is None or not records:
+            return self._heard_floor
+        now = self._stream.time
+        for dac, first, n in reversed(records):
+            if dac <= now:
+                return first + min(n, int((now - dac) * self._rate))
+        return records[0][1]  # no recorded block has reached the DAC yet: all before the oldest one has
+
+    @property
+    def stats(self) -> PlaybackStats:
+        return PlaybackStats(
+            first_sound=self._first_sound,
+            underruns=self._underruns,
+            underrun_s=self._starved / self._rate,
+            device_underflows=self._device_underflows,
+            played_s=self._consumed / self._rate,
+        )
+
+    def _open_and_start(self) -> None:
         sd = _sounddevice()
-        self._callback_stop = sd.CallbackStop()
-        self._stream = self._open_stream(self._callback, self._stream_finished, self._rate)
-        self._feeder = threading.Thread(target=self._feed, name="playback-feeder", daemon=True)
-        self._feeder.start()
-        if not self._incoming.empty():
-            # Audio fed before start is in the queue before the first callback asks for it; otherwise that
-            # callback plays a block of silence first (~40 ms later sound).
-            self._primed.wait(0.1)
+        stream = self._open_stream(self._callback, self._stream_finished, self._rate)
+        with self._lock:
+            self._stream = stream
+            self._latency = float(getattr(stream, "latency", 0.0) or 0.0)
         try:
-            self._stream.start()
+            stream.start()
         except sd.PortAudioError as exc:  # e.g. the device is held by another program
-            self.stop()
-            self.close()
+            self._close_stream()
             raise NoOutputDevice(
                 f"The audio output could not be started ({exc}). Save WAV… still works."
             ) from exc
 
-    def feed(self, audio: np.ndarray) -> None:
-        """Queue more of the utterance; never blocks."""
-        self._incoming.put(np.asarray(audio, dtype=np.float32).reshape(-1))
+    def _close_stream(self) -> None:
+        with self._lock:
+            if self._stream is not None:
+                self._heard_floor = self._heard_locked()  # the clock stands still from here on
+            stream, self._stream = self._stream, None
+            self._clock.clear()
+        if stream is not None:
+            stream.abort()
+            stream.close()
 
-    def end(self) -> None:
-        """No more audio will come: play what is queued, then a little silence, then finish."""
-        self._incoming.put(_END)
+    # --- PortAudio's thread ---
 
-    def stop(self) -> None:
-        """Silence now: drop everything queued and abort the stream (its buffered audio goes too)."""
-        self._stopped.set()
-        self._incoming.put(_END)
-        self._drain()
-        if self._stream is not None:
-            self._stream.abort()
-
-    def close(self) -> None:
-        if self._stream is not None:
-            self._stream.close()
-        if self._feeder is not None:
-            self._feeder.join(timeout=1.0)
-
-    @property
-    def stats(self) -> PlaybackStats:
-        block_s = BLOCK_FRAMES / self._rate
-        return PlaybackStats(
-            first_sound=self._first_sound,
-            underruns=self._underruns,
-            underrun_s=self._starved_blocks * block_s,
-            device_underflows=self._device_underflows,
-            played_s=max(0, self._played_blocks - self._pad_blocks) * block_s,
-        )
-
-    def _drain(self) -> None:
-        try:
-            while True:
-                self._blocks.get_nowait()
-        except queue.Empty:
-            pass
-
-    def _put(self, block) -> bool:
-        while not self._stopped.is_set():
-            try:
-                self._blocks.put(block, timeout=0.05)
-                return True
-            except queue.Full:
-                pass
-        return False
-
-    def _feed(self) -> None:
-        # Chunks of any length become fixed blocks; a chunk's odd tail waits for the next chunk rather than
-        # being padded, so no silence is inserted where chunks join.
-        carry = np.zeros(0, np.float32)
-        while not self._stopped.is_set():
-            item = self._incoming.get()
-            if self._stopped.is_set():
-                return
-            if item is _END:
-                pad = round(TAIL_PAD_SECONDS * self._rate)
-                tail = np.concatenate([carry, np.zeros(pad, np.float32)])
-                tail = np.pad(tail, (0, -len(tail) % BLOCK_FRAMES))
-                self._pad_blocks = len(tail) // BLOCK_FRAMES - (1 if len(carry) else 0)
-                for block in tail.reshape(-1, BLOCK_FRAMES):
-                    if not self._put(block):
-                        return
-                self._put(_END)
-                return
-            data = np.concatenate([carry, item]) if len(carry) else item
-            whole = len(data) // BLOCK_FRAMES * BLOCK_FRAMES
-            for block in data[:whole].reshape(-1, BLOCK_FRAMES):
-                if not self._put(block):
-                    return
-                self._primed.set()
-            carry = data[whole:].copy()
-            self._primed.set()
+    def _take(self, out: np.ndarray, limit: int) -> int:
+        """Copy up to `limit` queued samples into `out`; how many there were."""
+        n = 0
+        pending = self._pending
+        while n < limit and pending:
+            head = pending[0]
+            k = min(limit - n, len(head) - self._pos)
+            out[n : n + k] = head[self._pos : self._pos + k]
+            n += k
+            self._pos += k
+            if self._pos == len(head):
+                pending.popleft()
+                self._pos = 0
+        self._consumed += n
+        return n
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         if status.output_underflow:
             self._device_underflows += 1
-        try:
-            block = self._blocks.get_nowait()
-        except queue.Empty:
-            outdata.fill(0)
-            # Before the first block the stream is just warming up; that is not an underrun.
-            if self._first_sound is not None:
-                self._starved_blocks += 1
-                if not self._starving:
-                    self._underruns += 1
-                self._starving = True
-            return
-        if block is _END or self._stopped.is_set():
-            outdata.fill(0)
-            raise self._callback_stop
-        outdata[:, 0] = block
-        self._starving = False
-        self._played_blocks += 1
-        if self._first_sound is None:
-            ahead = time_info.outputBufferDacTime - time_info.currentTime
+        out = outdata[:, 0]
+        target, step, gain = self._target, self._step, self._gain
+        first = self._consumed
+        n = 0
+        if target or gain:
+            fade_left = math.ceil(gain / step - 1e-6) if not target else frames
+            limit = min(frames, fade_left)
+            n = self._take(out, limit)
+            if n and gain != target:
+                ramp = gain + (step if target else -step) * np.arange(1, n + 1, dtype=np.float32)
+                np.clip(ramp, 0.0, 1.0, out=ramp)
+                out[:n] *= ramp
+                gain = float(ramp[-1])
+            if not target and (n >= fade_left or n < limit):
+                gain = 0.0  # faded out, or ran out of audio: silent from here on either way
+        elif not target:
+            gain = 0.0
+        self._gain = gain
+        out[n:] = 0.0
+        dac = time_info.outputBufferDacTime or time_info.currentTime + self._latency
+        self._clock.append((dac, first, n))
+        if n and self._first_sound is None:
+            ahead = dac - time_info.currentTime
             self._first_sound = time.perf_counter() + (ahead if 0 < ahead < 1 else 0.0)
+        if self._stopping:
+            if not gain and self._silent_at is None:
+                self._silent_at = dac + n / self._rate
+            return
+        if n == frames:
+            self._starving = False
+        elif target:
+            self._ran_short(frames - n)
+
+    def _ran_short(self, missing: int) -> None:
+        """The block was filled up with silence while playing: the end's padding, or an underrun."""
+        if self._ended and not self._pending:
+            self._padded += missing
+            if self._padded >= self._pad_frames:
+                self._natural_end = True
+                raise self._callback_stop
+            return
+        if self._first_sound is None:
+            return  # before the first sound the stream is just warming up; that is not an underrun
+        self._starved += missing
+        if not self._starving:
+            self._underruns += 1
+        self._starving = True
 
     def _stream_finished(self) -> None:
-        if not self._stopped.is_set():
+        if self._natural_end:  # not after an abort (stop, park, close)
             self._on_finished()
