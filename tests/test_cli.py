@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from audio_checks import pitch_track
 
+from audio_checks import pitch_track
 from fasttts_desktop.wavfile import read_wav
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from audio_checks import log_mel_distance, pitch_track, rms_db
 
+from audio_checks import log_mel_distance, pitch_track, rms_db
 from fasttts_desktop.engine import SAMPLE_RATE, EngineError
 
 HARVARD = "The birch canoe slid on the smooth planks."
