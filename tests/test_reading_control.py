@@ -12,7 +12,7 @@ import pytest
 from fake_engine import FakeEngine
 from fake_stream import FRAMES
 from pause_checks import split_at_pause
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.worker.speech import MAKE_AHEAD_S
@@ -176,9 +176,11 @@ def test_the_engine_makes_only_so_far_ahead_of_the_listener(qtbot, make_app):
     assert app.service.ahead_s <= MAKE_AHEAD_S + 1
     # The timeline forgets what was heard: what it holds stays within what is made ahead.
     assert len(app.service._utterance.timeline._chunks) <= MAKE_AHEAD_S + 2
+    cancelled = []  # appended on the engine thread (qtbot.waitSignal would stop its timer from there)
+    app.service._worker.speech_cancelled.connect(cancelled.append, Qt.ConnectionType.DirectConnection)
     t0 = time.perf_counter()
-    with qtbot.waitSignal(app.service._worker.speech_cancelled, timeout=1000):
-        app.service.stop()
+    app.service.stop()
+    qtbot.waitUntil(lambda: bool(cancelled), timeout=1000)
     assert time.perf_counter() - t0 < 0.2  # a held-back engine lets go at once
     assert ahead[-1] == 0
 
