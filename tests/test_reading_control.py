@@ -214,3 +214,54 @@ def test_a_long_speech_is_not_kept_for_save(qtbot):
     qtbot.waitUntil(lambda: bool(done), timeout=5000)
     assert done[0][1] == pytest.approx(60.0 * sentences)
     assert worker._last is None and worker._speech is None
+
+
+def test_a_long_pause_gives_the_device_back_and_resume_takes_it_again(qtbot, make_app, monkeypatch):
+    from fasttts_desktop.worker import player
+
+    monkeypatch.setattr(player, "PARK_AFTER_S", 0.2)
+    app = make_app(FakeEngine(chunk_s=0.5, synth_s=0.01))
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    made = []
+    app.service.chunk_played.connect(lambda rid, c: made.append(c.audio))
+    app.service.speak(THREE, "", 1.0)
+    qtbot.waitUntil(lambda: (h := app.service.heard()) is not None and h.seconds > 0.2, timeout=3000)
+    app.service.pause()
+    first = app.output.streams[0]
+    qtbot.waitUntil(lambda: first.closed, timeout=1000)  # parked: the device is free
+    heard = app.service.heard()
+    assert heard is not None and app.service.busy
+    with qtbot.waitSignal(app.service.utterance_finished, timeout=5000):
+        app.service.resume()
+    assert len(app.output.streams) == 2
+    split_at_pause(np.concatenate([first.played, app.output.streams[1].played]), np.concatenate(made))
+
+
+def test_an_output_gone_during_a_long_pause_is_reported_and_the_utterance_still_ends(
+    qtbot, make_app, monkeypatch
+):
+    from fake_stream import FakeOutput
+
+    from fasttts_desktop.worker import player
+    from fasttts_desktop.worker.audio_output import NoOutputDevice
+
+    monkeypatch.setattr(player, "PARK_AFTER_S", 0.1)
+    fake = FakeOutput()
+
+    def opener(*args):
+        if fake.streams:
+            raise NoOutputDevice("No audio output device was found.")
+        return fake(*args)
+
+    app = make_app(FakeEngine(chunk_s=0.5, synth_s=0.01), output=opener)
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    problems = []
+    app.service.device_problem.connect(problems.append)
+    app.service.speak(THREE, "", 1.0)
+    qtbot.waitUntil(lambda: bool(fake.streams), timeout=3000)
+    app.service.pause()
+    qtbot.waitUntil(lambda: fake.streams[0].closed, timeout=1000)
+    with qtbot.waitSignal(app.service.utterance_finished, timeout=5000):
+        app.service.resume()
+    assert problems == ["No audio output device was found."]
+    assert app.service.heard() is None and not app.service.paused

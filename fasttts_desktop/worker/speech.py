@@ -203,6 +203,7 @@ class SpeechService(QObject):
         if not self.player.resume():
             u.silent = True  # the output went away during the pause; the engine need not wait for it
             self._worker.heard = (u.request, None)
+            self._maybe_finish(u)  # ends now if all was made already
 
     def toggle_pause(self) -> None:
         if self._paused:
