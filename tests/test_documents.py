@@ -355,3 +355,23 @@ def test_size_bounds(tmp_path, monkeypatch):
         DocumentError, match=r"^long\.txt has too much text to open \(the limit is 1,000 characters\)\.$"
     ):
         read_document_bytes(("A paragraph of text.\n\n" * 100).encode(), "txt", "long.txt")
+
+
+# -- the CLI's `say -f` ------------------------------------------------------------------------------
+
+
+def test_cli_reads_documents_and_prints_notices(tmp_path, capsys):
+    import argparse
+
+    from fasttts_desktop import cli
+
+    page = tmp_path / "page.html"
+    page.write_bytes("<title>T</title><h1>Hello</h1><p>Déjà vu.</p>".encode("cp1252"))
+    assert cli._read_text(argparse.Namespace(file=str(page), text=None)) == "Hello\n\nDéjà vu."
+    assert capsys.readouterr().err == "Decoded as windows-1252 (detected).\n"
+    with pytest.raises(SystemExit) as exit_info:
+        cli._read_text(argparse.Namespace(file=str(tmp_path / "gone.epub"), text=None))
+    assert exit_info.value.code == 2
+    assert (
+        capsys.readouterr().err == "fasttts-desktop: error: Cannot open gone.epub: there is no such file.\n"
+    )

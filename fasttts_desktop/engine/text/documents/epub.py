@@ -136,7 +136,8 @@ class _Book:
         info = self.zip.getinfo(member)
         self._unpacked += info.file_size
         if self._unpacked > MAX_UNPACKED:
-            raise DocumentError(f"{self.label} is too large to open (over {MAX_UNPACKED >> 20} MB unpacked).")
+            limit = f"{MAX_UNPACKED / (1 << 20):.3g} MB"
+            raise DocumentError(f"{self.label} is too large to open (its files unpack to over {limit}).")
         try:
             return self.zip.read(info)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
