@@ -141,3 +141,26 @@ def test_broken_pdf_is_refused(data):
     with pytest.raises(DocumentError) as err:
         pdf_doc(data, "broken.pdf")
     assert str(err.value) == "broken.pdf is not a PDF or is damaged."
+
+
+def test_hyphens_leaders_and_section_starts_without_positions():
+    from fasttts_desktop.engine.text.documents.builder import Builder
+    from fasttts_desktop.engine.text.documents.pdf_layout import Line, add_pages, unhyphenate
+
+    assert unhyphenate("an exam\x02ple, a mother-in\x02law, twenty\x02five, self\x02aware, COVID\x0219") == (
+        "an example, a mother-in-law, twenty-five, self-aware, COVID-19"
+    )
+    assert unhyphenate("Jean\ufffePaul met Anne\x02marie") == "Jean-Paul met Annemarie"
+    assert unhyphenate("1 Introduction . . . . . . . 1 and 2 Usage........7, so...") == (
+        "1 Introduction 1 and 2 Usage 7, so..."
+    )
+    one, two, three = (
+        f"line {w} of text that runs the whole width of the page, as wrapped lines do" for w in "ABC"
+    )
+    pages = [[Line(one), Line(two)], [Line("Chapter Two"), Line(three), Line("The end.")]]
+    builder = Builder()
+    add_pages(builder, pages, {1: ["Chapter  two"]})
+    assert builder.build()[0] == f"{one} {two}\n\nChapter Two\n\n{three} The end."
+    builder = Builder()
+    add_pages(builder, pages)
+    assert builder.build()[0] == f"{one} {two} Chapter Two\n\n{three} The end."

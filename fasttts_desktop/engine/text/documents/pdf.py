@@ -53,7 +53,10 @@ def read_pdf(data: bytes, name: str = "") -> Document:
     if empty:
         notices.append(f"{empty} of {len(pages)} pages have no text (scanned images?) and were left out.")
     builder = Builder(name)
-    page_offsets = add_pages(builder, pages)
+    titles: dict[int, list[str]] = {}
+    for _, heading, page in outline:
+        titles.setdefault(page, []).append(heading)
+    page_offsets = add_pages(builder, pages, titles)
     text, _ = builder.build()
     for level, heading, page in outline:
         builder.add_heading(heading, _heading_offset(text, page_offsets, page, heading), level)
@@ -132,4 +135,7 @@ def _heading_offset(text: str, page_offsets: list[int], page: int, title: str) -
     end = page_offsets[page + 1] if page + 1 < len(page_offsets) else len(text)
     pattern = r"\s+".join(map(re.escape, title.split()))
     m = re.compile(pattern, re.IGNORECASE).search(text, start, max(end, start + len(title)))
-    return m.start() if m else min(start, len(text))
+    if m is None:
+        return min(start, len(text))
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    return line_start if m.start() - line_start <= 12 else m.start()  # take in a number: "2.1 Syntax"

@@ -13,13 +13,15 @@ lines itself, marking the hyphen with U+0002 (U+FFFE in get_text_range). From th
   "COVID-19"), when the first half has a digit or a hyphen already ("mother-in-law"), or when the first
   half is a prefix that keeps its hyphen in English ("self-", "well-", "twenty-", ...): a dictionary
   would decide better, but the importers know no language.
+- Dot leaders (four or more dots, spaced or not: a table of contents' "Intro . . . . 1") become one space.
 - Paragraphs: a line ends its paragraph when it is short: in justified text (most lines end flush with
   the text block's right edge; edges are medians over the left and over the right pages) when it stops
   more than a font height before the edge, in ragged text when it covers under 3/4 of the text block.
   Without positions, by characters: under 3/4 of the document's usual line, or under 9/10 and ending a
   sentence. A paragraph also ends where the next line starts lower than the usual line step by a
   quarter or more (space between paragraphs) or further right by about one to eight letters (a first
-  line's indent). Every other line is wrapped text, joined with a space, across page breaks too.
+  line's indent), or where a line starts with the title of an outline entry (bookmark) of its page.
+  Every other line is wrapped text, joined with a space, across page breaks too.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ INDENT = (0.8, 8.0)  # a first-line indent, in line heights
 
 MARK = re.compile(r"[\x02\ufffe]")  # PDFium's end-of-line hyphen
 _HYPHEN = re.compile(r"(\w*)[\x02\ufffe](.?)", re.DOTALL)
+_LEADER = re.compile(r"(?:\s?\.){4,}\s*")  # a table of contents' dot leader, "Intro . . . . . 1"
 _DIGITS = re.compile(r"\d+")
 _ROMAN = re.compile(r"(?i)\b[ivxlcdm]+\b")
 _SPACES = re.compile(r"\s+")
@@ -71,9 +74,15 @@ _KEEPS_HYPHEN = frozenset(
 )
 
 
-def add_pages(builder: Builder, pages: list[list[Line]]) -> list[int]:
-    """Feed the pages' lines to `builder` as paragraphs; return where each page's text starts."""
+def add_pages(
+    builder: Builder, pages: list[list[Line]], titles: dict[int, list[str]] | None = None
+) -> list[int]:
+    """Feed the pages' lines to `builder` as paragraphs; return where each page's text starts.
+
+    titles: page index -> outline titles on it; a line starting with one starts a paragraph.
+    """
     pages = drop_running(pages)
+    folded = {p: tuple(_fold(t) for t in ts) for p, ts in (titles or {}).items()}
     lengths = sorted(len(part) for lines in pages for line in lines for part in MARK.split(line.text))
     usual = lengths[int(0.8 * (len(lengths) - 1))] if lengths else 0
     usual = max(usual, BOOK_LINE) if len(lengths) < FEW_LINES else usual
@@ -87,7 +96,10 @@ def add_pages(builder: Builder, pages: list[list[Line]]) -> list[int]:
         for i, line in enumerate(lines):
             # the margins of the page `previous` is on
             page_margins = margins[(p - (i == 0)) % 2]
-            if previous is not None and _breaks(previous, line, i > 0, usual, spacing, page_margins):
+            starts_section = p in folded and _fold(line.text).startswith(folded[p])
+            if previous is not None and (
+                starts_section or _breaks(previous, line, i > 0, usual, spacing, page_margins)
+            ):
                 builder.paragraph(unhyphenate(_join(pending)))
                 pending = []
             pending.append(line.text)
@@ -108,6 +120,10 @@ def drop_running(pages: list[list[Line]]) -> list[list[Line]]:
         bottom = _run_length(bottoms[p], [bottoms[q] for q in near])
         kept.append(lines[top : max(top, len(lines) - bottom)])
     return kept
+
+
+def _fold(text: str) -> str:
+    return _SPACES.sub(" ", text.casefold()).strip()
 
 
 def _running_key(text: str) -> str | None:
@@ -195,7 +211,9 @@ def _join(lines: list[str]) -> str:
 
 
 def unhyphenate(text: str) -> str:
-    return _HYPHEN.sub(_hyphen, text) if "\x02" in text or "\ufffe" in text else text
+    if "\x02" in text or "\ufffe" in text:
+        text = _HYPHEN.sub(_hyphen, text)
+    return _LEADER.sub(" ", text) if ". . ." in text or "...." in text else text
 
 
 def _hyphen(m: re.Match) -> str:
