@@ -68,6 +68,16 @@ def test_txt_unwraps_hard_wrapped_prose_and_keeps_verse_and_lists():
     assert doc.kind == "txt" and doc.headings == () and doc.title is None and doc.notices == ()
 
 
+def test_wrapped_japanese_joins_without_spaces():
+    first = "吾輩は猫である。名前はまだ無い。どこで生れたかとんと見当がつかぬ。" * 10
+    second = "何でも薄暗いじめじめした所でニャーニャー泣いていた事だけは記憶している。" * 9
+    wrapped = "\n\n".join("\n".join(p[i : i + 55] for i in range(0, len(p), 55)) for p in (first, second))
+    assert wrapped.count("\n") > 8
+    assert txt(wrapped.encode()).text == f"{first}\n\n{second}"
+    source = "吾輩は猫である。\n名前はまだ無い。\nA soft\nbreak."
+    assert read_document_bytes(source.encode(), "md").text == "吾輩は猫である。名前はまだ無い。 A soft break."
+
+
 def test_txt_one_paragraph_per_line_becomes_paragraphs():
     long1 = "This file was written with one paragraph per line, as editors without wrapping do."
     long2 = "So every long line is a paragraph of its own, and gets a blank line after it."

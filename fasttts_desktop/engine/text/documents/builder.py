@@ -32,6 +32,15 @@ def clean_line(line: str) -> str:
     return unicodedata.normalize("NFC", line) if not line.isascii() else line
 
 
+def wrap_separator(before: str, after: str) -> str:
+    """What a wrapped line break between two pieces of text becomes: a space, or nothing between two
+    wide (CJK) characters, since Chinese and Japanese put no spaces between words."""
+    wide = ("W", "F")
+    if before and after and unicodedata.east_asian_width(before[-1]) in wide:
+        return "" if unicodedata.east_asian_width(after[0]) in wide else " "
+    return " "
+
+
 class Builder:
     """Collects text piece by piece: pieces make a line, lines a paragraph, paragraphs the text."""
 

@@ -13,7 +13,7 @@ import re
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from fasttts_desktop.engine.text.documents.builder import Builder
+from fasttts_desktop.engine.text.documents.builder import Builder, wrap_separator
 from fasttts_desktop.engine.text.documents.encoding import decode_text
 from fasttts_desktop.engine.text.documents.html import CELL_SEPARATOR, add_html, parse_html
 from fasttts_desktop.engine.text.documents.model import Document, DocumentError
@@ -83,11 +83,13 @@ def _html_block(builder: Builder, html: str) -> None:
 
 
 def _inline(builder: Builder, children: list[Token]) -> None:
-    for child in children:
+    for i, child in enumerate(children):
         kind = child.type
         if kind in ("text", "text_special", "code_inline"):
             builder.text(child.content)
         elif kind == "softbreak":
-            builder.text(" ")
+            before = children[i - 1].content if i else ""
+            after = children[i + 1].content if i + 1 < len(children) else ""
+            builder.text(wrap_separator(before, after))
         elif kind == "hardbreak":
             builder.line_break()

@@ -30,7 +30,7 @@ import itertools
 import re
 from dataclasses import dataclass
 
-from fasttts_desktop.engine.text.documents.builder import Builder
+from fasttts_desktop.engine.text.documents.builder import Builder, wrap_separator
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +206,7 @@ def _join(lines: list[str]) -> str:
         elif text.endswith(("\u2013", "\u2014")):  # dashes join without a space
             text += line
         else:
-            text += " " + line
+            text += wrap_separator(text, line) + line
     return text
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import re
 
-from fasttts_desktop.engine.text.documents.builder import Builder
+from fasttts_desktop.engine.text.documents.builder import Builder, wrap_separator
 from fasttts_desktop.engine.text.documents.encoding import decode_text
 from fasttts_desktop.engine.text.documents.model import Document
 
@@ -45,7 +45,7 @@ def add_plain_text(builder: Builder, text: str) -> None:
         for line, nxt in itertools.pairwise(lines):
             builder.text(line)
             if width and _is_wrap(line, nxt, width):
-                builder.text(" ")
+                builder.text(wrap_separator(line, nxt.lstrip()))
             elif len(line.strip()) < SHORT_LINE:
                 builder.line_break()
             else:
