@@ -247,7 +247,9 @@ def test_html_body_text_blocks_and_headings():
         "<table><tr><th>Name</th><th>Age</th></tr><tr><td>Ann</td><td>31</td></tr></table>"
         "<pre>  code line 1\n  code line 2</pre>"
         "<p><ruby>漢字<rp>(</rp><rt>かんじ</rt><rp>)</rp></ruby>を読む。</p>"
-        "<h3>Third&nbsp;level</h3><p>10&nbsp;km &amp; more</p>"
+        "<h3>Third&nbsp;level</h3><p>10&nbsp;km &amp; more<span aria-hidden='true'>★</span>"
+        "<span role='doc-pagebreak'>17</span>, where <math alttext='x squared'><msup><mi>x</mi><mn>2</mn>"
+        "</msup></math> grows</p>"
         "</body></html>"
     )
     assert doc.text == (
@@ -260,7 +262,7 @@ def test_html_body_text_blocks_and_headings():
         "Name, Age\nAnn, 31\n\n"
         "code line 1\ncode line 2\n\n"
         "漢字を読む。\n\n"
-        "Third\u00a0level\n\n10\u00a0km & more"
+        "Third\u00a0level\n\n10\u00a0km & more, where x squared grows"
     )
     assert doc.headings == (
         Heading("Main heading", doc.text.index("Main heading"), 1),

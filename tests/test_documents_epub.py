@@ -28,7 +28,7 @@ CHAPTERS = {
     "text/cover.xhtml": chapter("Cover", '<div><img src="../cover.jpg" alt="The cover"/></div>'),
     "text/ch1.xhtml": chapter(
         "One",
-        '<section epub:type="chapter"><h1>Chapter One</h1><p>It begins here.</p>'
+        '<section epub:type="chapter"><h1>Chapter One</h1><p>It begins <span epub:type="pagebreak" id="p5" title="5">5</span>here.</p>'
         '<h2 id="part2">A Second Part</h2><p>It goes on.</p></section>',
     ),
     "text/ch 2.xhtml": chapter(

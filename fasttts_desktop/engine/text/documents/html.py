@@ -1,11 +1,13 @@
 """HTML and XHTML: the text of the body, one paragraph per block element, h1-h6 as headings.
 
-Parsed with lxml (libxml2): the fastest of the maintained parsers measured on a 2 MB book (see
-docs/documents.md), and the same library reads the EPUB container. XHTML (EPUB chapters, .xhtml files) is
+Parsed with lxml (libxml2): it parses a 2 MB book in milliseconds, as fast as selectolax and far ahead of
+BeautifulSoup (docs/documents.md), and it reads the EPUB's XML too. XHTML (EPUB chapters, .xhtml files) is
 tried as XML first: the HTML parser reads a self-closed `<title/>` or `<script/>` as an open element and
 would swallow the body into it. Not spoken: head, scripts, styles, templates, noscript, SVG, form
-controls, media fallbacks, `hidden` elements, ruby annotations (rt/rp: the base text is what G2P reads),
-images (their alt text describes a picture, it is not the document's text) and link targets.
+controls, media fallbacks, `hidden` and aria-hidden elements, print page-break markers (epub:type or
+role "pagebreak"), ruby annotations (rt/rp: the base text is what G2P reads), images (their alt text
+describes a picture, it is not the document's text) and link targets. MathML is read from its alttext
+where it has one.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ _BLOCK = frozenset(
 )
 _LINES = frozenset(("li", "dt", "dd", "tr"))  # one line each inside their list/table paragraph
 _LISTS = frozenset(("ul", "ol", "dl", "menu", "dir"))
+_OPS_TYPE = "{http://www.idpf.org/2007/ops}type"  # epub:type, parsed as XML
 _HEADINGS = {f"h{n}": n for n in range(1, 7)}
 _CELLS = frozenset(("td", "th"))
 CELL_SEPARATOR = ", "  # table cells read as a list: a short pause between them
@@ -127,7 +130,11 @@ def add_html(
             continue
         tag = _local(tag)
         if event == "start":
-            if tag in _SKIP or el.get("hidden") is not None:
+            if tag in _SKIP or _hidden(el):
+                walk.skip_subtree()
+                continue
+            if tag == "math" and el.get("alttext"):
+                builder.text(el.get("alttext"))
                 walk.skip_subtree()
                 continue
             if anchors:
@@ -152,7 +159,7 @@ def add_html(
                 pre += tag == "pre"
             _text(builder, el.text, pre)
         else:
-            if tag in _SKIP or el.get("hidden") is not None:
+            if tag in _SKIP or _hidden(el):
                 pass
             elif tag in _HEADINGS and heading is not None:
                 builder.paragraph_break()
@@ -176,6 +183,14 @@ def add_html(
                 _text(builder, el.tail, pre)
     builder.paragraph_break()
     return found
+
+
+def _hidden(el: etree._Element) -> bool:
+    """Hidden, or marked for assistive technology as not to be read: decoration, print page numbers."""
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    role = el.get(_OPS_TYPE) or el.get("epub:type") or el.get("role")
+    return role is not None and "pagebreak" in role
 
 
 def _text(builder: Builder, text: str | None, pre: int) -> None:
