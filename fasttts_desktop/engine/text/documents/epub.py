@@ -217,9 +217,10 @@ class _Book:
         text, chapter_notices = decode_html(data, item.path)
         notices.extend(f"{posixpath.basename(item.path)}: {n}" for n in chapter_notices)
         try:
-            return parse_html(text, item.path, xhtml=True)
+            return parse_html(text, item.path, xhtml=True)  # None: an empty chapter
         except DocumentError:
-            return None  # an empty chapter file
+            notices.append(f"{posixpath.basename(item.path)} could not be read and was left out.")
+            return None
 
     def toc(self, opf: etree._Element, items: dict[str, _Item]) -> list[_TocEntry]:
         nav = next((item for item in items.values() if "nav" in item.properties), None)
@@ -238,7 +239,7 @@ class _Book:
     def _nav_entries(self, path: str) -> list[_TocEntry]:
         text, _ = decode_html(self.read(path, "its table of contents"), path)
         root = parse_html(text, path, xhtml=True)
-        navs = [el for el in root.iter("{*}nav", "nav") if isinstance(el.tag, str)]
+        navs = [el for el in root.iter("{*}nav") if isinstance(el.tag, str)] if root is not None else []
         toc = next((n for n in navs if "toc" in (n.get(_OPS_TYPE) or n.get("epub:type") or "").split()), None)
         toc = toc if toc is not None else (navs[0] if navs else None)
         entries: list[_TocEntry] = []

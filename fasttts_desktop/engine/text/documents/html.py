@@ -63,7 +63,7 @@ def read_html(data: bytes, name: str = "", xhtml: bool = False) -> Document:
     text, notices = decode_html(data, name)
     root = parse_html(text, name, xhtml)
     builder = Builder(name)
-    found = add_html(builder, root, headings=True)
+    found = add_html(builder, root, headings=True) if root is not None else HtmlText()
     body, headings = builder.build()
     title = found.title or found.first_heading
     return Document(body, headings, title, "html", tuple(notices), name)
@@ -85,7 +85,8 @@ def decode_html(data: bytes, name: str = "") -> tuple[str, list[str]]:
     return decode_text(data, name)
 
 
-def parse_html(text: str, name: str = "", xhtml: bool = False) -> etree._Element:
+def parse_html(text: str, name: str = "", xhtml: bool = False) -> etree._Element | None:
+    """The document's root element; None when it holds no markup at all (empty, or only comments)."""
     text = _XML_DECLARATION.sub("", text, count=1)
     if xhtml:
         try:
@@ -93,10 +94,12 @@ def parse_html(text: str, name: str = "", xhtml: bool = False) -> etree._Element
         except etree.XMLSyntaxError:
             pass  # not well-formed after all (named entities, stray tags): read it as HTML
     if not text.strip():
-        raise DocumentError(f"{name or 'The document'} is empty.")
+        return None
     try:
         return lxml_html.document_fromstring(text, parser=_HTML_PARSER)
-    except (etree.ParserError, ValueError) as exc:
+    except etree.ParserError:
+        return None  # lxml's "Document is empty"
+    except ValueError as exc:
         raise DocumentError(f"{name or 'The document'} cannot be read as HTML ({exc}).") from None
 
 

@@ -16,7 +16,7 @@ from markdown_it.token import Token
 from fasttts_desktop.engine.text.documents.builder import Builder, wrap_separator
 from fasttts_desktop.engine.text.documents.encoding import decode_text
 from fasttts_desktop.engine.text.documents.html import CELL_SEPARATOR, add_html, parse_html
-from fasttts_desktop.engine.text.documents.model import Document, DocumentError
+from fasttts_desktop.engine.text.documents.model import Document
 
 # YAML front matter (Jekyll, Hugo, Pandoc): "---", "key: value" lines, then "---" or "...".
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n[\w-]+[ \t]*:.*?\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
@@ -75,11 +75,9 @@ def read_markdown(data: bytes, name: str = "") -> Document:
 
 def _html_block(builder: Builder, html: str) -> None:
     builder.paragraph_break()
-    try:
-        root = parse_html(html)
-    except DocumentError:
-        return  # a comment or an empty tag: no text
-    add_html(builder, root, headings=True)
+    root = parse_html(html)
+    if root is not None:  # None: only a comment
+        add_html(builder, root, headings=True)
 
 
 def _inline(builder: Builder, children: list[Token]) -> None:
