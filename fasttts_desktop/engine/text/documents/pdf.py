@@ -19,6 +19,7 @@ from fasttts_desktop.engine.text.documents.builder import Builder
 from fasttts_desktop.engine.text.documents.model import Document, DocumentError
 from fasttts_desktop.engine.text.documents.pdf_layout import MARK, Line, add_pages
 
+_LIGATURE = re.compile("[\ufb00-\ufb06]")
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"})
 
 
@@ -83,10 +84,12 @@ def _page_lines(pdf, index: int, raw) -> list[Line]:
 
         lines = []
         start = 0
+        ligatures = _LIGATURE.search(text) is not None  # spelt out line by line: the indices must hold
         for printed in text.split("\r\n"):
             stripped = printed.strip()
+            stripped = stripped.translate(_LIGATURES) if ligatures else stripped
             if stripped and not boxes:
-                lines.append(Line(stripped.translate(_LIGATURES)))
+                lines.append(Line(stripped))
             elif stripped:
                 first = box(start + len(printed) - len(printed.lstrip()))
                 end = box(start + len(printed.rstrip()) - 1)
@@ -95,7 +98,7 @@ def _page_lines(pdf, index: int, raw) -> list[Line]:
                 left, bottom, _, top = first or (None, None, None, None)
                 lines.append(
                     Line(
-                        stripped.translate(_LIGATURES),
+                        stripped,
                         left,
                         bottom,
                         top - bottom if first else None,
