@@ -243,3 +243,28 @@ def test_zip_bomb_is_bounded(monkeypatch):
     data = make_epub(chapters=dict(CHAPTERS, **{"text/ch3.xhtml": big}))
     with pytest.raises(DocumentError, match=r"^book\.epub is too large to open \(its files unpack to over "):
         epub(data)
+
+
+@pytest.mark.slow
+def test_cli_speaks_an_epub(cli_env, tmp_path):
+    import subprocess
+    import sys
+
+    from fasttts_desktop.wavfile import read_wav
+
+    book = tmp_path / "book.epub"
+    book.write_bytes(
+        make_epub(chapters={"a.xhtml": chapter("A", "<h1>One</h1><p>Hello there.</p>")}, spine=["a.xhtml"])
+    )
+    out = tmp_path / "book.wav"
+    r = subprocess.run(
+        [sys.executable, "-m", "fasttts_desktop", "say", "-f", str(book), "-o", str(out), "--device", "cpu"],
+        check=False,
+        capture_output=True,
+        text=True,
+        env=cli_env,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    audio, rate = read_wav(out)
+    assert 0.8 < len(audio) / rate < 6.0 and abs(audio).max() > 0.05
