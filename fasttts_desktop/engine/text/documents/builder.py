@@ -92,16 +92,8 @@ class Builder:
             self.line_break()
         self.paragraph_break()
 
-    def heading(self, title: str, level: int) -> None:
-        """A heading: its own paragraph, and an entry in `headings` pointing at it."""
-        self.paragraph_break()
-        start = self.position()
-        self.paragraph(title)
-        if self.position() != start:
-            self.headings.append(Heading(self._paragraphs[-1].replace("\n", " "), start, level))
-
     def add_heading(self, title: str, offset: int, level: int) -> None:
-        """An entry pointing at text already added (a chapter start from a table of contents)."""
+        """An entry in `headings` pointing at text already added (a heading paragraph, a chapter start)."""
         title = clean_line(title)
         if title:
             self.headings.append(Heading(title, offset, level))
