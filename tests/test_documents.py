@@ -342,6 +342,9 @@ def test_fifo_is_refused_without_blocking(tmp_path):
         str(err.value)
         == "pipe.txt is not a regular file (a pipe, socket or device); only files can be opened."
     )
+    if os.path.exists("/dev/zero"):  # a device that would never stop giving bytes
+        with pytest.raises(DocumentError, match=r"^zero is not a regular file"):
+            load_document("/dev/zero")
 
 
 @pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0, reason="root reads any file")
