@@ -65,7 +65,7 @@ def test_say_reads_stdin_and_lists_voices(cli_env, tmp_path):
             ["say", "Hi.", "-o", "{tmp}/a.wav", "--weights", "{tmp}/nope.pth"], None, "nope.pth", id="weights"
         ),
         pytest.param(
-            ["say", "-f", "{tmp}/none.txt", "-o", "{tmp}/a.wav"], None, "cannot read", id="text-file"
+            ["say", "-f", "{tmp}/none.txt", "-o", "{tmp}/a.wav"], None, "no such file", id="text-file"
         ),
     ],
 )

@@ -1,1 +1,1 @@
-"""Text -> phoneme chunks: the English front end (misaki G2P), where to cut, and document importers."""
+"""Text -> phoneme chunks: document importers (documents/), the English front end (misaki G2P), where to cut."""
