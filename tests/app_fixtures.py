@@ -21,7 +21,7 @@ from PySide6.QtCore import QSettings
 
 from fasttts_desktop.ui.app import create_window
 from fasttts_desktop.ui.main_window import MainWindow
-from fasttts_desktop.worker.playback import Playback
+from fasttts_desktop.worker.audio_output import Playback
 from fasttts_desktop.worker.player import Player
 from fasttts_desktop.worker.speech import SpeechService
 

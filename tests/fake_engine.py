@@ -1,7 +1,9 @@
 """A stand-in for fasttts_desktop.engine.Engine with the same API: tones instead of speech, fast and exact.
 
 Each chunk is one sentence of the input, voiced as a sine whose pitch encodes the chunk's index, so a test
-can tell from the audio alone which chunks were played.
+can tell from the audio alone which chunks were played. Each word gets an equal share of its sentence's
+audio as its timing; with `word_gaps` the last fifth of each word's share is silent, so the onset of every
+word can be found in a recording.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 
 import numpy as np
 
-from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, TextChunk, Voice
+from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, TextChunk, Voice, WordTiming
 
 VOICES = [
     Voice("jm_kumo", "Japanese", "male", "j"),
@@ -30,12 +32,15 @@ class FakeEngine:
     notice = ""
     export_batch = 1
 
-    def __init__(self, chunk_s: float = 0.4, synth_s: float = 0.05):
+    def __init__(self, chunk_s: float = 0.4, synth_s: float = 0.05, word_gaps: bool = False):
         self.voices = list(VOICES)
         self.default_voice = "jm_kumo"
         self.chunk_s = chunk_s  # seconds of audio per sentence
         self.synth_s = synth_s  # wall time each chunk takes to "synthesize"
+        self.word_gaps = word_gaps
         self.calls: list[tuple[str, str, float]] = []
+        self.starts: list[int] = []  # the `start` of each stream call
+        self.made = 0  # chunks yielded, all calls together
         self.in_chunk = threading.Event()  # set while a chunk is being made
 
     def voice(self, name):
@@ -52,15 +57,17 @@ class FakeEngine:
     def estimate_chunks(self, text: str) -> int:
         return len(self._sentences(text))
 
-    def stream(self, text, voice=None, speed=1.0, *, cancel=None, batch=1):
-        if not text or not text.strip():
+    def stream(self, text, voice=None, speed=1.0, *, cancel=None, batch=1, start=0):
+        if not text or not text[start:].strip():
             raise EngineError("There is no text to speak.")
         if not 0.25 <= speed <= 4.0:
             raise EngineError(f"Speed must be between 0.25 and 4.0 (got {speed}).")
         v = self.voice(voice)
         self.calls.append((text, v.name, speed))
+        self.starts.append(start)
         cancelled = cancel or (lambda: False)
-        spans = self._sentences(text)
+        # Like the engine: read from `start`, offsets in the coordinates of the whole text.
+        spans = [(a + start, b + start) for a, b in self._sentences(text[start:])]
         for i, (a, b) in enumerate(spans):
             if cancelled():
                 return
@@ -72,7 +79,24 @@ class FakeEngine:
             n = int(self.chunk_s / speed * SAMPLE_RATE)
             t = np.arange(n) / SAMPLE_RATE
             audio = (0.3 * np.sin(2 * np.pi * chunk_pitch(i) * t)).astype(np.float32)
-            yield AudioChunk(i, len(spans), TextChunk(text[a:b], a, b, "x"), audio, synth_s=self.synth_s)
+            words = self.word_timings(text[a:b], n)
+            if self.word_gaps:
+                for w in words:
+                    audio[
+                        round((w.start_s + 0.8 * (w.end_s - w.start_s)) * SAMPLE_RATE) : round(
+                            w.end_s * SAMPLE_RATE
+                        )
+                    ] = 0
+            self.made += 1
+            yield AudioChunk(
+                i, len(spans), TextChunk(text[a:b], a, b, "x"), audio, words=words, synth_s=self.synth_s
+            )
+
+    @staticmethod
+    def word_timings(sentence: str, samples: int) -> list[WordTiming]:
+        words = re.findall(r"[\w']+", sentence)
+        share = samples / SAMPLE_RATE / max(1, len(words))
+        return [WordTiming(w, k * share, (k + 1) * share) for k, w in enumerate(words)]
 
     def synthesize(self, text, voice=None, speed=1.0, *, cancel=None):
         parts = [c.audio for c in self.stream(text, voice, speed, cancel=cancel)]

@@ -9,12 +9,12 @@ import time
 import numpy as np
 import pytest
 from fake_engine import FakeEngine, chunk_pitch
-from fake_stream import FakeOutput
+from fake_stream import FRAMES, FakeOutput
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.wavfile import read_wav
+from fasttts_desktop.worker.audio_output import STOP_FADE_S, NoOutputDevice, Playback
 from fasttts_desktop.worker.engine_worker import EngineWorker
-from fasttts_desktop.worker.playback import NoOutputDevice, Playback
 from fasttts_desktop.worker.player import Player
 from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
 
@@ -108,12 +108,17 @@ def test_a_new_speak_replaces_the_old_utterance(qtbot, make_app):
     finished = []
     app.service.utterance_finished.connect(finished.append)
     app.service.speak(THREE, "", 1.0)
-    qtbot.waitUntil(lambda: bool(app.output.streams) and len(app.output.streams[0].blocks) > 3, timeout=3000)
+    qtbot.waitUntil(
+        lambda: bool(app.output.streams) and len(app.output.streams[0].blocks) * FRAMES > 0.2 * SAMPLE_RATE,
+        timeout=3000,
+    )
     old = app.output.streams[0]
     with qtbot.waitSignal(app.service.utterance_finished, timeout=5000):
         app.service.speak("Other.", "", 1.0)
-        assert old.aborted.is_set()  # the old sound ended before the new request was even made
-    assert len(app.output.streams) == 2 and old.closed
+        speak_block = len(old.blocks)
+    # The old sound faded out (20 ms) at once, before the new request was even made, and was closed.
+    assert not old.played[(speak_block + 1) * FRAMES + round(STOP_FADE_S * SAMPLE_RATE) :].any()
+    assert len(app.output.streams) == 2 and old.closed and old.aborted.is_set()
     # The old utterance's later chunks (made before its synthesis noticed) never reached a speaker.
     assert set(dominant_pitches(app.output.streams[1].played)) == {chunk_pitch(0)}
     assert round(max(dominant_pitches(old.played))) == chunk_pitch(0)
@@ -126,16 +131,21 @@ def test_stop_silences_within_100_ms_while_a_chunk_is_being_made(qtbot, make_app
     app = make_app(engine, pace=1.0)
     qtbot.waitUntil(lambda: app.service.is_ready)
     app.service.speak(THREE, "", 1.0)
-    qtbot.waitUntil(lambda: bool(app.output.streams) and len(app.output.streams[0].blocks) > 2, timeout=3000)
+    qtbot.waitUntil(
+        lambda: bool(app.output.streams) and len(app.output.streams[0].blocks) * FRAMES > 0.2 * SAMPLE_RATE,
+        timeout=3000,
+    )
     qtbot.waitUntil(engine.in_chunk.is_set, timeout=3000)  # chunk 2 is being made right now
     stream = app.output.streams[0]
     t0 = time.perf_counter()
     app.window.stop()
     elapsed = time.perf_counter() - t0
-    taken = len(stream.blocks)
-    assert elapsed < 0.1
-    assert stream.aborted.is_set() and not app.service.busy
+    stop_block = len(stream.blocks)
+    assert elapsed < 0.1 and not app.service.busy
     assert app.window.status_label.text() == "Stopped."
+    qtbot.waitUntil(stream.aborted.is_set, timeout=100)  # once the fade is out
+    assert not stream.played[(stop_block + 1) * FRAMES + round(STOP_FADE_S * SAMPLE_RATE) :].any()
+    taken = len(stream.blocks)
     qtbot.wait(1200)  # chunk 2 is finished meanwhile and must be dropped
     assert len(stream.blocks) == taken and len(app.output.streams) == 1
     assert pitches_heard(app.output) == {0}

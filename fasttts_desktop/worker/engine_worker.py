@@ -4,6 +4,10 @@ Lives on a QThread (moved there by SpeechService). Requests arrive as queued slo
 signals carrying plain data (ids, strings, numbers, numpy arrays, the engine's AudioChunk). Cancelling
 cannot wait for the event loop, which is busy synthesizing, so the GUI thread sets the wanted request ids
 directly and the engine polls them between chunks.
+
+Speech is made at most MAKE_AHEAD_S ahead of what has been heard (the GUI thread posts the audio clock in
+`heard`), so a paused or GPU-fast reading of a book holds seconds of audio, not the book. Saving is not
+held back: nobody listens to it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError, Progress
 
 log = logging.getLogger(__name__)
 
+
+MAKE_AHEAD_S = 20.0  # audio made but not yet heard before the engine waits for the listener
+KEEP_FOR_SAVE_S = 300.0  # an utterance up to this long is kept so Save writes it without making it again
+_WAIT_POLL_S = 0.02  # how often a held-back engine looks at the clock and its cancel flag
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,9 @@ class EngineWorker(QObject):
         # Written by the GUI thread, read here between chunks; plain ints are safe to share under the GIL.
         self.wanted_speech = 0
         self.wanted_save = 0
+        # (request, utterance samples heard so far), posted by the GUI thread; None heard: nobody listens
+        # (no output device), so there is nothing to wait for.
+        self.heard: tuple[int, int | None] = (0, 0)
         self._closing = threading.Event()
 
     def close(self) -> None:
@@ -116,12 +127,12 @@ class EngineWorker(QObject):
             raise EngineError(self._load_error or "The speech engine is not loaded.")
         return self._engine
 
-    @Slot(int, str, str, float)
-    def speak(self, request: int, text: str, voice: str, speed: float) -> None:
+    @Slot(int, str, str, float, int)
+    def speak(self, request: int, text: str, voice: str, speed: float, start: int = 0) -> None:
         if request != self.wanted_speech:
             return  # stopped or replaced while it waited (for instance while the engine was loading)
         try:
-            self._speak(request, text, voice, speed)
+            self._speak(request, text, voice, speed, start)
         except EngineError as exc:
             self.speech_failed.emit(request, str(exc))
         except Exception as exc:
@@ -129,25 +140,45 @@ class EngineWorker(QObject):
             self.speech_failed.emit(request, f"Speaking failed: {exc}")
             self.crashed.emit(f"Speaking failed: {exc}")
 
-    def _speak(self, request: int, text: str, voice: str, speed: float) -> None:
+    def _speak(self, request: int, text: str, voice: str, speed: float, start: int) -> None:
         engine = self._engine_or_error()
         voice = engine.voice(voice or None).name
 
         def cancelled() -> bool:
             return self.wanted_speech != request
 
-        self.speech_started.emit(request, max(1, engine.estimate_chunks(text)))
-        parts, synth_s = [], 0.0
-        for chunk in engine.stream(text, voice, speed, cancel=cancelled):
-            parts.append(chunk.audio)
+        self.speech_started.emit(request, max(1, engine.estimate_chunks(text[start:])))
+        # `start` is passed only when used, so an engine without it still speaks from the top.
+        where = {"start": start} if start else {}
+        keep = start == 0  # only a whole utterance can stand in for Save
+        parts, made, synth_s = [], 0, 0.0
+        for chunk in engine.stream(text, voice, speed, cancel=cancelled, **where):
+            made += len(chunk.audio)
+            keep = keep and made <= KEEP_FOR_SAVE_S * SAMPLE_RATE
+            if keep:
+                parts.append(chunk.audio)
+            else:
+                parts.clear()  # too long to keep: Save will make it again, memory stays flat
             synth_s += chunk.synth_s
             self.chunk_ready.emit(request, chunk)
+            self._wait_for_listener(request, made, cancelled)
         if cancelled():
             self.speech_cancelled.emit(request)
             return
-        audio = np.concatenate(parts)
-        self._last = _Utterance(text, voice, speed, audio)
-        self.speech_done.emit(request, len(audio) / SAMPLE_RATE, synth_s)
+        if keep:
+            self._last = _Utterance(text, voice, speed, np.concatenate(parts))
+        self.speech_done.emit(request, made / SAMPLE_RATE, synth_s)
+
+    def _wait_for_listener(self, request: int, made: int, cancelled: Callable[[], bool]) -> None:
+        """Hold the next chunk back while more than MAKE_AHEAD_S is made but not yet heard."""
+        limit = MAKE_AHEAD_S * SAMPLE_RATE
+        while not cancelled():
+            heard_for, heard = self.heard
+            if heard_for == request and heard is None:
+                return
+            if made - (heard if heard_for == request else 0) <= limit:
+                return
+            time.sleep(_WAIT_POLL_S)
 
     @Slot(int, str, str, str, float)
     def save(self, request: int, path: str, text: str, voice: str, speed: float) -> None:

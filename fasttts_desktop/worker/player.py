@@ -1,20 +1,25 @@
-"""The Qt side of playback: one Playback per utterance, started, stopped and closed on the GUI thread."""
+"""The Qt side of playback: one Playback per utterance, started, paused, stopped and closed on the GUI thread."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from fasttts_desktop.worker.playback import NoOutputDevice, Playback, PlaybackStats, warm_up_output
+from fasttts_desktop.worker.audio_output import NoOutputDevice, Playback, PlaybackStats, warm_up_output
 
 log = logging.getLogger(__name__)
 
+PARK_AFTER_S = 10.0  # a pause this long gives the output device back (reopened on resume)
+_RETIRE_POLL_MS = 10  # how often stopped playbacks are checked for having faded out
+_RETIRE_LIMIT_S = 0.3  # a stopped playback is closed by then whether or not its fade was seen to end
+
 
 class Player(QObject):
-    """Plays utterances one at a time; a new one or `stop` silences the old one at once."""
+    """Plays utterances one at a time; a new one or `stop` fades the old one out at once."""
 
     finished = Signal(int, object)  # request id, PlaybackStats: the last sample has been played
     device_problem = Signal(str)  # why sound cannot be played, for the user; "" once it can again
@@ -26,6 +31,8 @@ class Player(QObject):
         make_playback: Callable[..., Playback] = Playback,
         warm_up: Callable[[], None] = warm_up_output,
         parent: QObject | None = None,
+        *,
+        park_after_s: float = PARK_AFTER_S,
     ):
         super().__init__(parent)
         self._make_playback = make_playback
@@ -35,6 +42,16 @@ class Player(QObject):
         self._request = 0
         # Request ids only grow; pieces of a request that was stopped, failed or finished are dropped.
         self._done_up_to = 0
+        self._paused = False
+        # Stopped playbacks still fading out, with when they must be closed at the latest.
+        self._retiring: list[tuple[Playback, float]] = []
+        self._retire_timer = QTimer(self)
+        self._retire_timer.setInterval(_RETIRE_POLL_MS)
+        self._retire_timer.timeout.connect(self._close_retired)
+        self._park_timer = QTimer(self)
+        self._park_timer.setSingleShot(True)
+        self._park_timer.setInterval(round(park_after_s * 1000))
+        self._park_timer.timeout.connect(self._park)
         self._stream_done.connect(self._on_stream_done)
 
     def probe(self) -> bool:
@@ -56,26 +73,43 @@ class Player(QObject):
     def play(self, request: int, audio: np.ndarray) -> bool:
         """Queue a piece of utterance `request`; the first piece of a new request replaces the old one.
 
-        False when it will not be heard (no output device, or the request is over).
+        False when it will not be heard (no output device, or the request is over). A new request made
+        while paused starts paused: nothing is heard until `resume`.
         """
         if request <= self._done_up_to:
             return False
         if request != self._request:
+            paused = self._paused
             self.stop()
             self._request = request
             playback = self._make_playback(lambda: self._stream_done.emit(request))
+            if paused:
+                playback.pause()
             playback.feed(audio)
             try:
-                playback.start()
+                self._start(playback)
             except NoOutputDevice as exc:
                 self._done_up_to = request
                 self._set_problem(str(exc))
                 return False
             self._set_problem("")
             self._playback = playback
+            self._paused = paused
+            if paused:
+                self._park_timer.start()
         else:
             self._playback.feed(audio)
         return True
+
+    def _start(self, playback: Playback) -> None:
+        try:
+            playback.start()
+        except NoOutputDevice:
+            if not self._retiring:
+                raise
+            # A device that takes one stream at a time is still held by the one fading out: let it go.
+            self._close_retired(force=True)
+            playback.start()
 
     @Slot(int)
     def end(self, request: int) -> None:
@@ -84,18 +118,97 @@ class Player(QObject):
             self._playback.end()
 
     @Slot()
+    def pause(self) -> None:
+        """Silence within a few ms of the next block; what is queued waits. Also before the first piece."""
+        if self._paused:
+            return
+        self._paused = True
+        if self._playback is not None:
+            self._playback.pause()
+            self._park_timer.start()
+
+    @Slot()
+    def resume(self) -> bool:
+        """Go on from the next sample not yet played. False if the output has gone meanwhile (the
+        utterance then cannot be heard any more; device_problem says why)."""
+        if not self._paused:
+            return True
+        self._paused = False
+        self._park_timer.stop()
+        if self._playback is None:
+            return True
+        try:
+            self._playback.resume()
+        except NoOutputDevice as exc:
+            self._done_up_to = self._request
+            self._playback.stop()
+            self._playback.close(wait=0)
+            self._playback = None
+            self._set_problem(str(exc))
+            return False
+        return True
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @Slot()
     def stop(self) -> PlaybackStats | None:
+        """Fade out (~20 ms) and drop the rest; the stream is closed once the fade has been heard."""
         self._done_up_to = self._request
+        self._paused = False
+        self._park_timer.stop()
         playback, self._playback = self._playback, None
         if playback is None:
             return None
         playback.stop()
-        playback.close()
+        self._retiring.append((playback, time.perf_counter() + _RETIRE_LIMIT_S))
+        self._retire_timer.start()
         return playback.stats
+
+    def shutdown(self) -> None:
+        """Stop and close everything now (waiting for the fade at most a few tens of ms)."""
+        self.stop()
+        for playback, _ in self._retiring:
+            playback.close(wait=0.15)
+        self._retiring.clear()
+        self._retire_timer.stop()
 
     @property
     def playing(self) -> bool:
         return self._playback is not None
+
+    @property
+    def started_sound(self) -> bool:
+        """The current utterance has had its first sample handed to the speaker."""
+        return self._playback is not None and self._playback.stats.first_sound is not None
+
+    def heard_sample(self) -> int | None:
+        """The current utterance's sample at the speaker now; None when nothing is playing."""
+        playback = self._playback
+        return playback.heard_sample() if playback is not None else None
+
+    def queued_samples(self) -> int:
+        playback = self._playback
+        return playback.queued_samples if playback is not None else 0
+
+    @Slot()
+    def _close_retired(self, force: bool = False) -> None:
+        now = time.perf_counter()
+        keep = []
+        for playback, deadline in self._retiring:
+            if force or now >= deadline or playback.stopped_silent():
+                playback.close(wait=0)
+            else:
+                keep.append((playback, deadline))
+        self._retiring = keep
+        if not keep:
+            self._retire_timer.stop()
+
+    @Slot()
+    def _park(self) -> None:
+        if self._paused and self._playback is not None and not self._playback.park():
+            self._park_timer.start()  # not faded out yet (the device stalled?): try again later
 
     @Slot(int)
     def _on_stream_done(self, request: int) -> None:
@@ -103,5 +216,5 @@ class Player(QObject):
             return  # a stream that was stopped or replaced meanwhile
         self._done_up_to = request
         playback, self._playback = self._playback, None
-        playback.close()
+        playback.close(wait=0)
         self.finished.emit(request, playback.stats)

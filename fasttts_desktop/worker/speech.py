@@ -1,7 +1,9 @@
-"""What the window talks to: speak, stop, save, shut down. Lives on the GUI thread.
+"""What the window talks to: speak, pause, resume, stop, what is heard now, save, shut down. GUI thread.
 
 It owns the engine thread (EngineWorker on a QThread) and the Player, routes the engine's chunks to the
-player as they come, and turns both sides' reports into one summary per utterance.
+player as they come, places them on the utterance's timeline for the follow-along highlight, posts the
+audio clock to the engine thread (which makes audio only so far ahead of it), and turns both sides'
+reports into one summary per utterance.
 """
 
 from __future__ import annotations
@@ -11,17 +13,23 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from fasttts_desktop.worker.engine_worker import EngineInfo, EngineWorker, Progress
-from fasttts_desktop.worker.playback import PlaybackStats
+from fasttts_desktop.engine.types import SAMPLE_RATE
+from fasttts_desktop.worker.audio_output import PlaybackStats
+from fasttts_desktop.worker.engine_worker import MAKE_AHEAD_S, EngineInfo, EngineWorker, Progress
+from fasttts_desktop.worker.follow import Heard, Timeline
 from fasttts_desktop.worker.player import Player
+
+__all__ = ["MAKE_AHEAD_S", "Heard", "SpeechService", "UtteranceStats"]
 
 log = logging.getLogger(__name__)
 
 # Engine threads (and their workers) that outlived a shutdown wait, a chunk still being made: kept referenced
 # until they end, so neither a running QThread nor the object it is running is garbage-collected.
 _leftovers: list[tuple[QThread, QObject]] = []
+
+_CLOCK_POST_MS = 50  # how often the audio clock goes to the engine thread and `ahead_changed` is updated
 
 
 @dataclass(frozen=True)
@@ -46,7 +54,9 @@ class UtteranceStats:
 class _Utterance:
     request: int
     pressed: float  # perf_counter() at Speak, moved to when the engine became ready if it was still loading
+    timeline: Timeline
     chunks: int = 0
+    paused_at: float | None = None  # perf_counter() at Pause, while paused
     synth: tuple[float, float] | None = None  # (audio seconds, synthesis seconds) once all is made
     playback: PlaybackStats | None = None
     silent: bool = False  # no output device: it finishes when synthesis does
@@ -66,9 +76,11 @@ class SpeechService(QObject):
     save_failed = Signal(str)  # "" when cancelled
     crashed = Signal(str)
     chunk_played = Signal(int, object)  # request, AudioChunk: what went to the player (tests and logs)
+    paused_changed = Signal(bool)
+    ahead_changed = Signal(float)  # seconds of audio made but not yet heard (at most ~MAKE_AHEAD_S + a chunk)
 
     _request_load = Signal()
-    _request_speak = Signal(int, str, str, float)
+    _request_speak = Signal(int, str, str, float, int)
     _request_save = Signal(int, str, str, str, float)
 
     def __init__(self, load_engine: Callable[[Progress], object], player: Player | None = None, parent=None):
@@ -79,6 +91,11 @@ class SpeechService(QObject):
         self._save_request = 0  # the save in progress, 0 when none
         self._started = False
         self._shut_down: bool | None = None
+        self._paused = False
+        self._ahead_shown = 0.0
+        self._clock_timer = QTimer(self)
+        self._clock_timer.setInterval(_CLOCK_POST_MS)
+        self._clock_timer.timeout.connect(self._post_clock)
 
         self.player = player or Player(parent=self)
         self.player.finished.connect(self._on_played)
@@ -123,28 +140,115 @@ class SpeechService(QObject):
         self._next_request += 1
         return self._next_request
 
-    def speak(self, text: str, voice: str, speed: float) -> int:
-        """Replace whatever is being said with `text`. Before the engine is ready it waits its turn."""
+    def speak(self, text: str, voice: str, speed: float, start: int = 0) -> int:
+        """Replace whatever is being said (and a pause) with `text` read from character `start` on.
+
+        Chunk and word offsets stay in the coordinates of the whole `text`, so skipping is speaking the
+        same text from the next sentence's offset. Before the engine is ready it waits its turn.
+        """
         self.player.stop()
         request = self._new_request()
+        self._worker.heard = (request, 0)
         self._worker.wanted_speech = request  # the old utterance's synthesis ends at its next chunk
-        self._utterance = _Utterance(request, time.perf_counter())
+        self._utterance = _Utterance(request, time.perf_counter(), Timeline(request))
+        self._set_paused(False)
         log.info(
-            "speak #%d: %d characters, voice %s, speed %.2f", request, len(text), voice or "default", speed
+            "speak #%d: %d characters from %d, voice %s, speed %.2f",
+            request,
+            len(text),
+            start,
+            voice or "default",
+            speed,
         )
-        self._request_speak.emit(request, text, voice, speed)
+        self._request_speak.emit(request, text, voice, speed, start)
+        self._clock_timer.start()
         self.busy_changed.emit(True)
         return request
 
     def stop(self) -> None:
-        """Silence at once and drop the rest of the utterance and any save in progress."""
+        """Fade out (~20 ms, silent within 100 ms) and drop the rest of the utterance and any save."""
         self._worker.wanted_speech = 0
         self.cancel_save()
         stats = self.player.stop()
         if self._utterance is not None:
             log.info("stop #%d (%.1f s played)", self._utterance.request, stats.played_s if stats else 0.0)
-            self._utterance = None
-            self.busy_changed.emit(False)
+            self._end_utterance()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def pause(self) -> None:
+        """Silence within ~50 ms; the audio made so far is kept. Works while the engine loads, too."""
+        u = self._utterance
+        if u is None or self._paused:
+            return
+        self.player.pause()
+        u.paused_at = time.perf_counter()
+        log.info("pause #%d", u.request)
+        self._set_paused(True)
+
+    def resume(self) -> None:
+        """Go on from the next sample that was not yet played."""
+        u = self._utterance
+        if u is None or not self._paused:
+            return
+        if u.paused_at is not None and not self.player.started_sound:
+            u.pressed += time.perf_counter() - u.paused_at  # a pause is not time to first sound
+        u.paused_at = None
+        log.info("resume #%d", u.request)
+        self._set_paused(False)
+        if not self.player.resume():
+            u.silent = True  # the output went away during the pause; the engine need not wait for it
+            self._worker.heard = (u.request, None)
+
+    def toggle_pause(self) -> None:
+        if self._paused:
+            self.resume()
+        else:
+            self.pause()
+
+    def _set_paused(self, paused: bool) -> None:
+        if paused != self._paused:
+            self._paused = paused
+            self.paused_changed.emit(paused)
+
+    def heard(self) -> Heard | None:
+        """What is at the speaker now (word, chunk, seconds); None when nothing is being played."""
+        u = self._utterance
+        if u is None or u.silent:
+            return None
+        sample = self.player.heard_sample()
+        return u.timeline.at(sample) if sample is not None else None
+
+    @property
+    def ahead_s(self) -> float:
+        """Seconds of audio made but not yet heard (what a make-ahead progress bar shows)."""
+        u = self._utterance
+        if u is None or u.silent:
+            return 0.0
+        return max(0, u.timeline.samples - (self.player.heard_sample() or 0)) / SAMPLE_RATE
+
+    def _end_utterance(self) -> None:
+        self._utterance = None
+        self._clock_timer.stop()
+        self._set_paused(False)
+        self._show_ahead(0.0)
+        self.busy_changed.emit(False)
+
+    @Slot()
+    def _post_clock(self) -> None:
+        u = self._utterance
+        if u is None:
+            return
+        if not u.silent:
+            self._worker.heard = (u.request, self.player.heard_sample() or 0)
+        self._show_ahead(self.ahead_s)
+
+    def _show_ahead(self, seconds: float) -> None:
+        if abs(seconds - self._ahead_shown) >= 0.05 or (seconds == 0) != (self._ahead_shown == 0):
+            self._ahead_shown = seconds
+            self.ahead_changed.emit(seconds)
 
     def save(self, path: str, text: str, voice: str, speed: float) -> None:
         self._save_request = self._new_request()
@@ -172,9 +276,10 @@ class SpeechService(QObject):
         return self._shut_down
 
     def _shutdown(self, wait_s: float) -> bool:
-        self.player.stop()
+        self.player.shutdown()
         self._worker.close()
         self._utterance = None
+        self._clock_timer.stop()
         if not self._started:
             return True
         self._thread.quit()
@@ -213,8 +318,13 @@ class SpeechService(QObject):
         u.chunks += 1
         self.progress.emit(chunk.index + 1, chunk.total)
         self.chunk_played.emit(request, chunk)
-        if not u.silent and not self.player.play(request, chunk.audio):
+        if u.silent:
+            return
+        if self.player.play(request, chunk.audio):
+            u.timeline.add(chunk)
+        else:
             u.silent = True
+            self._worker.heard = (request, None)  # nobody listens: make the rest without waiting
 
     @Slot(int, float, float)
     def _on_made(self, request: int, audio_s: float, synth_s: float) -> None:
@@ -259,15 +369,13 @@ class SpeechService(QObject):
             stats.underrun_s,
             stats.device_underflows,
         )
-        self._utterance = None
-        self.busy_changed.emit(False)
+        self._end_utterance()
         self.utterance_finished.emit(stats)
 
     @Slot(int)
     def _on_cancelled(self, request: int) -> None:
         if self._current(request):  # cancelled without Stop: only a shutdown does that
-            self._utterance = None
-            self.busy_changed.emit(False)
+            self._end_utterance()
 
     @Slot(int, str)
     def _on_failed(self, request: int, message: str) -> None:
@@ -275,8 +383,7 @@ class SpeechService(QObject):
             return
         log.warning("speak #%d failed: %s", request, message)
         self.player.stop()
-        self._utterance = None
-        self.busy_changed.emit(False)
+        self._end_utterance()
         self.speech_error.emit(message)
 
     @Slot(int, int, int)
