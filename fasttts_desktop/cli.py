@@ -9,7 +9,9 @@ from pathlib import Path
 
 from fasttts_desktop import __version__
 
-_GUI_HELP = "With no command, opens the window."
+_GUI_HELP = "With no command, opens the window (with PATH: that document, ready to read)."
+_COMMANDS = ("say", "voices", "bench")
+_VALUED = ("--device", "--weights", "--voices")  # top-level options that take the next word as value
 
 
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
@@ -22,7 +24,11 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fasttts-desktop", description=f"Kokoro-82M text to speech. {_GUI_HELP}")
+    p = argparse.ArgumentParser(
+        prog="fasttts-desktop",
+        usage="%(prog)s [options] [PATH]\n       %(prog)s [options] {say,voices,bench} ...",
+        description=f"Kokoro-82M text to speech. {_GUI_HELP}",
+    )
     p.add_argument("--version", action="version", version=f"fasttts-desktop {__version__}")
     _add_engine_options(p)
     sub = p.add_subparsers(dest="command", metavar="{say,voices,bench}")
@@ -40,6 +46,28 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("bench", help="benchmark reference vs compiled engine (GPU)", add_help=False)
     return p
+
+
+def _document_path(argv: list[str]) -> tuple[list[str], str | None]:
+    """Take the window's document PATH out of `argv`: the first word that is neither an option, an
+    option's value nor a command. argparse cannot have it as an optional positional before subcommands
+    (it would swallow `say`)."""
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word == "--":
+            rest = argv[i + 1 :]
+            return argv[:i] + rest[1:], (rest[0] if rest else None)
+        if word in _VALUED:
+            i += 2
+            continue
+        if word.startswith("-") and word != "-":
+            i += 1
+            continue
+        if word in _COMMANDS:
+            return argv, None
+        return argv[:i] + argv[i + 1 :], word
+    return argv, None
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -136,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         from fasttts_desktop.bench import main as bench_main
 
         return bench_main(argv[1:])
+    argv, path = _document_path(argv)
     args = _parser().parse_args(argv)
     try:
         if args.command == "say":
@@ -150,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                 gui_argv += [flag, value]
         if args.offline:
             gui_argv.append("--offline")
+        if path:
+            gui_argv += ["--", path]
         return app_main(gui_argv)
     except KeyboardInterrupt:
         return 130

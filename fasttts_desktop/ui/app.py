@@ -26,6 +26,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--weights", metavar="PATH", help="kokoro weights (.pth or .safetensors)")
     p.add_argument("--voices", metavar="PATH", help="voices file or folder")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
+    p.add_argument("path", nargs="?", metavar="PATH", help="a document to open (.txt .md .html .epub .pdf)")
     return p.parse_args(argv)
 
 
@@ -68,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     reporter.install()
     window.service.crashed.connect(reporter.report)
     window.show()
+    if args.path:
+        window.open_path(args.path)  # parsed in the background: the window is up meanwhile
     # The first stream open costs ~0.25 s: pay it once the window is drawn, not at the first Speak, and
     # say at once if there is no sound device.
     QTimer.singleShot(0, window.service.player.probe)
