@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
 
     say = sub.add_parser("say", help="speak text into a WAV file")
     say.add_argument("text", nargs="?", help="the text; '-' or omitted reads standard input")
-    say.add_argument("-f", "--file", metavar="TEXTFILE", help="read the text from this file")
+    say.add_argument(
+        "-f", "--file", metavar="DOCUMENT", help="read the text from a .txt/.md/.html/.epub/.pdf"
+    )
     say.add_argument("-o", "--output", required=True, metavar="WAV", help="where to write the WAV file")
     say.add_argument("--voice", help="voice name (see `fasttts-desktop voices`)")
     say.add_argument("--speed", type=float, default=1.0, help="speaking rate, 1.0 = normal")
@@ -77,10 +79,15 @@ def _fail(message: str, code: int = 2) -> int:
 
 def _read_text(args: argparse.Namespace) -> str:
     if args.file:
+        from fasttts_desktop.engine.text.documents import DocumentError, load_document
+
         try:
-            return Path(args.file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SystemExit(_fail(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}"))
+            document = load_document(args.file)
+        except DocumentError as exc:
+            raise SystemExit(_fail(str(exc)))
+        for notice in document.notices:
+            print(notice, file=sys.stderr)
+        return document.text
     if args.text is None or args.text == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise SystemExit(_fail("give the text as an argument, with --file, or on standard input"))
