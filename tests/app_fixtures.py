@@ -51,14 +51,24 @@ def settings_path(tmp_path):
 
 @pytest.fixture
 def make_app(qtbot, settings_path, tmp_path, monkeypatch):
-    """make_app(engine=None, hold_load=False, load_error=None, pace=1.0, output=None) -> App (window shown).
+    """make_app(engine=None, hold_load=False, load_error=None, pace=1.0, latency=0.0, output=None) -> App.
+
+    The window is shown; pace and latency are the fake output's (see fake_stream.FakeStream).
 
     output: a stream opener in place of the fake one; "real" plays through sounddevice.
     """
 
     isolate_user_dirs(tmp_path, monkeypatch)
 
-    def make(engine=None, *, hold_load=False, load_error: Exception | None = None, pace=1.0, output=None):
+    def make(
+        engine=None,
+        *,
+        hold_load=False,
+        load_error: Exception | None = None,
+        pace=1.0,
+        latency=0.0,
+        output=None,
+    ):
         engine = engine or FakeEngine()
         release = threading.Event()
         if not hold_load:
@@ -75,7 +85,7 @@ def make_app(qtbot, settings_path, tmp_path, monkeypatch):
         if output == "real":
             player = Player()
         else:
-            output = output or FakeOutput(pace)
+            output = output or FakeOutput(pace, latency)
             player = Player(
                 lambda on_finished: Playback(on_finished, open_stream=output), warm_up=lambda: None
             )

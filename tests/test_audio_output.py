@@ -9,12 +9,12 @@ import time
 import numpy as np
 import pytest
 from fake_stream import FRAMES, FakeOutput
+from pause_checks import PAUSE_FADE, fade_gains, ramp, split_at_pause
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.audio_output import PAUSE_FADE_S, STOP_FADE_S, Playback
+from fasttts_desktop.worker.audio_output import STOP_FADE_S, Playback
 
 FAST = 0.2  # the fake device runs 5x faster than real time where timing does not matter
-PAUSE_FADE = round(PAUSE_FADE_S * SAMPLE_RATE)
 STOP_FADE = round(STOP_FADE_S * SAMPLE_RATE)
 
 
@@ -23,40 +23,6 @@ def make(pace=FAST, latency=0.0):
     finished = threading.Event()
     playback = Playback(finished.set, open_stream=output)
     return playback, output, finished
-
-
-def ramp(n, start=0):
-    # Every sample differs from its neighbour, so a dropped, repeated or inserted sample shows.
-    return ((np.arange(start, start + n) % 1999) / 2000 + 0.001).astype(np.float32)
-
-
-def fade_gains(n: int, fade: int, down: bool) -> np.ndarray:
-    k = np.arange(1, n + 1, dtype=np.float32) / fade
-    return np.clip(1 - k if down else k, 0, 1)
-
-
-def split_at_pause(played: np.ndarray, sent: np.ndarray) -> tuple[int, int, int]:
-    """Check that `played` is `sent` with one pause in it, faded out and in again, nothing lost or repeated.
-
-    Returns (where sound began, sample of `sent` where the fade-out began, where the sound came back).
-    """
-    s0 = int(np.flatnonzero(played)[0])
-    p = int(np.flatnonzero(played[s0 : s0 + len(sent)] != sent[: len(played) - s0])[0])
-    np.testing.assert_allclose(
-        played[s0 + p : s0 + p + PAUSE_FADE],
-        sent[p : p + PAUSE_FADE] * fade_gains(PAUSE_FADE, PAUSE_FADE, True),
-        atol=1e-6,
-    )
-    q = s0 + p + PAUSE_FADE + int(np.flatnonzero(played[s0 + p + PAUSE_FADE :])[0])
-    r = p + PAUSE_FADE  # the next sample not yet handed over when the fade ended
-    np.testing.assert_allclose(
-        played[q : q + PAUSE_FADE],
-        sent[r : r + PAUSE_FADE] * fade_gains(PAUSE_FADE, PAUSE_FADE, False),
-        atol=1e-6,
-    )
-    rest = len(sent) - r - PAUSE_FADE
-    assert np.array_equal(played[q + PAUSE_FADE : q + PAUSE_FADE + rest], sent[r + PAUSE_FADE :])
-    return s0, p, q
 
 
 def test_chunks_of_any_length_join_without_gaps_and_tail_is_padded():
@@ -176,7 +142,7 @@ def test_pause_fades_out_within_a_block_and_resume_goes_on_with_the_next_sample(
     # The fade began in the first block after the pause was asked for.
     pause_block = next(i for i, t in enumerate(stream.block_times) if t >= t_pause)
     assert (s0 + p) // FRAMES <= pause_block
-    assert (q - s0 - p) / SAMPLE_RATE == pytest.approx(0.3, abs=0.05)
+    assert q - s0 - p > 0.2 * SAMPLE_RATE  # the pause is in the output as silence
 
 
 def test_paused_before_any_audio_nothing_plays_until_resume():
@@ -211,7 +177,7 @@ def test_stop_while_paused_closes_at_once():
     t0 = time.perf_counter()
     playback.stop()
     playback.close()
-    assert time.perf_counter() - t0 < 0.03
+    assert time.perf_counter() - t0 < 0.1  # no fade to wait for
     assert not output.streams[0].played[-FRAMES * 3 :].any()
 
 

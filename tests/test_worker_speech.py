@@ -267,7 +267,8 @@ def test_worker_signals_carry_plain_data(qtbot):
     worker.chunk_ready.connect(lambda rid, chunk: got.append(chunk))
     worker.load()
     worker.wanted_speech = 1
-    worker.speak(1, "A. B.", "", 1.0)
+    worker.speak(1, "A. B.", "", 1.0)  # made one chunk per turn of this thread's event loop
+    qtbot.waitUntil(lambda: len(got) == 3)
     info, *chunks = got
     assert info.voices[0] == ("jf_alpha", "jf_alpha (Japanese, female)") or info.voices
     assert all(isinstance(v, tuple) and all(isinstance(s, str) for s in v) for v in info.voices)

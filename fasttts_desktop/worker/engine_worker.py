@@ -2,12 +2,14 @@
 
 Lives on a QThread (moved there by SpeechService). Requests arrive as queued slot calls; results leave as
 signals carrying plain data (ids, strings, numbers, numpy arrays, the engine's AudioChunk). Cancelling
-cannot wait for the event loop, which is busy synthesizing, so the GUI thread sets the wanted request ids
-directly and the engine polls them between chunks.
+cannot wait for the event loop, which is busy making a chunk, so the GUI thread sets the wanted request ids
+directly and the engine polls them (between chunks, and inside a chunk where the backend can).
 
-Speech is made at most MAKE_AHEAD_S ahead of what has been heard (the GUI thread posts the audio clock in
-`heard`), so a paused or GPU-fast reading of a book holds seconds of audio, not the book. Saving is not
-held back: nobody listens to it.
+A speech and a save are jobs made one chunk per step, with the event loop turning in between, so a new
+request is taken at the next chunk boundary. Speech goes first, but only while less than MAKE_AHEAD_S is
+made and not yet heard (the GUI thread posts the audio clock in `heard`): a paused or GPU-fast reading of a
+book holds seconds of audio, not the book, and a save made meanwhile uses the engine's idle time. Saving
+is never held back: nobody listens to it.
 """
 
 from __future__ import annotations
@@ -15,20 +17,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError, Progress
+from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, Progress
 
 log = logging.getLogger(__name__)
 
 
 MAKE_AHEAD_S = 20.0  # audio made but not yet heard before the engine waits for the listener
 KEEP_FOR_SAVE_S = 300.0  # an utterance up to this long is kept so Save writes it without making it again
-_WAIT_POLL_S = 0.02  # how often a held-back engine looks at the clock and its cancel flag
+_HELD_BACK_POLL_MS = 20  # how often held-back speech looks at the clock and its cancel flag
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,22 @@ class _Utterance:
     voice: str
     speed: float
     audio: np.ndarray
+
+
+@dataclass
+class _Job:
+    """A speech or a save being made: its chunks come one per step."""
+
+    request: int
+    text: str
+    voice: str
+    speed: float
+    chunks: Iterator[AudioChunk]
+    keep: bool  # collect the audio (a save always; a speech while short enough to stand in for Save)
+    path: str = ""  # a save's target
+    parts: list[np.ndarray] = field(default_factory=list)
+    made: int = 0  # samples
+    synth_s: float = 0.0
 
 
 class _ShuttingDown(Exception):
@@ -79,11 +97,21 @@ class EngineWorker(QObject):
         # (no output device), so there is nothing to wait for.
         self.heard: tuple[int, int | None] = (0, 0)
         self._closing = threading.Event()
+        self._speech: _Job | None = None
+        self._save: _Job | None = None
+        self._step_timer = QTimer(self)  # moves to the engine thread with its parent
+        self._step_timer.setSingleShot(True)
+        self._step_timer.timeout.connect(self._step)
 
     def close(self) -> None:
         """Called from the GUI thread: abandon whatever runs and accept no more work."""
         self._closing.set()
         self.wanted_speech = self.wanted_save = -1
+
+    @Slot()
+    def halt(self) -> None:
+        """Called on the engine thread as it finishes: leave no step pending on a thread that is gone."""
+        self._step_timer.stop()
 
     @Slot()
     def load(self) -> None:
@@ -133,96 +161,140 @@ class EngineWorker(QObject):
     def speak(self, request: int, text: str, voice: str, speed: float, start: int = 0) -> None:
         if request != self.wanted_speech:
             return  # stopped or replaced while it waited (for instance while the engine was loading)
+        self._drop_cancelled()
         try:
-            self._speak(request, text, voice, speed, start)
-        except EngineError as exc:
-            self.speech_failed.emit(request, str(exc))
-        except Exception as exc:
-            log.exception("speaking failed")
-            self.speech_failed.emit(request, f"Speaking failed: {exc}")
-            self.crashed.emit(f"Speaking failed: {exc}")
-
-    def _speak(self, request: int, text: str, voice: str, speed: float, start: int) -> None:
-        engine = self._engine_or_error()
-        voice = engine.voice(voice or None).name
-
-        def cancelled() -> bool:
-            return self.wanted_speech != request
-
-        self.speech_started.emit(request, max(1, engine.estimate_chunks(text[start:])))
-        # `start` is passed only when used, so an engine without it still speaks from the top.
-        where = {"start": start} if start else {}
-        keep = start == 0  # only a whole utterance can stand in for Save
-        parts, made, synth_s = [], 0, 0.0
-        for chunk in engine.stream(text, voice, speed, cancel=cancelled, **where):
-            made += len(chunk.audio)
-            keep = keep and made <= KEEP_FOR_SAVE_S * SAMPLE_RATE
-            if keep:
-                parts.append(chunk.audio)
-            else:
-                parts.clear()  # too long to keep: Save will make it again, memory stays flat
-            synth_s += chunk.synth_s
-            self.chunk_ready.emit(request, chunk)
-            self._wait_for_listener(request, made, cancelled)
-        if cancelled():
-            self.speech_cancelled.emit(request)
+            engine = self._engine_or_error()
+            voice = engine.voice(voice or None).name
+            self.speech_started.emit(request, max(1, engine.estimate_chunks(text[start:])))
+            # `start` is passed only when used, so an engine without it still speaks from the top.
+            where = {"start": start} if start else {}
+            chunks = engine.stream(text, voice, speed, cancel=lambda: self.wanted_speech != request, **where)
+        except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
+            self._speech_failed(request, exc)
             return
-        if keep:
-            self._last = _Utterance(text, voice, speed, np.concatenate(parts))
-        self.speech_done.emit(request, made / SAMPLE_RATE, synth_s)
-
-    def _wait_for_listener(self, request: int, made: int, cancelled: Callable[[], bool]) -> None:
-        """Hold the next chunk back while more than MAKE_AHEAD_S is made but not yet heard."""
-        limit = MAKE_AHEAD_S * SAMPLE_RATE
-        while not cancelled():
-            heard_for, heard = self.heard
-            if heard_for == request and heard is None:
-                return
-            if made - (heard if heard_for == request else 0) <= limit:
-                return
-            time.sleep(_WAIT_POLL_S)
+        # Only a whole utterance can stand in for Save.
+        self._speech = _Job(request, text, voice, speed, iter(chunks), keep=start == 0)
+        self._step_timer.start(0)
 
     @Slot(int, str, str, str, float)
     def save(self, request: int, path: str, text: str, voice: str, speed: float) -> None:
         if request != self.wanted_save:
             return
+        self._drop_cancelled()
         try:
-            self._save(request, path, text, voice, speed)
-        except (EngineError, OSError) as exc:
-            log.warning("save to %s failed: %s", path, exc)
-            self.save_failed.emit(request, str(exc))
-        except Exception as exc:
-            log.exception("saving failed")
-            self.save_failed.emit(request, f"Saving failed: {exc}")
-            self.crashed.emit(f"Saving failed: {exc}")
+            engine = self._engine_or_error()
+            voice = engine.voice(voice or None).name
+            last = self._last
+            if last is not None and (last.text, last.voice, last.speed) == (text, voice, speed):
+                self.save_progress.emit(request, 1, 1)
+                self._write(request, path, last.audio)  # what was just played, sample for sample
+                return
+            self.save_progress.emit(request, 0, max(1, engine.estimate_chunks(text)))
+            chunks = engine.stream(
+                text, voice, speed, cancel=lambda: self.wanted_save != request, batch=engine.export_batch
+            )
+        except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
+            self._save_failed(request, path, exc)
+            return
+        self._save = _Job(request, text, voice, speed, iter(chunks), keep=True, path=path)
+        self._step_timer.start(0)
 
-    def _save(self, request: int, path: str, text: str, voice: str, speed: float) -> None:
+    def _drop_cancelled(self) -> None:
+        if self._speech is not None and self._speech.request != self.wanted_speech:
+            self.speech_cancelled.emit(self._speech.request)
+            self._speech = None
+        if self._save is not None and self._save.request != self.wanted_save:
+            self.save_failed.emit(self._save.request, "")
+            self._save = None
+
+    def _held_back(self, job: _Job) -> bool:
+        """More than MAKE_AHEAD_S is made but not yet heard."""
+        heard_for, heard = self.heard
+        if heard_for == job.request and heard is None:
+            return False  # nobody listens (no output device): nothing to wait for
+        return job.made - (heard if heard_for == job.request else 0) > MAKE_AHEAD_S * SAMPLE_RATE
+
+    @Slot()
+    def _step(self) -> None:
+        """Make one chunk: of the speech unless it is far enough ahead, else of the save."""
+        self._drop_cancelled()
+        speech, save = self._speech, self._save
+        if speech is not None and not self._held_back(speech):
+            self._speech_step(speech)
+        elif save is not None:
+            self._save_step(save)
+        elif speech is not None:
+            self._step_timer.start(_HELD_BACK_POLL_MS)
+            return
+        if self._speech is not None or self._save is not None:
+            self._step_timer.start(0)
+
+    def _speech_step(self, job: _Job) -> None:
+        try:
+            chunk = next(job.chunks, None)
+        except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
+            self._speech = None
+            self._speech_failed(job.request, exc)
+            return
+        if chunk is None:
+            self._speech = None
+            if job.request != self.wanted_speech:
+                self.speech_cancelled.emit(job.request)
+                return
+            if job.keep:
+                self._last = _Utterance(job.text, job.voice, job.speed, np.concatenate(job.parts))
+            self.speech_done.emit(job.request, job.made / SAMPLE_RATE, job.synth_s)
+            return
+        job.made += len(chunk.audio)
+        job.synth_s += chunk.synth_s
+        job.keep = job.keep and job.made <= KEEP_FOR_SAVE_S * SAMPLE_RATE
+        if job.keep:
+            job.parts.append(chunk.audio)
+        else:
+            job.parts.clear()  # too long to keep: Save will make it again, and memory stays flat
+        self.chunk_ready.emit(job.request, chunk)
+
+    def _save_step(self, job: _Job) -> None:
+        try:
+            chunk = next(job.chunks, None)
+            if chunk is not None:
+                job.parts.append(chunk.audio)
+                self.save_progress.emit(job.request, chunk.index + 1, chunk.total)
+                return
+            self._save = None
+            if job.request != self.wanted_save:
+                self.save_failed.emit(job.request, "")
+                return
+            audio = np.concatenate(job.parts)
+            self._last = _Utterance(job.text, job.voice, job.speed, audio)
+            self._write(job.request, job.path, audio)
+        except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
+            self._save = None
+            self._save_failed(job.request, job.path, exc)
+
+    def _write(self, request: int, path: str, audio: np.ndarray) -> None:
         from fasttts_desktop.wavfile import write_wav_atomic
 
-        engine = self._engine_or_error()
-        voice = engine.voice(voice or None).name
-
-        def cancelled() -> bool:
-            return self.wanted_save != request
-
-        last = self._last
-        if last is not None and (last.text, last.voice, last.speed) == (text, voice, speed):
-            audio = last.audio  # what was just played, sample for sample
-            self.save_progress.emit(request, 1, 1)
-        else:
-            parts = []
-            self.save_progress.emit(request, 0, max(1, engine.estimate_chunks(text)))
-            for chunk in engine.stream(text, voice, speed, cancel=cancelled, batch=engine.export_batch):
-                parts.append(chunk.audio)
-                self.save_progress.emit(request, chunk.index + 1, chunk.total)
-            if cancelled():
-                self.save_failed.emit(request, "")
-                return
-            audio = np.concatenate(parts)
-            self._last = _Utterance(text, voice, speed, audio)
-        if cancelled():
+        if request != self.wanted_save:
             self.save_failed.emit(request, "")
             return
         write_wav_atomic(path, audio, SAMPLE_RATE)
         log.info("saved %.1f s of audio to %s", len(audio) / SAMPLE_RATE, path)
         self.saved.emit(request, path)
+
+    def _speech_failed(self, request: int, exc: Exception) -> None:
+        if isinstance(exc, EngineError):
+            self.speech_failed.emit(request, str(exc))
+            return
+        log.error("speaking failed", exc_info=exc)
+        self.speech_failed.emit(request, f"Speaking failed: {exc}")
+        self.crashed.emit(f"Speaking failed: {exc}")
+
+    def _save_failed(self, request: int, path: str, exc: Exception) -> None:
+        if isinstance(exc, (EngineError, OSError)):
+            log.warning("save to %s failed: %s", path, exc)
+            self.save_failed.emit(request, str(exc))
+            return
+        log.error("saving failed", exc_info=exc)
+        self.save_failed.emit(request, f"Saving failed: {exc}")
+        self.crashed.emit(f"Saving failed: {exc}")

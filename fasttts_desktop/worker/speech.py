@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.worker.audio_output import PlaybackStats
@@ -105,6 +105,8 @@ class SpeechService(QObject):
         self._thread.setObjectName("engine")
         self._worker = EngineWorker(load_engine)
         self._worker.moveToThread(self._thread)
+        # Direct: `finished` is emitted on the engine thread, where the worker's step timer must be stopped.
+        self._thread.finished.connect(self._worker.halt, Qt.ConnectionType.DirectConnection)
         self._request_load.connect(self._worker.load)
         self._request_speak.connect(self._worker.speak)
         self._request_save.connect(self._worker.save)
