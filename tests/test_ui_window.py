@@ -26,7 +26,11 @@ def test_window_has_its_controls_and_the_text_box_has_focus(qtbot, make_app):
     assert not w.windowIcon().isNull()
     w.activateWindow()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is w.text_edit)
-    assert (w.speed_box.minimum(), w.speed_box.maximum(), w.speed_box.value()) == (MIN_SPEED, MAX_SPEED, 1.0) == (0.5, 3.0, 1.0)
+    assert (
+        (w.speed_box.minimum(), w.speed_box.maximum(), w.speed_box.value())
+        == (MIN_SPEED, MAX_SPEED, 1.0)
+        == (0.5, 3.0, 1.0)
+    )
     assert [b.text() for b in (w.speak_button, w.stop_button, w.save_button)] == [
         "Speak",
         "Stop",

@@ -27,6 +27,7 @@ class Actions:
     quit: QAction
     speak: QAction
     pause: QAction
+    pause_only: QAction  # the media Pause key: pauses, never resumes
     stop: QAction
     previous_sentence: QAction
     next_sentence: QAction
@@ -88,10 +89,12 @@ def build_actions(window: QMainWindow) -> Actions:
         pause=_action(
             window,
             "&Pause",
-            ["Ctrl+Space", _K.Key_MediaTogglePlayPause, _K.Key_MediaPlay, _K.Key_MediaPause],
+            # X11 reports the usual Play/Pause key as MediaPlay, so that one toggles too.
+            ["Ctrl+Space", _K.Key_MediaTogglePlayPause, _K.Key_MediaPlay],
             "Pause or resume reading",
             px.SP_MediaPause,
         ),
+        pause_only=_action(window, "Pause", [_K.Key_MediaPause], "Pause reading"),
         stop=_action(window, "S&top", [_K.Key_Escape, _K.Key_MediaStop], "Stop reading", px.SP_MediaStop),
         previous_sentence=_action(
             window,

@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         a.quit.triggered.connect(self.close)
         a.speak.triggered.connect(self.speak)
         a.pause.triggered.connect(self.toggle_pause)
+        a.pause_only.triggered.connect(s.pause)
         a.stop.triggered.connect(self.stop)
         a.previous_sentence.triggered.connect(lambda: r.skip_sentences(-1))
         a.next_sentence.triggered.connect(lambda: r.skip_sentences(1))

@@ -118,16 +118,19 @@ class Reader(QObject):
         self.speak_from(start)
         return True
 
-    def speak_from(self, offset: int) -> None:
+    def speak_from(self, offset: int, follow: bool = True) -> None:
+        """Read from `offset` now. `follow`: keep the reading in view (Speak does; a skip keeps the view
+        where the user scrolled it, if they did)."""
         voice, speed = self._choices()
         self._close_utterance()
         self._speed = speed
         self._request = self.service.speak(self.snapshot()[0], voice, speed, start=offset)
         self._started_at = offset
         self.edit.forget_cursor()
-        self.edit.set_following(True)
+        if follow:
+            self.edit.set_following(True)
         self._set_position(offset)
-        self._show_position(scroll=True)
+        self._show_position(scroll=self.edit.following)
         self._timer.start()
 
     def toggle_pause(self) -> None:
@@ -146,7 +149,7 @@ class Reader(QObject):
     def restart(self) -> None:
         """Read on from the current sentence with the window's voice and speed now (they were changed)."""
         if self.service.busy and self._request and self._text is not None:
-            self.speak_from(self.position)
+            self.speak_from(self.position, follow=False)
 
     def skip_sentences(self, delta: int) -> None:
         index = self.snapshot()[1]
@@ -161,9 +164,12 @@ class Reader(QObject):
             self.go_to(index.start_of(number))
 
     def go_to(self, offset: int, top: bool = False) -> None:
-        """Read on from `offset` at once if reading; otherwise make it where the next Speak starts."""
+        """Read on from `offset` at once if reading; otherwise make it where the next Speak starts.
+        `top`: a jump (to a chapter) that shows `offset` at the top of the view."""
         if self.service.busy and self._request:
-            self.speak_from(offset)
+            self.speak_from(offset, follow=top)
+            if top:
+                self.edit.scroll_to(offset)
             return
         self._set_position(offset)
         self.edit.move_cursor_to(offset)
