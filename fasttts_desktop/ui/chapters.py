@@ -61,6 +61,7 @@ class ChaptersPanel(QDockWidget):
                 self.tree.addTopLevelItem(item)
             parents.append((heading.level, item))
             self._items.append(item)
+        self.tree.setRootIsDecorated(any(item.childCount() for item in self._items))
         self.tree.expandAll()
 
     def mark(self, offset: int) -> None:

@@ -127,6 +127,7 @@ def build_widgets(w: QMainWindow, a: Actions, voice: str, speed: float) -> None:
     w.progress = _named(
         QProgressBar(objectName="progress", maximumWidth=200, minimum=0, maximum=0), "Progress"
     )
+    w.progress.setMinimumWidth(140)  # room for "chunk 12 of 12" or "20 s made ahead"
     w.open_progress = _named(
         QProgressBar(objectName="open-progress", visible=False, maximumWidth=120, minimum=0, maximum=0),
         "Opening the document",

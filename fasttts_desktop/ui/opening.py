@@ -11,7 +11,7 @@ import logging
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 from fasttts_desktop.ui.chapters import ChaptersPanel, heading_at
@@ -102,7 +102,7 @@ class Documents(QObject):
         if remembered >= len(opened.text):
             remembered = 0
         self.current = opened
-        self.reader.set_text(opened.text, opened.index)
+        self.reader.set_text(opened.text, opened.index, opened.document.headings)
         self.settings.setValue("open/folder", os.path.dirname(opened.path))
         self.recent.add(opened.path)
         self._show_chapters(opened.document.headings)
@@ -140,7 +140,13 @@ class Documents(QObject):
     def _show_chapters(self, headings) -> None:
         self.chapters.set_headings(headings)
         wanted = self.settings.value("view/chapters", True) not in (False, "false")
-        self.chapters.setVisible(bool(headings) and wanted)
+        shown = bool(headings) and wanted
+        if shown and not self.chapters.isVisible():
+            self.chapters.show()
+            # A side panel, not half the window: about a fifth of it, whatever a previous run left.
+            width = max(160, min(240, self._window.width() // 5))
+            self._window.resizeDocks([self.chapters], [width], Qt.Orientation.Horizontal)
+        self.chapters.setVisible(shown)
 
     # --- the remembered position ---
 

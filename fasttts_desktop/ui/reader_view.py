@@ -9,7 +9,15 @@ the cursor somewhere (a click or a key, not typing), which is what "read from he
 from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFont,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
 
 from fasttts_desktop.ui.navigation import QtPositions
@@ -44,15 +52,32 @@ class ReaderEdit(QPlainTextEdit):
 
     # --- text and positions ---
 
-    def set_text(self, text: str) -> None:
-        """Replace the text (a new document); highlights and the placed cursor go with the old one."""
+    def set_text(self, text: str, headings=()) -> None:
+        """Replace the text (a new document), its headings' lines set in bold; highlights and the placed
+        cursor go with the old text."""
         self.clear_reading()
         self._moving_cursor = True
         try:
             self.setPlainText(text)
+            self.use_positions(text)
+            self._embolden(headings)
         finally:
             self._moving_cursor = False
         self.forget_cursor()
+
+    def _embolden(self, headings) -> None:
+        if not headings:
+            return
+        document = self.document()
+        document.setUndoRedoEnabled(False)  # formatting is not an edit the user could undo
+        fmt = QTextCharFormat()
+        fmt.setFontWeight(QFont.Weight.Bold)
+        for heading in headings:
+            block = document.findBlock(self._qt(heading.offset))
+            cursor = QTextCursor(block)
+            cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock, QTextCursor.MoveMode.KeepAnchor)
+            cursor.mergeCharFormat(fmt)
+        document.setUndoRedoEnabled(True)
 
     def use_positions(self, text: str) -> None:
         """Offsets given to this box from now on are code-point offsets into `text`."""

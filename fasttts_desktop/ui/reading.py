@@ -71,17 +71,15 @@ class Reader(QObject):
 
     # --- the text ---
 
-    def set_text(self, text: str, index: SentenceIndex | None = None, position: int = 0) -> None:
+    def set_text(self, text: str, index: SentenceIndex | None = None, headings=()) -> None:
         """Show `text` (a document) in the box; `index` when it was already built off the GUI thread."""
-        self._setting_text = True
+        self._setting_text = True  # formatting the headings changes the document too
         try:
-            self.edit.set_text(text)
+            self.edit.set_text(text, headings)
         finally:
             self._setting_text = False
         self._use(text, index or SentenceIndex(text))
-        self.position = position
-        if position:
-            self.go_to(position)
+        self.position = 0
 
     def _use(self, text: str, index: SentenceIndex) -> None:
         self._text, self._index = text, index
