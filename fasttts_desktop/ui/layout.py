@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -122,6 +123,9 @@ def build_widgets(w: QMainWindow, a: Actions, voice: str, speed: float) -> None:
     a.view_menu.insertAction(a.view_menu.actions()[0], toggle)
 
     w.status_label = _named(QLabel("Loading the speech engine…", objectName="status"), "Status")
+    # Messages give way (cut at the right) before the reading position does.
+    w.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    w.status_label.setMinimumWidth(80)
     w.position_label = _named(QLabel(objectName="position"), "Reading position")
     # Busy from the start: the engine's first progress report comes only after torch has imported.
     w.progress = _named(

@@ -106,6 +106,7 @@ class Documents(QObject):
         self.settings.setValue("open/folder", os.path.dirname(opened.path))
         self.recent.add(opened.path)
         self._show_chapters(opened.document.headings)
+        self.chapters.mark(0)
         self.opened.emit(opened)
         if remembered:
             self.reader.go_to(remembered, top=True)
@@ -122,6 +123,7 @@ class Documents(QObject):
         heading = heading_at(opened.document.headings, offset)
         number = opened.index.at(offset) + 1
         where = f"“{heading.title}”" if heading is not None else "where you left off"
+        log.info("offering to continue %s from character %d (sentence %d)", opened.path, offset, number)
         self.resume_bar.show_message(
             f"Continue from {where}? (sentence {number:,} of {len(opened.index):,}, "
             f"{int(100 * offset / len(opened.text))}% in)",

@@ -7,6 +7,7 @@ is speaking the same text again from another sentence: the engine starts there a
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +16,8 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 from fasttts_desktop.ui.navigation import SentenceIndex
 from fasttts_desktop.ui.reader_view import ReaderEdit
 from fasttts_desktop.worker.speech import SpeechService
+
+log = logging.getLogger(__name__)
 
 POLL_MS = 25  # 40 Hz: a word is 150-400 ms, so the highlight moves within a frame or two of the sound
 # Characters per second of speech at speed 1.0 before anything was heard (English prose ~14-16); the
@@ -159,6 +162,9 @@ class Reader(QObject):
 
     def _skip(self, index: SentenceIndex, number: int | None) -> None:
         if number is not None:
+            log.info(
+                "skip to sentence %d of %d (character %d)", number + 1, len(index), index.start_of(number)
+            )
             self.go_to(index.start_of(number))
 
     def go_to(self, offset: int, top: bool = False) -> None:
