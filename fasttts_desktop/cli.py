@@ -224,7 +224,10 @@ def main(argv: list[str] | None = None) -> int:
                 gui_argv += [flag, value]
         if args.offline:
             gui_argv.append("--offline")
-        return app_main(gui_argv)
+        try:
+            return app_main(gui_argv)
+        except KeyboardInterrupt:  # Ctrl+C before the window could take it over
+            return 128 + signal.SIGINT
     _quiet_logging()
     try:
         with _signals_stop_cleanly():

@@ -22,6 +22,7 @@ from typing import Self
 
 import numpy as np
 
+from fasttts_desktop.engine.paths import describe_os_error
 from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError
 
 log = logging.getLogger(__name__)
@@ -45,7 +46,7 @@ def check_target(path: str | os.PathLike) -> Path:
     except FileNotFoundError:
         st = None
     except OSError as exc:
-        raise EngineError(f"Cannot save to {given}: {exc.strerror or exc}.") from exc
+        raise EngineError(f"Cannot save to {given}: {describe_os_error(exc)}.") from exc
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise EngineError(f"Cannot save to {given}: it is a folder.")
     if st is not None and not stat.S_ISREG(st.st_mode):
@@ -126,7 +127,10 @@ class WavWriter:
                     part.close()
             except (OSError, ValueError):  # the disk that failed a write may fail the header too
                 pass
-        self._tmp.unlink(missing_ok=True)
+        try:
+            self._tmp.unlink(missing_ok=True)
+        except OSError:  # never created (a read-only folder), or the folder itself is gone
+            log.warning("could not remove %s", self._tmp)
         self._tmp = None
 
     def _set_mode(self, fd: int) -> None:
@@ -149,8 +153,7 @@ class WavWriter:
             yield
         except OSError as exc:
             self.discard()
-            why = "permission denied" if isinstance(exc, PermissionError) else exc.strerror or str(exc)
-            raise EngineError(f"Cannot save to {self.given}: {why}.") from exc
+            raise EngineError(f"Cannot save to {self.given}: {describe_os_error(exc)}.") from exc
 
 
 def write_wav_atomic(path: str | os.PathLike, audio: np.ndarray, sample_rate: int = SAMPLE_RATE) -> Path:
