@@ -111,3 +111,64 @@ def full_disk_child_limit(size_kb: int):
         resource.setrlimit(resource.RLIMIT_FSIZE, (size_kb * 1024, resource.RLIM_INFINITY))
 
     return limit
+
+
+# --- the CLI as a user runs it ----------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(args: list, env: dict, *, stdin=None, cwd=None, timeout: float = 600, **kw):
+    """`python -m fasttts_desktop ARGS` (bytes arguments allowed); stdout/stderr as text (bad bytes escaped)."""
+    import sys
+
+    feed = {"stdin": stdin} if hasattr(stdin, "read") else {"input": stdin}
+    return subprocess.run(
+        [sys.executable, "-m", "fasttts_desktop", *args],
+        **feed,
+        capture_output=True,
+        env=env,
+        cwd=cwd or tempfile.gettempdir(),  # never the repo: python -m would import the tree from there
+        timeout=timeout,
+        check=False,
+        **kw,
+    )
+
+
+def text_of(stream) -> str:
+    return stream.decode("utf-8", "backslashreplace") if isinstance(stream, bytes) else stream
+
+
+def error_lines(stderr) -> list[str]:
+    return [line for line in text_of(stderr).splitlines() if line.startswith("fasttts-desktop: error:")]
+
+
+def assert_one_line_error(result, fragment: str, code: int = 2) -> str:
+    """Exit status `code`, exactly one error line holding `fragment`, and no traceback."""
+    err = text_of(result.stderr)
+    assert result.returncode == code, (result.returncode, err)
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    errors = error_lines(err)
+    assert len(errors) == 1 and fragment in errors[0], err
+    return errors[0]
+
+
+def assert_model_not_loaded(result) -> None:
+    """The engine's load reports its steps ("... Loading the cached model"); none may have begun."""
+    assert not [line for line in text_of(result.stderr).splitlines() if line.startswith("... ")], result.stderr
+
+
+def assert_whole_wav_or_absent(path: Path, expect: bool | None = None) -> None:
+    """The output is a complete WAV (its header's length matches the file) or does not exist; no temp."""
+    import wave
+
+    leftovers = [p.name for p in path.parent.iterdir() if p.name.endswith(".part")]
+    assert not leftovers, leftovers
+    if not path.exists():
+        assert expect is not True, f"{path} was not written"
+        return
+    assert expect is not False, f"{path} was written"
+    with wave.open(str(path), "rb") as w:
+        frames, width, channels = w.getnframes(), w.getsampwidth(), w.getnchannels()
+    assert (width, channels) == (2, 1) and frames > 0
+    assert path.stat().st_size == 44 + frames * width, "the header does not describe the whole file"
