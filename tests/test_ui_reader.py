@@ -260,7 +260,10 @@ class UnspeakableEngine(FakeEngine):
 
     def stream(self, text, *args, **kwargs):
         for chunk in super().stream(text, *args, **kwargs):
-            chunk.unspoken = "".join(c for c in chunk.chunk.text if c in "☃♞")
+            text, start = chunk.chunk.text, chunk.chunk.start
+            chunk.unspoken = tuple((start + i, c) for i, c in enumerate(text) if c in "☃♞")
+            if "broken" in text:
+                chunk.failed, chunk.audio = "the model gave up", chunk.audio[:0]
             yield chunk
 
 
@@ -268,11 +271,14 @@ def test_characters_not_spoken_are_shown_after_the_utterance(qtbot, make_app):
     app = make_app(UnspeakableEngine(chunk_s=0.3))
     w = app.window
     qtbot.waitUntil(lambda: app.service.is_ready)
-    w.text_edit.setPlainText("A snowman ☃ here. Two ☃ and a knight ♞. Nothing odd.")
+    w.text_edit.setPlainText("A snowman ☃ here. Two ☃ and a knight ♞. A broken one. Nothing odd.")
     with qtbot.waitSignal(app.service.utterance_finished, timeout=5000):
         w.speak()
     assert w.notice_bar.isVisible()
-    assert w.notice_bar.label.text() == "3 characters were not spoken: ☃ (2), ♞"
+    assert w.notice_bar.label.text() == (
+        "3 characters were not spoken: ☃ (2), ♞\n"
+        "Could not read 1 part of the text, skipped: “A broken one.” (the model gave up)"
+    )
     w.notice_bar.close_button.click()
     assert not w.notice_bar.isVisible()
     w.text_edit.setPlainText("Plain words.")

@@ -16,7 +16,9 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QIcon
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QWidget
 
+from fasttts_desktop.engine.text.scripts import script_warning
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED
+from fasttts_desktop.engine.weights.voices import voice_info
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
 from fasttts_desktop.ui.document_opener import OpenedDocument
@@ -26,6 +28,7 @@ from fasttts_desktop.ui.positions import PositionStore
 from fasttts_desktop.ui.reader_view import local_files
 from fasttts_desktop.ui.reading import Reader
 from fasttts_desktop.ui.status_text import (
+    describe_failed,
     describe_progress,
     describe_unspoken,
     describe_utterance,
@@ -58,7 +61,10 @@ class MainWindow(QMainWindow):
         ] = {}  # banner lines by source: engine, sound device, load failure, document
         self._saved_voice = str(settings.value("voice", "") or "")
         self._chunks = (0, 0)  # chunks made, expected, of the current utterance
-        self._unspoken: dict[int, list[str]] = {}  # by chunk start: what this reading could not say
+        # By chunk start (a sentence read twice counts once): what this reading could not say, and the
+        # parts the engine could not make at all (text, reason).
+        self._unspoken: dict[int, list[str]] = {}
+        self._failed: dict[int, tuple[str, str]] = {}
         self.setWindowTitle(TITLE)
         self.setWindowIcon(QIcon(str(RESOURCES / "icon.svg")))
         self.setAcceptDrops(True)
@@ -156,9 +162,13 @@ class MainWindow(QMainWindow):
         self._show_error("")
         self.notice_bar.hide()
         self._unspoken.clear()
+        self._failed.clear()
         if not self.reader.speak():
             self._show_error("There is no text to speak: type or paste some first.")
             return
+        # Text in a script the front end cannot read would be spelled out: say so, but read it anyway.
+        text = self.reader.snapshot()[0]
+        self._set_notice("script", script_warning(text, voice_info(self.voice()).lang_code) or "")
         if self.service.is_ready:
             self.status_label.setText("Speaking…")
         else:
@@ -369,10 +379,16 @@ class MainWindow(QMainWindow):
     def _on_chunk(self, _request: int, chunk) -> None:
         chars = unspoken_in(chunk)
         if chars:
-            self._unspoken[chunk.chunk.start] = chars  # by place: a sentence read twice counts once
+            self._unspoken[chunk.chunk.start] = chars
+        if getattr(chunk, "failed", ""):
+            self._failed[chunk.chunk.start] = (chunk.chunk.text, chunk.failed)
 
     def _show_unspoken(self) -> None:
-        message = describe_unspoken(c for chars in self._unspoken.values() for c in chars)
+        lines = [
+            describe_unspoken(c for _, chars in sorted(self._unspoken.items()) for c in chars),
+            describe_failed([failure for _, failure in sorted(self._failed.items())]),
+        ]
+        message = "\n".join(line for line in lines if line)
         if message:
             self.notice_bar.show_message(message)
 

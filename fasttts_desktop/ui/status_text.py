@@ -71,14 +71,21 @@ def describe_unspoken(chars: Iterable[str], shown: int = 12) -> str:
 
 
 def unspoken_in(chunk) -> list[str]:
-    """The characters the engine reports it could not speak in `chunk`: a string or a sequence of them
-    (or of records with a `text`), whichever the engine's AudioChunk carries; none when it reports none."""
-    value = getattr(chunk, "unspoken", None)
-    if not value:
-        return []
-    if isinstance(value, str):
-        return list(value)
-    out: list[str] = []
-    for item in value:
-        out.extend(item if isinstance(item, str) else str(getattr(item, "text", item)))
-    return out
+    """The characters the engine reports it could not speak in `chunk` (AudioChunk.unspoken: runs of
+    (offset, characters))."""
+    return [c for _offset, chars in getattr(chunk, "unspoken", ()) for c in chars]
+
+
+def describe_failed(failures: list[tuple[str, str]], shown: int = 2) -> str:
+    """Parts the engine could not make: 'Could not read 2 parts: “The first…” (reason); …'"""
+    if not failures:
+        return ""
+    parts = [f"“{_clip(text)}” ({reason})" for text, reason in failures[:shown]]
+    more = f"; and {len(failures) - shown} more" if len(failures) > shown else ""
+    noun = "part" if len(failures) == 1 else "parts"
+    return f"Could not read {len(failures)} {noun} of the text, skipped: {'; '.join(parts)}{more}"
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
