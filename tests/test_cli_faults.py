@@ -128,7 +128,7 @@ def test_endless_standard_input_is_bounded(quick_env, tmp_path):
 @pytest.mark.parametrize(
     "args, stdin, fragment",
     [
-        pytest.param(["-f", "{tmp}"], None, "it is a folder", id="file-is-folder"),
+        pytest.param(["-f", "{tmp}"], None, "is a folder", id="file-is-folder"),  # the importers word it
         pytest.param(["-f", "{tmp}/none.txt"], None, "no such file", id="file-missing"),
         pytest.param([], b"", "no text", id="empty-stdin"),
         pytest.param([], b" \n\t\r\n ", "no text", id="blank-stdin"),
