@@ -14,7 +14,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QIcon
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QWidget
+from PySide6.QtWidgets import QMainWindow, QWidget
 
 from fasttts_desktop.engine.text.scripts import script_warning
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED
@@ -22,6 +22,7 @@ from fasttts_desktop.engine.weights.voices import voice_info
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
 from fasttts_desktop.ui.document_opener import OpenedDocument
+from fasttts_desktop.ui.engine_reports import EngineReports
 from fasttts_desktop.ui.layout import build_widgets
 from fasttts_desktop.ui.opening import Documents
 from fasttts_desktop.ui.positions import PositionStore
@@ -34,18 +35,16 @@ from fasttts_desktop.ui.status_text import (
     describe_utterance,
     unspoken_in,
 )
-from fasttts_desktop.worker.engine_worker import EngineInfo
-from fasttts_desktop.worker.speech import MAKE_AHEAD_S, SpeechService, UtteranceStats
+from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
 
 log = logging.getLogger(__name__)
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 TITLE = "FastTTS — text to speech"
-CHUNKS_COUNTED = 10  # up to this many chunks the bar counts them; beyond, it shows the audio made ahead
 _RESTART_AFTER_MS = 400  # a voice or speed change while reading restarts the sentence once it settles
 
 
-class MainWindow(QMainWindow):
+class MainWindow(EngineReports, QMainWindow):
     def __init__(
         self,
         service: SpeechService,
@@ -199,31 +198,6 @@ class MainWindow(QMainWindow):
         self.documents.close_document()
         self.text_edit.setFocus()
 
-    @Slot()
-    def save_wav(self) -> None:
-        folder = str(self.settings.value("save/folder", "") or Path.home())
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save speech as WAV", str(Path(folder) / "speech.wav"), "WAV audio (*.wav)"
-        )
-        if path:
-            if not path.lower().endswith(".wav"):
-                path += ".wav"
-            self.settings.setValue("save/folder", str(Path(path).parent))
-            self.save_to(path)
-
-    def save_to(self, path: str) -> None:
-        text = self.reader.snapshot()[0]
-        self._show_error("")
-        if not text.strip():
-            self._show_error("There is no text to save: type or paste some first.")
-            return
-        self.service.save(path, text, self.voice(), self.speed())
-        self.save_progress.setRange(0, 0)
-        self.save_progress.setFormat("Saving…")
-        self.save_progress.show()
-        self.stop_button.setEnabled(True)
-        self.status_label.setText(f"Saving {Path(path).name}…")
-
     def show_about(self) -> AboutDialog:
         info = self.service.engine_info
         engine = info.description if info else "not loaded yet"
@@ -294,43 +268,6 @@ class MainWindow(QMainWindow):
 
     # --- what the service reports ---
 
-    @Slot(str, float)
-    def _on_load_progress(self, message: str, fraction: float) -> None:
-        self.engine_label.setText(f"Loading: {message}…")
-        if fraction < 0 or fraction > 1:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 100)
-            self.progress.setValue(round(fraction * 100))
-            self.progress.setFormat("%p%")
-        self.progress.show()
-
-    @Slot(object)
-    def _on_ready(self, info: EngineInfo) -> None:
-        self.engine_label.setText(info.description)
-        self.engine_label.setToolTip("The path the speech engine runs on")
-        self._set_notice("engine", info.notice)
-        wanted = (
-            self._saved_voice if any(n == self._saved_voice for n, _ in info.voices) else info.default_voice
-        )
-        self.voice_box.blockSignals(True)
-        self.voice_box.clear()
-        for name, label in info.voices:
-            self.voice_box.addItem(label, name)
-        self.voice_box.setCurrentIndex(max(0, self.voice_box.findData(wanted)))
-        self.voice_box.blockSignals(False)
-        self.voice_box.setEnabled(True)
-        if not self.service.busy:
-            self.progress.hide()
-            self.status_label.setText("Ready.")
-
-    @Slot(str)
-    def _on_load_failed(self, message: str) -> None:
-        self.engine_label.setText("Engine not loaded")
-        self.progress.hide()
-        self._set_notice("load", f"The speech engine could not be loaded: {message}")
-        self.status_label.setText("The speech engine could not be loaded.")
-
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:
         self.stop_button.setEnabled(busy or self.service.saving)
@@ -353,27 +290,6 @@ class MainWindow(QMainWindow):
         self.commands.pause.setText("&Resume" if paused else "&Pause")
         if self.service.busy:
             self.status_label.setText("Paused." if paused else "Speaking…")
-
-    @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
-        self._chunks = (done, total)
-        if total > CHUNKS_COUNTED:
-            return  # a long text: the bar shows the audio made ahead (_on_ahead)
-        self.progress.setRange(0, max(total, done, 1))
-        self.progress.setValue(done)
-        self.progress.setFormat(
-            f"chunk {min(done + 1, total)} of {total}" if done < total else f"{total} of {total}"
-        )
-        self.progress.show()
-
-    @Slot(float)
-    def _on_ahead(self, seconds: float) -> None:
-        if self._chunks[1] <= CHUNKS_COUNTED or not self.service.busy:
-            return
-        self.progress.setRange(0, round(MAKE_AHEAD_S * 10))
-        self.progress.setValue(min(round(seconds * 10), self.progress.maximum()))
-        self.progress.setFormat(f"{seconds:.0f} s made ahead")
-        self.progress.show()
 
     @Slot(int, object)
     def _on_chunk(self, _request: int, chunk) -> None:
@@ -400,28 +316,6 @@ class MainWindow(QMainWindow):
     def _on_speech_error(self, message: str) -> None:
         self._show_error(message)
         self.status_label.setText("Could not speak.")
-
-    @Slot(int, int)
-    def _on_save_progress(self, done: int, total: int) -> None:
-        self.save_progress.setRange(0, max(total, 1))
-        self.save_progress.setValue(done)
-        self.save_progress.setFormat(f"Saving {done}/{total}")
-
-    @Slot(str)
-    def _on_saved(self, path: str) -> None:
-        self.save_progress.hide()
-        self.stop_button.setEnabled(self.service.busy)
-        self.status_label.setText(f"Saved {path}")
-
-    @Slot(str)
-    def _on_save_failed(self, message: str) -> None:
-        self.save_progress.hide()
-        self.stop_button.setEnabled(self.service.busy)
-        if message:
-            self._show_error(message)
-            self.status_label.setText("Could not save.")
-        else:
-            self.status_label.setText("Save cancelled; no file was written.")
 
     # --- helpers ---
 
