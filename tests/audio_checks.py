@@ -1,4 +1,4 @@
-"""Signal measurements the tests use to decide whether audio is speech (numpy only)."""
+"""Signal measurements the tests use: is audio speech, where does a known sound lie in a recording (numpy only)."""
 
 from __future__ import annotations
 
@@ -56,3 +56,28 @@ def log_mel_distance(a: np.ndarray, b: np.ndarray, sr: int = 24_000) -> float:
     ma, mb = log_mel(a, sr), log_mel(b, sr)
     n = min(len(ma), len(mb))
     return float(np.abs(ma[:n] - mb[:n]).mean())
+
+
+SILENCE = 0.003  # the null sink adds no noise: anything above this is sound
+
+
+def upsample_2x(audio: np.ndarray) -> np.ndarray:
+    """24 kHz -> 48 kHz, band-limited (zero-padding the spectrum), as a sound server's resampler would."""
+    n = len(audio)
+    spectrum = np.fft.rfft(audio)
+    return (np.fft.irfft(spectrum, 2 * n) * 2).astype(np.float32)
+
+
+def locate(heard: np.ndarray, ref: np.ndarray) -> tuple[int, float]:
+    """Where `ref` best lines up in `heard`, and the normalized correlation there (1.0 = identical shape)."""
+    size = 1 << int(np.ceil(np.log2(len(heard) + len(ref))))
+    xc = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(ref, size)), size)[
+        : len(heard) - len(ref) + 1
+    ]
+    lag = int(np.argmax(xc))
+    segment = heard[lag : lag + len(ref)]
+    return lag, float(segment @ ref / (np.linalg.norm(segment) * np.linalg.norm(ref) + 1e-12))
+
+
+def loud(audio: np.ndarray) -> np.ndarray:
+    return np.flatnonzero(np.abs(audio) > SILENCE)

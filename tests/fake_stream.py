@@ -25,6 +25,7 @@ class FakeStream:
         self.blocks: list[np.ndarray] = []  # what reached the "speaker"
         self.block_times: list[float] = []  # perf_counter() when each block was taken
         self.dac_times: list[float] = []  # the stream-clock time each block was due at the speaker
+        self.handed_times: list[float] = []  # the stream-clock time each block's callback returned
         self.underflow_at: set[int] = set()  # callback numbers that report a device underflow
         self.aborted = threading.Event()
         self.closed = False
@@ -76,6 +77,7 @@ class FakeStream:
         self.blocks.append(out[:, 0].copy())
         self.block_times.append(now)
         self.dac_times.append(clock + self.latency)
+        self.handed_times.append(self.time)
         return not self._ended
 
     def _run(self):

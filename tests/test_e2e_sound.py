@@ -8,6 +8,7 @@ import time
 import numpy as np
 import pytest
 from app_fixtures import utterance_done
+from audio_checks import locate, loud, upsample_2x
 from PySide6.QtCore import Qt
 from sound_sink import RATE
 
@@ -18,7 +19,7 @@ pytest_plugins = ["app_fixtures", "sound_sink"]
 
 pytestmark = pytest.mark.slow
 
-# A blank line always ends a chunk, so these are two and three chunks of ~3 s each.
+# A blank line always ends a chunk, so these are two chunks of ~3 s each.
 TWO_LINES = "The birch canoe slid on the smooth planks.\n\nGlue the sheet to the dark blue background."
 # A short first chunk, then a long one (~110 phonemes): its synthesis outlasts the wait before Stop even on
 # a fast CPU (a ~3 s second chunk was sometimes made within that wait).
@@ -27,29 +28,6 @@ SHORT_THEN_LONG = (
     "Glue the sheet to the dark blue background, then press it flat while the glue sets, "
     "and leave it there until the morning comes."
 )
-SILENCE = 0.003  # the null sink adds no noise: anything above this is sound
-
-
-def upsample_2x(audio: np.ndarray) -> np.ndarray:
-    """24 kHz -> 48 kHz, band-limited (zero-padding the spectrum), as a sound server's resampler would."""
-    n = len(audio)
-    spectrum = np.fft.rfft(audio)
-    return (np.fft.irfft(spectrum, 2 * n) * 2).astype(np.float32)
-
-
-def locate(heard: np.ndarray, ref: np.ndarray) -> tuple[int, float]:
-    """Where `ref` best lines up in `heard`, and the normalized correlation there (1.0 = identical shape)."""
-    size = 1 << int(np.ceil(np.log2(len(heard) + len(ref))))
-    xc = np.fft.irfft(np.fft.rfft(heard, size) * np.conj(np.fft.rfft(ref, size)), size)[
-        : len(heard) - len(ref) + 1
-    ]
-    lag = int(np.argmax(xc))
-    segment = heard[lag : lag + len(ref)]
-    return lag, float(segment @ ref / (np.linalg.norm(segment) * np.linalg.norm(ref) + 1e-12))
-
-
-def loud(audio: np.ndarray) -> np.ndarray:
-    return np.flatnonzero(np.abs(audio) > SILENCE)
 
 
 @pytest.fixture

@@ -26,10 +26,11 @@ from fasttts_desktop.engine.types import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-# 0 lets the host pick the block size (208 frames, ~9 ms, on ALSA->PulseAudio), which keeps the device's
-# buffer near "high" latency's ~35-45 ms. Fixed 1024-frame blocks made ALSA hold 85 ms, so a pause or a
-# stop fade started in the callback reached the speaker 80-130 ms later (measured at the null sink).
-BLOCK_FRAMES = 0
+# Pause and Stop's fade start in the next callback, so they reach the speaker after what the device holds.
+# Measured at the null sink (ALSA->PulseAudio, 2-core machine, pause / stop-fade silent after, max of 8):
+# 1024 frames: ALSA holds 85 ms, 123 / 145 ms; 512 (~21 ms): 47 ms held, 65 / 79 ms; 0 (the host's choice,
+# 208 frames): 40 ms held, 51 / 67 ms, but the device underflowed under a GIL-heavy load where 512 did not.
+BLOCK_FRAMES = 512
 LATENCY = "high"  # the most the device buffers: rides out the GIL being busy on a loaded 2-core CPU
 TAIL_PAD_SECONDS = 0.25  # the last ~100-250 ms are lost in the PortAudio/PulseAudio path without it
 PAUSE_FADE_S = 0.005  # short enough to feel instant, long enough not to click

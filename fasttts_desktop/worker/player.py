@@ -32,7 +32,7 @@ class Player(QObject):
         warm_up: Callable[[], None] = warm_up_output,
         parent: QObject | None = None,
         *,
-        park_after_s: float = PARK_AFTER_S,
+        park_after_s: float | None = None,  # PARK_AFTER_S
     ):
         super().__init__(parent)
         self._make_playback = make_playback
@@ -50,7 +50,7 @@ class Player(QObject):
         self._retire_timer.timeout.connect(self._close_retired)
         self._park_timer = QTimer(self)
         self._park_timer.setSingleShot(True)
-        self._park_timer.setInterval(round(park_after_s * 1000))
+        self._park_timer.setInterval(round((PARK_AFTER_S if park_after_s is None else park_after_s) * 1000))
         self._park_timer.timeout.connect(self._park)
         self._stream_done.connect(self._on_stream_done)
 

@@ -154,14 +154,8 @@ class SpeechService(QObject):
         self._worker.wanted_speech = request  # the old utterance's synthesis ends at its next chunk
         self._utterance = _Utterance(request, time.perf_counter(), Timeline(request))
         self._set_paused(False)
-        log.info(
-            "speak #%d: %d characters from %d, voice %s, speed %.2f",
-            request,
-            len(text),
-            start,
-            voice or "default",
-            speed,
-        )
+        where = f"{len(text)} characters from {start}, voice {voice or 'default'}, speed {speed:.2f}"
+        log.info("speak #%d: %s", request, where)
         self._request_speak.emit(request, text, voice, speed, start)
         self._clock_timer.start()
         self.busy_changed.emit(True)
@@ -203,6 +197,7 @@ class SpeechService(QObject):
         if not self.player.resume():
             u.silent = True  # the output went away during the pause; the engine need not wait for it
             self._worker.heard = (u.request, None)
+            self._maybe_finish(u)  # ends now if all was made already
 
     def toggle_pause(self) -> None:
         if self._paused:
