@@ -309,3 +309,25 @@ def test_every_control_has_an_accessible_name(qtbot, make_app, tmp_path):
     assert not unnamed
     for action in w.commands.all():
         assert action.text().replace("&", "").strip()
+
+
+def test_text_size_and_the_chapters_panel_choice_persist(qtbot, make_app, tmp_path, settings_path):
+    book = write_epub(tmp_path / "b.epub")
+    app = make_app()
+    w = app.window
+    activate(qtbot, w)
+    size = w.text_edit.font().pointSizeF()
+    qtbot.keyClick(w.text_edit, K.Key_Plus, M.ControlModifier)
+    assert w.text_edit.font().pointSizeF() > size
+    opened(qtbot, w, book)
+    assert w.chapters.isVisible()
+    w.chapters.toggleViewAction().trigger()  # the user closes the panel
+    assert not w.chapters.isVisible()
+    bigger = w.text_edit.font().pointSizeF()
+    w.close()
+
+    again = make_app().window
+    assert again.text_edit.font().pointSizeF() == bigger
+    opened(qtbot, again, book)
+    assert not again.chapters.isVisible()  # a document with chapters, but the user did not want the panel
+    assert again.chapters.headings  # still listed, for View > Chapters Panel and Playback > Go to Chapter

@@ -141,7 +141,9 @@ def build_widgets(w: QMainWindow, a: Actions, voice: str, speed: float) -> None:
         QProgressBar(objectName="save-progress", visible=False, maximumWidth=160), "Saving"
     )
     w.engine_label = _named(QLabel("Engine loading…", objectName="engine"), "Engine")
+    w.menuBar().setAccessibleName("Menu bar")
     bar = w.statusBar()
+    bar.setAccessibleName("Status bar")
     bar.addWidget(w.status_label, 1)
     bar.addWidget(w.position_label)
     for widget in (w.progress, w.open_progress, w.save_progress):
