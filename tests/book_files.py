@@ -1,5 +1,6 @@
 """Small real documents for the window's tests, written by the tests themselves: EPUB (zipfile), Markdown,
-plain text."""
+plain text.
+"""
 
 from __future__ import annotations
 

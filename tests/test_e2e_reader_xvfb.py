@@ -1,7 +1,8 @@
 """`fasttts-desktop book.epub` on a real X server (Xvfb) with the real engine on CPU and a real sound server:
 it reads the book from its first chapter, Ctrl+Space pauses (silence at the sink) and resumes, Alt+Right
 skips a sentence, the heard word is lit on screen, and a second launch offers the last position back.
-Screenshots of the reader go to tests/artifacts/."""
+Screenshots of the reader go to tests/artifacts/.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Documents in the window (offscreen, fake engine): File > Open, drops and the command line; the chapters
 panel and jumping; broken files; the remembered position offered on reopen; recent files; About; every
-control named for screen readers."""
+control named for screen readers.
+"""
 
 from __future__ import annotations
 

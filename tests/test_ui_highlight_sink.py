@@ -1,6 +1,7 @@
 """The window's highlight against a real sound server: each word lights up in the text box within 50 ms of
 its sound reaching PulseAudio's null sink (recorded with parec). The fake engine's words are tones with a
-silent last fifth, so every word's onset can be found in the recording."""
+silent last fifth, so every word's onset can be found in the recording.
+"""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The reader's plain parts (no widgets): sentence and paragraph steps, Qt positions, the position store,
-the status bar's words."""
+the status bar's words.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """The reader in the window (offscreen, fake engine, fake sound output on a real-time clock): playback keys,
 read from the cursor or the last position, the heard word highlighted on the audio clock, following and
-scrolling away, the status bar's position, the make-ahead bar, the not-spoken notice."""
+scrolling away, the status bar's position, the make-ahead bar, the not-spoken notice.
+"""
 
 from __future__ import annotations
 
@@ -256,7 +257,8 @@ def test_voice_or_speed_changed_while_reading_restarts_the_sentence(qtbot, make_
 
 class UnspeakableEngine(FakeEngine):
     """Reports the snowmen and knights of its text as not spoken, the way the real engine reports what
-    its front end could not read."""
+    its front end could not read.
+    """
 
     def stream(self, text, *args, **kwargs):
         for chunk in super().stream(text, *args, **kwargs):

@@ -1,5 +1,6 @@
 """The chapters (EPUB) or headings (Markdown, HTML) of the open document: a side panel to jump from, with
-the chapter being read marked, and the same list's top level under Playback > Go to Chapter."""
+the chapter being read marked, and the same list's top level under Playback > Go to Chapter.
+"""
 
 from __future__ import annotations
 

@@ -10,6 +10,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
@@ -41,7 +42,7 @@ def open_document(path: str) -> OpenedDocument:
     document = load_document(path)
     index = SentenceIndex(document.text)
     digest = text_digest(document.text)
-    return OpenedDocument(os.path.abspath(path), document, index, digest, time.perf_counter() - t0)
+    return OpenedDocument(str(Path(path).resolve()), document, index, digest, time.perf_counter() - t0)
 
 
 class _Reports(QObject):
@@ -63,7 +64,7 @@ class _Job(QRunnable):
             self.reports.failed.emit(self.token, self.path, str(exc))
         except Exception as exc:  # a bug in an importer must not take the window down; the log has it
             log.exception("opening %s failed", self.path)
-            name = os.path.basename(self.path) or self.path
+            name = Path(self.path).name or self.path
             self.reports.failed.emit(self.token, self.path, f"{name} could not be opened: {exc}")
         else:
             self.reports.opened.emit(self.token, opened)

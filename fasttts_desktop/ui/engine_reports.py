@@ -1,6 +1,7 @@
 """What the service reports about the engine (loading, making audio ahead) and about saving, as the
 status bar and the voice list show it; and Save WAV. Part of MainWindow (a mixin), kept apart so the
-window's own file holds the reader."""
+window's own file holds the reader.
+"""
 
 from __future__ import annotations
 

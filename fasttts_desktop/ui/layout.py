@@ -1,5 +1,6 @@
 """The window's widgets and where they sit; every control gets an accessible name (what a screen reader
-says) and a tooltip naming its key. Behaviour lives in main_window.py; this file only builds."""
+says) and a tooltip naming its key. Behaviour lives in main_window.py; this file only builds.
+"""
 
 from __future__ import annotations
 

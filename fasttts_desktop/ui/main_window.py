@@ -9,7 +9,6 @@ and so is any text while it is being read, since the heard-word offsets refer to
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
@@ -189,7 +188,7 @@ class MainWindow(EngineReports, QMainWindow):
 
     def open_path(self, path: str) -> None:
         self._show_error("")
-        self.status_label.setText(f"Opening {os.path.basename(path) or path}…")
+        self.status_label.setText(f"Opening {Path(path).name or path}…")
         self.documents.open_path(path)
 
     @Slot()
@@ -213,7 +212,7 @@ class MainWindow(EngineReports, QMainWindow):
     def _files_dropped(self, paths: list[str]) -> None:
         self.open_path(paths[0])
         if len(paths) > 1:
-            self.status_label.setText(f"Opening {os.path.basename(paths[0])} (one document at a time)…")
+            self.status_label.setText(f"Opening {Path(paths[0]).name} (one document at a time)…")
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if local_files(event.mimeData()):
@@ -232,11 +231,11 @@ class MainWindow(EngineReports, QMainWindow):
     @Slot(object)
     def _on_document(self, opened: OpenedDocument) -> None:
         doc = opened.document
-        self.setWindowTitle(f"{doc.title or os.path.basename(opened.path)} — FastTTS")
+        self.setWindowTitle(f"{doc.title or Path(opened.path).name} — FastTTS")
         self._set_notice("document", " ".join(doc.notices))
         self._update_editable()
         self.status_label.setText(
-            f"Opened {os.path.basename(opened.path)}: {len(opened.text):,} characters, "
+            f"Opened {Path(opened.path).name}: {len(opened.text):,} characters, "
             f"{len(opened.index):,} sentences, {len(doc.headings)} chapters"
         )
         self.text_edit.setFocus()
@@ -259,7 +258,7 @@ class MainWindow(EngineReports, QMainWindow):
         menu.clear()
         paths = self.documents.recent.paths()
         for path in paths:
-            menu.addAction(os.path.basename(path) or path, lambda p=path: self.open_path(p)).setToolTip(path)
+            menu.addAction(Path(path).name or path, lambda p=path: self.open_path(p)).setToolTip(path)
         if not paths:
             menu.addAction("(none yet)").setEnabled(False)
         menu.addSeparator()

@@ -36,7 +36,8 @@ class SentenceIndex:
 
     def at(self, offset: int) -> int:
         """The sentence holding character `offset` (the one before it when `offset` is in the gap between
-        two, the first one before the first); -1 when there are none."""
+        two, the first one before the first); -1 when there are none.
+        """
         if not self.starts:
             return -1
         return max(0, bisect_right(self.starts, offset) - 1)
@@ -54,7 +55,8 @@ class SentenceIndex:
 
     def step_paragraph(self, number: int, delta: int) -> int | None:
         """First sentence of the next (delta > 0) or previous paragraph. Going back from inside a paragraph
-        first returns to its own start, as Ctrl+Up does in an editor."""
+        first returns to its own start, as Ctrl+Up does in an editor.
+        """
         paragraphs = self.paragraph_starts
         if not paragraphs:
             return None
@@ -69,7 +71,8 @@ class SentenceIndex:
 
     def read_from(self, offset: int) -> int:
         """Where reading "from here" starts: the start of the sentence at `offset`, or 0 when nothing
-        speakable follows `offset` (a cursor left at the end of typed text means "read it all")."""
+        speakable follows `offset` (a cursor left at the end of typed text means "read it all").
+        """
         if not self.starts or offset >= self.ends[-1]:
             return 0
         number = self.at(offset)

@@ -8,7 +8,6 @@ on stop, on close and when another document is opened), so a crash loses at most
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal, Slot
@@ -82,7 +81,7 @@ class Documents(QObject):
 
     def open_path(self, path: str) -> None:
         """Parse `path` in the background; the box keeps its text until the document is ready."""
-        self.opener.open(os.path.abspath(os.path.expanduser(path)))
+        self.opener.open(str(Path(path).expanduser().resolve()))
 
     def close_document(self) -> None:
         """Back to a blank box for typed or pasted text."""
@@ -103,7 +102,7 @@ class Documents(QObject):
             remembered = 0
         self.current = opened
         self.reader.set_text(opened.text, opened.index, opened.document.headings)
-        self.settings.setValue("open/folder", os.path.dirname(opened.path))
+        self.settings.setValue("open/folder", str(Path(opened.path).parent))
         self.recent.add(opened.path)
         self._show_chapters(opened.document.headings)
         self.chapters.mark(0)
@@ -114,7 +113,7 @@ class Documents(QObject):
 
     @Slot(str, str)
     def _on_failed(self, path: str, message: str) -> None:
-        if not os.path.exists(path):
+        if not Path(path).exists():
             self.recent.remove(path)  # gone: not worth offering again
         self.failed.emit(message)
 

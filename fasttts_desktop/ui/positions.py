@@ -49,7 +49,7 @@ class PositionStore:
 
     @staticmethod
     def _key(path: str, digest: str) -> str:
-        return f"{digest}:{os.path.abspath(path)}"
+        return f"{digest}:{Path(path).resolve()}"
 
     def get(self, path: str, digest: str) -> int | None:
         entry = self._entries.get(self._key(path, digest))
@@ -60,7 +60,7 @@ class PositionStore:
         """Remember `offset` (0 forgets the document: it was read to the end or started over)."""
         key = self._key(path, digest)
         if offset > 0:
-            self._entries[key] = {"path": os.path.abspath(path), "offset": offset, "time": time.time()}
+            self._entries[key] = {"path": str(Path(path).resolve()), "offset": offset, "time": time.time()}
             self._dirty = True
         elif self._entries.pop(key, None) is not None:
             self._dirty = True
@@ -77,9 +77,9 @@ class PositionStore:
             try:
                 with os.fdopen(fd, "w", encoding="utf-8") as f:
                     f.write(data)
-                os.replace(tmp, self.path)
+                Path(tmp).replace(self.path)
             except BaseException:
-                os.unlink(tmp)
+                Path(tmp).unlink()
                 raise
         except OSError as exc:
             # Losing a bookmark is not worth interrupting the reading for; the log says why.

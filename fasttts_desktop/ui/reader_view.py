@@ -54,7 +54,8 @@ class ReaderEdit(QPlainTextEdit):
 
     def set_text(self, text: str, headings=()) -> None:
         """Replace the text (a new document), its headings' lines set in bold; highlights and the placed
-        cursor go with the old text."""
+        cursor go with the old text.
+        """
         self.clear_reading()
         self._moving_cursor = True
         try:
@@ -179,7 +180,8 @@ class ReaderEdit(QPlainTextEdit):
 
     def _line_of(self, offset: int) -> int:
         """The line `offset` is on, in the units of the vertical scroll bar (QPlainTextEdit scrolls by
-        lines; a block not yet laid out counts as one line until it is)."""
+        lines; a block not yet laid out counts as one line until it is).
+        """
         position = self._qt(offset)
         block = self.document().findBlock(position)
         if not block.isValid():

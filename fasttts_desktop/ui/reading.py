@@ -1,4 +1,5 @@
-"""Reading the text box aloud: where reading starts, skipping, the heard word on the audio clock, the position.
+"""Reading the text box aloud: where reading starts, skipping, the heard word on the audio clock, the
+position.
 
 The service owns playback (what is queued, paused, at the speaker); this only decides which character
 offset to speak from and shows what `SpeechService.heard()` reports, polled while sound plays. Skipping
@@ -121,7 +122,8 @@ class Reader(QObject):
 
     def speak_from(self, offset: int, follow: bool = True) -> None:
         """Read from `offset` now. `follow`: keep the reading in view (Speak does; a skip keeps the view
-        where the user scrolled it, if they did)."""
+        where the user scrolled it, if they did).
+        """
         voice, speed = self._choices()
         self._close_utterance()
         self._speed = speed
@@ -169,7 +171,8 @@ class Reader(QObject):
 
     def go_to(self, offset: int, top: bool = False) -> None:
         """Read on from `offset` at once if reading; otherwise make it where the next Speak starts.
-        `top`: a jump (to a chapter) that shows `offset` at the top of the view."""
+        `top`: a jump (to a chapter) that shows `offset` at the top of the view.
+        """
         if self.service.busy and self._request:
             self.speak_from(offset, follow=top)
             if top:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Signal
 
@@ -24,11 +24,11 @@ class RecentFiles(QObject):
         return [str(p) for p in value or [] if p]
 
     def add(self, path: str) -> None:
-        path = os.path.abspath(path)
+        path = str(Path(path).resolve())
         self._store([path] + [p for p in self.paths() if p != path])
 
     def remove(self, path: str) -> None:
-        self._store([p for p in self.paths() if p != os.path.abspath(path)])
+        self._store([p for p in self.paths() if p != str(Path(path).resolve())])
 
     def clear(self) -> None:
         self._store([])

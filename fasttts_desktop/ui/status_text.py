@@ -1,5 +1,6 @@
 """The status bar's and notices' words: the summary after each utterance, where the reading is, what was
-not spoken. No widgets here: plain functions from numbers to one line."""
+not spoken. No widgets here: plain functions from numbers to one line.
+"""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ def describe_progress(p: ReadingProgress) -> str:
 
 def describe_character(char: str) -> str:
     """A character as a person can recognise it in a notice: itself, or its code and name when it would
-    not show (controls, spaces, marks)."""
+    not show (controls, spaces, marks).
+    """
     category = unicodedata.category(char)
     if category[0] in "CZ" or category in ("Mn", "Me"):
         name = unicodedata.name(char, "")
@@ -72,7 +74,8 @@ def describe_unspoken(chars: Iterable[str], shown: int = 12) -> str:
 
 def unspoken_in(chunk) -> list[str]:
     """The characters the engine reports it could not speak in `chunk` (AudioChunk.unspoken: runs of
-    (offset, characters))."""
+    (offset, characters)).
+    """
     return [c for _offset, chars in getattr(chunk, "unspoken", ()) for c in chars]
 
 
