@@ -301,3 +301,19 @@ def test_typed_text_is_editable_only_while_nothing_is_read(qtbot, make_app):
     assert w.text_edit.toPlainText() == THREE
     w.stop()
     assert not w.text_edit.isReadOnly()
+
+
+def test_the_context_menu_reads_from_the_sentence_under_the_mouse(qtbot, make_app):
+    app = ready_app(make_app)
+    w, engine = app.window, app.engine
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    w.text_edit.setPlainText(THREE)
+    cursor = QTextCursor(w.text_edit.document())
+    cursor.setPosition(THREE.index("seven"))
+    menu = w.text_edit.context_menu(w.text_edit.cursorRect(cursor).center())
+    first = menu.actions()[0]
+    assert first.text() == "Read from &Here" and any("Copy" in a.text() for a in menu.actions())
+    first.trigger()
+    qtbot.waitUntil(lambda: engine.starts == [THREE.index("Five")], timeout=2000)
+    wait_heard(qtbot, w, "Five")
+    w.stop()

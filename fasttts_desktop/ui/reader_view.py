@@ -8,9 +8,11 @@ the cursor somewhere (a click or a key, not typing), which is what "read from he
 
 from __future__ import annotations
 
-from PySide6.QtCore import QMimeData, Qt, Signal, Slot
+from PySide6.QtCore import QMimeData, QPoint, Qt, Signal, Slot
 from PySide6.QtGui import (
+    QAction,
     QColor,
+    QContextMenuEvent,
     QDragEnterEvent,
     QDragMoveEvent,
     QDropEvent,
@@ -18,7 +20,7 @@ from PySide6.QtGui import (
     QTextCharFormat,
     QTextCursor,
 )
-from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QWidget
+from PySide6.QtWidgets import QMenu, QPlainTextEdit, QTextEdit, QWidget
 
 from fasttts_desktop.ui.navigation import QtPositions
 
@@ -36,6 +38,7 @@ def local_files(mime: QMimeData) -> list[str]:
 class ReaderEdit(QPlainTextEdit):
     files_dropped = Signal(list)  # local paths dropped onto the box
     following_changed = Signal(bool)  # False also when the user scrolled or moved the cursor away
+    read_here = Signal(int)  # "Read from Here" chosen in the context menu, at this code-point offset
 
     def __init__(self, parent: QWidget | None = None, **kwargs):
         super().__init__(parent, **kwargs)
@@ -199,6 +202,23 @@ class ReaderEdit(QPlainTextEdit):
         # actionTriggered comes from the user only (wheel, scroll bar, drag), never from setValue.
         if not self._scrolling:
             self.set_following(False)
+
+    # --- the context menu ---
+
+    def context_menu(self, point: QPoint) -> QMenu:
+        """The standard menu with "Read from Here" (the sentence under `point`, viewport coordinates) first."""
+        menu = self.createStandardContextMenu(point)
+        offset = self._positions.from_qt(self.cursorForPosition(point).position())
+        action = QAction("Read from &Here", menu)
+        action.triggered.connect(lambda: self.read_here.emit(offset))
+        menu.insertAction(menu.actions()[0] if menu.actions() else None, action)
+        menu.insertSeparator(menu.actions()[1])
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        menu = self.context_menu(event.pos())
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        menu.popup(event.globalPos())
 
     # --- dropped files ---
 

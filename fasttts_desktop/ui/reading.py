@@ -69,6 +69,7 @@ class Reader(QObject):
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self.poll)
         edit.textChanged.connect(self._text_edited)
+        edit.read_here.connect(self.read_here)
         service.busy_changed.connect(self._on_busy)
         service.paused_changed.connect(self._on_paused)
         service.utterance_finished.connect(self._on_finished)
@@ -135,6 +136,13 @@ class Reader(QObject):
         self._set_position(offset)
         self._show_position(scroll=self.edit.following)
         self._timer.start()
+
+    @Slot(int)
+    def read_here(self, offset: int) -> None:
+        """The context menu's "Read from Here": the sentence at `offset`, now."""
+        text, index = self.snapshot()
+        if text.strip():
+            self.speak_from(index.read_from(offset))
 
     def toggle_pause(self) -> None:
         """Play/Pause: pause or resume what is being read; with nothing being read, read."""
