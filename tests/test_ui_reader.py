@@ -317,3 +317,15 @@ def test_the_context_menu_reads_from_the_sentence_under_the_mouse(qtbot, make_ap
     qtbot.waitUntil(lambda: engine.starts == [THREE.index("Five")], timeout=2000)
     wait_heard(qtbot, w, "Five")
     w.stop()
+
+
+def test_highlights_land_on_the_right_characters_after_emoji(qtbot, make_app):
+    app = make_app()
+    edit = app.window.text_edit
+    text = "Hi 😀 there 𝔄 friend. Next one."
+    edit.setPlainText(text)
+    app.window.reader.snapshot()  # the reader indexes what the box holds
+    start = text.index("friend")
+    edit.show_reading((text.index("Hi"), text.index(".") + 1), (start, start + len("friend")))
+    sentence, word = (s.cursor.selectedText() for s in edit.extraSelections())
+    assert word == "friend" and sentence == "Hi 😀 there 𝔄 friend."
