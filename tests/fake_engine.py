@@ -29,6 +29,7 @@ def chunk_pitch(index: int) -> float:
 
 class FakeEngine:
     description = "Fake · tones (tests)"
+    weights_source = "Fake weights (tests)"
     notice = ""
     export_batch = 1
 

@@ -375,18 +375,16 @@ def test_size_bounds(tmp_path, monkeypatch):
 # -- the CLI's `say -f` ------------------------------------------------------------------------------
 
 
-def test_cli_reads_documents_and_prints_notices(tmp_path, capsys):
+def test_cli_reads_documents_and_keeps_their_notices(tmp_path):
     import argparse
 
     from fasttts_desktop import cli
+    from fasttts_desktop.engine.text.documents import DocumentError
 
     page = tmp_path / "page.html"
     page.write_bytes("<title>T</title><h1>Hello</h1><p>Déjà vu.</p>".encode("cp1252"))
-    assert cli._read_text(argparse.Namespace(file=str(page), text=None)) == "Hello\n\nDéjà vu."
-    assert capsys.readouterr().err == "Decoded as windows-1252 (detected).\n"
-    with pytest.raises(SystemExit) as exit_info:
+    given = cli._read_text(argparse.Namespace(file=str(page), text=None))
+    # `say` prints the notices (as warnings) before it speaks
+    assert (given.text, given.notices) == ("Hello\n\nDéjà vu.", ["Decoded as windows-1252 (detected)."])
+    with pytest.raises(DocumentError, match=r"^Cannot open gone\.epub: there is no such file\.$"):
         cli._read_text(argparse.Namespace(file=str(tmp_path / "gone.epub"), text=None))
-    assert exit_info.value.code == 2
-    assert (
-        capsys.readouterr().err == "fasttts-desktop: error: Cannot open gone.epub: there is no such file.\n"
-    )

@@ -19,7 +19,7 @@ pytest_plugins = ["app_fixtures", "sound_sink"]
 
 pytestmark = pytest.mark.slow
 
-# A blank line always ends a chunk, so these are two and three chunks of ~3 s each.
+# A blank line always ends a chunk, so these are two chunks of ~3 s each.
 TWO_LINES = "The birch canoe slid on the smooth planks.\n\nGlue the sheet to the dark blue background."
 # A short first chunk, then a long one (~110 phonemes): its synthesis outlasts the wait before Stop even on
 # a fast CPU (a ~3 s second chunk was sometimes made within that wait).

@@ -1,136 +1,130 @@
-"""The window: a text box, voice and speed, Speak / Stop / Save WAV…, and a status bar. It only shows and asks;
-SpeechService does the work."""
+"""The window: the reader (text box), voice and speed, playback buttons, menus, the chapters panel and the
+status bar. It only shows and asks; SpeechService does the work, Reader decides where reading starts.
+
+The text box is editable only for typed or pasted text while nothing is being read. An opened document is
+read-only (edits would move its chapters and its remembered position; File > New Text gives a blank box),
+and so is any text while it is being read, since the heard-word offsets refer to the text as sent.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Slot
-from PySide6.QtGui import QCloseEvent, QFont, QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QIcon
+from PySide6.QtWidgets import QMainWindow, QWidget
 
+from fasttts_desktop.engine.text.scripts import script_warning
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED
-from fasttts_desktop.ui.stats_text import describe_utterance
-from fasttts_desktop.worker.engine_worker import EngineInfo
+from fasttts_desktop.engine.weights.voices import voice_info
+from fasttts_desktop.ui.about import AboutDialog
+from fasttts_desktop.ui.actions import build_actions
+from fasttts_desktop.ui.document_opener import OpenedDocument
+from fasttts_desktop.ui.engine_reports import EngineReports
+from fasttts_desktop.ui.layout import build_widgets
+from fasttts_desktop.ui.opening import Documents
+from fasttts_desktop.ui.positions import PositionStore
+from fasttts_desktop.ui.reader_view import local_files
+from fasttts_desktop.ui.reading import Reader
+from fasttts_desktop.ui.status_text import (
+    describe_failed,
+    describe_progress,
+    describe_unspoken,
+    describe_utterance,
+    unspoken_in,
+)
 from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
 
 log = logging.getLogger(__name__)
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
-_BANNER_STYLE = "QLabel { background: #fff4d6; color: #5c4400; border: 1px solid #e6c76a; padding: 6px; }"
-_ERROR_STYLE = "QLabel { background: #fde8e8; color: #8a1c1c; border: 1px solid #e8a0a0; padding: 6px; }"
+TITLE = "FastTTS — text to speech"
+_RESTART_AFTER_MS = 400  # a voice or speed change while reading restarts the sentence once it settles
 
 
-class MainWindow(QMainWindow):
-    def __init__(self, service: SpeechService, settings: QSettings, parent: QWidget | None = None):
+class MainWindow(EngineReports, QMainWindow):
+    def __init__(
+        self,
+        service: SpeechService,
+        settings: QSettings,
+        parent: QWidget | None = None,
+        positions: PositionStore | None = None,
+    ):
         super().__init__(parent)
         self.service = service
         self.settings = settings
         self._notices: dict[
             str, str
-        ] = {}  # banner lines by source: engine notice, sound device, load failure
+        ] = {}  # banner lines by source: engine, sound device, load failure, document
         self._saved_voice = str(settings.value("voice", "") or "")
-
-        self.setWindowTitle("FastTTS — text to speech")
+        self._chunks = (0, 0)  # chunks made, expected, of the current utterance
+        # By chunk start (a sentence read twice counts once): what this reading could not say, and the
+        # parts the engine could not make at all (text, reason).
+        self._unspoken: dict[int, list[str]] = {}
+        self._failed: dict[int, tuple[str, str]] = {}
+        self.setWindowTitle(TITLE)
         self.setWindowIcon(QIcon(str(RESOURCES / "icon.svg")))
+        self.setAcceptDrops(True)
 
-        self.banner = QLabel(objectName="banner", wordWrap=True, visible=False)
-        self.banner.setStyleSheet(_BANNER_STYLE)
-        self.error_label = QLabel(objectName="error", wordWrap=True, visible=False)
-        self.error_label.setStyleSheet(_ERROR_STYLE)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.commands = build_actions(self)  # not `actions`: QWidget.actions() is taken
+        build_widgets(self, self.commands, self._saved_voice, _speed(settings.value("speed", 1.0), 1.0))
+        self.reader = Reader(service, self.text_edit, lambda: (self.voice(), self.speed()), self)
+        self.documents = Documents(self, self.reader, self.chapters, self.resume_bar, settings, positions)
+        self._restart_timer = QTimer(self, singleShot=True, interval=_RESTART_AFTER_MS)
+        self._restart_timer.timeout.connect(self.reader.restart)
+        self._connect()
+        self._restore()
+        self.text_edit.setFocus()
 
-        self.text_edit = QPlainTextEdit(objectName="text")
-        self.text_edit.setPlaceholderText("Type or paste text here, then press Speak (Ctrl+Return).")
-        font = QFont(self.text_edit.font())
-        font.setPointSizeF(font.pointSizeF() * 1.25)
-        self.text_edit.setFont(font)
-
-        self.voice_box = QComboBox(objectName="voice")
-        self.voice_box.setMinimumContentsLength(24)
-        self.voice_box.setToolTip("Voice (language, gender)")
-        self.voice_box.addItem(self._saved_voice or "Loading voices…", self._saved_voice)
-        self.voice_box.setEnabled(False)
-        self.speed_box = QDoubleSpinBox(objectName="speed")
-        self.speed_box.setRange(MIN_SPEED, MAX_SPEED)
-        self.speed_box.setSingleStep(0.1)
-        self.speed_box.setDecimals(2)
-        self.speed_box.setSuffix("×")
-        self.speed_box.setToolTip("Speaking rate: 1.00× is normal")
-        self.speed_box.setValue(_float(settings.value("speed", 1.0), 1.0))
-
-        self.speak_button = QPushButton("Speak", objectName="speak")
-        self.speak_button.setToolTip("Speak the text (Ctrl+Return)")
-        self.speak_button.setDefault(True)
-        self.stop_button = QPushButton("Stop", objectName="stop", enabled=False)
-        self.stop_button.setToolTip("Stop speaking or saving (Esc)")
-        self.save_button = QPushButton("Save WAV…", objectName="save")
-        self.save_button.setToolTip("Save the text's speech as a 24 kHz mono 16-bit WAV file (Ctrl+S)")
-
-        controls = QHBoxLayout()
-        controls.addWidget(QLabel("Voice:", buddy=self.voice_box))
-        controls.addWidget(self.voice_box)
-        controls.addSpacing(12)
-        controls.addWidget(QLabel("Speed:", buddy=self.speed_box))
-        controls.addWidget(self.speed_box)
-        controls.addStretch(1)
-        for button in (self.speak_button, self.stop_button, self.save_button):
-            controls.addWidget(button)
-
-        layout = QVBoxLayout()
-        layout.addWidget(self.banner)
-        layout.addWidget(self.error_label)
-        layout.addWidget(self.text_edit, 1)
-        layout.addLayout(controls)
-        central = QWidget()
-        central.setLayout(layout)
-        self.setCentralWidget(central)
-        self.setTabOrder(self.text_edit, self.voice_box)
-
-        self.status_label = QLabel("Loading the speech engine…", objectName="status")
-        # Busy from the start: the engine's first progress report comes only after torch has imported.
-        self.progress = QProgressBar(objectName="progress", maximumWidth=220, minimum=0, maximum=0)
-        self.save_progress = QProgressBar(objectName="save-progress", visible=False, maximumWidth=160)
-        self.engine_label = QLabel("Engine loading…", objectName="engine")
-        bar = self.statusBar()
-        bar.addWidget(self.status_label, 1)
-        bar.addWidget(self.progress)
-        bar.addWidget(self.save_progress)
-        bar.addPermanentWidget(self.engine_label)
-
-        self.speak_button.clicked.connect(self.speak)
-        self.stop_button.clicked.connect(self.stop)
-        self.save_button.clicked.connect(self.save_wav)
-        self.voice_box.currentIndexChanged.connect(self._voice_chosen)
-        self.speed_box.valueChanged.connect(lambda v: self.settings.setValue("speed", float(v)))
-        # A window-wide shortcut: the text box would otherwise take Ctrl+Return as a newline.
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self, self.speak, context=Qt.ShortcutContext.WindowShortcut)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.stop, context=Qt.ShortcutContext.WindowShortcut)
-        QShortcut(
-            QKeySequence.StandardKey.Save, self, self.save_wav, context=Qt.ShortcutContext.WindowShortcut
+    def _connect(self) -> None:
+        a, s, r, d = self.commands, self.service, self.reader, self.documents
+        a.open.triggered.connect(d.open_dialog)
+        a.new_text.triggered.connect(self.new_text)
+        a.save_wav.triggered.connect(self.save_wav)
+        a.clear_recent.triggered.connect(d.recent.clear)
+        a.quit.triggered.connect(self.close)
+        a.speak.triggered.connect(self.speak)
+        a.pause.triggered.connect(self.toggle_pause)
+        a.pause_only.triggered.connect(s.pause)
+        a.stop.triggered.connect(self.stop)
+        a.previous_sentence.triggered.connect(lambda: r.skip_sentences(-1))
+        a.next_sentence.triggered.connect(lambda: r.skip_sentences(1))
+        a.previous_paragraph.triggered.connect(lambda: r.skip_paragraphs(-1))
+        a.next_paragraph.triggered.connect(lambda: r.skip_paragraphs(1))
+        a.follow.toggled.connect(self._follow_toggled)
+        a.larger.triggered.connect(lambda: self._zoom(1))
+        a.smaller.triggered.connect(lambda: self._zoom(-1))
+        a.about.triggered.connect(self.show_about)
+        a.recent_menu.aboutToShow.connect(self._fill_recent)
+        a.chapters_menu.aboutToShow.connect(lambda: self.chapters.fill_menu(a.chapters_menu))
+        self.chapters.toggleViewAction().triggered.connect(
+            lambda on: self.settings.setValue("view/chapters", on)
         )
-        QShortcut(QKeySequence.StandardKey.Quit, self, self.close, context=Qt.ShortcutContext.WindowShortcut)
 
-        s = service
+        self.speak_button.clicked.connect(a.speak.trigger)
+        self.pause_button.clicked.connect(a.pause.trigger)
+        self.stop_button.clicked.connect(a.stop.trigger)
+        self.save_button.clicked.connect(a.save_wav.trigger)
+        self.voice_box.currentIndexChanged.connect(self._voice_chosen)
+        self.speed_box.valueChanged.connect(self._speed_chosen)
+        self.text_edit.files_dropped.connect(self._files_dropped)
+        self.text_edit.following_changed.connect(self._following_changed)
+
+        r.progress_changed.connect(lambda p: self.position_label.setText(describe_progress(p)))
+        d.opened.connect(self._on_document)
+        d.closed.connect(self._on_document_closed)
+        d.failed.connect(self._on_open_failed)
+        d.busy_changed.connect(self._on_opening)
+
         s.load_progress.connect(self._on_load_progress)
         s.ready.connect(self._on_ready)
         s.load_failed.connect(self._on_load_failed)
         s.busy_changed.connect(self._on_busy)
+        s.paused_changed.connect(self._on_paused)
         s.progress.connect(self._on_progress)
+        s.ahead_changed.connect(self._on_ahead)
+        s.chunk_played.connect(self._on_chunk)
         s.utterance_finished.connect(self._on_finished)
         s.speech_error.connect(self._on_speech_error)
         s.device_problem.connect(lambda message: self._set_notice("device", message))
@@ -138,10 +132,20 @@ class MainWindow(QMainWindow):
         s.saved.connect(self._on_saved)
         s.save_failed.connect(self._on_save_failed)
 
-        geometry = settings.value("window/geometry")
+    def _restore(self) -> None:
+        geometry = self.settings.value("window/geometry")
         if geometry is None or not self.restoreGeometry(geometry):
-            self.resize(760, 440)
-        self.text_edit.setFocus()
+            self.resize(860, 520)
+        state = self.settings.value("window/state")
+        if state is not None:
+            self.restoreState(state)
+        self.chapters.hide()  # shown when a document with chapters is opened
+        size = _float(self.settings.value("view/font_size"), 0.0)
+        if size > 0:
+            font = QFont(self.text_edit.font())
+            font.setPointSizeF(size)
+            self.text_edit.setFont(font)
+        self._update_editable()
 
     # --- what the user asks for ---
 
@@ -153,16 +157,27 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def speak(self) -> None:
-        text = self.text_edit.toPlainText()
         self._show_error("")
-        if not text.strip():
+        self.notice_bar.hide()
+        self._unspoken.clear()
+        self._failed.clear()
+        if not self.reader.speak():
             self._show_error("There is no text to speak: type or paste some first.")
             return
-        self.service.speak(text, self.voice(), self.speed())
+        # Text in a script the front end cannot read would be spelled out: say so, but read it anyway.
+        text = self.reader.snapshot()[0]
+        self._set_notice("script", script_warning(text, voice_info(self.voice()).lang_code) or "")
         if self.service.is_ready:
             self.status_label.setText("Speaking…")
         else:
             self.status_label.setText("Will speak as soon as the engine has loaded…")
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        if self.service.busy:
+            self.reader.toggle_pause()
+        else:
+            self.speak()
 
     @Slot()
     def stop(self) -> None:
@@ -171,89 +186,126 @@ class MainWindow(QMainWindow):
         if was_busy:
             self.status_label.setText("Stopped.")
 
-    @Slot()
-    def save_wav(self) -> None:
-        folder = str(self.settings.value("save/folder", "") or Path.home())
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save speech as WAV", str(Path(folder) / "speech.wav"), "WAV audio (*.wav)"
-        )
-        if path:
-            if not path.lower().endswith(".wav"):
-                path += ".wav"
-            self.settings.setValue("save/folder", str(Path(path).parent))
-            self.save_to(path)
-
-    def save_to(self, path: str) -> None:
-        text = self.text_edit.toPlainText()
+    def open_path(self, path: str) -> None:
         self._show_error("")
-        if not text.strip():
-            self._show_error("There is no text to save: type or paste some first.")
-            return
-        self.service.save(path, text, self.voice(), self.speed())
-        self.save_progress.setRange(0, 0)
-        self.save_progress.setFormat("Saving…")
-        self.save_progress.show()
-        self.stop_button.setEnabled(True)
-        self.status_label.setText(f"Saving {Path(path).name}…")
+        self.status_label.setText(f"Opening {Path(path).name or path}…")
+        self.documents.open_path(path)
 
-    # --- what the service reports ---
+    @Slot()
+    def new_text(self) -> None:
+        self.service.stop()
+        self.documents.close_document()
+        self.text_edit.setFocus()
 
-    @Slot(str, float)
-    def _on_load_progress(self, message: str, fraction: float) -> None:
-        self.engine_label.setText(f"Loading: {message}…")
-        if fraction < 0 or fraction > 1:
-            self.progress.setRange(0, 0)
-        else:
-            self.progress.setRange(0, 100)
-            self.progress.setValue(round(fraction * 100))
-            self.progress.setFormat("%p%")
-        self.progress.show()
+    def show_about(self) -> AboutDialog:
+        info = self.service.engine_info
+        engine = info.description if info else "not loaded yet"
+        weights = (getattr(info, "weights_source", "") if info else "") or "not loaded yet"
+        dialog = AboutDialog(engine, weights, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    # --- documents ---
+
+    @Slot(list)
+    def _files_dropped(self, paths: list[str]) -> None:
+        self.open_path(paths[0])
+        if len(paths) > 1:
+            self.status_label.setText(f"Opening {Path(paths[0]).name} (one document at a time)…")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = local_files(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self._files_dropped(files)
+
+    @Slot(bool)
+    def _on_opening(self, busy: bool) -> None:
+        self.open_progress.setVisible(busy)
 
     @Slot(object)
-    def _on_ready(self, info: EngineInfo) -> None:
-        self.engine_label.setText(info.description)
-        self.engine_label.setToolTip("The path the speech engine runs on")
-        self._set_notice("engine", info.notice)
-        wanted = (
-            self._saved_voice if any(n == self._saved_voice for n, _ in info.voices) else info.default_voice
+    def _on_document(self, opened: OpenedDocument) -> None:
+        doc = opened.document
+        self.setWindowTitle(f"{doc.title or Path(opened.path).name} — FastTTS")
+        self._set_notice("document", " ".join(doc.notices))
+        self._update_editable()
+        self.status_label.setText(
+            f"Opened {Path(opened.path).name}: {len(opened.text):,} characters, "
+            f"{len(opened.index):,} sentences, {len(doc.headings)} chapters"
         )
-        self.voice_box.blockSignals(True)
-        self.voice_box.clear()
-        for name, label in info.voices:
-            self.voice_box.addItem(label, name)
-        self.voice_box.setCurrentIndex(max(0, self.voice_box.findData(wanted)))
-        self.voice_box.blockSignals(False)
-        self.voice_box.setEnabled(True)
-        if not self.service.busy:
-            self.progress.hide()
-            self.status_label.setText("Ready.")
+        self.text_edit.setFocus()
+
+    @Slot()
+    def _on_document_closed(self) -> None:
+        self.setWindowTitle(TITLE)
+        self._set_notice("document", "")
+        self.position_label.clear()
+        self._update_editable()
 
     @Slot(str)
-    def _on_load_failed(self, message: str) -> None:
-        self.engine_label.setText("Engine not loaded")
-        self.progress.hide()
-        self._set_notice("load", f"The speech engine could not be loaded: {message}")
-        self.status_label.setText("The speech engine could not be loaded.")
+    def _on_open_failed(self, message: str) -> None:
+        self._show_error(message)
+        self.status_label.setText("Could not open the document; the text is as it was.")
+
+    @Slot()
+    def _fill_recent(self) -> None:
+        menu = self.commands.recent_menu
+        menu.clear()
+        paths = self.documents.recent.paths()
+        for path in paths:
+            menu.addAction(Path(path).name or path, lambda p=path: self.open_path(p)).setToolTip(path)
+        if not paths:
+            menu.addAction("(none yet)").setEnabled(False)
+        menu.addSeparator()
+        menu.addAction(self.commands.clear_recent)
+        self.commands.clear_recent.setEnabled(bool(paths))
+
+    # --- what the service reports ---
 
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:
         self.stop_button.setEnabled(busy or self.service.saving)
+        self.pause_button.setEnabled(busy)
+        self._update_editable()
         if busy:
+            self._chunks = (0, 0)
             if self.service.is_ready:
                 self.progress.setRange(0, 0)
                 self.progress.setFormat("")
                 self.progress.show()
-        elif self.service.is_ready:
-            self.progress.hide()
+        else:
+            if self.service.is_ready:
+                self.progress.hide()
+            self._show_unspoken()
 
-    @Slot(int, int)
-    def _on_progress(self, done: int, total: int) -> None:
-        self.progress.setRange(0, max(total, done, 1))
-        self.progress.setValue(done)
-        self.progress.setFormat(
-            f"chunk {min(done + 1, total)} of {total}" if done < total else f"{total} of {total}"
-        )
-        self.progress.show()
+    @Slot(bool)
+    def _on_paused(self, paused: bool) -> None:
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.commands.pause.setText("&Resume" if paused else "&Pause")
+        if self.service.busy:
+            self.status_label.setText("Paused." if paused else "Speaking…")
+
+    @Slot(int, object)
+    def _on_chunk(self, _request: int, chunk) -> None:
+        chars = unspoken_in(chunk)
+        if chars:
+            self._unspoken[chunk.chunk.start] = chars
+        if getattr(chunk, "failed", ""):
+            self._failed[chunk.chunk.start] = (chunk.chunk.text, chunk.failed)
+
+    def _show_unspoken(self) -> None:
+        lines = [
+            describe_unspoken(c for _, chars in sorted(self._unspoken.items()) for c in chars),
+            describe_failed([failure for _, failure in sorted(self._failed.items())]),
+        ]
+        message = "\n".join(line for line in lines if line)
+        if message:
+            self.notice_bar.show_message(message)
 
     @Slot(object)
     def _on_finished(self, stats: UtteranceStats) -> None:
@@ -264,29 +316,10 @@ class MainWindow(QMainWindow):
         self._show_error(message)
         self.status_label.setText("Could not speak.")
 
-    @Slot(int, int)
-    def _on_save_progress(self, done: int, total: int) -> None:
-        self.save_progress.setRange(0, max(total, 1))
-        self.save_progress.setValue(done)
-        self.save_progress.setFormat(f"Saving {done}/{total}")
-
-    @Slot(str)
-    def _on_saved(self, path: str) -> None:
-        self.save_progress.hide()
-        self.stop_button.setEnabled(self.service.busy)
-        self.status_label.setText(f"Saved {path}")
-
-    @Slot(str)
-    def _on_save_failed(self, message: str) -> None:
-        self.save_progress.hide()
-        self.stop_button.setEnabled(self.service.busy)
-        if message:
-            self._show_error(message)
-            self.status_label.setText("Could not save.")
-        else:
-            self.status_label.setText("Save cancelled; no file was written.")
-
     # --- helpers ---
+
+    def _update_editable(self) -> None:
+        self.text_edit.set_reading_only(self.service.busy or self.documents.current is not None)
 
     @Slot(int)
     def _voice_chosen(self, index: int) -> None:
@@ -294,6 +327,36 @@ class MainWindow(QMainWindow):
         if name:
             self._saved_voice = name
             self.settings.setValue("voice", name)
+            self._restart_soon()
+
+    @Slot(float)
+    def _speed_chosen(self, value: float) -> None:
+        self.settings.setValue("speed", float(value))
+        self._restart_soon()
+
+    def _restart_soon(self) -> None:
+        if self.service.busy:
+            self._restart_timer.start()
+
+    @Slot(bool)
+    def _follow_toggled(self, on: bool) -> None:
+        self.text_edit.set_following(on)
+        if on:
+            self.reader.poll()
+
+    @Slot(bool)
+    def _following_changed(self, on: bool) -> None:
+        self.commands.follow.blockSignals(True)
+        self.commands.follow.setChecked(on)
+        self.commands.follow.blockSignals(False)
+        if not on and self.service.busy:
+            self.status_label.setText(
+                "Not following the reading while you look around: Ctrl+L follows again."
+            )
+
+    def _zoom(self, steps: int) -> None:
+        self.text_edit.zoomIn(steps)
+        self.settings.setValue("view/font_size", self.text_edit.font().pointSizeF())
 
     def _set_notice(self, source: str, message: str) -> None:
         if message:
@@ -309,14 +372,20 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState())
         self.settings.sync()
         self.hide()  # gone at once, even if the engine needs a moment to finish its chunk
         self.service.shutdown()
+        self.documents.shutdown()
         super().closeEvent(event)
 
 
 def _float(value, default: float) -> float:
     try:
-        return min(MAX_SPEED, max(MIN_SPEED, float(value)))
+        return float(value)
     except (TypeError, ValueError):
         return default
+
+
+def _speed(value, default: float) -> float:
+    return min(MAX_SPEED, max(MIN_SPEED, _float(value, default)))

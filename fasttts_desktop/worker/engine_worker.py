@@ -39,6 +39,7 @@ class EngineInfo:
     notice: str  # something the user should know about this setup, or ""
     voices: list[tuple[str, str]]  # (name, label) in display order
     default_voice: str
+    weights_source: str = ""  # where the weights came from, one line (Help > About)
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ class EngineWorker(QObject):
                 notice=engine.notice,
                 voices=[(v.name, v.label) for v in engine.voices],
                 default_voice=engine.default_voice,
+                weights_source=getattr(engine, "weights_source", ""),
             )
         )
 

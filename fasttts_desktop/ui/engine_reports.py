@@ -1,0 +1,125 @@
+"""What the service reports about the engine (loading, making audio ahead) and about saving, as the
+status bar and the voice list show it; and Save WAV. Part of MainWindow (a mixin), kept apart so the
+window's own file holds the reader.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Slot
+from PySide6.QtWidgets import QFileDialog
+
+from fasttts_desktop.worker.engine_worker import EngineInfo
+from fasttts_desktop.worker.speech import MAKE_AHEAD_S
+
+CHUNKS_COUNTED = 10  # up to this many chunks the bar counts them; beyond, it shows the audio made ahead
+
+
+class EngineReports:
+    """Mixed into MainWindow: uses its widgets, `service`, `settings`, `_chunks` and `_set_notice`."""
+
+    @Slot()
+    def save_wav(self) -> None:
+        folder = str(self.settings.value("save/folder", "") or Path.home())
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save speech as WAV", str(Path(folder) / "speech.wav"), "WAV audio (*.wav)"
+        )
+        if path:
+            if not path.lower().endswith(".wav"):
+                path += ".wav"
+            self.settings.setValue("save/folder", str(Path(path).parent))
+            self.save_to(path)
+
+    def save_to(self, path: str) -> None:
+        text = self.reader.snapshot()[0]
+        self._show_error("")
+        if not text.strip():
+            self._show_error("There is no text to save: type or paste some first.")
+            return
+        self.service.save(path, text, self.voice(), self.speed())
+        self.save_progress.setRange(0, 0)
+        self.save_progress.setFormat("Saving…")
+        self.save_progress.show()
+        self.stop_button.setEnabled(True)
+        self.status_label.setText(f"Saving {Path(path).name}…")
+
+    @Slot(str, float)
+    def _on_load_progress(self, message: str, fraction: float) -> None:
+        self.engine_label.setText(f"Loading: {message}…")
+        if fraction < 0 or fraction > 1:
+            self.progress.setRange(0, 0)
+        else:
+            self.progress.setRange(0, 100)
+            self.progress.setValue(round(fraction * 100))
+            self.progress.setFormat("%p%")
+        self.progress.show()
+
+    @Slot(object)
+    def _on_ready(self, info: EngineInfo) -> None:
+        self.engine_label.setText(info.description)
+        self.engine_label.setToolTip("The path the speech engine runs on")
+        self._set_notice("engine", info.notice)
+        wanted = (
+            self._saved_voice if any(n == self._saved_voice for n, _ in info.voices) else info.default_voice
+        )
+        self.voice_box.blockSignals(True)
+        self.voice_box.clear()
+        for name, label in info.voices:
+            self.voice_box.addItem(label, name)
+        self.voice_box.setCurrentIndex(max(0, self.voice_box.findData(wanted)))
+        self.voice_box.blockSignals(False)
+        self.voice_box.setEnabled(True)
+        if not self.service.busy:
+            self.progress.hide()
+            self.status_label.setText("Ready.")
+
+    @Slot(str)
+    def _on_load_failed(self, message: str) -> None:
+        self.engine_label.setText("Engine not loaded")
+        self.progress.hide()
+        self._set_notice("load", f"The speech engine could not be loaded: {message}")
+        self.status_label.setText("The speech engine could not be loaded.")
+
+    @Slot(int, int)
+    def _on_progress(self, done: int, total: int) -> None:
+        self._chunks = (done, total)
+        if total > CHUNKS_COUNTED:
+            return  # a long text: the bar shows the audio made ahead (_on_ahead)
+        self.progress.setRange(0, max(total, done, 1))
+        self.progress.setValue(done)
+        self.progress.setFormat(
+            f"chunk {min(done + 1, total)} of {total}" if done < total else f"{total} of {total}"
+        )
+        self.progress.show()
+
+    @Slot(float)
+    def _on_ahead(self, seconds: float) -> None:
+        if self._chunks[1] <= CHUNKS_COUNTED or not self.service.busy:
+            return
+        self.progress.setRange(0, round(MAKE_AHEAD_S * 10))
+        self.progress.setValue(min(round(seconds * 10), self.progress.maximum()))
+        self.progress.setFormat(f"{seconds:.0f} s made ahead")
+        self.progress.show()
+
+    @Slot(int, int)
+    def _on_save_progress(self, done: int, total: int) -> None:
+        self.save_progress.setRange(0, max(total, 1))
+        self.save_progress.setValue(done)
+        self.save_progress.setFormat(f"Saving {done}/{total}")
+
+    @Slot(str)
+    def _on_saved(self, path: str) -> None:
+        self.save_progress.hide()
+        self.stop_button.setEnabled(self.service.busy)
+        self.status_label.setText(f"Saved {path}")
+
+    @Slot(str)
+    def _on_save_failed(self, message: str) -> None:
+        self.save_progress.hide()
+        self.stop_button.setEnabled(self.service.busy)
+        if message:
+            self._show_error(message)
+            self.status_label.setText("Could not save.")
+        else:
+            self.status_label.setText("Save cancelled; no file was written.")

@@ -1,0 +1,161 @@
+"""The window's widgets and where they sit; every control gets an accessible name (what a screen reader
+says) and a tooltip naming its key. Behaviour lives in main_window.py; this file only builds.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QFont
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED
+from fasttts_desktop.ui.actions import Actions
+from fasttts_desktop.ui.chapters import ChaptersPanel
+from fasttts_desktop.ui.info_bar import InfoBar
+from fasttts_desktop.ui.reader_view import ReaderEdit
+
+_BANNER_STYLE = "QLabel { background: #fff4d6; color: #5c4400; border: 1px solid #e6c76a; padding: 6px; }"
+_ERROR_STYLE = "QLabel { background: #fde8e8; color: #8a1c1c; border: 1px solid #e8a0a0; padding: 6px; }"
+PLACEHOLDER = (
+    "Type or paste text here, or open a document (Ctrl+O, or drop a file here), then press Speak "
+    "(Ctrl+Return).\nCtrl+Space pauses and resumes, Alt+Left/Right go back or on a sentence, Alt+Up/Down "
+    "a paragraph, Esc stops. Put the cursor somewhere to read from there."
+)
+
+
+def _named(widget: QWidget, name: str, tip: str = "") -> QWidget:
+    widget.setAccessibleName(name)
+    if tip:
+        widget.setToolTip(tip)
+    return widget
+
+
+def _tool_button(action: QAction, name: str) -> QToolButton:
+    button = QToolButton(objectName=name, autoRaise=True)
+    button.setDefaultAction(action)  # icon, tooltip with its key, and enabled state follow the action
+    button.setAccessibleName(action.text().replace("&", ""))
+    button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+    return button
+
+
+def build_widgets(w: QMainWindow, a: Actions, voice: str, speed: float) -> None:
+    """Create the window's widgets as attributes of `w` and lay them out."""
+    w.banner = _named(QLabel(objectName="banner", wordWrap=True, visible=False), "Notice")
+    w.banner.setStyleSheet(_BANNER_STYLE)
+    w.error_label = _named(QLabel(objectName="error", wordWrap=True, visible=False), "Error")
+    w.error_label.setStyleSheet(_ERROR_STYLE)
+    w.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    w.resume_bar = InfoBar("resume-bar", "Reading position")
+    w.notice_bar = InfoBar("notice-bar", "Characters not spoken")
+
+    w.text_edit = _named(ReaderEdit(objectName="text"), "Text to read")
+    w.text_edit.setAccessibleDescription("The text being read; the word being heard is highlighted")
+    w.text_edit.setPlaceholderText(PLACEHOLDER)
+    font = QFont(w.text_edit.font())
+    font.setPointSizeF(font.pointSizeF() * 1.25)
+    w.text_edit.setFont(font)
+
+    w.voice_box = _named(QComboBox(objectName="voice"), "Voice", "Voice (language, gender)")
+    w.voice_box.setMinimumContentsLength(20)
+    w.voice_box.addItem(voice or "Loading voices…", voice)
+    w.voice_box.setEnabled(False)
+    w.speed_box = _named(QDoubleSpinBox(objectName="speed"), "Speed", "Speaking rate: 1.00× is normal")
+    w.speed_box.setRange(MIN_SPEED, MAX_SPEED)
+    w.speed_box.setSingleStep(0.1)
+    w.speed_box.setDecimals(2)
+    w.speed_box.setSuffix("×")
+    w.speed_box.setValue(speed)
+
+    w.speak_button = _named(QPushButton("Speak", objectName="speak"), "Speak", a.speak.toolTip())
+    w.speak_button.setDefault(True)
+    w.pause_button = _named(QPushButton("Pause", objectName="pause", enabled=False), "Pause or resume")
+    w.pause_button.setToolTip(a.pause.toolTip())
+    w.stop_button = _named(QPushButton("Stop", objectName="stop", enabled=False), "Stop", a.stop.toolTip())
+    w.save_button = _named(
+        QPushButton("Save WAV…", objectName="save"),
+        "Save WAV",
+        "Save the text's speech as a 24 kHz mono 16-bit WAV file (Ctrl+S)",
+    )
+    nav = [
+        _tool_button(a.previous_paragraph, "previous-paragraph"),
+        _tool_button(a.previous_sentence, "previous-sentence"),
+        _tool_button(a.next_sentence, "next-sentence"),
+        _tool_button(a.next_paragraph, "next-paragraph"),
+    ]
+    w.nav_buttons = nav
+
+    transport = QHBoxLayout()  # the playback keys, centred under the text
+    for item in (None, *nav[:2], w.speak_button, w.pause_button, w.stop_button, *nav[2:], None):
+        _add(transport, item)
+    choices = QHBoxLayout()
+    voice_label = _named(QLabel("Voice:", buddy=w.voice_box), "Voice")
+    speed_label = _named(QLabel("Speed:", buddy=w.speed_box), "Speed")
+    for item in (voice_label, w.voice_box, 12, speed_label, w.speed_box, None, w.save_button):
+        _add(choices, item)
+
+    layout = QVBoxLayout()
+    for widget in (w.banner, w.error_label, w.resume_bar, w.notice_bar):
+        layout.addWidget(widget)
+    layout.addWidget(w.text_edit, 1)
+    layout.addLayout(transport)
+    layout.addLayout(choices)
+    central = QWidget(objectName="central")
+    central.setLayout(layout)
+    w.setCentralWidget(central)
+    w.setTabOrder(w.text_edit, w.voice_box)
+
+    w.chapters = ChaptersPanel(w)
+    w.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, w.chapters)
+    toggle = w.chapters.toggleViewAction()
+    toggle.setText("&Chapters Panel")
+    toggle.setShortcut("Ctrl+Shift+C")
+    a.view_menu.insertAction(a.view_menu.actions()[0], toggle)
+
+    w.status_label = _named(QLabel("Loading the speech engine…", objectName="status"), "Status")
+    # Messages give way (cut at the right) before the reading position does.
+    w.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    w.status_label.setMinimumWidth(80)
+    w.position_label = _named(QLabel(objectName="position"), "Reading position")
+    # Busy from the start: the engine's first progress report comes only after torch has imported.
+    w.progress = _named(
+        QProgressBar(objectName="progress", maximumWidth=200, minimum=0, maximum=0), "Progress"
+    )
+    w.progress.setMinimumWidth(140)  # room for "chunk 12 of 12" or "20 s made ahead"
+    w.open_progress = _named(
+        QProgressBar(objectName="open-progress", visible=False, maximumWidth=120, minimum=0, maximum=0),
+        "Opening the document",
+    )
+    w.open_progress.setFormat("Opening…")
+    w.save_progress = _named(
+        QProgressBar(objectName="save-progress", visible=False, maximumWidth=160), "Saving"
+    )
+    w.engine_label = _named(QLabel("Engine loading…", objectName="engine"), "Engine")
+    w.menuBar().setAccessibleName("Menu bar")
+    bar = w.statusBar()
+    bar.setAccessibleName("Status bar")
+    bar.addWidget(w.status_label, 1)
+    bar.addWidget(w.position_label)
+    for widget in (w.progress, w.open_progress, w.save_progress):
+        bar.addWidget(widget)
+    bar.addPermanentWidget(w.engine_label)
+
+
+def _add(layout: QHBoxLayout, item) -> None:
+    if item is None:
+        layout.addStretch(1)
+    elif isinstance(item, int):
+        layout.addSpacing(item)
+    else:
+        layout.addWidget(item)
