@@ -199,9 +199,10 @@ def test_the_clock_follows_the_dac_times_and_interpolates_between_blocks():
         return int(np.searchsorted(dac, t, side="right")) - 1
 
     def expected(t):
-        # What the fake's speaker plays at a given clock time: block k started at dac[k], in order.
+        # What the fake's speaker plays at a given clock time: block k started at dac[k], in order, and
+        # holds FRAMES samples (a late next block on a loaded machine leaves its last sample sounding).
         k = block_at(t)
-        return 0 if k < 0 else min(SAMPLE_RATE, k * FRAMES + int((t - dac[k]) * SAMPLE_RATE))
+        return 0 if k < 0 else min(SAMPLE_RATE, k * FRAMES + min(FRAMES, int((t - dac[k]) * SAMPLE_RATE)))
 
     for before, heard, after in samples:
         assert heard <= expected(after) + 1
