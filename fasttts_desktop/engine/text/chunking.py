@@ -28,8 +28,8 @@ SILENT_PHONEMES = frozenset(' !"(),.:;?—“”…→↓↗↘«»')
 
 _SENTENCE_CHARS = frozenset(".!?…。！？‼⁇⁈⁉")
 _CLAUSE_CHARS = frozenset(",;:—–‒―、，；：)]}")
-_OPENERS = frozenset("“‘«([{¿¡")
-_CLOSERS = frozenset("”’»)]}")
+_OPENERS = frozenset("“‘«([{¿¡「『（《【")
+_CLOSERS = frozenset("”’»)]}」』）》】")
 _STRAIGHT_QUOTES = frozenset("\"'")
 
 # G2P cost grows with length (about 0.1 ms a character on one core, plus ~5 ms a call), so a sentence
@@ -38,8 +38,9 @@ _STRAIGHT_QUOTES = frozenset("\"'")
 G2P_MAX_CHARS = 400
 
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
-_SENTENCE_END = re.compile(r"[.!?…‼⁇⁈⁉]+[\"'”’»)\]]*\s+|[。！？]+[\"'”’»)\]]*\s*")
-_CLAUSE_END = re.compile(r"[,;:)\]—–]+[\"'”’»]*\s+")
+# Japanese and Chinese put no space after their punctuation (。、！？), so those ends need none.
+_SENTENCE_END = re.compile(r"[.!?…‼⁇⁈⁉]+[\"'”’»)\]]*\s+|[。！？]+[\"'”’»)\]」』）]*\s*")
+_CLAUSE_END = re.compile(r"[,;:)\]—–]+[\"'”’»]*\s+|[、，；：]+[」』）]*\s*")
 _SPACE = re.compile(r"\s+")
 # A period after these usually does not end a sentence; splitting there would only cost misaki context.
 _ABBREVIATIONS = frozenset(
@@ -111,7 +112,9 @@ def g2p_spans(text: str, max_chars: int = G2P_MAX_CHARS, start: int = 0) -> Iter
     yield from _clipped(_line_spans(text, para, len(text), max_chars), text, start)
 
 
-def _clipped(spans: Iterator[tuple[int, int, bool]], text: str, start: int) -> Iterator[tuple[int, int, bool]]:
+def _clipped(
+    spans: Iterator[tuple[int, int, bool]], text: str, start: int
+) -> Iterator[tuple[int, int, bool]]:
     for s, e, ends_paragraph in spans:
         if e <= start:
             continue
