@@ -1,4 +1,5 @@
-"""Command line: the window (no subcommand), `say`, `voices` and `bench`."""
+"""Command line: the window (no subcommand), `say`, `voices`, `bench`, and (cli_text) `phonemes`, `lexicon`,
+`blend`."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from fasttts_desktop import __version__
+from fasttts_desktop import __version__, cli_text
 
 _GUI_HELP = "With no command, opens the window."
 
@@ -25,18 +26,23 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fasttts-desktop", description=f"Kokoro-82M text to speech. {_GUI_HELP}")
     p.add_argument("--version", action="version", version=f"fasttts-desktop {__version__}")
     _add_engine_options(p)
-    sub = p.add_subparsers(dest="command", metavar="{say,voices,bench}")
+    sub = p.add_subparsers(dest="command", metavar="{say,voices,phonemes,lexicon,blend,bench}")
 
     say = sub.add_parser("say", help="speak text into a WAV file")
     say.add_argument("text", nargs="?", help="the text; '-' or omitted reads standard input")
     say.add_argument("-f", "--file", metavar="TEXTFILE", help="read the text from this file")
     say.add_argument("-o", "--output", required=True, metavar="WAV", help="where to write the WAV file")
-    say.add_argument("--voice", help="voice name (see `fasttts-desktop voices`)")
+    say.add_argument(
+        "--voice", help='voice name (see `fasttts-desktop voices`), saved blend or blend "jm_kumo:60,jf_alpha:40"'
+    )
+    say.add_argument("--lang", help="language to read the text in (a b e f h i j p z); default: the voice's")
     say.add_argument("--speed", type=float, default=1.0, help="speaking rate, 1.0 = normal")
     _add_engine_options(say)
 
-    voices = sub.add_parser("voices", help="list the available voices")
+    voices = sub.add_parser("voices", help="list the available voices and saved blends")
     _add_engine_options(voices)
+
+    cli_text.add_parsers(sub)
 
     sub.add_parser("bench", help="benchmark reference vs compiled engine (GPU)", add_help=False)
     return p
@@ -97,16 +103,22 @@ def _say(args: argparse.Namespace) -> int:
         return _fail(
             f"cannot write {out}: {'it is a folder' if out.is_dir() else 'its folder does not exist'}"
         )
+    if args.lang:
+        from fasttts_desktop.engine.text.languages import resolve_lang
+
+        resolve_lang(args.lang)  # a misspelt language fails before the model loads
     t_load = time.perf_counter()
     engine = _load_engine(args)
     load_s = time.perf_counter() - t_load
-    engine.voice(args.voice)  # unknown voice: fail before any work
+    engine.voice(args.voice)  # unknown voice or language: fail before any work
     if engine.notice:
         print(engine.notice, file=sys.stderr)
+    for start, end, message in engine.script_warnings(text, args.voice, args.lang):
+        print(f"warning: characters {start}-{end}: {message}", file=sys.stderr)
     t0 = time.perf_counter()
     first = None
     parts = []
-    for chunk in engine.stream(text, args.voice, args.speed, batch=engine.export_batch):
+    for chunk in engine.stream(text, args.voice, args.speed, batch=engine.export_batch, lang=args.lang):
         if first is None:
             first = time.perf_counter() - t0
         parts.append(chunk.audio)
@@ -124,8 +136,13 @@ def _say(args: argparse.Namespace) -> int:
 
 def _voices(args: argparse.Namespace) -> int:
     engine = _load_engine(args)
+    from fasttts_desktop.engine.blends import saved_blends
+
+    blends = saved_blends()
     for v in engine.voices:
         mark = "  (default)" if v.name == engine.default_voice else ""
+        if v.name in blends:
+            mark = f"  (blend {blends[v.name].spec})"
         print(f"{v.name:<16} {v.language:<20} {v.gender or '':<7}{mark}")
     return 0
 
@@ -142,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             return _say(args)
         if args.command == "voices":
             return _voices(args)
+        if args.command in cli_text.COMMANDS:
+            return cli_text.run(args, _read_text)
         from fasttts_desktop.ui.app import main as app_main
 
         gui_argv = ["--device", args.device]

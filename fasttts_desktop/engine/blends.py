@@ -2,7 +2,8 @@
 
 A blend's voice pack is the weighted sum of its voices' packs, row by row (each row is the style for one
 input length), with the weights normalised to sum to one; that is how kokoro's own voices are averaged.
-Saved blends live in the user config dir as JSON, {name: {voice: weight}}, written whole.
+Saved blends live in the user config dir as JSON, {name: [[voice, weight], ...]} (in order: the first
+voice's language is the blend's), written whole.
 """
 
 from __future__ import annotations
@@ -102,7 +103,7 @@ def saved_blends() -> dict[str, Blend]:
     out = {}
     for name, parts in raw.items():
         try:
-            spec = ",".join(f"{voice}:{float(w)}" for voice, w in parts.items())
+            spec = ",".join(f"{voice}:{float(w)}" for voice, w in parts)
             out[name] = parse_blend(spec)
         except (EngineError, AttributeError, TypeError, ValueError):
             import logging
@@ -122,7 +123,7 @@ def save_blend(name: str, blend: Blend | str) -> Blend:
         blend = parse_blend(blend)
     raw = read_json(_path(), {})
     raw = raw if isinstance(raw, dict) else {}
-    raw[name] = {voice: round(w, 6) for voice, w in blend.parts}
+    raw[name] = [[voice, round(w, 6)] for voice, w in blend.parts]
     write_json_atomic(_path(), raw)
     return blend
 

@@ -32,7 +32,7 @@ def read_json(path: Path, default):
 def write_json_atomic(path: Path, value) -> None:
     """Write `value` as indented UTF-8 JSON; the file appears only once complete."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    data = json.dumps(value, ensure_ascii=False, indent=2) + "\n"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -67,6 +67,8 @@ def script_of(char: str) -> str | None:
     name = unicodedata.name(char, "")
     if not name:
         return "Unknown"
+    if name.startswith("MODIFIER LETTER"):  # stress and length marks (ˈ ː ʰ): IPA written in the text
+        return None
     if "LATIN" in name.split(" ", 2)[:2]:  # "LATIN SMALL ..." and "FULLWIDTH LATIN ..."
         return "Latin"
     if name.startswith(("HIRAGANA", "KATAKANA", "HALFWIDTH KATAKANA")):
