@@ -177,3 +177,12 @@ def test_real_model_speaks_japanese_on_cpu(engine):
     assert 120 <= np.median(pitch[pitch > 0]) <= 450  # a female voice
     words = [w.text for c in chunks for w in c.words]
     assert "こんにちは" in words and "世界" in words
+
+
+@pytest.mark.parametrize("lang, sentence", [("j", JA), ("z", "你好，世界。今天是2024年12月3日，我们去北京。")])
+def test_chunk_estimate_knows_the_script_is_the_languages_own(lang, sentence):
+    from fasttts_desktop.engine.text.chunking import estimate_chunk_count
+
+    text = sentence * 40
+    real = len(chunks_of(lang, text))
+    assert 0.75 * real <= estimate_chunk_count(text, lang_code=lang) <= 1.35 * real

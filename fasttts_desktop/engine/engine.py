@@ -204,12 +204,12 @@ class Engine:
 
         return script_warnings(text, self.language(voice, lang))
 
-    def estimate_chunks(self, text: str, max_phonemes: int | None = None) -> int:
+    def estimate_chunks(self, text: str, max_phonemes: int | None = None, lang_code: str = "a") -> int:
         from fasttts_desktop.engine.text.frontend import estimate_chunk_count
 
         if max_phonemes is None:
             max_phonemes = min(MAX_PHONEMES, self.backend.chunk_phonemes)
-        return estimate_chunk_count(text, max_phonemes=max_phonemes)
+        return estimate_chunk_count(text, max_phonemes=max_phonemes, lang_code=lang_code)
 
     def _check(self, text: str, speed: float, start: int = 0) -> None:
         if not 0 <= start <= len(text):
@@ -248,10 +248,11 @@ class Engine:
 
         self._check(text, speed, start)
         voice_pack = self.voice_pack(voice)
-        frontend = self.frontend(self.language(voice, lang))
+        lang_code = self.language(voice, lang)
+        frontend = self.frontend(lang_code)
         lexicon = self.lexicon
         max_phonemes = min(MAX_PHONEMES, self.backend.chunk_phonemes)
-        total = max(1, self.estimate_chunks(text[start:], max_phonemes))
+        total = max(1, self.estimate_chunks(text[start:], max_phonemes, lang_code))
         cancelled = cancel or (lambda: False)
         index = 0
         chunks = frontend.chunks(text, pack=pack, max_phonemes=max_phonemes, start=start, lexicon=lexicon)

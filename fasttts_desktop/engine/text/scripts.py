@@ -5,9 +5,10 @@ Japanese out as "Chinese letter, Chinese letter", pyopenjtalk reads Cyrillic as 
 engine checks each paragraph and says so once (`script_warning`), and the front end leaves such letters
 silent (`blank_unreadable`) rather than spelling them out.
 
-One exception keeps the app useful with the voices it ships: paragraphs written only in Latin letters are
+One exception keeps the app useful with the voices it ships: sentences written only in Latin letters are
 read with the English front end when the chosen language does not use the Latin alphabet (Japanese,
 Mandarin, Hindi): the offline voices are Japanese, and reading English with them is this app's default.
+(Latin words inside Japanese or Chinese sentences stay with those front ends, which read them.)
 """
 
 from __future__ import annotations
