@@ -1,16 +1,42 @@
 """Command line: the window (no subcommand), `say`, `voices`, `bench`, and (cli_text) `phonemes`, `lexicon`,
-`blend`."""
+`blend`.
+
+Whatever goes wrong, the user gets one line on stderr and an exit status, never a traceback: 2 for a
+problem they can fix (bad option, unreadable text, unwritable output, unknown voice), 128 + N when signal
+N stopped it (Ctrl+C: 130), with no partial output left behind.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import math
+import os
+import signal
 import sys
 import time
-from pathlib import Path
+from contextlib import contextmanager
 
 from fasttts_desktop import __version__, cli_text
+from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, EngineError
 
 _GUI_HELP = "With no command, opens the window."
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        # one line, as for every other error; argparse's usage block would bury it
+        self.exit(2, f"fasttts-desktop: error: {message} (see {self.prog} --help)\n")
+
+
+def _speed(value: str) -> float:
+    try:
+        speed = float(value)
+    except ValueError:
+        speed = math.nan
+    if not (MIN_SPEED <= speed <= MAX_SPEED):  # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be a number from {MIN_SPEED} to {MAX_SPEED}, not {value!r}")
+    return speed
 
 
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
@@ -23,7 +49,7 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="fasttts-desktop", description=f"Kokoro-82M text to speech. {_GUI_HELP}")
+    p = _Parser(prog="fasttts-desktop", description=f"Kokoro-82M text to speech. {_GUI_HELP}")
     p.add_argument("--version", action="version", version=f"fasttts-desktop {__version__}")
     _add_engine_options(p)
     sub = p.add_subparsers(dest="command", metavar="{say,voices,phonemes,lexicon,blend,bench}")
@@ -33,10 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     say.add_argument("-f", "--file", metavar="TEXTFILE", help="read the text from this file")
     say.add_argument("-o", "--output", required=True, metavar="WAV", help="where to write the WAV file")
     say.add_argument(
-        "--voice", help='voice name (see `fasttts-desktop voices`), saved blend or blend "jm_kumo:60,jf_alpha:40"'
+        "--voice",
+        help='voice name (see `fasttts-desktop voices`), saved blend or blend "jm_kumo:60,jf_alpha:40"',
     )
     say.add_argument("--lang", help="language to read the text in (a b e f h i j p z); default: the voice's")
-    say.add_argument("--speed", type=float, default=1.0, help="speaking rate, 1.0 = normal")
+    say.add_argument(
+        "--speed", type=_speed, default=1.0, help=f"speaking rate, {MIN_SPEED} to {MAX_SPEED}; 1.0 = normal"
+    )
     _add_engine_options(say)
 
     voices = sub.add_parser("voices", help="list the available voices and saved blends")
@@ -53,17 +82,23 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
-def _read_text(args: argparse.Namespace) -> str:
+def _warn(message: str) -> None:
+    print(f"fasttts-desktop: warning: {message}", file=sys.stderr, flush=True)
+
+
+def _read_text(args: argparse.Namespace):
+    """The text to speak (a textinput.Text); every way of giving it is bounded and decoded."""
+    from fasttts_desktop import textinput
+
+    if args.file and args.text is not None:
+        raise EngineError("give the text as an argument or with --file, not both")
     if args.file:
-        try:
-            return Path(args.file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SystemExit(_fail(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}"))
+        return textinput.read_text_file(args.file)
     if args.text is None or args.text == "-":
         if sys.stdin is None or sys.stdin.isatty():
-            raise SystemExit(_fail("give the text as an argument, with --file, or on standard input"))
-        return sys.stdin.read()
-    return args.text
+            raise EngineError("give the text as an argument, with --file, or on standard input")
+        return textinput.read_stream(sys.stdin.buffer, "Standard input")
+    return textinput.argument_text(args.text)
 
 
 def _progress_printer(stream=sys.stderr):
@@ -75,6 +110,24 @@ def _progress_printer(stream=sys.stderr):
             last[0] = message
 
     return progress
+
+
+def _check_voice(args: argparse.Namespace) -> None:
+    """An unknown --voice or --lang (or unreadable --voices) is reported before the model loads."""
+    from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+    from fasttts_desktop.engine.text.languages import resolve_lang
+    from fasttts_desktop.engine.weights import hub
+    from fasttts_desktop.engine.weights.voices import voice_names
+
+    if args.lang:
+        resolve_lang(args.lang)
+    names = voice_names(args.voices, hub=hub.hub_allowed(False if args.offline else None))
+    if args.voice is None or args.voice in names:
+        return
+    blend = parse_blend(args.voice) if is_blend_spec(args.voice) else saved_blends().get(args.voice)
+    unknown = [n for n in blend.voices if n not in names] if blend else [args.voice]
+    if unknown:
+        raise EngineError(f"Unknown voice {unknown[0]!r}. Available voices: {', '.join(sorted(names))}.")
 
 
 def _load_engine(args: argparse.Namespace):
@@ -90,54 +143,26 @@ def _load_engine(args: argparse.Namespace):
 
 
 def _say(args: argparse.Namespace) -> int:
-    import numpy as np
+    from fasttts_desktop.cli_say import speak_to_file
+    from fasttts_desktop.wavfile import WavWriter
 
-    from fasttts_desktop.engine import SAMPLE_RATE
-    from fasttts_desktop.wavfile import write_wav_atomic
-
-    text = _read_text(args)
-    out = Path(args.output)
-    if not text.strip():
+    given = _read_text(args)
+    for notice in given.notices:
+        _warn(notice)
+    if not given.text.strip():
         return _fail("there is no text to speak")
-    if out.is_dir() or not out.expanduser().parent.is_dir():
-        return _fail(
-            f"cannot write {out}: {'it is a folder' if out.is_dir() else 'its folder does not exist'}"
-        )
-    if args.lang:
-        from fasttts_desktop.engine.text.languages import resolve_lang
-
-        resolve_lang(args.lang)  # a misspelt language fails before the model loads
-    t_load = time.perf_counter()
-    engine = _load_engine(args)
-    load_s = time.perf_counter() - t_load
-    engine.voice(args.voice)  # unknown voice or language: fail before any work
-    if engine.notice:
-        print(engine.notice, file=sys.stderr)
-    for start, end, message in engine.script_warnings(text, args.voice, args.lang):
-        print(f"warning: characters {start}-{end}: {message}", file=sys.stderr)
-    t0 = time.perf_counter()
-    first = None
-    parts = []
-    for chunk in engine.stream(text, args.voice, args.speed, batch=engine.export_batch, lang=args.lang):
-        if first is None:
-            first = time.perf_counter() - t0
-        parts.append(chunk.audio)
-    total = time.perf_counter() - t0
-    audio = np.concatenate(parts)
-    write_wav_atomic(out, audio)
-    seconds = len(audio) / SAMPLE_RATE
-    print(
-        f"wrote {out} ({seconds:.2f} s of audio, {len(parts)} chunk{'s' * (len(parts) != 1)}) · "
-        f"{engine.description} · first chunk after {first * 1000:.0f} ms · "
-        f"real-time factor {total / seconds:.3f} ({seconds / total:.1f}x realtime) · engine load {load_s:.1f} s"
-    )
-    return 0
+    _check_voice(args)
+    with WavWriter(args.output) as writer:  # the output is checked (its temp file made) before any work
+        t_load = time.perf_counter()
+        engine = _load_engine(args)
+        load_s = time.perf_counter() - t_load
+        return speak_to_file(engine, given.text, args.voice, args.speed, writer, load_s, args.lang)
 
 
 def _voices(args: argparse.Namespace) -> int:
-    engine = _load_engine(args)
     from fasttts_desktop.engine.blends import saved_blends
 
+    engine = _load_engine(args)
     blends = saved_blends()
     for v in engine.voices:
         mark = "  (default)" if v.name == engine.default_voice else ""
@@ -147,6 +172,62 @@ def _voices(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Stopped(KeyboardInterrupt):
+    """A termination signal, raised where the program is so that its cleanup (temp files) runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_stop_cleanly():
+    def stop(signum, frame):
+        raise _Stopped(signum)
+
+    wanted = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    old = {s: signal.signal(s, stop) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+
+
+def _quiet_logging() -> None:
+    """Our warnings as one line each on stderr. Tracebacks belong in a log, not in a terminal, and other
+    libraries' warnings (phonemizer's "words count mismatch"…) mean nothing to the user."""
+
+    class OneLine(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return f"fasttts-desktop: warning: {record.getMessage().strip().splitlines()[0]}"
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(OneLine())
+    handler.addFilter(lambda r: r.name.startswith("fasttts_desktop") and r.exc_info is None)
+    logging.getLogger().addHandler(handler)
+
+
+def _flush_stdout() -> str:
+    """Flush stdout; on failure (a closed pipe, /dev/full) return why, and stop Python retrying at exit."""
+    try:
+        sys.stdout.flush()
+        return ""
+    except OSError as exc:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return f"cannot write to standard output: {(exc.strerror or str(exc)).lower()}"
+
+
+def _describe(exc: OSError) -> str:
+    from fasttts_desktop.engine.paths import describe_os_error
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{describe_os_error(exc)}"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "bench":
@@ -154,13 +235,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench_main(argv[1:])
     args = _parser().parse_args(argv)
-    try:
-        if args.command == "say":
-            return _say(args)
-        if args.command == "voices":
-            return _voices(args)
-        if args.command in cli_text.COMMANDS:
-            return cli_text.run(args, _read_text)
+    if args.command is None:
         from fasttts_desktop.ui.app import main as app_main
 
         gui_argv = ["--device", args.device]
@@ -169,12 +244,24 @@ def main(argv: list[str] | None = None) -> int:
                 gui_argv += [flag, value]
         if args.offline:
             gui_argv.append("--offline")
-        return app_main(gui_argv)
+        try:
+            return app_main(gui_argv)
+        except KeyboardInterrupt:  # Ctrl+C before the window could take it over
+            return 128 + signal.SIGINT
+    _quiet_logging()
+    try:
+        with _signals_stop_cleanly():
+            if args.command in cli_text.COMMANDS:
+                code = cli_text.run(args, _read_text, _warn)
+            else:
+                code = _say(args) if args.command == "say" else _voices(args)
+    except _Stopped as exc:
+        return 128 + exc.signum
     except KeyboardInterrupt:
-        return 130
-    except Exception as exc:  # one clear line, never a traceback, for anything the user can act on
-        from fasttts_desktop.engine import EngineError
-
-        if isinstance(exc, (EngineError, OSError)):
-            return _fail(str(exc))
-        raise
+        return 128 + signal.SIGINT
+    except EngineError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(_flush_stdout() or _describe(exc))
+    problem = _flush_stdout()
+    return _fail(problem) if problem else code

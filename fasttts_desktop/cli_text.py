@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from fasttts_desktop.engine.types import EngineError
 
@@ -37,35 +36,28 @@ def add_parsers(sub) -> None:
     blend_sub.add_parser("list", help="list the saved blends")
 
 
-def run(args: argparse.Namespace, read_text) -> int:
+def run(args: argparse.Namespace, read_text, warn) -> int:
+    """`read_text(args)` gives the text (a textinput.Text); `warn(line)` tells the user something."""
     if args.command == "phonemes":
-        return _phonemes(args, read_text(args))
+        given = read_text(args)
+        for notice in given.notices:
+            warn(notice)
+        return _phonemes(args, given.text, warn)
     if args.command == "lexicon":
         return _lexicon(args)
     return _blend(args)
 
 
-def voice_language(voice: str | None) -> str:
-    """The language code a voice, saved blend or blend spec speaks, by kokoro's naming (no weights)."""
-    from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
-    from fasttts_desktop.engine.text.languages import lang_of_voice
-
-    if not voice:
-        return "a"
-    blend = parse_blend(voice) if is_blend_spec(voice) else saved_blends().get(voice)
-    return lang_of_voice(blend.voices[0] if blend else voice)
-
-
-def _phonemes(args: argparse.Namespace, text: str) -> int:
-    from fasttts_desktop.engine.text.languages import front_end_for, resolve_lang
+def _phonemes(args: argparse.Namespace, text: str, warn) -> int:
+    from fasttts_desktop.engine.text.languages import front_end_for, lang_of_voice, resolve_lang
     from fasttts_desktop.engine.text.lexicon import Lexicon
     from fasttts_desktop.engine.text.scripts import script_warnings
 
     if not text.strip():
         raise EngineError("there is no text")
-    lang = resolve_lang(args.lang) if args.lang else voice_language(args.voice)
+    lang = resolve_lang(args.lang) if args.lang else lang_of_voice(args.voice) if args.voice else "a"
     for start, end, message in script_warnings(text, lang):
-        print(f"warning: characters {start}-{end}: {message}", file=sys.stderr)
+        warn(f"characters {start}-{end}: {message}")
     count = 0
     for count, pc in enumerate(front_end_for(lang).chunks(text, lexicon=Lexicon.load()), 1):
         c = pc.chunk

@@ -56,7 +56,7 @@ def test_say_reads_stdin_and_lists_voices(cli_env, tmp_path):
         pytest.param(["say", "Hi.", "-o", "{tmp}"], None, "folder", id="output-is-folder"),
         pytest.param(["say", "Hi.", "-o", "{tmp}/a.wav", "--voice", "zz_x"], None, "Unknown voice", id="voice"),
         pytest.param(["say", "Hi.", "-o", "{tmp}/a.wav", "--weights", "{tmp}/nope.pth"], None, "nope.pth", id="weights"),
-        pytest.param(["say", "-f", "{tmp}/none.txt", "-o", "{tmp}/a.wav"], None, "cannot read", id="text-file"),
+        pytest.param(["say", "-f", "{tmp}/none.txt", "-o", "{tmp}/a.wav"], None, "no such file", id="text-file"),
     ],
 )
 def test_say_errors_are_one_clear_line(cli_env, tmp_path, args, stdin, message):

@@ -146,8 +146,9 @@ def test_script_check_warns_and_silences_unreadable_letters():
     text = "Some English.\nこれは日本語です。\nЭто по-русски."
     warnings = script_warnings(text, "a")
     assert [text[s:e] for s, e, _ in warnings] == ["これは日本語です。", "Это по-русски."]
-    assert "(language j)" in warnings[0][2] and "Cyrillic" in warnings[1][2]
+    assert "Japanese voice" in warnings[0][2] and "Cyrillic" in warnings[1][2]
     assert script_warning("Plain English, naïve café, α and β.", "a") is None
+    assert blank_unreadable("α = Καλημέρα", "a") == "α =         "  # a lone letter is named, a word is not
     assert "Cyrillic" in script_warning("Это по-русски.", "j")
     # the English front end leaves the Japanese silent instead of spelling "Japanese letter" per character
     (pc,) = chunks_of("a", "I like 日本語 very much.")

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 # A few milliseconds of fade at each chunk edge: chunks are made separately, so without it a join can
 # land mid-waveform and click.
 _EDGE_FADE = int(0.004 * SAMPLE_RATE)
+# A chunk that fails is reported and skipped; this many failures in a row means the model itself is broken
+# (a lost GPU, say), and the utterance stops with an error instead of reporting every chunk.
+MAX_FAILURES_IN_A_ROW = 3
 
 
 def pick_device(requested: str | None) -> torch.device:
@@ -112,7 +115,7 @@ class Engine:
         if progress:
             progress("Building the model", 0.0)
         backend, backend_notice = _make_backend(weights, dev, fast, progress)
-        notice = " ".join(n for n in (notice, backend_notice) if n)
+        notice = " ".join(n for n in (notice, weights.notice, backend_notice) if n)
         engine = cls(backend, weights, notice)
         if progress:
             progress("Loading the text front end", 0.0)
@@ -243,6 +246,9 @@ class Engine:
         `cancel` is polled before and after each chunk; once it returns True the generator just ends.
         `batch` > 1 (export, not playback): chunks are made that many at a time in one batched call
         where the backend batches (`export_batch`); they still come out one by one, in order.
+        Each chunk lists the characters of its text that were not spoken (`unspoken`). A chunk the model
+        fails on comes out with `failed` set and no audio, and reading goes on; MAX_FAILURES_IN_A_ROW
+        failures in a row raise EngineError.
         """
         from fasttts_desktop.engine.text.frontend import word_timings
 
@@ -254,37 +260,64 @@ class Engine:
         max_phonemes = min(MAX_PHONEMES, self.backend.chunk_phonemes)
         total = max(1, self.estimate_chunks(text[start:], max_phonemes, lang_code))
         cancelled = cancel or (lambda: False)
-        index = 0
+        index = failures = 0
         chunks = frontend.chunks(text, pack=pack, max_phonemes=max_phonemes, start=start, lexicon=lexicon)
         for group in _in_groups(chunks, max(1, batch)):
             if cancelled():
                 return
             t0 = time.perf_counter()
-            requests = [self._request(pc.chunk.phonemes, voice_pack, speed) for pc in group]
             try:
-                if len(requests) == 1:
-                    results = [self.backend.infer(requests[0], cancel=cancelled)]
-                else:
-                    results = self.backend.infer_batch(requests)
+                results = self._infer(group, voice_pack, speed, cancelled)
             except Cancelled:  # stopped in the middle of a chunk
                 return
-            synth_s = (time.perf_counter() - t0) / len(requests)
+            synth_s = (time.perf_counter() - t0) / len(group)
             for pc, result in zip(group, results):
                 if cancelled():
                     return
                 total = max(total, index + 1)
-                yield AudioChunk(
-                    index=index,
-                    total=total,
-                    chunk=pc.chunk,
-                    audio=_fade_edges(result.audio),
-                    words=word_timings(pc, result.durations),
-                    durations=result.durations,
-                    synth_s=synth_s,
-                )
+                if isinstance(result, Exception):
+                    failures += 1
+                    if failures >= MAX_FAILURES_IN_A_ROW:
+                        raise EngineError(f"Speech failed on {failures} chunks in a row: {_one_line(result)}")
+                    chunk = AudioChunk(index, total, pc.chunk, np.zeros(0, np.float32), synth_s=synth_s)
+                    chunk.unspoken, chunk.failed = pc.unspoken, _one_line(result)
+                else:
+                    failures = 0
+                    chunk = AudioChunk(
+                        index=index,
+                        total=total,
+                        chunk=pc.chunk,
+                        audio=_fade_edges(result.audio),
+                        words=word_timings(pc, result.durations),
+                        durations=result.durations,
+                        synth_s=synth_s,
+                        unspoken=pc.unspoken,
+                    )
+                yield chunk
                 index += 1
         if index == 0:
-            raise EngineError("The text has nothing speakable in it (only symbols or punctuation?).")
+            from fasttts_desktop.engine.text.prepare import describe_unspoken, reportable, runs
+
+            silent = runs([i for i in range(start, len(text)) if reportable(text[i])], text)
+            why = describe_unspoken(silent) or "only punctuation?"
+            raise EngineError(f"The text has nothing speakable in it ({why}).")
+
+    def _infer(self, group: list, pack: torch.Tensor, speed: float, cancel: Callable[[], bool]) -> list:
+        """The group's results in order, with the exception in place of a chunk that failed."""
+        try:
+            requests = [self._request(pc.chunk.phonemes, pack, speed) for pc in group]
+            if len(requests) == 1:
+                return [self.backend.infer(requests[0], cancel=cancel)]
+            return self.backend.infer_batch(requests)
+        except Cancelled:
+            raise
+        except Exception as exc:  # one chunk's failure is reported, and reading goes on
+            if len(group) == 1:
+                chunk = group[0].chunk
+                log.exception("chunk at %d-%d failed: %r", chunk.start, chunk.end, chunk.text[:80])
+                return [exc]
+        # one bad chunk must not take its batch-mates with it
+        return [self._infer([pc], pack, speed, cancel)[0] for pc in group]
 
     def synthesize(
         self,
@@ -320,6 +353,11 @@ def _load_lexicon(engine: Engine, path=None):
         log.warning("%s", exc)
         engine.notice = " ".join(n for n in (engine.notice, f"Pronunciation lexicon not used: {exc}") if n)
         return Lexicon([], path or Lexicon.default_path())
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _in_groups(items: Iterable, size: int) -> Iterator[list]:

@@ -21,9 +21,20 @@ def _dir(override: str, default: str) -> Path:
     return path
 
 
+def cache_dir_path() -> Path:
+    """Where the cache belongs, whether or not it exists or can be made."""
+    default = platformdirs.user_cache_dir(APP_NAME, appauthor=False)
+    return Path(os.environ.get("FASTTTS_CACHE_DIR") or default).expanduser()
+
+
 def cache_dir() -> Path:
-    """The user cache dir, e.g. ~/.cache/fasttts-desktop: safe to delete, rebuilt on demand."""
-    return _dir("FASTTTS_CACHE_DIR", platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+    """The user cache dir, e.g. ~/.cache/fasttts-desktop, made if missing: safe to delete, rebuilt on demand.
+
+    Raises OSError when it cannot be made (an unwritable home); callers then work without a cache.
+    """
+    path = cache_dir_path()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def log_dir() -> Path:
@@ -34,3 +45,10 @@ def log_dir() -> Path:
 def config_dir() -> Path:
     """The user config dir, e.g. ~/.config/fasttts-desktop: the user's own work, never deleted by the app."""
     return _dir("FASTTTS_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def describe_os_error(exc: OSError) -> str:
+    """ "permission denied", "read-only file system"…: an OSError's reason, lower case, without errno."""
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return (exc.strerror or str(exc)).lower()

@@ -69,6 +69,12 @@ class AudioChunk:
     words: list[WordTiming] = field(default_factory=list)
     durations: np.ndarray | None = None  # predicted frames per token (incl. the two pad tokens)
     synth_s: float = 0.0  # wall time spent making this chunk's audio
+    # Characters of chunk.text that were not spoken (controls, symbols and scripts the front end cannot
+    # say): (offset into the caller's text, the characters), one entry per run, in order.
+    unspoken: tuple[tuple[int, str], ...] = ()
+    # Why this chunk could not be made, one line ("" when it was). Its audio is then empty and its text
+    # was not heard; the utterance goes on with the next chunk.
+    failed: str = ""
 
     @property
     def seconds(self) -> float:

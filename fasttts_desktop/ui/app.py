@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
+import socket
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QSettings, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from fasttts_desktop import __version__
@@ -55,6 +58,50 @@ def create_window(
     return window
 
 
+@contextmanager
+def quit_on_signals(app: QApplication, window: MainWindow) -> Iterator[list[int]]:
+    """SIGINT (Ctrl+C in the terminal), SIGTERM and SIGHUP close the window as its close button would.
+
+    Python runs a signal handler only when the main thread next executes Python, and Qt's idle loop runs
+    none; so the C-level handler also writes to a socket (signal.set_wakeup_fd) that Qt watches, and that
+    wake-up runs a little Python. Yields the list of signals received.
+    """
+    received: list[int] = []
+    wake_r, wake_w = socket.socketpair()
+    for sock in (wake_r, wake_w):
+        sock.setblocking(False)
+    notifier = QSocketNotifier(wake_r.fileno(), QSocketNotifier.Type.Read)
+
+    def drain() -> None:  # being Python is the point: the pending handler runs now
+        try:
+            wake_r.recv(512)
+        except OSError:
+            pass
+
+    def close_window() -> None:
+        window.close()
+        app.quit()  # also when the window was never shown, so closing it ends nothing
+
+    def handler(signum, frame) -> None:
+        log.info("signal %d: closing", signum)
+        received.append(signum)
+        QTimer.singleShot(0, close_window)  # from the loop, which may not be running yet
+
+    notifier.activated.connect(drain)
+    wanted = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    old_handlers = {s: signal.signal(s, handler) for s in wanted}
+    old_fd = signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
+    try:
+        yield received
+    finally:
+        signal.set_wakeup_fd(old_fd)
+        for s, old in old_handlers.items():
+            signal.signal(s, old)
+        notifier.setEnabled(False)
+        wake_r.close()
+        wake_w.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     log_path, log_handler = start_log_file()
@@ -71,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
     # The first stream open costs ~0.25 s: pay it once the window is drawn, not at the first Speak, and
     # say at once if there is no sound device.
     QTimer.singleShot(0, window.service.player.probe)
-    code = app.exec()
+    with quit_on_signals(app, window) as signals:
+        log.info("window shown")
+        code = app.exec()
+    if signals:
+        code = 128 + signals[0]
     clean = window.service.shutdown()
     reporter.uninstall()
     log.info("fasttts-desktop exiting (%s)", "clean" if clean else "a chunk was still being made")

@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fasttts_desktop.engine.text.languages import lang_of_voice
+from fasttts_desktop.engine.text.scripts import script_warning
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED
 from fasttts_desktop.ui.stats_text import describe_utterance
 from fasttts_desktop.worker.engine_worker import EngineInfo
@@ -158,6 +160,8 @@ class MainWindow(QMainWindow):
         if not text.strip():
             self._show_error("There is no text to speak: type or paste some first.")
             return
+        # Text in a script the front end cannot read would be spelled out: say so, but read it anyway.
+        self._set_notice("script", script_warning(text, lang_of_voice(self.voice())) or "")
         self.service.speak(text, self.voice(), self.speed())
         if self.service.is_ready:
             self.status_label.setText("Speaking…")

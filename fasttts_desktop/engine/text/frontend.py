@@ -26,6 +26,7 @@ from fasttts_desktop.engine.text.chunking import (
     soft_breaks_as_spaces,
 )
 from fasttts_desktop.engine.text.languages import G2P, LANGUAGES, g2p_for
+from fasttts_desktop.engine.text.prepare import Prepared, prepare, reportable, runs
 from fasttts_desktop.engine.text.scripts import LATIN_FALLBACK, blank_unreadable, latin_only, reads_latin
 from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, TextChunk, WordTiming
 from fasttts_desktop.engine.weights.config import kokoro_config
@@ -43,6 +44,8 @@ class PhonemizedChunk:
     # misaki MTokens of the spoken tokens, in order; their phonemes and whitespace spell chunk.phonemes
     # exactly, which is what KPipeline.join_timestamps needs to line words up with durations.
     tokens: list
+    # Characters of chunk.text that will not be heard: (offset into the input, the characters), in order.
+    unspoken: tuple[tuple[int, str], ...] = ()
 
 
 class FrontEnd:
@@ -86,30 +89,35 @@ class FrontEnd:
         if not 0 <= start <= len(text):
             raise ValueError(f"start {start} is outside the text (0..{len(text)})")
         packer = Packer(text, first_max=first_max, max_phonemes=max_phonemes, pack=pack, start=start)
+        unspoken: list[int] = []  # offsets not yet handed out with a chunk, in order
         for span_start, span_end, ends_paragraph in g2p_spans(text, start=start):
-            toks = self._toks(text, span_start, span_end, lexicon)
+            toks, silent = self._toks(text, span_start, span_end, lexicon)
+            unspoken += silent
             mark_boundaries(toks, ends_paragraph)
             for cut in packer.feed(toks):
-                yield _phonemized(text, cut)
-        for cut in packer.finish():
-            yield _phonemized(text, cut)
+                yield _phonemized(text, cut, _take(unspoken, cut.end))
+        last = packer.finish()
+        for k, cut in enumerate(last):
+            # anything left over (only possible at the very end) goes with the last chunk
+            yield _phonemized(text, cut, _take(unspoken, cut.end if k + 1 < len(last) else len(text)))
 
     # -- G2P and alignment
 
-    def _toks(self, text: str, start: int, end: int, lexicon=None) -> list[Tok]:
-        toks: list[Tok] = []
-        segment = soft_breaks_as_spaces(text[start:end])
+    def _toks(self, text: str, start: int, end: int, lexicon=None) -> tuple[list[Tok], list[int]]:
+        """The spoken tokens of text[start:end], and the offsets of its characters that will not be heard."""
+        prepared = prepare(soft_breaks_as_spaces(text[start:end]))
         g2p = self._g2p
-        if not reads_latin(self.lang_code) and latin_only(segment):
+        if not reads_latin(self.lang_code) and latin_only(prepared.text):
             g2p = g2p_for(LATIN_FALLBACK)
-        segment = blank_unreadable(segment, g2p.lang_code)  # silent rather than spelled out
+        segment = blank_unreadable(prepared.text, g2p.lang_code)  # silent rather than spelled out
+        toks: list[Tok] = []
         for offset, piece, mtokens in self._lexicon_pieces(g2p, segment, lexicon):
-            self._place(toks, text, start + offset, piece, mtokens, g2p)
+            self._place(toks, start, prepared, offset, piece, mtokens, g2p)
         if toks:
             # the span was trimmed, so the G2P saw no whitespace after its last token; scripts without
             # spaces still want one between sentences
             toks[-1].space = end < len(text) and (text[end].isspace() or not g2p.spaced)
-        return toks
+        return toks, _unheard(text, start, end, toks, prepared)
 
     def _lexicon_pieces(self, g2p: G2P, segment: str, lexicon):
         """_g2p_pieces, with the lexicon's words read as the user said (one token each, same offsets)."""
@@ -149,8 +157,12 @@ class FrontEnd:
             pieces.append((m.start(), m.group(), mtokens))
         return pieces
 
-    def _place(self, toks: list[Tok], text: str, base: int, piece: str, mtokens, g2p: G2P) -> None:
-        """Find each misaki token in `piece` (which starts at text[base]) and keep the ones with phonemes.
+    def _place(
+        self, toks: list[Tok], base: int, prepared: Prepared, at: int, piece: str, mtokens, g2p: G2P
+    ) -> None:
+        """Find each G2P token in `piece` and keep the ones with phonemes, placed in the input.
+
+        `piece` is prepared.text[at:], itself made from the input text from offset `base` on.
 
         misaki occasionally rewrites a token (5'11" -> "511"), so a token is searched for ahead; one that
         cannot be found takes the unmatched text up to the next one found.
@@ -191,10 +203,33 @@ class FrontEnd:
                 prev.phonemes += (" " if prev.space else "") + phonemes
                 prev.space = bool(mt.whitespace)
                 continue
-            toks.append(Tok(base + s, base + e, mt.text, phonemes, bool(mt.whitespace), source=mt))
+            start, end = base + prepared.source(at + s), base + prepared.source(at + e)
+            toks.append(Tok(start, end, mt.text, phonemes, bool(mt.whitespace), source=mt))
 
 
-def _phonemized(text: str, cut: Cut) -> PhonemizedChunk:
+def _unheard(text: str, start: int, end: int, toks: list[Tok], prepared: Prepared) -> list[int]:
+    """Offsets in text[start:end] of characters no spoken token covers (punctuation and spaces aside),
+    and of those blanked before G2P."""
+    covered = bytearray(end - start)
+    for t in toks:
+        if t.speakable:
+            covered[t.start - start : t.end - start] = b"\1" * (t.end - t.start)
+    silent = {start + i for i in prepared.blanked}
+    silent.update(start + i for i in range(end - start) if not covered[i] and reportable(text[start + i]))
+    return sorted(silent)
+
+
+def _take(offsets: list[int], end: int) -> list[int]:
+    """Remove and return the leading offsets below `end`."""
+    n = 0
+    while n < len(offsets) and offsets[n] < end:
+        n += 1
+    taken = offsets[:n]
+    del offsets[:n]
+    return taken
+
+
+def _phonemized(text: str, cut: Cut, unspoken: list[int]) -> PhonemizedChunk:
     last = len(cut.toks) - 1
     tokens = [
         replace(
@@ -207,7 +242,8 @@ def _phonemized(text: str, cut: Cut) -> PhonemizedChunk:
         )
         for i, t in enumerate(cut.toks)
     ]
-    return PhonemizedChunk(TextChunk(text[cut.start : cut.end], cut.start, cut.end, cut.phonemes), tokens)
+    chunk = TextChunk(text[cut.start : cut.end], cut.start, cut.end, cut.phonemes)
+    return PhonemizedChunk(chunk, tokens, runs(unspoken, text))
 
 
 def word_timings(pc: PhonemizedChunk, pred_dur) -> list[WordTiming]:

@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 
-from fasttts_desktop.engine.text.scripts import script_of
+from fasttts_desktop.engine.text.scripts import HAN, script_of
 from fasttts_desktop.engine.types import EngineError
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
@@ -74,14 +74,14 @@ class ChineseG2P:
             if not word.strip():
                 continue
             scripts = {script_of(c) for c in word} - {None}
-            if scripts == {"Han"}:
+            if scripts and scripts <= HAN:
                 tokens.append(MToken(word, "ZH", " ", self._ipa(word)))
-            elif scripts == {"Latin"}:
+            elif scripts == {"LATIN"}:
                 tokens.append(MToken(word, "EN", " ", self._english_phonemes(word)))
             elif not scripts:  # punctuation and symbols, as misaki maps them
                 tokens.append(MToken(word, "PU", " ", self._zh.map_punctuation(word).strip()))
             else:
-                han = "".join(c for c in word if script_of(c) == "Han")
+                han = "".join(c for c in word if script_of(c) in HAN)
                 tokens.append(MToken(word, "ZH", " ", self._ipa(han) if han else ""))
         return tokens
 
@@ -92,7 +92,7 @@ class ChineseG2P:
         words = self._cn2an.transform(number + after, "an2cn")
         if after and words.endswith(after):
             words = words[: -len(after)]
-        han = "".join(c for c in words if script_of(c) == "Han")
+        han = "".join(c for c in words if script_of(c) in HAN)
         return self._ipa(han) if han else ""
 
     def _english_phonemes(self, word: str) -> str:

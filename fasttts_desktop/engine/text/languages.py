@@ -61,7 +61,21 @@ def resolve_lang(lang: str) -> str:
 
 
 def lang_of_voice(name: str) -> str:
-    """The language a voice speaks by kokoro's naming (jf_alpha -> j); American English otherwise."""
+    """The language a voice speaks by kokoro's naming (jf_alpha -> j), a blend spec or saved blend by its
+    first voice's; American English otherwise. Needs no weights (the window and CLI ask before loading)."""
+    from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+
+    if is_blend_spec(name):
+        try:
+            name = parse_blend(name).voices[0]
+        except EngineError:
+            return "a"
+    elif name[2:3] != "_":
+        try:
+            blend = saved_blends().get(name)
+        except EngineError:
+            blend = None
+        name = blend.voices[0] if blend else name
     if name[2:3] == "_" and name[:1] in LANGUAGES:
         return name[:1]
     return "a"

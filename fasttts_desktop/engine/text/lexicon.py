@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fasttts_desktop.engine.jsonfile import read_json, write_json_atomic
-from fasttts_desktop.engine.text.scripts import script_of
+from fasttts_desktop.engine.text.scripts import HAN, KANA, script_of
 from fasttts_desktop.engine.types import EngineError
 
 __all__ = ["Lexicon", "LexiconEntry", "english_phonemes"]
@@ -213,7 +213,7 @@ class Lexicon:
 
 def _spaced_word_char(c: str) -> bool:
     # Word edges exist only where words are spaced: a Japanese or Chinese key may sit inside a longer run.
-    return (c.isalnum() or c == "_") and script_of(c) not in ("Han", "Kana")
+    return (c.isalnum() or c == "_") and script_of(c) not in HAN | KANA
 
 
 def _stamp(path: Path | None) -> tuple[int, int] | None:

@@ -1,121 +1,141 @@
-"""Which writing systems each language's front end can read, and what to do with the rest.
+"""Is the text written in a script the text front end can read? One warning line when it mostly is not,
+and the letters it cannot read are left silent rather than spelled out.
 
-A front end fed a script it cannot read does something useless: espeak-ng, English's fallback, spells
-Japanese out as "Chinese letter, Chinese letter", pyopenjtalk reads Cyrillic as nothing at all. So the
-engine checks each paragraph and says so once (`script_warning`), and the front end leaves such letters
-silent (`blank_unreadable`) rather than spelling them out.
+Measured with the English front end (misaki, then espeak for words it does not know): Latin text is read;
+espeak also reads Hangul, Devanagari, Georgian, Tamil and Armenian passably, since it switches language
+for them (so do the espeak-based Spanish, French, Hindi, Italian and Portuguese front ends). Everything else
+it spells out or names: kana and kanji become "Japanese letter" / "Chinese letter" per character, Greek
+"kappa alpha lambda…", Thai and Ethiopic their code points, and some scripts (Cherokee) nothing at all. The
+Japanese front end (pyopenjtalk) reads kana, kanji and Latin words; the Mandarin one hanzi, and Latin words
+through espeak's English.
 
 One exception keeps the app useful with the voices it ships: sentences written only in Latin letters are
 read with the English front end when the chosen language does not use the Latin alphabet (Japanese,
 Mandarin, Hindi): the offline voices are Japanese, and reading English with them is this app's default.
-(Latin words inside Japanese or Chinese sentences stay with those front ends, which read them.)
 """
 
 from __future__ import annotations
 
-import functools
 import re
 import unicodedata
+from collections import Counter
 
 __all__ = [
+    "FALLBACK_CODE",
     "LATIN_FALLBACK",
+    "READABLE_SCRIPTS",
     "blank_unreadable",
     "latin_only",
+    "letter_script",
+    "reads_latin",
     "script_of",
     "script_warning",
     "script_warnings",
 ]
 
-# The front end Latin-only text is read with when the chosen language's own cannot read Latin letters.
-LATIN_FALLBACK = "a"
-
-# Scripts each front end reads. Greek is in the espeak-based ones because espeak-ng names Greek letters
-# (α -> "alpha"), which is what a reader wants in running text; Latin words inside Japanese or Chinese text
-# are read by those front ends (pyopenjtalk's loanword readings; espeak English for Chinese).
-READABLE = {
-    "a": {"Latin", "Greek"},
-    "b": {"Latin", "Greek"},
-    "e": {"Latin", "Greek"},
-    "f": {"Latin", "Greek"},
-    "i": {"Latin", "Greek"},
-    "p": {"Latin", "Greek"},
-    "h": {"Devanagari", "Latin", "Greek"},
-    "j": {"Kana", "Han", "Latin"},
-    "z": {"Han", "Latin"},
+# Per front-end language code (kokoro's): the scripts it reads (first word of the Unicode letter names).
+_ESPEAK_READS = frozenset({"HANGUL", "DEVANAGARI", "GEORGIAN", "TAMIL", "ARMENIAN"})
+_ESPEAK = frozenset({"LATIN"}) | _ESPEAK_READS
+HAN = frozenset({"CJK", "IDEOGRAPHIC"})  # 々 is "IDEOGRAPHIC ITERATION MARK"
+KANA = frozenset({"HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA"})  # ー is "KATAKANA-HIRAGANA PROLONGED…"
+READABLE_SCRIPTS: dict[str, frozenset[str]] = {
+    "a": _ESPEAK,
+    "b": _ESPEAK,
+    "e": _ESPEAK,
+    "f": _ESPEAK,
+    "h": _ESPEAK,
+    "i": _ESPEAK,
+    "p": _ESPEAK,
+    "j": frozenset({"LATIN"}) | KANA | HAN,
+    "z": frozenset({"LATIN"}) | HAN,
 }
-_NAMES = {
-    "a": "American English",
-    "b": "British English",
+FRONT_END_NAMES = {
+    "a": "English",
+    "b": "English",
     "e": "Spanish",
     "f": "French",
     "h": "Hindi",
     "i": "Italian",
     "j": "Japanese",
-    "p": "Brazilian Portuguese",
+    "p": "Portuguese",
     "z": "Mandarin",
 }
-# What to suggest for text in a script: the language codes whose front end reads it.
-_SUGGEST = {"Kana": "j", "Han": "j or z", "Devanagari": "h"}
-_SCRIPT_LABEL = {"Kana": "Japanese kana", "Han": "Chinese characters (kanji)"}
+# An unknown code is read as American English, as voices outside kokoro's naming are.
+FALLBACK_CODE = "a"
+# The front end Latin-only text is read with when the chosen language's own does not use Latin letters.
+LATIN_FALLBACK = "a"
+# Single letters of these alphabets are named usefully by espeak (α -> "alpha"); words are not.
+_NAMED_SINGLY = frozenset({"GREEK"})
+
+_SAMPLE_CHARS = 200_000  # the start of a book says what it is written in; naming a megabyte costs ~0.5 s
+_MOSTLY = 0.5
 _PARAGRAPH = re.compile(r"[^\r\n\f\v\x1c-\x1e\x85\u2028\u2029]+")
 
 
-@functools.lru_cache(maxsize=4096)
-def script_of(char: str) -> str | None:
-    """The script of a letter ("Latin", "Kana", "Han", "Cyrillic", ...); None for anything not a letter."""
-    if not char.isalpha():
+def letter_script(ch: str) -> str:
+    """The script of a letter, as the first word of its Unicode name ("LATIN", "CJK", "HIRAGANA"…)."""
+    if ch < "\x80":
+        return "LATIN"
+    words = unicodedata.name(ch, "UNKNOWN").split()
+    if (
+        words[0] in ("FULLWIDTH", "HALFWIDTH", "SMALL", "MODIFIER", "PARENTHESIZED", "CIRCLED")
+        and len(words) > 1
+    ):
+        words = words[1:]
+    if words[0] == "MATHEMATICAL":  # bold, italic, script… forms of Latin and Greek letters
+        return "GREEK" if "GREEK" in words else "LATIN"
+    return words[0]
+
+
+def script_of(ch: str) -> str | None:
+    """The script of a letter that belongs to one; None for non-letters and for modifier letters, the
+    stress and length marks (ˈ ː ʰ) of IPA written in the text."""
+    if not ch.isalpha():
         return None
-    name = unicodedata.name(char, "")
-    if not name:
-        return "Unknown"
-    if name.startswith("MODIFIER LETTER"):  # stress and length marks (ˈ ː ʰ): IPA written in the text
-        return None
-    if "LATIN" in name.split(" ", 2)[:2]:  # "LATIN SMALL ..." and "FULLWIDTH LATIN ..."
-        return "Latin"
-    if name.startswith(("HIRAGANA", "KATAKANA", "HALFWIDTH KATAKANA")):
-        return "Kana"
-    if name.startswith(("CJK", "IDEOGRAPHIC")):
-        return "Han"
-    return name.split(" ", 1)[0].split("-", 1)[0].title()
-
-
-def _unreadable(text: str, lang_code: str) -> dict[str, int]:
-    readable = READABLE.get(lang_code, READABLE[LATIN_FALLBACK])
-    counts: dict[str, int] = {}
-    for c in text:
-        s = script_of(c)
-        if s is not None and s not in readable:
-            counts[s] = counts.get(s, 0) + 1
-    return counts
-
-
-def latin_only(text: str) -> bool:
-    """Whether `text` has letters and every one of them is Latin."""
-    scripts = {script_of(c) for c in text} - {None}
-    return scripts == {"Latin"}
+    script = letter_script(ch)
+    return None if script == "LETTER" else script
 
 
 def reads_latin(lang_code: str) -> bool:
     """Whether the language's own front end is the right reader for Latin-only text."""
-    return lang_code in ("a", "b", "e", "f", "i", "p")
+    return lang_code not in ("h", "j", "z")
+
+
+def latin_only(text: str) -> bool:
+    """Whether `text` has letters and every one of them is Latin."""
+    scripts = {script_of(c) for c in text[:_SAMPLE_CHARS]} - {None}
+    return scripts == {"LATIN"}
 
 
 def script_warning(text: str, lang_code: str) -> str | None:
-    """One line for the user when `text` (a paragraph) has letters the `lang_code` front end cannot read
-    (they are left silent), else None."""
-    if not reads_latin(lang_code) and latin_only(text):
+    """A line for the user when most letters of `text` are in scripts the front end for `lang_code`
+    cannot read (None otherwise, and for text with no letters)."""
+    code = lang_code if lang_code in READABLE_SCRIPTS else FALLBACK_CODE
+    if not reads_latin(code) and latin_only(text):
         return None  # read with the English front end, see the module's docstring
-    counts = _unreadable(text, lang_code)
-    if not counts:
+    readable = READABLE_SCRIPTS[code]
+    counts: Counter[str] = Counter()
+    letters = 0
+    for ch in text[:_SAMPLE_CHARS]:
+        script = script_of(ch)
+        if script is not None:
+            letters += 1
+            if script not in readable:
+                counts[script] += 1
+    unreadable = sum(counts.values())
+    if not letters or unreadable <= _MOSTLY * letters:
         return None
-    scripts = sorted(counts, key=counts.get, reverse=True)
-    what = ", ".join(_SCRIPT_LABEL.get(s, f"{s} script") for s in scripts)
-    n = sum(counts.values())
-    # kana make text Japanese even where kanji outnumber them
-    hints = ["j"] if "Kana" in counts else [_SUGGEST[s] for s in scripts if s in _SUGGEST]
-    hint = f"; choose a voice or language that reads it (language {hints[0]})" if hints else ""
-    lang = _NAMES.get(lang_code, lang_code)
-    return f"{n} letter{'s' * (n != 1)} in {what} that the {lang} front end cannot read will be silent{hint}."
+    main = counts.most_common(1)[0][0]
+    if counts["HIRAGANA"] + counts["KATAKANA"]:
+        what, hint = "Japanese", " (a Japanese voice such as jf_alpha reads it)"
+    elif main == "CJK":
+        what, hint = "Chinese characters", " (a Japanese or Mandarin voice reads them)"
+    else:
+        what, hint = f"in {main.title()} script", ""
+    return (
+        f"Most of this text is {what}, which the {FRONT_END_NAMES[code]} text front end cannot read: "
+        f"it will be skipped{hint}."
+    )
 
 
 def script_warnings(text: str, lang_code: str) -> list[tuple[int, int, str]]:
@@ -129,17 +149,20 @@ def script_warnings(text: str, lang_code: str) -> list[tuple[int, int, str]]:
 
 
 def blank_unreadable(text: str, lang_code: str) -> str:
-    """`text` with the letters the front end cannot read (and their combining marks) turned into spaces;
-    same length, so offsets into the input still hold."""
-    readable = READABLE.get(lang_code, READABLE[LATIN_FALLBACK])
+    """`text` with the words in scripts the front end cannot read (and their combining marks) turned into
+    spaces; same length, so offsets into the input still hold. A lone Greek letter is left to be named."""
+    readable = READABLE_SCRIPTS.get(lang_code, READABLE_SCRIPTS[FALLBACK_CODE])
     out = list(text)
-    blanking = False
-    for i, c in enumerate(text):
-        s = script_of(c)
-        if s is not None:
-            blanking = s not in readable
-        elif not (blanking and unicodedata.category(c).startswith("M")):
-            blanking = False
-        if blanking:
-            out[i] = " "
+    i, n = 0, len(text)
+    while i < n:
+        script = script_of(text[i])
+        if script is None or script in readable:
+            i += 1
+            continue
+        j = i + 1  # the run of this script's letters and the marks on them
+        while j < n and (script_of(text[j]) == script or unicodedata.category(text[j]).startswith("M")):
+            j += 1
+        if not (script in _NAMED_SINGLY and j - i == 1):
+            out[i:j] = " " * (j - i)
+        i = j
     return "".join(out)

@@ -43,6 +43,7 @@ class Weights:
     voices: dict[str, torch.Tensor]  # voice name -> float32 [510, 1, 256]
     source: str  # one human line
     fingerprint: str  # sha256 of the weight values (a compile-cache key)
+    notice: str = ""  # something the user should know about how they were found (a cache that failed), or ""
 
 
 def load_weights(
@@ -75,13 +76,14 @@ def load_weights(
             except EngineError as e:  # a damaged HF cache must not stop the offline default
                 log.warning("Ignoring the Hugging Face copy of Kokoro: %s", e)
                 state_dict, pack = None, voices.offline_voices()
+    notice = ""
     if state_dict is None:
-        state_dict, fingerprint = offline_state_dict(cache_dir, report)
+        state_dict, fingerprint, notice = offline_weights(cache_dir, report)
         source = OFFLINE_SOURCE
     else:
         fingerprint = weights_fingerprint(state_dict)
     pack.update(user_voices)
-    return Weights(state_dict=state_dict, voices=pack, source=source, fingerprint=fingerprint)
+    return Weights(state_dict=state_dict, voices=pack, source=source, fingerprint=fingerprint, notice=notice)
 
 
 def weights_fingerprint(state_dict: dict[str, torch.Tensor]) -> str:
@@ -195,32 +197,60 @@ def _sidecar(path: Path) -> Path:
 
 def offline_state_dict(cache_dir: Path | None = None, progress: Progress | None = None):
     """(state dict, fingerprint) of the offline default: from the cache, else converted and cached."""
+    state_dict, fingerprint, _ = offline_weights(cache_dir, progress)
+    return state_dict, fingerprint
+
+
+def offline_weights(cache_dir: Path | None = None, progress: Progress | None = None):
+    """(state dict, fingerprint, notice) of the offline default: from the cache, else converted and cached.
+
+    A cache that cannot be made or written costs this start nothing: the weights are converted in memory,
+    and the notice (else "") says where they could not be kept and why, since every start will convert.
+    """
     report = progress or (lambda message, fraction: None)
-    path = offline_cache_path(cache_dir)
+    try:
+        path = offline_cache_path(cache_dir)
+    except OSError as e:  # e.g. an unwritable home: no cache folder at all
+        folder = cache_dir or paths.cache_dir_path()
+        state_dict, fingerprint = _convert(report)
+        return state_dict, fingerprint, _no_cache_notice(folder, e)
     cached = _read_cache(path, report)
     if cached is not None:
-        return cached
+        return (*cached, "")
+    state_dict, fingerprint = _convert(report)
+    report("Saving the converted model", 0.9)
+    notice = ""
+    try:
+        _write_cache(path, state_dict, fingerprint)
+    except OSError as e:  # a read-only or full disk costs the next start a conversion, nothing more
+        log.info("Could not cache the converted weights at %s: %s", path, e)  # the notice says it
+        notice = _no_cache_notice(path.parent, e)
+    report("Offline model ready", 1.0)
+    return state_dict, fingerprint, notice
+
+
+def _no_cache_notice(folder: Path, e: OSError) -> str:
+    return (
+        f"The converted model could not be kept in {folder} ({paths.describe_os_error(e)}): "
+        "it runs from memory, and the next start will convert it again."
+    )
+
+
+def _convert(report: Progress):
     t0 = time.perf_counter()
     report("Preparing the offline model (first start only)", 0.0)
     blob = read_offline_onnx()
     state_dict = onnx_convert.convert(blob, _skeleton(), lambda m, f: report(m, 0.05 + 0.8 * f))
     del blob
-    fingerprint = weights_fingerprint(state_dict)
-    report("Saving the converted model", 0.9)
-    try:
-        _write_cache(path, state_dict, fingerprint)
-    except OSError as e:  # a read-only or full disk costs the next start a conversion, nothing more
-        log.warning("Could not cache the converted weights at %s: %s", path, e)
     log.info("Converted the offline weights in %.1f s", time.perf_counter() - t0)
-    report("Offline model ready", 1.0)
-    return state_dict, fingerprint
+    return state_dict, weights_fingerprint(state_dict)
 
 
 def _read_cache(path: Path, report: Progress):
     try:
-        meta = json.loads(_sidecar(path).read_text(encoding="utf-8"))
-        if meta.get("format") != _SIDECAR_FORMAT or path.stat().st_size != meta["size"]:
-            raise ValueError("size or format differs")
+        meta = _checked_sidecar(json.loads(_sidecar(path).read_text(encoding="utf-8")))
+        if path.stat().st_size != meta["size"]:
+            raise ValueError("size differs")
         report("Loading the cached model", 0.0)
         data = path.read_bytes()  # hash and parse the very same bytes
         if hashlib.sha256(data).hexdigest() != meta["sha256"]:
@@ -238,6 +268,23 @@ def _read_cache(path: Path, report: Progress):
         return None
     report("Loaded the cached model", 1.0)
     return state_dict, meta["fingerprint"]
+
+
+_SIDECAR_FIELDS = {"format": int, "size": int, "sha256": str, "fingerprint": str, "keys": list}
+
+
+def _checked_sidecar(meta: object) -> dict:
+    """The sidecar's fields, or TypeError/ValueError for anything else (any JSON can be there: `null`, a list…)."""
+    if not isinstance(meta, dict):
+        raise TypeError(f"the sidecar holds {type(meta).__name__}, not an object")
+    for key, kind in _SIDECAR_FIELDS.items():
+        if not isinstance(meta.get(key), kind) or isinstance(meta.get(key), bool):
+            raise TypeError(f"the sidecar's {key!r} is missing or not {kind.__name__}")
+    if meta["format"] != _SIDECAR_FORMAT:
+        raise ValueError(f"sidecar format {meta['format']}, expected {_SIDECAR_FORMAT}")
+    if not all(isinstance(k, str) for k in meta["keys"]):
+        raise ValueError("the sidecar's tensor names are not all strings")
+    return meta
 
 
 def _write_cache(path: Path, state_dict: dict[str, torch.Tensor], fingerprint: str) -> None:

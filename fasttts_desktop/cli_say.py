@@ -1,0 +1,96 @@
+"""`say`'s work once the engine is up: audio into the file as it is made, progress on stderr, and a report
+of anything not spoken."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from fasttts_desktop.engine.text.prepare import describe_unspoken
+from fasttts_desktop.engine.types import AudioChunk, EngineError
+
+
+def _warn(message: str) -> None:
+    print(f"fasttts-desktop: warning: {message}", file=sys.stderr, flush=True)
+
+
+class Progress:
+    """Where synthesis is, on stderr: rewritten in place on a terminal, else a line every 10 % or 30 s."""
+
+    def __init__(self, expected: int, stream=None):
+        self.stream = stream or sys.stderr
+        self.expected = max(1, expected)
+        self.tty = self.stream.isatty()
+        self.t0 = self.last_t = time.perf_counter()
+        self.last_tenth = 0
+        self.shown = False
+
+    def update(self, chunk: AudioChunk, audio_s: float) -> None:
+        done = chunk.index + 1
+        total = max(self.expected, chunk.total, done)
+        now = time.perf_counter()
+        tenth = 10 * done // total
+        if not self.tty and tenth == self.last_tenth and now - self.last_t < 30:
+            return
+        line = (
+            f"... speaking: chunk {done} of ~{total} ({100 * done // total}%), "
+            f"{audio_s:.1f} s of audio in {now - self.t0:.1f} s"
+        )
+        if self.tty:
+            print(f"\r{line}\x1b[K", end="", file=self.stream, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
+        self.last_tenth, self.last_t, self.shown = tenth, now, True
+
+    def close(self) -> None:
+        if self.tty and self.shown:
+            print(file=self.stream, flush=True)
+
+
+def speak_to_file(
+    engine, text: str, voice: str | None, speed: float, writer, load_s: float, lang: str | None = None
+) -> int:
+    """Speak `text` into `writer` (a WavWriter) and commit it; print the summary and the report.
+
+    `voice`: a voice, saved blend or blend spec; `lang`: the language to read in (default: the voice's)."""
+    v = engine.voice(voice)
+    lang_code = engine.language(voice, lang)
+    if engine.notice:
+        print(engine.notice, file=sys.stderr)
+    for start, end, warning in engine.script_warnings(text, voice, lang):
+        _warn(f"characters {start}-{end}: {warning}")
+    progress = Progress(engine.estimate_chunks(text, lang_code=lang_code))
+    t0 = time.perf_counter()
+    first = None
+    chunks = 0
+    unspoken: list[tuple[int, str]] = []
+    failed: list[AudioChunk] = []
+    try:
+        for chunk in engine.stream(text, v.name, speed, batch=engine.export_batch, lang=lang):
+            if first is None:
+                first = time.perf_counter() - t0
+            writer.write(chunk.audio)
+            chunks += 1
+            unspoken.extend(chunk.unspoken)
+            if chunk.failed:
+                failed.append(chunk)
+            progress.update(chunk, writer.seconds)
+    finally:
+        progress.close()
+    total = time.perf_counter() - t0
+    if not writer.frames:
+        raise EngineError("no audio could be made from this text; nothing was written")
+    out = writer.commit()
+    seconds = writer.seconds
+    print(
+        f"wrote {out} ({seconds:.2f} s of audio, {chunks} chunk{'s' * (chunks != 1)}) · "
+        f"{engine.description} · first chunk after {first * 1000:.0f} ms · "
+        f"real-time factor {total / seconds:.3f} ({seconds / total:.1f}x realtime) · engine load {load_s:.1f} s"
+    )
+    for chunk in failed:
+        c = chunk.chunk
+        excerpt = c.text if len(c.text) <= 60 else c.text[:57] + "…"
+        _warn(f"characters {c.start}-{c.end} could not be spoken ({chunk.failed}): {excerpt!r}")
+    if unspoken:
+        _warn(describe_unspoken(unspoken))
+    return 0

@@ -1,0 +1,174 @@
+"""Real faults for the robustness tests: a full disk, a read-only folder, an unprivileged user.
+
+Tests run as root on CI, and root ignores permission bits. So a read-only folder is a read-only tmpfs
+mount (EROFS stops root too) where mounting is allowed, else a folder with its write bits off (which stops
+anyone else); `unprivileged` drops this process's effective uid for a block. (A child process cannot run as
+another user here: the interpreter lives under /root, which only root may enter.)
+A full disk is a tiny tmpfs where mounting is allowed, else a file-size limit (RLIMIT_FSIZE, which the
+kernel enforces the same way on any write; the error is then "File too large" instead of ENOSPC).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+NOBODY = 65534
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def _mount(*args: str) -> bool:
+    if not (is_root() and shutil.which("mount")):
+        return False
+    return subprocess.run(["mount", *args], capture_output=True, check=False).returncode == 0
+
+
+@contextmanager
+def read_only_folder(path: Path) -> Iterator[Path]:
+    """An empty folder nobody (root included, where mounting is allowed) can write in."""
+    path.mkdir(parents=True, exist_ok=True)
+    if _mount("-t", "tmpfs", "-o", "ro,size=16k,mode=0755", "tmpfs", str(path)):
+        try:
+            yield path
+        finally:
+            subprocess.run(["umount", "-l", str(path)], check=False)
+        return
+    if is_root():
+        import pytest
+
+        pytest.skip("root without the right to mount cannot make a folder it cannot write")
+    path.chmod(0o555)
+    try:
+        yield path
+    finally:
+        path.chmod(0o755)
+
+
+@contextmanager
+def unprivileged() -> Iterator[None]:
+    """This process as `nobody` for the block (effective ids only, so root comes back after)."""
+    if not is_root():
+        yield
+        return
+    os.setegid(NOBODY)
+    os.seteuid(NOBODY)
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+
+
+@contextmanager
+def open_folder(prefix: str = "fasttts-robust-") -> Iterator[Path]:
+    """A temp folder every user can enter and write (pytest's own is private to its user)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    path.chmod(0o777)
+    try:
+        yield path
+    finally:
+        for p in path.rglob("*"):  # a test may have locked some of it
+            if p.is_dir() and not p.is_symlink():
+                p.chmod(0o777)
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def full_disk(path: Path, size_kb: int = 64) -> Iterator[Path]:
+    """A folder on which writing more than `size_kb` fails (see the module docstring)."""
+    path.mkdir(parents=True, exist_ok=True)
+    if _mount("-t", "tmpfs", "-o", f"size={size_kb}k,mode=0777", "tmpfs", str(path)):
+        try:
+            yield path
+        finally:
+            subprocess.run(["umount", "-l", str(path)], check=False)
+        return
+    old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write instead of death
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size_kb * 1024, old_limit[1]))
+    try:
+        yield path
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
+        signal.signal(signal.SIGXFSZ, old_handler)
+
+
+def full_disk_child_limit(size_kb: int):
+    """preexec_fn for a child process writing to a `full_disk` folder that could not be mounted."""
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size_kb * 1024, resource.RLIM_INFINITY))
+
+    return limit
+
+
+# --- the CLI as a user runs it ----------------------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run_cli(args: list, env: dict, *, stdin=None, cwd=None, timeout: float = 600, **kw):
+    """`python -m fasttts_desktop ARGS` (bytes arguments allowed); stdout/stderr as text (bad bytes escaped)."""
+    import sys
+
+    feed = {"stdin": stdin} if hasattr(stdin, "read") else {"input": stdin}
+    return subprocess.run(
+        [sys.executable, "-m", "fasttts_desktop", *args],
+        **feed,
+        capture_output=True,
+        env=env,
+        cwd=cwd or tempfile.gettempdir(),  # never the repo: python -m would import the tree from there
+        timeout=timeout,
+        check=False,
+        **kw,
+    )
+
+
+def text_of(stream) -> str:
+    return stream.decode("utf-8", "backslashreplace") if isinstance(stream, bytes) else stream
+
+
+def error_lines(stderr) -> list[str]:
+    return [line for line in text_of(stderr).splitlines() if line.startswith("fasttts-desktop: error:")]
+
+
+def assert_one_line_error(result, fragment: str, code: int = 2) -> str:
+    """Exit status `code`, exactly one error line holding `fragment`, and no traceback."""
+    err = text_of(result.stderr)
+    assert result.returncode == code, (result.returncode, err)
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    errors = error_lines(err)
+    assert len(errors) == 1 and fragment in errors[0], err
+    return errors[0]
+
+
+def assert_model_not_loaded(result) -> None:
+    """The engine's load reports its steps ("... Loading the cached model"); none may have begun."""
+    assert not [line for line in text_of(result.stderr).splitlines() if line.startswith("... ")], result.stderr
+
+
+def assert_whole_wav_or_absent(path: Path, expect: bool | None = None) -> None:
+    """The output is a complete WAV (its header's length matches the file) or does not exist; no temp."""
+    import wave
+
+    leftovers = [p.name for p in path.parent.iterdir() if p.name.endswith(".part")]
+    assert not leftovers, leftovers
+    if not path.exists():
+        assert expect is not True, f"{path} was not written"
+        return
+    assert expect is not False, f"{path} was written"
+    with wave.open(str(path), "rb") as w:
+        frames, width, channels = w.getnframes(), w.getsampwidth(), w.getnchannels()
+    assert (width, channels) == (2, 1) and frames > 0
+    assert path.stat().st_size == 44 + frames * width, "the header does not describe the whole file"
