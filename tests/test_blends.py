@@ -91,6 +91,11 @@ def test_blends_are_saved_in_order_and_deleted(config):
     )  # the first voice stays first: it sets the language
     assert blends["bright"] == Blend((("jf_alpha", 0.5), ("jm_kumo", 0.5)))
     assert (config / "blends.json").exists() and not list(config.glob("*.part"))
+    # the window and the CLI learn a blend's language without loading any weights
+    from fasttts_desktop.engine.text.languages import lang_of_voice
+
+    assert lang_of_voice("warm") == lang_of_voice("jf_alpha:40,am_adam:60") == "j"
+    assert lang_of_voice("am_adam:60,jf_alpha:40") == "a" and lang_of_voice("unknown") == "a"
     assert delete_blend("warm") and not delete_blend("warm")
     assert list(saved_blends()) == ["bright"]
     for bad in ["", "a:b", "jf_mine"]:

@@ -40,20 +40,24 @@ def chunks_of(lang: str, text: str, **kw):
     return chunks
 
 
-def test_japanese_g2p_reads_kana_offline():
+def test_japanese_g2p_reads_kana_offline(tmp_path):
     code = """
 import json, sys
 tried = []
 sys.addaudithook(lambda e, a: tried.append(e) if e.startswith(("socket.connect", "socket.getaddrinfo")) else None)
 from fasttts_desktop.engine.text.languages import front_end_for
-out = [pc.chunk.phonemes for pc in front_end_for("j").chunks("こんにちは、世界。")]
+out = {lang: [pc.chunk.phonemes for pc in front_end_for(lang).chunks(text)]
+       for lang, text in [("j", "こんにちは、世界。"), ("z", "你好，世界。"), ("e", "Hola, mundo.")]}
 print(json.dumps({"phonemes": out, "tried": tried}))
 """
-    done = run_without_network(code, timeout=180)
+    # a fresh cache folder: jieba builds its dictionary cache there, which must not need the network either
+    done = run_without_network(code, env={"FASTTTS_CACHE_DIR": str(tmp_path)}, timeout=180)
     assert done.returncode == 0, f"[{done.netcut}] {done.stderr[-3000:]}"
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["tried"] == []
-    assert result["phonemes"] == ["koɲɲiʨiβa, sekai."]
+    assert result["phonemes"]["j"] == ["koɲɲiʨiβa, sekai."]
+    assert result["phonemes"]["z"] == ["ni↓xau↓, ʂɨ↘ʨje↘."]
+    assert result["phonemes"]["e"] == ["ˈola, mˈundo."]
 
 
 def test_japanese_tokens_spell_what_the_port_says():
@@ -180,7 +184,9 @@ def test_real_model_speaks_japanese_on_cpu(engine):
     assert "こんにちは" in words and "世界" in words
 
 
-@pytest.mark.parametrize("lang, sentence", [("j", JA), ("z", "你好，世界。今天是2024年12月3日，我们去北京。")])
+@pytest.mark.parametrize(
+    "lang, sentence", [("j", JA), ("z", "你好，世界。今天是2024年12月3日，我们去北京。")]
+)
 def test_chunk_estimate_knows_the_script_is_the_languages_own(lang, sentence):
     from fasttts_desktop.engine.text.chunking import estimate_chunk_count
 
