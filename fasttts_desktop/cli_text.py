@@ -51,6 +51,7 @@ def run(args: argparse.Namespace, read_text, warn) -> int:
 def _phonemes(args: argparse.Namespace, text: str, warn) -> int:
     from fasttts_desktop.engine.text.languages import front_end_for, lang_of_voice, resolve_lang
     from fasttts_desktop.engine.text.lexicon import Lexicon
+    from fasttts_desktop.engine.text.prepare import describe_unspoken
     from fasttts_desktop.engine.text.scripts import script_warnings
 
     if not text.strip():
@@ -59,10 +60,14 @@ def _phonemes(args: argparse.Namespace, text: str, warn) -> int:
     for start, end, message in script_warnings(text, lang):
         warn(f"characters {start}-{end}: {message}")
     count = 0
+    unspoken: list[tuple[int, str]] = []
     for count, pc in enumerate(front_end_for(lang).chunks(text, lexicon=Lexicon.load()), 1):
         c = pc.chunk
         print(f"[{count}] {c.start}-{c.end} {' '.join(c.text.split())}")
-        print(f"    {c.phonemes}")
+        print(f"    {c.phonemes}", flush=True)
+        unspoken.extend(pc.unspoken)
+    if unspoken:
+        warn(describe_unspoken(unspoken))
     if not count:
         raise EngineError("the text has nothing speakable in it")
     return 0
