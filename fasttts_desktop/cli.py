@@ -1,4 +1,5 @@
-"""Command line: the window (no subcommand), `say`, `voices` and `bench`.
+"""Command line: the window (no subcommand), `say`, `voices`, `bench`, and (cli_text) `phonemes`, `lexicon`,
+`blend`.
 
 Whatever goes wrong, the user gets one line on stderr and an exit status, never a traceback: 2 for a
 problem they can fix (bad option, unreadable text, unwritable output, unknown voice), 128 + N when signal
@@ -16,11 +17,11 @@ import sys
 import time
 from contextlib import contextmanager
 
-from fasttts_desktop import __version__
+from fasttts_desktop import __version__, cli_text
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, EngineError
 
 _GUI_HELP = "With no command, opens the window (with PATH: that document, ready to read)."
-_COMMANDS = ("say", "voices", "bench")
+_COMMANDS = ("say", "voices", "bench", *cli_text.COMMANDS)
 _VALUED = ("--device", "--weights", "--voices")  # top-level options that take the next word as value
 
 
@@ -57,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"fasttts-desktop {__version__}")
     _add_engine_options(p)
-    sub = p.add_subparsers(dest="command", metavar="{say,voices,bench}")
+    sub = p.add_subparsers(dest="command", metavar="{say,voices,phonemes,lexicon,blend,bench}")
 
     say = sub.add_parser("say", help="speak text into a WAV file")
     say.add_argument("text", nargs="?", help="the text; '-' or omitted reads standard input")
@@ -65,14 +66,20 @@ def _parser() -> argparse.ArgumentParser:
         "-f", "--file", metavar="DOCUMENT", help="read the text from a .txt/.md/.html/.epub/.pdf"
     )
     say.add_argument("-o", "--output", required=True, metavar="WAV", help="where to write the WAV file")
-    say.add_argument("--voice", help="voice name (see `fasttts-desktop voices`)")
+    say.add_argument(
+        "--voice",
+        help='voice name (see `fasttts-desktop voices`), saved blend or blend "jm_kumo:60,jf_alpha:40"',
+    )
+    say.add_argument("--lang", help="language to read the text in (a b e f h i j p z); default: the voice's")
     say.add_argument(
         "--speed", type=_speed, default=1.0, help=f"speaking rate, {MIN_SPEED} to {MAX_SPEED}; 1.0 = normal"
     )
     _add_engine_options(say)
 
-    voices = sub.add_parser("voices", help="list the available voices")
+    voices = sub.add_parser("voices", help="list the available voices and saved blends")
     _add_engine_options(voices)
+
+    cli_text.add_parsers(sub)
 
     sub.add_parser("bench", help="benchmark reference vs compiled engine (GPU)", add_help=False)
     return p
@@ -140,13 +147,21 @@ def _progress_printer(stream=sys.stderr):
 
 
 def _check_voice(args: argparse.Namespace) -> None:
-    """An unknown --voice (or unreadable --voices) is reported before the model loads."""
+    """An unknown --voice or --lang (or unreadable --voices) is reported before the model loads."""
+    from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+    from fasttts_desktop.engine.text.languages import resolve_lang
     from fasttts_desktop.engine.weights import hub
     from fasttts_desktop.engine.weights.voices import voice_names
 
+    if args.lang:
+        resolve_lang(args.lang)
     names = voice_names(args.voices, hub=hub.hub_allowed(False if args.offline else None))
-    if args.voice is not None and args.voice not in names:
-        raise EngineError(f"Unknown voice {args.voice!r}. Available voices: {', '.join(sorted(names))}.")
+    if args.voice is None or args.voice in names:
+        return
+    blend = parse_blend(args.voice) if is_blend_spec(args.voice) else saved_blends().get(args.voice)
+    unknown = [n for n in blend.voices if n not in names] if blend else [args.voice]
+    if unknown:
+        raise EngineError(f"Unknown voice {unknown[0]!r}. Available voices: {', '.join(sorted(names))}.")
 
 
 def _load_engine(args: argparse.Namespace):
@@ -175,13 +190,18 @@ def _say(args: argparse.Namespace) -> int:
         t_load = time.perf_counter()
         engine = _load_engine(args)
         load_s = time.perf_counter() - t_load
-        return speak_to_file(engine, given.text, args.voice, args.speed, writer, load_s)
+        return speak_to_file(engine, given.text, args.voice, args.speed, writer, load_s, args.lang)
 
 
 def _voices(args: argparse.Namespace) -> int:
+    from fasttts_desktop.engine.blends import saved_blends
+
     engine = _load_engine(args)
+    blends = saved_blends()
     for v in engine.voices:
         mark = "  (default)" if v.name == engine.default_voice else ""
+        if v.name in blends:
+            mark = f"  (blend {blends[v.name].spec})"
         print(f"{v.name:<16} {v.language:<20} {v.gender or '':<7}{mark}")
     return 0
 
@@ -268,7 +288,10 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_logging()
     try:
         with _signals_stop_cleanly():
-            code = _say(args) if args.command == "say" else _voices(args)
+            if args.command in cli_text.COMMANDS:
+                code = cli_text.run(args, _read_text, _warn)
+            else:
+                code = _say(args) if args.command == "say" else _voices(args)
     except _Stopped as exc:
         return 128 + exc.signum
     except KeyboardInterrupt:

@@ -7,7 +7,6 @@ import sys
 import time
 
 from fasttts_desktop.engine.text.prepare import describe_unspoken
-from fasttts_desktop.engine.text.scripts import script_warning
 from fasttts_desktop.engine.types import AudioChunk, EngineError
 
 
@@ -48,21 +47,26 @@ class Progress:
             print(file=self.stream, flush=True)
 
 
-def speak_to_file(engine, text: str, voice: str | None, speed: float, writer, load_s: float) -> int:
-    """Speak `text` into `writer` (a WavWriter) and commit it; print the summary and the report."""
+def speak_to_file(
+    engine, text: str, voice: str | None, speed: float, writer, load_s: float, lang: str | None = None
+) -> int:
+    """Speak `text` into `writer` (a WavWriter) and commit it; print the summary and the report.
+
+    `voice`: a voice, saved blend or blend spec; `lang`: the language to read in (default: the voice's)."""
     v = engine.voice(voice)
+    lang_code = engine.language(voice, lang)
     if engine.notice:
         print(engine.notice, file=sys.stderr)
-    if warning := script_warning(text, v.lang_code):
-        _warn(warning)
-    progress = Progress(engine.estimate_chunks(text))
+    for start, end, warning in engine.script_warnings(text, voice, lang):
+        _warn(f"characters {start}-{end}: {warning}")
+    progress = Progress(engine.estimate_chunks(text, lang_code=lang_code))
     t0 = time.perf_counter()
     first = None
     chunks = 0
     unspoken: list[tuple[int, str]] = []
     failed: list[AudioChunk] = []
     try:
-        for chunk in engine.stream(text, v.name, speed, batch=engine.export_batch):
+        for chunk in engine.stream(text, v.name, speed, batch=engine.export_batch, lang=lang):
             if first is None:
                 first = time.perf_counter() - t0
             writer.write(chunk.audio)

@@ -4,6 +4,7 @@ The run gets its own app cache (FASTTTS_CACHE_DIR, also inherited by CLI subproc
 touch nor depend on the user's ~/.cache, and everything that loads the offline weights after the first
 conversion reads them back from there in seconds. Set FASTTTS_TEST_CACHE=/some/dir to keep that cache
 between runs (a developer's loop); it is then never deleted.
+FASTTTS_CONFIG_DIR points at an empty folder of the run's (no user blends or lexicon leak in).
 FASTTTS_OFFLINE=1 keeps the app off the network; tests of the hub pass use_hub=True explicitly.
 """
 
@@ -26,6 +27,7 @@ def pytest_configure(config):
     cache = os.environ.get("FASTTTS_TEST_CACHE") or str(base / "cache")
     os.environ["FASTTTS_CACHE_DIR"] = cache
     os.environ["FASTTTS_LOG_DIR"] = str(base / "log")
+    os.environ["FASTTTS_CONFIG_DIR"] = str(base / "config")  # saved blends, the lexicon: never the user's
     os.environ["FASTTTS_OFFLINE"] = "1"
 
 

@@ -30,3 +30,20 @@ def test_say_works_with_the_network_cut_and_hub_allowed(cli_env, tmp_path):
     assert rate == 24_000 and len(audio) / rate > 1.5 and abs(audio).max() > 0.05
     load_s = float(done.stdout.rsplit("engine load ", 1)[1].split(" s")[0])
     print(f"netcut={done.netcut} engine load {load_s:.1f} s, whole run {elapsed:.1f} s")
+
+
+SAY_JA = """
+import sys
+from fasttts_desktop.cli import main
+sys.exit(main(["say", "こんにちは、世界。", "-o", {out!r}, "--device", "cpu", "--voice", "jm_kumo:70,jf_alpha:30"]))
+"""
+
+
+def test_say_reads_japanese_with_a_blend_and_the_network_cut(cli_env, tmp_path):
+    out = tmp_path / "ja.wav"
+    done = run_without_network(SAY_JA.format(out=str(out)), env=cli_env, timeout=600)
+    assert done.returncode == 0, f"[{done.netcut}] {done.stderr[-3000:]}"
+    assert "warning" not in done.stderr, done.stderr
+    audio, rate = read_wav(out)
+    # about 1.2 s for nine morae; the English front end would have spelt out "Japanese letter" nine times
+    assert rate == 24_000 and 0.6 < len(audio) / rate < 3.0 and abs(audio).max() > 0.05

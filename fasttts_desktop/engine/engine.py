@@ -85,12 +85,13 @@ class Engine:
         self.notice = notice  # something the user should know about this setup, or ""
         self._packs = weights.voices
         self._vocab = kokoro_config()["vocab"]
-        self._frontends: dict[str, object] = {}
-        self._frontend_lock = threading.Lock()
+        self._blend_packs: dict[str, torch.Tensor] = {}  # blend spec -> its pack
+        self._blend_lock = threading.Lock()
         from fasttts_desktop.engine.weights.voices import default_voice, voice_info
 
-        self.voices: list[Voice] = sorted((voice_info(n) for n in self._packs), key=lambda v: v.name)
+        self._pack_voices: list[Voice] = sorted((voice_info(n) for n in self._packs), key=lambda v: v.name)
         self.default_voice: str = default_voice(list(self._packs))
+        self._lexicon = _load_lexicon(self)
 
     @classmethod
     def load(
@@ -117,8 +118,10 @@ class Engine:
         notice = " ".join(n for n in (notice, weights.notice, backend_notice) if n)
         engine = cls(backend, weights, notice)
         if progress:
-            progress("Loading the English text front end", 0.0)
-        engine.frontend("a")
+            progress("Loading the text front end", 0.0)
+        # the default voice's language, and English, which reads Latin text for the non-Latin ones
+        for code in dict.fromkeys((engine.voice(None).lang_code, "a")):
+            engine.frontend(code)
         return engine
 
     @property
@@ -130,30 +133,86 @@ class Engine:
     def description(self) -> str:
         return self.backend.description
 
+    @property
+    def voices(self) -> list[Voice]:
+        """The voice packs, then the user's saved blends (a blend speaks its first voice's language)."""
+        from fasttts_desktop.engine.blends import saved_blends
+
+        try:
+            blends = saved_blends()
+        except EngineError as exc:  # a damaged blends file must not hide the voices themselves
+            log.warning("%s", exc)
+            blends = {}
+        names = {v.name for v in self._pack_voices}
+        return self._pack_voices + [
+            _blend_voice(name, b) for name, b in sorted(blends.items()) if name not in names
+        ]
+
     def voice(self, name: str | None) -> Voice:
-        name = name or self.default_voice
-        for v in self.voices:
+        """A voice by name: a pack, a saved blend, or a blend spec such as "jm_kumo:60,jf_alpha:40"."""
+        name = (name or self.default_voice).strip()
+        for v in self._pack_voices:
             if v.name == name:
                 return v
-        known = ", ".join(v.name for v in self.voices)
-        raise EngineError(f"Unknown voice {name!r}. Available voices: {known}.")
+        from fasttts_desktop.engine.blends import blend_pack, is_blend_spec, parse_blend, saved_blends
+
+        blend = saved_blends().get(name) if not is_blend_spec(name) else parse_blend(name)
+        if blend is None:
+            known = ", ".join(v.name for v in self.voices)
+            raise EngineError(f"Unknown voice {name!r}. Available voices: {known}.")
+        with self._blend_lock:
+            if blend.spec not in self._blend_packs:
+                self._blend_packs[blend.spec] = blend_pack(blend, self._packs)  # checks the names
+        return _blend_voice(name if not is_blend_spec(name) else blend.spec, blend)
+
+    def voice_pack(self, name: str | None) -> torch.Tensor:
+        """The style table [510, 1, 256] a voice (or blend) speaks with."""
+        v = self.voice(name)
+        if v.name in self._packs:
+            return self._packs[v.name]
+        from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+
+        blend = parse_blend(v.name) if is_blend_spec(v.name) else saved_blends()[v.name]
+        with self._blend_lock:
+            return self._blend_packs[blend.spec]
 
     def frontend(self, lang_code: str):
-        # Non-English voices still read English text: the app's text front end is English only.
-        code = lang_code if lang_code in ("a", "b") else "a"
-        with self._frontend_lock:
-            if code not in self._frontends:
-                from fasttts_desktop.engine.text.frontend import FrontEnd
+        """The text front end for a language code (built on first use, shared)."""
+        from fasttts_desktop.engine.text.languages import front_end_for
 
-                self._frontends[code] = FrontEnd(code)
-            return self._frontends[code]
+        return front_end_for(lang_code)
 
-    def estimate_chunks(self, text: str, max_phonemes: int | None = None) -> int:
+    @property
+    def lexicon(self):
+        """The pronunciation lexicon in use (re-read when its file changes on disk)."""
+        if self._lexicon.changed_on_disk():
+            self._lexicon = _load_lexicon(self, self._lexicon.path)
+        return self._lexicon
+
+    def set_lexicon(self, lexicon) -> None:
+        """Use `lexicon` (a text.lexicon.Lexicon) from the next chunk read on; None: an empty one."""
+        from fasttts_desktop.engine.text.lexicon import Lexicon
+
+        self._lexicon = lexicon if lexicon is not None else Lexicon()
+
+    def language(self, voice: str | None = None, lang: str | None = None) -> str:
+        """The language code text is read in: `lang` (a code or a name) when given, else the voice's."""
+        from fasttts_desktop.engine.text.languages import resolve_lang
+
+        return resolve_lang(lang) if lang else self.voice(voice).lang_code
+
+    def script_warnings(self, text: str, voice: str | None = None, lang: str | None = None):
+        """(start, end, message) for each paragraph with letters the front end cannot read (left silent)."""
+        from fasttts_desktop.engine.text.scripts import script_warnings
+
+        return script_warnings(text, self.language(voice, lang))
+
+    def estimate_chunks(self, text: str, max_phonemes: int | None = None, lang_code: str = "a") -> int:
         from fasttts_desktop.engine.text.frontend import estimate_chunk_count
 
         if max_phonemes is None:
             max_phonemes = min(MAX_PHONEMES, self.backend.chunk_phonemes)
-        return estimate_chunk_count(text, max_phonemes=max_phonemes)
+        return estimate_chunk_count(text, max_phonemes=max_phonemes, lang_code=lang_code)
 
     def _check(self, text: str, speed: float, start: int = 0) -> None:
         if not 0 <= start <= len(text):
@@ -176,9 +235,12 @@ class Engine:
         pack: bool = True,
         batch: int = 1,
         start: int = 0,
+        lang: str | None = None,
     ) -> Iterator[AudioChunk]:
         """Yield the utterance chunk by chunk, each as soon as it is made.
 
+        `voice`: a voice, a saved blend's name or a blend spec ("jm_kumo:60,jf_alpha:40").
+        `lang`: the language to read the text in (code or name); by default the voice's.
         `start`: read from that character offset (the reader's "read from here"); chunk offsets stay
         those of the whole `text`.
         `cancel` is polled before and after each chunk; once it returns True the generator just ends.
@@ -191,14 +253,15 @@ class Engine:
         from fasttts_desktop.engine.text.frontend import word_timings
 
         self._check(text, speed, start)
-        v = self.voice(voice)
-        voice_pack = self._packs[v.name]
-        frontend = self.frontend(v.lang_code)
+        voice_pack = self.voice_pack(voice)
+        lang_code = self.language(voice, lang)
+        frontend = self.frontend(lang_code)
+        lexicon = self.lexicon
         max_phonemes = min(MAX_PHONEMES, self.backend.chunk_phonemes)
-        total = max(1, self.estimate_chunks(text[start:], max_phonemes))
+        total = max(1, self.estimate_chunks(text[start:], max_phonemes, lang_code))
         cancelled = cancel or (lambda: False)
         index = failures = 0
-        chunks = frontend.chunks(text, pack=pack, max_phonemes=max_phonemes, start=start)
+        chunks = frontend.chunks(text, pack=pack, max_phonemes=max_phonemes, start=start, lexicon=lexicon)
         for group in _in_groups(chunks, max(1, batch)):
             if cancelled():
                 return
@@ -263,13 +326,33 @@ class Engine:
         speed: float = 1.0,
         *,
         cancel: Callable[[], bool] | None = None,
+        lang: str | None = None,
     ) -> np.ndarray:
         """The whole utterance as one float32 array (empty if cancelled)."""
-        chunks = self.stream(text, voice, speed, cancel=cancel, batch=self.export_batch)
+        chunks = self.stream(text, voice, speed, cancel=cancel, batch=self.export_batch, lang=lang)
         parts = [c.audio for c in chunks]
         if cancel and cancel():
             return np.zeros(0, np.float32)
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def _blend_voice(name: str, blend) -> Voice:
+    from fasttts_desktop.engine.text.languages import LANGUAGES, lang_of_voice
+
+    code = lang_of_voice(blend.voices[0])
+    return Voice(name=name, language=LANGUAGES[code], gender=None, lang_code=code)
+
+
+def _load_lexicon(engine: Engine, path=None):
+    """The saved lexicon; a damaged file reads as empty (and says so) until it is fixed on disk."""
+    from fasttts_desktop.engine.text.lexicon import Lexicon
+
+    try:
+        return Lexicon.load(path)
+    except EngineError as exc:
+        log.warning("%s", exc)
+        engine.notice = " ".join(n for n in (engine.notice, f"Pronunciation lexicon not used: {exc}") if n)
+        return Lexicon([], path or Lexicon.default_path())
 
 
 def _one_line(exc: BaseException) -> str:

@@ -1,7 +1,8 @@
-"""Where the app keeps what it can rebuild (converted weights) and what it writes for people (logs).
+"""Where the app keeps what it can rebuild (converted weights), what it writes for people (logs) and what
+people make themselves (saved voice blends, the pronunciation lexicon).
 
-FASTTTS_CACHE_DIR / FASTTTS_LOG_DIR override the platform defaults: portable installs, and test runs that
-must neither touch nor depend on the user's own cache.
+FASTTTS_CACHE_DIR / FASTTTS_LOG_DIR / FASTTTS_CONFIG_DIR override the platform defaults: portable installs,
+and test runs that must neither touch nor depend on the user's own files.
 """
 
 from __future__ import annotations
@@ -41,8 +42,13 @@ def log_dir() -> Path:
     return _dir("FASTTTS_LOG_DIR", platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
+def config_dir() -> Path:
+    """The user config dir, e.g. ~/.config/fasttts-desktop: the user's own work, never deleted by the app."""
+    return _dir("FASTTTS_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
 def describe_os_error(exc: OSError) -> str:
-    """"permission denied", "read-only file system"…: an OSError's reason, lower case, without errno."""
+    """ "permission denied", "read-only file system"…: an OSError's reason, lower case, without errno."""
     if isinstance(exc, PermissionError):
         return "permission denied"
     return (exc.strerror or str(exc)).lower()

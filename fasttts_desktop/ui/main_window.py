@@ -15,9 +15,9 @@ from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QIcon
 from PySide6.QtWidgets import QMainWindow, QWidget
 
+from fasttts_desktop.engine.text.languages import lang_of_voice
 from fasttts_desktop.engine.text.scripts import script_warning
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED
-from fasttts_desktop.engine.weights.voices import voice_info
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
 from fasttts_desktop.ui.document_opener import OpenedDocument
@@ -166,7 +166,7 @@ class MainWindow(EngineReports, QMainWindow):
             return
         # Text in a script the front end cannot read would be spelled out: say so, but read it anyway.
         text = self.reader.snapshot()[0]
-        self._set_notice("script", script_warning(text, voice_info(self.voice()).lang_code) or "")
+        self._set_notice("script", script_warning(text, lang_of_voice(self.voice())) or "")
         if self.service.is_ready:
             self.status_label.setText("Speaking…")
         else:

