@@ -41,7 +41,7 @@ def test_switching_output_while_playing_moves_on_from_the_sample_being_heard(qtb
     assert output.devices == ["", "portaudio:Fake:Second"]
     assert first.closed
     # The old stream faded out, the new one faded in from the next sample: not one lost or repeated.
-    s0, stopped, _ = split_at_pause(np.concatenate([first.played, second.played]), sent)
+    _, stopped, _ = split_at_pause(np.concatenate([first.played, second.played]), sent)
     assert 0.4 * SAMPLE_RATE < stopped < 0.8 * SAMPLE_RATE
     assert finished[0].played_s == len(sent) / SAMPLE_RATE
     player.shutdown()
@@ -88,14 +88,15 @@ def test_an_output_that_cannot_be_opened_falls_back_to_the_default_and_says_so(q
     qtbot.waitUntil(lambda: bool(done), timeout=3000)
     assert fake.devices == [""]  # played on the default
     assert problems == [
-        "The output “Headset” could not be opened (it is not connected). "
-        "Playing on the system default output instead."
+        "The output “Headset” could not be opened (it is not connected). Playing on the system default output instead."
     ]
     assert player.output == "portaudio:ALSA:Headset"  # still the choice: used again once it is back
     player.shutdown()
 
 
-def test_the_menu_lists_outputs_marks_the_choice_and_remembers_it(qtbot, make_app, settings_path, monkeypatch):
+def test_the_menu_lists_outputs_marks_the_choice_and_remembers_it(
+    qtbot, make_app, settings_path, monkeypatch
+):
     listed = [
         output_devices.SYSTEM_DEFAULT,
         OutputDevice("pulse:vsink2", "Second Output (PulseAudio)"),

@@ -48,7 +48,7 @@ def level(audio: np.ndarray) -> float:
 def test_both_sinks_are_listed_with_portaudios_own_devices(two_sinks):
     outputs = {o.key: o.label for o in list_outputs(rescan=True)}
     print("\n" + "\n".join(f"{k!r}: {v}" for k, v in outputs.items()))
-    assert list(outputs)[0] == "" and outputs[""] == "System default"
+    assert next(iter(outputs)) == "" and outputs[""] == "System default"
     assert outputs["pulse:vsink2"] == "Second Output (PulseAudio)"
     assert "pulse:vsink" in outputs
     assert "portaudio:ALSA:pulse" in outputs  # sounddevice's list is there too
@@ -69,7 +69,9 @@ def test_speech_lands_on_the_sink_chosen_in_the_menu(qtbot, make_app, two_sinks)
     time.sleep(0.2)
     on_first, on_second = first_sink.stop(), second_sink.stop()
     heard_s = len(loud(on_second)) / RATE
-    print(f"\nvsink2: {heard_s:.2f} s of sound (level {level(on_second):.3f}); vsink: level {level(on_first):.4f}")
+    print(
+        f"\nvsink2: {heard_s:.2f} s of sound (level {level(on_second):.3f}); vsink: level {level(on_first):.4f}"
+    )
     assert done.args[0].first_sound_s is not None and not w.banner.isVisible()
     assert heard_s == pytest.approx(3 * 0.4, abs=0.02)  # every chunk, on the chosen sink
     assert not len(loud(on_first))  # and nothing on the default one

@@ -118,8 +118,8 @@ class ExportDialog(QDialog):
         form = QFormLayout()
         form.addRow(_label("&File:", self.path_edit), file_row)
         form.addRow(_label("F&ormat:", self.format_box), self.format_box)
-        form.addRow("", subs_row)
-        form.addRow("", self.chapters_box)
+        form.addRow(subs_row)
+        form.addRow(self.chapters_box)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -127,7 +127,9 @@ class ExportDialog(QDialog):
         self.export_button.setText("Export")
         self.export_button.setAccessibleName("Export")
         self.export_button.setToolTip("Start the export; reading goes on meanwhile")
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Cancel")
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAccessibleName("Cancel")
+        cancel.setToolTip("Close without exporting")
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.error_label)

@@ -86,7 +86,7 @@ class Exporter(QObject):
         self.dialog = dialog = ExportDialog(self.window.settings, self._name(), len(marks), self.window)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.export(dialog.choice()))
-        dialog.destroyed.connect(lambda: setattr(self, "dialog", None))
+        dialog.finished.connect(lambda _result: setattr(self, "dialog", None))
         dialog.open()
         return dialog
 
