@@ -60,8 +60,8 @@ def test_with_a_document_open_the_clipboard_is_read_aside_and_the_place_is_kept(
     assert w.reader.position == place  # finishing the clipboard is not finishing the book
     opened = w.documents.current
     assert w.documents.positions.get(opened.path, opened.digest) == place
-    with qtbot.waitSignal(app.service.busy_changed, timeout=3000):
-        w.speak()  # Speak goes on with the book where it was
+    w.speak()  # Speak goes on with the book where it was
+    qtbot.waitUntil(lambda: len(app.engine.starts) == 2, timeout=3000)
     assert app.engine.starts[-1] == place
     w.stop()
 

@@ -61,7 +61,8 @@ class Exporter(QObject):
         self.window = w = window
         self.panel = ExportPanel()
         w.save_progress = self.panel.bar  # the name the rest of the window and its tests know
-        w.statusBar().addWidget(self.panel)
+        # Permanent: a menu's status tip (a temporary message) would otherwise hide it while it runs.
+        w.statusBar().insertPermanentWidget(0, self.panel)
         self.dialog: ExportDialog | None = None
         self.action = w.commands.export_audio
         self.action.triggered.connect(self.ask)
