@@ -194,11 +194,8 @@ class EngineWorker(QObject):
             engine = self._engine_or_error()
             voice = engine.voice(export.voice or None).name
             last = self._last
-            reuse = last is not None and (last.text, last.voice, last.speed) == (
-                export.text,
-                voice,
-                export.speed,
-            )
+            wanted = (export.text, voice, export.speed)
+            reuse = last is not None and (last.text, last.voice, last.speed) == wanted
             if not reuse:
                 chunks = engine.stream(
                     export.text,
