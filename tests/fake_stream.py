@@ -102,8 +102,10 @@ class FakeOutput:
         self.pace = pace
         self.latency = latency
         self.streams: list[FakeStream] = []
+        self.devices: list[str] = []  # the output key each stream was opened on
 
-    def __call__(self, callback, finished_callback, sample_rate):
+    def __call__(self, callback, finished_callback, sample_rate, device=""):
+        self.devices.append(device)
         stream = FakeStream(callback, finished_callback, sample_rate, self.pace, self.latency)
         self.streams.append(stream)
         return stream

@@ -2,7 +2,8 @@
 
 The server runs in its own runtime folder (nothing shared with a desktop session), with autospawn off so
 no other PulseAudio appears behind our back. Each captured block is stamped with the time it arrived, so
-a test can ask when a given sample was heard (at most parec's ~10 ms latency late).
+a test can ask when a given sample was heard (at most parec's ~10 ms latency late). More null sinks can be
+added (`add_sink`), each with its own monitor to record, for tests of choosing an output.
 """
 
 from __future__ import annotations
@@ -43,10 +44,11 @@ def rescan_portaudio() -> None:
 
 
 class Capture:
-    """parec reading the sink's monitor as float32 mono at 48 kHz, from start() to stop()."""
+    """parec reading a sink's monitor as float32 mono at 48 kHz, from start() to stop()."""
 
-    def __init__(self, env: dict[str, str]):
+    def __init__(self, env: dict[str, str], sink: str = _SINK):
         self._env = env
+        self.sink = sink
         self._parts: list[bytes] = []
         self._arrivals: list[tuple[float, int]] = []  # (perf_counter, samples received so far)
         self._count = 0
@@ -57,7 +59,7 @@ class Capture:
             [
                 "parec",
                 "-d",
-                f"{_SINK}.monitor",
+                f"{self.sink}.monitor",
                 "--format=float32le",
                 f"--rate={RATE}",
                 "--channels=1",
@@ -156,8 +158,27 @@ class SoundSink:
             self._proc.kill()
             self._proc.wait()
 
-    def capture(self) -> Capture:
-        return Capture(self.env).start()
+    def capture(self, sink: str = _SINK) -> Capture:
+        return Capture(self.env, sink).start()
+
+    def add_sink(self, name: str, description: str = "") -> None:
+        """Load another null sink (the first one stays the server's default)."""
+        args = ["pactl", "load-module", "module-null-sink", f"sink_name={name}", f"rate={RATE}", "channels=1"]
+        args.append("norewinds=1")
+        if description:
+            args.append(f"sink_properties='device.description=\"{description}\"'")
+        subprocess.run(args, env=self.env, capture_output=True, check=True)
+
+    def remove_sink(self, name: str) -> None:
+        modules = subprocess.run(
+            ["pactl", "list", "short", "modules"], env=self.env, capture_output=True, text=True, check=True
+        ).stdout
+        for line in modules.splitlines():
+            number, _, rest = line.partition("\t")
+            if rest.startswith("module-null-sink") and f"sink_name={name}" in rest.split():
+                subprocess.run(
+                    ["pactl", "unload-module", number], env=self.env, capture_output=True, check=True
+                )
 
 
 @pytest.fixture(scope="module")

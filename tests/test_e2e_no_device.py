@@ -20,7 +20,7 @@ def test_without_an_output_device_the_window_says_so_and_save_works(
     w = app.window
     assert not app.service.player.probe()  # what main() does once the window is up
     assert w.banner.isVisible()
-    assert "No audio output device was found" in w.banner.text() and "Save WAV" in w.banner.text()
+    assert "No audio output device was found" in w.banner.text() and "Export Audio" in w.banner.text()
     qtbot.waitUntil(lambda: app.service.is_ready, timeout=120_000)
     w.text_edit.setPlainText("Hello there.")
     with utterance_done(qtbot, app.service, 60_000) as finished:

@@ -7,13 +7,13 @@ import time
 
 import numpy as np
 import pytest
+import soundfile
 from app_fixtures import utterance_done
 from audio_checks import locate, loud, upsample_2x
 from PySide6.QtCore import Qt
 from sound_sink import RATE
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.wavfile import read_wav
 
 pytest_plugins = ["app_fixtures", "sound_sink"]
 
@@ -82,7 +82,7 @@ def test_the_sink_hears_the_utterance_as_it_is_made_and_save_writes_it(qtbot, re
     target = tmp_path / "played.wav"
     with qtbot.waitSignal(app.service.saved, timeout=10_000):
         w.save_to(str(target))
-    saved, rate = read_wav(target)
+    saved, rate = soundfile.read(str(target), dtype="float32")  # read back by the library that wrote it
     played = np.concatenate([c.audio for _, c in made])
     assert rate == SAMPLE_RATE and len(saved) == len(played)
     assert np.abs(saved - played).max() <= 1.01 / 32767

@@ -248,10 +248,10 @@ def test_an_output_gone_during_a_long_pause_is_reported_and_the_utterance_still_
     monkeypatch.setattr(player, "PARK_AFTER_S", 0.1)
     fake = FakeOutput()
 
-    def opener(*args):
+    def opener(*args, **kwargs):
         if fake.streams:
             raise NoOutputDevice("No audio output device was found.")
-        return fake(*args)
+        return fake(*args, **kwargs)
 
     app = make_app(FakeEngine(chunk_s=0.5, synth_s=0.01), output=opener)
     qtbot.waitUntil(lambda: app.service.is_ready)

@@ -9,7 +9,7 @@ import re
 import pytest
 from fake_engine import FakeEngine
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, EngineError
 from fasttts_desktop.ui.error_reporting import ErrorReporter, start_log_file
@@ -34,7 +34,7 @@ def test_window_has_its_controls_and_the_text_box_has_focus(qtbot, make_app):
     assert [b.text() for b in (w.speak_button, w.stop_button, w.save_button)] == [
         "Speak",
         "Stop",
-        "Save WAV…",
+        "Export…",
     ]
     assert not w.stop_button.isEnabled()
 
@@ -95,16 +95,20 @@ def test_progress_shows_chunk_i_of_n_and_esc_stops(qtbot, make_app):
     assert w.text_edit.toPlainText() == "A. B. C. D."
 
 
-def test_ctrl_s_saves_through_the_file_dialog(qtbot, make_app, tmp_path, monkeypatch):
+def test_ctrl_s_exports_through_the_export_dialog(qtbot, make_app, tmp_path):
     app = make_app()
     w = app.window
     qtbot.waitUntil(lambda: app.service.is_ready)
     w.text_edit.setPlainText(TWO)
-    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "speech"), ""))
+    qtbot.keyClick(w.text_edit, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    dialog = w.exporter.dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("wav"))
+    dialog.path_edit.setText(str(tmp_path / "speech"))  # no extension: the chosen format's is added
     with qtbot.waitSignal(app.service.saved, timeout=5000):
-        qtbot.keyClick(w.text_edit, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+        dialog.export_button.click()
     assert (tmp_path / "speech.wav").stat().st_size > 44
-    assert w.status_label.text() == f"Saved {tmp_path / 'speech.wav'}"
+    assert w.status_label.text().startswith(f"Exported {tmp_path / 'speech.wav'} (0:01 of audio")
     assert not w.save_progress.isVisible()
 
 
@@ -149,7 +153,7 @@ def test_a_failed_load_is_shown_and_speak_explains_it(qtbot, make_app):
 def test_no_output_device_message_is_shown_and_save_still_works(qtbot, make_app, tmp_path):
     from fasttts_desktop.worker.audio_output import NoOutputDevice
 
-    def no_device(*args):
+    def no_device(*args, **kwargs):
         raise NoOutputDevice("No audio output device was found, so speech cannot be played.")
 
     app = make_app(output=no_device)

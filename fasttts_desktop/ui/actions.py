@@ -22,10 +22,11 @@ _WINDOW = Qt.ShortcutContext.WindowShortcut
 class Actions:
     open: QAction
     new_text: QAction
-    save_wav: QAction
+    export_audio: QAction
     clear_recent: QAction
     quit: QAction
     speak: QAction
+    speak_clipboard: QAction
     pause: QAction
     pause_only: QAction  # the media Pause key: pauses, never resumes
     stop: QAction
@@ -37,7 +38,10 @@ class Actions:
     larger: QAction
     smaller: QAction
     about: QAction
+    show_tray: QAction  # View > Show Tray Icon (checkable)
+    show_window: QAction  # the tray's way back to the window
     recent_menu: QMenu
+    output_menu: QMenu  # Playback > Output Device, filled when opened (devices come and go)
     chapters_menu: QMenu  # View > Chapters panel toggle lives in `view_menu`; this lists the chapters too
     view_menu: QMenu
 
@@ -74,8 +78,12 @@ def build_actions(window: QMainWindow) -> Actions:
         new_text=_action(
             window, "&New Text", [QKeySequence.StandardKey.New], "Clear the box to type or paste text"
         ),
-        save_wav=_action(
-            window, "&Save WAV…", [QKeySequence.StandardKey.Save], "Save the text's speech as a WAV file"
+        export_audio=_action(
+            window,
+            "&Export Audio…",
+            [QKeySequence.StandardKey.Save],
+            "Save the text's speech as an audio file (WAV, FLAC, MP3, Ogg, Opus, M4B), with subtitles",
+            px.SP_DialogSaveButton,
         ),
         clear_recent=QAction("&Clear Recent Files", window),
         quit=_action(window, "&Quit", [QKeySequence.StandardKey.Quit], "Quit FastTTS"),
@@ -85,6 +93,9 @@ def build_actions(window: QMainWindow) -> Actions:
             ["Ctrl+Return", "Ctrl+Enter"],
             "Read from the cursor or the last position",
             px.SP_MediaPlay,
+        ),
+        speak_clipboard=_action(
+            window, "Speak &Clipboard", ["Ctrl+Shift+V"], "Read aloud the text on the clipboard"
         ),
         pause=_action(
             window,
@@ -126,10 +137,18 @@ def build_actions(window: QMainWindow) -> Actions:
         ),
         smaller=_action(window, "S&maller Text", [QKeySequence.StandardKey.ZoomOut], "Make the text smaller"),
         about=_action(window, "&About FastTTS", [], "Version, engine, weights and licences"),
+        show_tray=_action(
+            window, "Show &Tray Icon", [], "Keep an icon in the system tray with the playback keys"
+        ),
+        show_window=QAction("&Show Window", window),
         recent_menu=QMenu("Open &Recent", window, objectName="recent-menu"),
+        output_menu=QMenu("Output &Device", window, objectName="output-menu"),
         chapters_menu=QMenu("&Go to Chapter", window, objectName="chapters-menu"),
         view_menu=QMenu("&View", window),
     )
+    a.show_tray.setCheckable(True)
+    a.show_window.setToolTip("Bring the FastTTS window to the front")
+    a.output_menu.setToolTipsVisible(True)
     a.follow.setCheckable(True)
     a.follow.setChecked(True)
     a.quit.setMenuRole(QAction.MenuRole.QuitRole)
@@ -141,19 +160,20 @@ def build_actions(window: QMainWindow) -> Actions:
     file_menu.addMenu(a.recent_menu)
     file_menu.addAction(a.new_text)
     file_menu.addSeparator()
-    file_menu.addAction(a.save_wav)
+    file_menu.addAction(a.export_audio)
     file_menu.addSeparator()
     file_menu.addAction(a.quit)
 
     playback = bar.addMenu("&Playback")
-    for action in (a.speak, a.pause, a.stop, None, a.previous_sentence, a.next_sentence):
+    for action in (a.speak, a.speak_clipboard, a.pause, a.stop, None, a.previous_sentence, a.next_sentence):
         playback.addAction(action) if action else playback.addSeparator()
     for action in (a.previous_paragraph, a.next_paragraph, None):
         playback.addAction(action) if action else playback.addSeparator()
     playback.addMenu(a.chapters_menu)
+    playback.addMenu(a.output_menu)
 
     bar.addMenu(a.view_menu)
-    for action in (a.follow, None, a.larger, a.smaller):
+    for action in (a.follow, None, a.larger, a.smaller, None, a.show_tray):
         a.view_menu.addAction(action) if action else a.view_menu.addSeparator()
 
     help_menu = bar.addMenu("&Help")

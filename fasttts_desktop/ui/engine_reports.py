@@ -1,14 +1,11 @@
-"""What the service reports about the engine (loading, making audio ahead) and about saving, as the
-status bar and the voice list show it; and Save WAV. Part of MainWindow (a mixin), kept apart so the
-window's own file holds the reader.
+"""What the service reports about the engine (loading, making audio ahead), as the status bar and the
+voice list show it. Part of MainWindow (a mixin), kept apart so the window's own file holds the reader.
+Exports have their own module (exporting.py).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Slot
-from PySide6.QtWidgets import QFileDialog
 
 from fasttts_desktop.worker.engine_worker import EngineInfo
 from fasttts_desktop.worker.speech import MAKE_AHEAD_S
@@ -19,30 +16,9 @@ CHUNKS_COUNTED = 10  # up to this many chunks the bar counts them; beyond, it sh
 class EngineReports:
     """Mixed into MainWindow: uses its widgets, `service`, `settings`, `_chunks` and `_set_notice`."""
 
-    @Slot()
-    def save_wav(self) -> None:
-        folder = str(self.settings.value("save/folder", "") or Path.home())
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save speech as WAV", str(Path(folder) / "speech.wav"), "WAV audio (*.wav)"
-        )
-        if path:
-            if not path.lower().endswith(".wav"):
-                path += ".wav"
-            self.settings.setValue("save/folder", str(Path(path).parent))
-            self.save_to(path)
-
     def save_to(self, path: str) -> None:
-        text = self.reader.snapshot()[0]
-        self._show_error("")
-        if not text.strip():
-            self._show_error("There is no text to save: type or paste some first.")
-            return
-        self.service.save(path, text, self.voice(), self.speed())
-        self.save_progress.setRange(0, 0)
-        self.save_progress.setFormat("Saving…")
-        self.save_progress.show()
-        self.stop_button.setEnabled(True)
-        self.status_label.setText(f"Saving {Path(path).name}…")
+        """Export to `path` in the format its extension names (tests and scripts; the menu asks first)."""
+        self.exporter.export_to(path)
 
     @Slot(str, float)
     def _on_load_progress(self, message: str, fraction: float) -> None:
@@ -101,25 +77,3 @@ class EngineReports:
         self.progress.setValue(min(round(seconds * 10), self.progress.maximum()))
         self.progress.setFormat(f"{seconds:.0f} s made ahead")
         self.progress.show()
-
-    @Slot(int, int)
-    def _on_save_progress(self, done: int, total: int) -> None:
-        self.save_progress.setRange(0, max(total, 1))
-        self.save_progress.setValue(done)
-        self.save_progress.setFormat(f"Saving {done}/{total}")
-
-    @Slot(str)
-    def _on_saved(self, path: str) -> None:
-        self.save_progress.hide()
-        self.stop_button.setEnabled(self.service.busy)
-        self.status_label.setText(f"Saved {path}")
-
-    @Slot(str)
-    def _on_save_failed(self, message: str) -> None:
-        self.save_progress.hide()
-        self.stop_button.setEnabled(self.service.busy)
-        if message:
-            self._show_error(message)
-            self.status_label.setText("Could not save.")
-        else:
-            self.status_label.setText("Save cancelled; no file was written.")

@@ -84,9 +84,7 @@ def build_widgets(w: QMainWindow, a: Actions, voice: str, speed: float) -> None:
     w.pause_button.setToolTip(a.pause.toolTip())
     w.stop_button = _named(QPushButton("Stop", objectName="stop", enabled=False), "Stop", a.stop.toolTip())
     w.save_button = _named(
-        QPushButton("Save WAV…", objectName="save"),
-        "Save WAV",
-        "Save the text's speech as a 24 kHz mono 16-bit WAV file (Ctrl+S)",
+        QPushButton("Export…", objectName="save"), "Export audio", a.export_audio.toolTip()
     )
     nav = [
         _tool_button(a.previous_paragraph, "previous-paragraph"),
@@ -138,16 +136,13 @@ def build_widgets(w: QMainWindow, a: Actions, voice: str, speed: float) -> None:
         "Opening the document",
     )
     w.open_progress.setFormat("Opening…")
-    w.save_progress = _named(
-        QProgressBar(objectName="save-progress", visible=False, maximumWidth=160), "Saving"
-    )
     w.engine_label = _named(QLabel("Engine loading…", objectName="engine"), "Engine")
     w.menuBar().setAccessibleName("Menu bar")
     bar = w.statusBar()
     bar.setAccessibleName("Status bar")
     bar.addWidget(w.status_label, 1)
     bar.addWidget(w.position_label)
-    for widget in (w.progress, w.open_progress, w.save_progress):
+    for widget in (w.progress, w.open_progress):
         bar.addWidget(widget)
     bar.addPermanentWidget(w.engine_label)
 

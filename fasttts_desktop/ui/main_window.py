@@ -20,10 +20,13 @@ from fasttts_desktop.engine.text.scripts import script_warning
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
+from fasttts_desktop.ui.clipboard_tray import ClipboardAndTray
 from fasttts_desktop.ui.document_opener import OpenedDocument
 from fasttts_desktop.ui.engine_reports import EngineReports
+from fasttts_desktop.ui.exporting import Exporter
 from fasttts_desktop.ui.layout import build_widgets
 from fasttts_desktop.ui.opening import Documents
+from fasttts_desktop.ui.output_menu import OutputMenu
 from fasttts_desktop.ui.positions import PositionStore
 from fasttts_desktop.ui.reader_view import local_files
 from fasttts_desktop.ui.reading import Reader
@@ -73,6 +76,10 @@ class MainWindow(EngineReports, QMainWindow):
         self.documents = Documents(self, self.reader, self.chapters, self.resume_bar, settings, positions)
         self._restart_timer = QTimer(self, singleShot=True, interval=_RESTART_AFTER_MS)
         self._restart_timer.timeout.connect(self.reader.restart)
+        # Each feature wires its own actions and widgets (exporting.py, output_menu.py, clipboard_tray.py).
+        self.exporter = Exporter(self)
+        self.outputs = OutputMenu(self)
+        self.clipboard_tray = ClipboardAndTray(self)
         self._connect()
         self._restore()
         self.text_edit.setFocus()
@@ -81,7 +88,6 @@ class MainWindow(EngineReports, QMainWindow):
         a, s, r, d = self.commands, self.service, self.reader, self.documents
         a.open.triggered.connect(d.open_dialog)
         a.new_text.triggered.connect(self.new_text)
-        a.save_wav.triggered.connect(self.save_wav)
         a.clear_recent.triggered.connect(d.recent.clear)
         a.quit.triggered.connect(self.close)
         a.speak.triggered.connect(self.speak)
@@ -105,7 +111,6 @@ class MainWindow(EngineReports, QMainWindow):
         self.speak_button.clicked.connect(a.speak.trigger)
         self.pause_button.clicked.connect(a.pause.trigger)
         self.stop_button.clicked.connect(a.stop.trigger)
-        self.save_button.clicked.connect(a.save_wav.trigger)
         self.voice_box.currentIndexChanged.connect(self._voice_chosen)
         self.speed_box.valueChanged.connect(self._speed_chosen)
         self.text_edit.files_dropped.connect(self._files_dropped)
@@ -128,9 +133,6 @@ class MainWindow(EngineReports, QMainWindow):
         s.utterance_finished.connect(self._on_finished)
         s.speech_error.connect(self._on_speech_error)
         s.device_problem.connect(lambda message: self._set_notice("device", message))
-        s.save_progress.connect(self._on_save_progress)
-        s.saved.connect(self._on_saved)
-        s.save_failed.connect(self._on_save_failed)
 
     def _restore(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -181,7 +183,7 @@ class MainWindow(EngineReports, QMainWindow):
 
     @Slot()
     def stop(self) -> None:
-        was_busy = self.service.busy or self.service.saving
+        was_busy = self.service.busy
         self.service.stop()
         if was_busy:
             self.status_label.setText("Stopped.")
@@ -269,7 +271,7 @@ class MainWindow(EngineReports, QMainWindow):
 
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:
-        self.stop_button.setEnabled(busy or self.service.saving)
+        self.stop_button.setEnabled(busy)
         self.pause_button.setEnabled(busy)
         self._update_editable()
         if busy:

@@ -58,6 +58,7 @@ class Reader(QObject):
         self._setting_text = False
         self.position = 0  # where the next Speak (without a placed cursor) starts
         self._request = 0  # the utterance this reader started and still waits on, 0 when none
+        self._ended_own = False  # the utterance that just ended was this reader's (not one read aside)
         self._started_at = 0  # its first character
         self._speed = 1.0
         self._done_s = 0.0  # seconds heard in this text's finished utterances
@@ -136,6 +137,14 @@ class Reader(QObject):
         self._set_position(offset)
         self._show_position(scroll=self.edit.following)
         self._timer.start()
+
+    def speak_aside(self, text: str) -> None:
+        """Read `text`, which is not the box's (the clipboard while a document is open): nothing is
+        highlighted, and the box's position, and so the document's remembered place, stay as they were."""
+        voice, speed = self._choices()
+        self._timer.stop()
+        self._close_utterance()
+        self.service.speak(text, voice, speed)
 
     @Slot(int)
     def read_here(self, offset: int) -> None:
@@ -217,6 +226,7 @@ class Reader(QObject):
         if busy:
             return
         self._timer.stop()
+        self._ended_own = bool(self._request)
         self._close_utterance()
         if self._index is not None:
             self._show_position(scroll=False)
@@ -232,7 +242,7 @@ class Reader(QObject):
     @Slot(object)
     def _on_finished(self, _stats) -> None:
         # Read to the end: the next Speak starts from the top, and the document is not "in progress".
-        if self._index is not None:
+        if self._index is not None and self._ended_own:
             self._set_position(0)
             self.edit.clear_reading()
             self.reached_end.emit()

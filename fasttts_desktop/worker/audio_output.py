@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
+from fasttts_desktop.worker.output_devices import OutputGone, describe, pulse_sink, resolve
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def _sounddevice():
     try:
         import sounddevice
     except OSError as exc:  # libportaudio2 is missing
-        raise NoOutputDevice(f"Sound is unavailable ({exc}); Save WAV… still works.") from exc
+        raise NoOutputDevice(f"Sound is unavailable ({exc}); Export Audio… still works.") from exc
     return sounddevice
 
 
@@ -77,28 +78,38 @@ def find_output_device(rescan: bool = False) -> None:
             reason = exc
     log.warning("no output device: %s", reason)
     raise NoOutputDevice(
-        "No audio output device was found, so speech cannot be played. Save WAV… still works."
+        "No audio output device was found, so speech cannot be played. Export Audio… still works."
     )
 
 
-def open_sounddevice_stream(callback, finished_callback, sample_rate: int):
+def open_sounddevice_stream(callback, finished_callback, sample_rate: int, device: str = ""):
+    """A stream on `device` (a key from output_devices; "" is the system default). NoOutputDevice if
+    it cannot be opened; the caller decides whether to fall back to the default."""
     sd = _sounddevice()
+    reason: object = ""
     for rescan in (False, True):  # a device listed at start-up may be gone: look again once
         find_output_device(rescan)
         try:
-            return sd.OutputStream(
-                samplerate=sample_rate,
-                channels=1,
-                dtype="float32",
-                blocksize=BLOCK_FRAMES,
-                latency=LATENCY,
-                callback=callback,
-                finished_callback=finished_callback,
-            )
+            index, sink = resolve(device)
+            with pulse_sink(sink):
+                return sd.OutputStream(
+                    samplerate=sample_rate,
+                    channels=1,
+                    dtype="float32",
+                    blocksize=BLOCK_FRAMES,
+                    latency=LATENCY,
+                    device=index,
+                    callback=callback,
+                    finished_callback=finished_callback,
+                )
+        except OutputGone:
+            reason = "it is not connected"
         except sd.PortAudioError as exc:
             reason = exc
-    log.warning("cannot open the output: %s", reason)
-    raise NoOutputDevice(f"The audio output could not be opened ({reason}). Save WAV… still works.")
+    log.warning("cannot open the output %s: %s", describe(device), reason)
+    if device:
+        raise NoOutputDevice(f"The output “{describe(device)}” could not be opened ({reason}).")
+    raise NoOutputDevice(f"The audio output could not be opened ({reason}). Export Audio… still works.")
 
 
 def warm_up_output(sample_rate: int = SAMPLE_RATE) -> None:
@@ -118,6 +129,7 @@ class Playback:
     ):
         self._on_finished = on_finished  # called on PortAudio's thread once the last sample has played
         self._rate = sample_rate
+        self.device = ""  # the output's key (output_devices.py), used by the next open
         self._open_stream = open_stream
         self._pending: deque[np.ndarray] = deque()  # fed, not yet (wholly) handed to the device
         self._pos = 0  # samples of _pending[0] already handed over
@@ -141,6 +153,7 @@ class Playback:
         self._consumed = 0
         self._clock: deque[tuple[float, int, int]] = deque(maxlen=_CLOCK_RECORDS)  # (dac, first, n)
         self._silent_at: float | None = None  # stream time when the stop fade has been heard out
+        self._quiet_at: float | None = None  # stream time when a pause's fade has been heard out
         self._natural_end = False
         self._padded = 0
         self._first_sound: float | None = None
@@ -184,8 +197,8 @@ class Playback:
         self._step = self._pause_step
         self._target = 1.0
         if self._parked:
+            self._open_and_start()  # parked until it opens: a failed resume can be tried again
             self._parked = False
-            self._open_and_start()
 
     def park(self) -> bool:
         """While paused, give the device back (it is silent anyway); `resume` opens it again.
@@ -198,6 +211,24 @@ class Playback:
         self._parked = True
         log.info("playback paused for long: the output is closed until resume")
         return True
+
+    def faded_out(self) -> bool:
+        """Paused, and the fade has reached the speaker (or there is no stream): a switch of device now
+        loses nothing, since what the old device still holds is silence."""
+        with self._lock:
+            stream = self._stream
+            if stream is None:
+                return True
+            quiet_at = self._quiet_at
+            return not self._target and quiet_at is not None and stream.time >= quiet_at
+
+    def reopen(self) -> None:
+        """Close the stream and open one on `device`, going on from the next sample not yet played (call
+        it when `faded_out`, then `resume`). Raises NoOutputDevice; the stream is closed then."""
+        if self._parked or self._stopping:
+            return  # a parked stream opens on `device` at resume anyway; a stopped one is done
+        self._close_stream()
+        self._open_and_start()
 
     def stop(self) -> None:
         """Fade out over STOP_FADE_S and go silent; `close` then aborts the stream."""
@@ -265,7 +296,7 @@ class Playback:
 
     def _open_and_start(self) -> None:
         sd = _sounddevice()
-        stream = self._open_stream(self._callback, self._stream_finished, self._rate)
+        stream = self._open_stream(self._callback, self._stream_finished, self._rate, device=self.device)
         with self._lock:
             self._stream = stream
             self._latency = float(getattr(stream, "latency", 0.0) or 0.0)
@@ -274,7 +305,7 @@ class Playback:
         except sd.PortAudioError as exc:  # e.g. the device is held by another program
             self._close_stream()
             raise NoOutputDevice(
-                f"The audio output could not be started ({exc}). Save WAV… still works."
+                f"The audio output could not be started ({exc}). Export Audio… still works."
             ) from exc
 
     def _close_stream(self) -> None:
@@ -329,6 +360,10 @@ class Playback:
         out[n:] = 0.0
         dac = time_info.outputBufferDacTime or time_info.currentTime + self._latency
         self._clock.append((dac, first, n))
+        if gain:
+            self._quiet_at = None
+        elif self._quiet_at is None:
+            self._quiet_at = dac + n / self._rate  # the last faded sample of this block is then heard
         if n and self._first_sound is None:
             ahead = dac - time_info.currentTime
             self._first_sound = time.perf_counter() + (ahead if 0 < ahead < 1 else 0.0)

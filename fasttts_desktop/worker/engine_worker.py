@@ -5,11 +5,12 @@ signals carrying plain data (ids, strings, numbers, numpy arrays, the engine's A
 cannot wait for the event loop, which is busy making a chunk, so the GUI thread sets the wanted request ids
 directly and the engine polls them (between chunks, and inside a chunk where the backend can).
 
-A speech and a save are jobs made one chunk per step, with the event loop turning in between, so a new
+A speech and an export are jobs made one chunk per step, with the event loop turning in between, so a new
 request is taken at the next chunk boundary. Speech goes first, but only while less than MAKE_AHEAD_S is
 made and not yet heard (the GUI thread posts the audio clock in `heard`): a paused or GPU-fast reading of a
-book holds seconds of audio, not the book, and a save made meanwhile uses the engine's idle time. Saving
-is never held back: nobody listens to it.
+book holds seconds of audio, not the book, and an export made meanwhile uses the engine's idle time. An
+export is never held back for a listener (nobody listens to it); its chunks go to an encoder on a thread of
+its own (export_job.py), and only when that is MAX_BACKLOG_S behind does the engine wait for it.
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, Progress
+from fasttts_desktop.worker.export_job import MAX_BACKLOG_S, Encoder, ExportRequest
 
 log = logging.getLogger(__name__)
 
@@ -47,21 +48,21 @@ class _Utterance:
     text: str
     voice: str
     speed: float
-    audio: np.ndarray
+    chunks: list[AudioChunk]
 
 
 @dataclass
 class _Job:
-    """A speech or a save being made: its chunks come one per step."""
+    """A speech or an export being made: its chunks come one per step."""
 
     request: int
     text: str
     voice: str
     speed: float
     chunks: Iterator[AudioChunk]
-    keep: bool  # collect the audio (a save always; a speech while short enough to stand in for Save)
-    path: str = ""  # a save's target
-    parts: list[np.ndarray] = field(default_factory=list)
+    keep: bool  # collect the chunks (a speech while short enough to stand in for an export)
+    encoder: Encoder | None = None  # an export's
+    parts: list[AudioChunk] = field(default_factory=list)
     made: int = 0  # samples
     synth_s: float = 0.0
 
@@ -79,8 +80,9 @@ class EngineWorker(QObject):
     speech_done = Signal(int, float, float)  # request, seconds of audio, seconds spent synthesizing
     speech_cancelled = Signal(int)
     speech_failed = Signal(int, str)  # request, one line for the user
-    save_progress = Signal(int, int, int)  # request, chunks done, chunks expected
-    saved = Signal(int, str)  # request, path
+    # An export's reports come from its encoder thread (queued to the receivers like the others).
+    save_progress = Signal(int, object)  # request, ExportProgress (of what is written)
+    saved = Signal(int, object)  # request, ExportSummary
     save_failed = Signal(int, str)  # request, one line for the user ("" when cancelled)
     crashed = Signal(str)  # an unexpected exception (already logged): one line
 
@@ -99,14 +101,19 @@ class EngineWorker(QObject):
         self._closing = threading.Event()
         self._speech: _Job | None = None
         self._save: _Job | None = None
+        self.encoder: Encoder | None = None  # the latest export's, until it has ended
         self._step_timer = QTimer(self)  # moves to the engine thread with its parent
         self._step_timer.setSingleShot(True)
         self._step_timer.timeout.connect(self._step)
 
-    def close(self) -> None:
-        """Called from the GUI thread: abandon whatever runs and accept no more work."""
+    def close(self, wait_s: float = 2.0) -> None:
+        """Called from the GUI thread: abandon whatever runs and accept no more work; an export's
+        encoder removes its unfinished files (waited for up to `wait_s`)."""
         self._closing.set()
         self.wanted_speech = self.wanted_save = -1
+        encoder = self.encoder
+        if encoder is not None and not encoder.join(wait_s):
+            log.warning("the export encoder is still busy after %.1f s", wait_s)
 
     @Slot()
     def halt(self) -> None:
@@ -176,36 +183,58 @@ class EngineWorker(QObject):
         self._speech = _Job(request, text, voice, speed, iter(chunks), keep=start == 0)
         self._step_timer.start(0)
 
-    @Slot(int, str, str, str, float)
-    def save(self, request: int, path: str, text: str, voice: str, speed: float) -> None:
+    @Slot(int, object)
+    def save(self, request: int, export: ExportRequest) -> None:
+        """Export `export.text` to its files as a job beside the speech (one export at a time)."""
         if request != self.wanted_save:
             return
         self._drop_cancelled()
         try:
+            export.check()
             engine = self._engine_or_error()
-            voice = engine.voice(voice or None).name
+            voice = engine.voice(export.voice or None).name
             last = self._last
-            if last is not None and (last.text, last.voice, last.speed) == (text, voice, speed):
-                self.save_progress.emit(request, 1, 1)
-                self._write(request, path, last.audio)  # what was just played, sample for sample
-                return
-            self.save_progress.emit(request, 0, max(1, engine.estimate_chunks(text)))
-            chunks = engine.stream(
-                text, voice, speed, cancel=lambda: self.wanted_save != request, batch=engine.export_batch
-            )
+            wanted = (export.text, voice, export.speed)
+            reuse = last is not None and (last.text, last.voice, last.speed) == wanted
+            if not reuse:
+                chunks = engine.stream(
+                    export.text,
+                    voice,
+                    export.speed,
+                    cancel=lambda: self.wanted_save != request,
+                    batch=engine.export_batch,
+                )
         except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
-            self._save_failed(request, path, exc)
+            self._save_failed(request, export.path, exc)
             return
-        self._save = _Job(request, text, voice, speed, iter(chunks), keep=True, path=path)
+        self.encoder = encoder = Encoder(
+            export,
+            lambda: self.wanted_save != request,
+            lambda progress: self.save_progress.emit(request, progress),
+            lambda summary, message: self._export_ended(request, summary, message),
+            reused=reuse,
+        )
+        if reuse:  # what was just played, chunk for chunk: nothing to make
+            for chunk in last.chunks:
+                encoder.put(chunk)
+            encoder.finish()
+            return
+        self._save = _Job(request, export.text, voice, export.speed, iter(chunks), False, encoder)
         self._step_timer.start(0)
+
+    def _export_ended(self, request: int, summary, message: str) -> None:
+        """On the encoder thread: the files are in place, or abandoned."""
+        if summary is not None:
+            self.saved.emit(request, summary)
+        else:
+            self.save_failed.emit(request, message)
 
     def _drop_cancelled(self) -> None:
         if self._speech is not None and self._speech.request != self.wanted_speech:
             self.speech_cancelled.emit(self._speech.request)
             self._speech = None
         if self._save is not None and self._save.request != self.wanted_save:
-            self.save_failed.emit(self._save.request, "")
-            self._save = None
+            self._save = None  # its encoder sees the cancel too, removes its files and reports it
 
     def _held_back(self, job: _Job) -> bool:
         """More than MAKE_AHEAD_S is made but not yet heard."""
@@ -216,14 +245,15 @@ class EngineWorker(QObject):
 
     @Slot()
     def _step(self) -> None:
-        """Make one chunk: of the speech unless it is far enough ahead, else of the save."""
+        """Make one chunk: of the speech unless it is far enough ahead, else of the export unless its
+        encoder is far behind."""
         self._drop_cancelled()
         speech, save = self._speech, self._save
         if speech is not None and not self._held_back(speech):
             self._speech_step(speech)
-        elif save is not None:
+        elif save is not None and save.encoder.backlog_s < MAX_BACKLOG_S:
             self._save_step(save)
-        elif speech is not None:
+        elif speech is not None or save is not None:
             self._step_timer.start(_HELD_BACK_POLL_MS)
             return
         if self._speech is not None or self._save is not None:
@@ -242,45 +272,35 @@ class EngineWorker(QObject):
                 self.speech_cancelled.emit(job.request)
                 return
             if job.keep:
-                self._last = _Utterance(job.text, job.voice, job.speed, np.concatenate(job.parts))
+                self._last = _Utterance(job.text, job.voice, job.speed, job.parts)
             self.speech_done.emit(job.request, job.made / SAMPLE_RATE, job.synth_s)
             return
         job.made += len(chunk.audio)
         job.synth_s += chunk.synth_s
         job.keep = job.keep and job.made <= KEEP_FOR_SAVE_S * SAMPLE_RATE
         if job.keep:
-            job.parts.append(chunk.audio)
+            job.parts.append(chunk)
         else:
-            job.parts.clear()  # too long to keep: Save will make it again, and memory stays flat
+            job.parts.clear()  # too long to keep: an export makes it again, and memory stays flat
         self.chunk_ready.emit(job.request, chunk)
 
     def _save_step(self, job: _Job) -> None:
         try:
             chunk = next(job.chunks, None)
-            if chunk is not None:
-                job.parts.append(chunk.audio)
-                self.save_progress.emit(job.request, chunk.index + 1, chunk.total)
-                return
+        except Exception as exc:  # the encoder reports it (one line) and removes its files
             self._save = None
-            if job.request != self.wanted_save:
-                self.save_failed.emit(job.request, "")
-                return
-            audio = np.concatenate(job.parts)
-            self._last = _Utterance(job.text, job.voice, job.speed, audio)
-            self._write(job.request, job.path, audio)
-        except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
-            self._save = None
-            self._save_failed(job.request, job.path, exc)
-
-    def _write(self, request: int, path: str, audio: np.ndarray) -> None:
-        from fasttts_desktop.wavfile import write_wav_atomic
-
-        if request != self.wanted_save:
-            self.save_failed.emit(request, "")
+            if not isinstance(exc, EngineError):
+                log.error("exporting failed", exc_info=exc)
+                self.crashed.emit(f"Exporting failed: {exc}")
+                exc = EngineError(f"Exporting failed: {exc}")
+            job.encoder.fail(exc)
             return
-        write_wav_atomic(path, audio, SAMPLE_RATE)
-        log.info("saved %.1f s of audio to %s", len(audio) / SAMPLE_RATE, path)
-        self.saved.emit(request, path)
+        if chunk is None:
+            self._save = None
+            job.encoder.finish()  # a stream cut short by a cancel is not taken for a whole one there
+            return
+        job.made += len(chunk.audio)
+        job.encoder.put(chunk)
 
     def _speech_failed(self, request: int, exc: Exception) -> None:
         if isinstance(exc, EngineError):
@@ -291,7 +311,7 @@ class EngineWorker(QObject):
         self.crashed.emit(f"Speaking failed: {exc}")
 
     def _save_failed(self, request: int, path: str, exc: Exception) -> None:
-        if isinstance(exc, (EngineError, OSError)):
+        if isinstance(exc, (EngineError, OSError)):  # ExportError is an EngineError
             log.warning("save to %s failed: %s", path, exc)
             self.save_failed.emit(request, str(exc))
             return

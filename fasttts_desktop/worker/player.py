@@ -10,12 +10,15 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from fasttts_desktop.worker.audio_output import NoOutputDevice, Playback, PlaybackStats, warm_up_output
+from fasttts_desktop.worker.output_devices import OutputDevice, describe, list_outputs
 
 log = logging.getLogger(__name__)
 
 PARK_AFTER_S = 10.0  # a pause this long gives the output device back (reopened on resume)
 _RETIRE_POLL_MS = 10  # how often stopped playbacks are checked for having faded out
 _RETIRE_LIMIT_S = 0.3  # a stopped playback is closed by then whether or not its fade was seen to end
+_MOVE_POLL_MS = 5  # how often a playback moving to another output checks that its fade has been heard
+_MOVE_LIMIT_S = 0.5  # it moves by then even if the old device never reported the fade as played
 
 
 class Player(QObject):
@@ -53,6 +56,11 @@ class Player(QObject):
         self._park_timer.setInterval(round((PARK_AFTER_S if park_after_s is None else park_after_s) * 1000))
         self._park_timer.timeout.connect(self._park)
         self._stream_done.connect(self._on_stream_done)
+        self._output = ""  # the chosen output's key (output_devices.py); "" is the system default
+        self._moving: tuple[Playback, float] | None = None  # (playback, deadline) while it changes output
+        self._move_timer = QTimer(self)
+        self._move_timer.setInterval(_MOVE_POLL_MS)
+        self._move_timer.timeout.connect(self._finish_move)
 
     def probe(self) -> bool:
         """Find the output device now (the first open costs ~0.25 s), so Speak does not pay for it."""
@@ -83,16 +91,17 @@ class Player(QObject):
             self.stop()
             self._request = request
             playback = self._make_playback(lambda: self._stream_done.emit(request))
+            playback.device = self._output
             if paused:
                 playback.pause()
             playback.feed(audio)
             try:
-                self._start(playback)
+                notice = self._start(playback)
             except NoOutputDevice as exc:
                 self._done_up_to = request
                 self._set_problem(str(exc))
                 return False
-            self._set_problem("")
+            self._set_problem(notice)
             self._playback = playback
             self._paused = paused
             if paused:
@@ -101,7 +110,20 @@ class Player(QObject):
             self._playback.feed(audio)
         return True
 
-    def _start(self, playback: Playback) -> None:
+    def _start(self, playback: Playback) -> str:
+        """Start on the chosen output, else on the system default; what the user should know, or ""."""
+        try:
+            self._start_on(playback)
+        except NoOutputDevice as exc:
+            if not playback.device:
+                raise
+            log.warning("%s; playing on the system default", exc)
+            playback.device = ""
+            self._start_on(playback)
+            return f"{exc} Playing on the system default output instead."
+        return ""
+
+    def _start_on(self, playback: Playback) -> None:
         try:
             playback.start()
         except NoOutputDevice:
@@ -137,20 +159,95 @@ class Player(QObject):
         self._park_timer.stop()
         if self._playback is None:
             return True
+        if self._moving is not None:
+            return True  # the move resumes it once the new output is open
         try:
             self._playback.resume()
         except NoOutputDevice as exc:
-            self._done_up_to = self._request
-            self._playback.stop()
-            self._playback.close(wait=0)
-            self._playback = None
-            self._set_problem(str(exc))
-            return False
+            if not self._playback.device:
+                self._fail_playing(exc)
+                return False
+            self._playback.device = ""  # the chosen output is gone: the default, and say so
+            return self._resume_on_default(exc)
         return True
+
+    def _resume_on_default(self, exc: NoOutputDevice) -> bool:
+        try:
+            self._playback.resume()
+        except NoOutputDevice as again:
+            self._fail_playing(again)
+            return False
+        self._set_problem(f"{exc} Playing on the system default output instead.")
+        return True
+
+    def _fail_playing(self, exc: NoOutputDevice) -> None:
+        """The current utterance cannot be heard any more; device_problem says why."""
+        self._done_up_to = self._request
+        self._playback.stop()
+        self._playback.close(wait=0)
+        self._playback = None
+        self._set_problem(str(exc))
 
     @property
     def paused(self) -> bool:
         return self._paused
+
+    # --- the output device ---
+
+    @property
+    def output(self) -> str:
+        return self._output
+
+    def outputs(self) -> list[OutputDevice]:
+        """The outputs to choose from now. PortAudio looks for new devices only while no stream of ours
+        is open (looking again closes every stream); otherwise the list is the one it had."""
+        return list_outputs(rescan=not self.streams_open())
+
+    def streams_open(self) -> bool:
+        return self._playback is not None or bool(self._retiring) or self._moving is not None
+
+    def set_output(self, key: str) -> None:
+        """Play on output `key` from now on. What is being played moves there at the position reached:
+        it fades out (a few ms), the old stream closes once that fade has been heard, and the new one
+        fades in from the next sample. While paused it moves too, and stays paused."""
+        if key == self._output:
+            return
+        log.info("output: %s", describe(key))
+        self._output = key
+        playback = self._playback
+        if playback is None:
+            return
+        playback.device = key
+        playback.pause()  # the Playback's own pause: the Player's (the user's) stays as it was
+        self._moving = (playback, time.perf_counter() + _MOVE_LIMIT_S)
+        self._move_timer.start()
+
+    @Slot()
+    def _finish_move(self) -> None:
+        playback, deadline = self._moving
+        if playback is not self._playback:  # stopped or finished meanwhile
+            self._moving = None
+            self._move_timer.stop()
+            return
+        if not playback.faded_out() and time.perf_counter() < deadline:
+            return
+        self._moving = None
+        self._move_timer.stop()
+        try:
+            playback.reopen()
+            if not self._paused:  # the user may have paused meanwhile
+                playback.resume()
+            self._set_problem("")
+        except NoOutputDevice as exc:
+            log.warning("%s; back to the system default", exc)
+            playback.device = ""
+            try:
+                playback.reopen()
+                if not self._paused:
+                    playback.resume()
+                self._set_problem(f"{exc} Playing on the system default output instead.")
+            except NoOutputDevice as again:
+                self._fail_playing(again)
 
     @Slot()
     def stop(self) -> PlaybackStats | None:

@@ -1,4 +1,4 @@
-"""What the window talks to: speak, pause, resume, stop, what is heard now, save, shut down. GUI thread.
+"""What the window talks to: speak, pause, resume, stop, what is heard now, export, shut down. GUI thread.
 
 It owns the engine thread (EngineWorker on a QThread) and the Player, routes the engine's chunks to the
 player as they come, places them on the utterance's timeline for the follow-along highlight, posts the
@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.worker.audio_output import PlaybackStats
 from fasttts_desktop.worker.engine_worker import MAKE_AHEAD_S, EngineInfo, EngineWorker, Progress
+from fasttts_desktop.worker.export_control import ExportControl, ExportRequest
 from fasttts_desktop.worker.follow import Heard, Timeline
 from fasttts_desktop.worker.player import Player
 
@@ -71,8 +72,8 @@ class SpeechService(QObject):
     utterance_finished = Signal(object)  # UtteranceStats
     speech_error = Signal(str)
     device_problem = Signal(str)  # "" once sound works again
-    save_progress = Signal(int, int)
-    saved = Signal(str)
+    save_progress = Signal(int, int)  # an export's chunks written, expected (`exports` reports more)
+    saved = Signal(object)  # ExportSummary
     save_failed = Signal(str)  # "" when cancelled
     crashed = Signal(str)
     chunk_played = Signal(int, object)  # request, AudioChunk: what went to the player (tests and logs)
@@ -81,14 +82,12 @@ class SpeechService(QObject):
 
     _request_load = Signal()
     _request_speak = Signal(int, str, str, float, int)
-    _request_save = Signal(int, str, str, str, float)
 
     def __init__(self, load_engine: Callable[[Progress], object], player: Player | None = None, parent=None):
         super().__init__(parent)
         self.engine_info: EngineInfo | None = None
         self._next_request = 0
         self._utterance: _Utterance | None = None
-        self._save_request = 0  # the save in progress, 0 when none
         self._started = False
         self._shut_down: bool | None = None
         self._paused = False
@@ -109,7 +108,10 @@ class SpeechService(QObject):
         self._thread.finished.connect(self._worker.halt, Qt.ConnectionType.DirectConnection)
         self._request_load.connect(self._worker.load)
         self._request_speak.connect(self._worker.speak)
-        self._request_save.connect(self._worker.save)
+        self.exports = ExportControl(self._worker, self._new_request, self)
+        self.exports.chunks.connect(self.save_progress)
+        self.exports.finished.connect(self.saved)
+        self.exports.failed.connect(self.save_failed)
         w = self._worker
         w.load_progress.connect(self.load_progress)
         w.loaded.connect(self._on_loaded)
@@ -119,9 +121,6 @@ class SpeechService(QObject):
         w.speech_done.connect(self._on_made)
         w.speech_cancelled.connect(self._on_cancelled)
         w.speech_failed.connect(self._on_failed)
-        w.save_progress.connect(self._on_save_progress)
-        w.saved.connect(self._on_saved)
-        w.save_failed.connect(self._on_save_failed)
         w.crashed.connect(self.crashed)
 
     def start(self) -> None:
@@ -162,9 +161,9 @@ class SpeechService(QObject):
         return request
 
     def stop(self) -> None:
-        """Fade out (~20 ms, silent within 100 ms) and drop the rest of the utterance and any save."""
+        """Fade out (~20 ms, silent within 100 ms) and drop the rest of the utterance (not an export:
+        that goes on beside the reading until `cancel_save`)."""
         self._worker.wanted_speech = 0
-        self.cancel_save()
         stats = self.player.stop()
         if self._utterance is not None:
             log.info("stop #%d (%.1f s played)", self._utterance.request, stats.played_s if stats else 0.0)
@@ -247,23 +246,17 @@ class SpeechService(QObject):
             self._ahead_shown = seconds
             self.ahead_changed.emit(seconds)
 
-    def save(self, path: str, text: str, voice: str, speed: float) -> None:
-        self._save_request = self._new_request()
-        self._worker.wanted_save = self._save_request
-        log.info("save #%d to %s", self._save_request, path)
-        self._request_save.emit(self._save_request, path, text, voice, speed)
+    def save(self, path: str, text: str, voice: str, speed: float, **options) -> None:
+        """Export `text` to `path` beside the reading; `options` as ExportRequest's (subtitles, chapters,
+        title, format). The format comes from the extension unless `format` names it."""
+        self.exports.start(ExportRequest(path, text, voice, speed, **options))
 
     @property
     def saving(self) -> bool:
-        return self._save_request != 0
+        return self.exports.busy
 
     def cancel_save(self) -> None:
-        """Abandon the save in progress; its file is never written (the writer is atomic)."""
-        self._worker.wanted_save = 0
-        if self._save_request:
-            log.info("save #%d cancelled", self._save_request)
-            self._save_request = 0
-            self.save_failed.emit("")
+        self.exports.cancel()
 
     def shutdown(self, wait_s: float = 3.0) -> bool:
         """Stop sound and the engine thread. False if a chunk was still being made after `wait_s`."""
@@ -382,20 +375,3 @@ class SpeechService(QObject):
         self.player.stop()
         self._end_utterance()
         self.speech_error.emit(message)
-
-    @Slot(int, int, int)
-    def _on_save_progress(self, request: int, done: int, total: int) -> None:
-        if request == self._save_request:
-            self.save_progress.emit(done, total)
-
-    @Slot(int, str)
-    def _on_saved(self, request: int, path: str) -> None:
-        if request == self._save_request:
-            self._save_request = 0
-            self.saved.emit(path)
-
-    @Slot(int, str)
-    def _on_save_failed(self, request: int, message: str) -> None:
-        if request == self._save_request:
-            self._save_request = 0
-            self.save_failed.emit(message)
