@@ -91,11 +91,12 @@ class AlbertAttention(nn.Module):
 class AlbertLayer(nn.Module):
     def __init__(self, c: AlbertConfig):
         super().__init__()
+        # registered in transformers' order, so state_dict() lists the keys as KModel's does
+        self.full_layer_layer_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
         self.attention = AlbertAttention(c)
         self.ffn = nn.Linear(c.hidden_size, c.intermediate_size)
         self.ffn_output = nn.Linear(c.intermediate_size, c.hidden_size)
         self.activation = _Activation()
-        self.full_layer_layer_norm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         a = self.attention(h, mask)
