@@ -77,3 +77,20 @@ def test_building_our_model_imports_neither_transformers_nor_misaki():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["[]", "True", "KModel"]
+
+
+def test_folded_build_equals_the_built_model_with_weight_norm_removed(weights):
+    folded = model_mod.build_folded_model(weights.state_dict)
+    reference = model_mod.remove_weight_norm(model_mod.build_model(weights.state_dict))
+    got, expected = folded.state_dict(), reference.state_dict()
+    assert set(got) == set(expected)
+    for key, value in expected.items():
+        assert torch.equal(got[key], value), key
+    assert not any(hasattr(m, "weight_g") for m in folded.modules())
+    torch.testing.assert_close(folded.decoder.generator.stft.window, reference.decoder.generator.stft.window)
+    # the two module globals it swaps while building are back
+    from fasttts_desktop.engine.synthesis import prosody
+    from fasttts_desktop.engine.weights.kokoro_parts import istftnet
+
+    assert prosody.weight_normed.__name__ == "weight_normed"
+    assert istftnet().weight_norm is torch.nn.utils.weight_norm

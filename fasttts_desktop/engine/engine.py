@@ -107,21 +107,28 @@ class Engine:
         progress: Progress | None = None,
     ) -> Engine:
         """Resolve weights, build the model for `device` (auto: CUDA if present) and warm the front end."""
+        from concurrent.futures import ThreadPoolExecutor
+
         from fasttts_desktop.engine.weights.store import load_weights
 
         dev = pick_device(device)
         notice = ""
         if dev.type == "cpu" and device in (None, "", "auto"):
             notice = "No NVIDIA GPU found: running on the CPU (slower, but speech still starts early)."
-        weights = load_weights(model_path, voices_path, use_hub=use_hub, progress=progress)
-        if progress:
-            progress("Building the model", 0.0)
-        backend, backend_notice = _make_backend(weights, dev, fast, progress)
-        notice = " ".join(n for n in (notice, backend_notice) if n)
-        engine = cls(backend, weights, notice)
-        if progress:
-            progress("Loading the English text front end", 0.0)
-        engine.frontend("a")
+        # The English front end (spaCy, misaki: ~2 s, mostly Python) loads beside the model (mostly native
+        # code: file reads, tensor conversions, the warm-up call), so the two overlap on two cores.
+        with ThreadPoolExecutor(1, thread_name_prefix="frontend") as pool:
+            english = pool.submit(_english_frontend)
+            weights = load_weights(model_path, voices_path, use_hub=use_hub, progress=progress)
+            if progress:
+                progress("Building the model", 0.0)
+            backend, backend_notice = _make_backend(weights, dev, fast, progress)
+            notice = " ".join(n for n in (notice, backend_notice) if n)
+            engine = cls(backend, weights, notice)
+            del weights  # the model holds what it needs; the rest of the state dict can go
+            if progress:
+                progress("Loading the English text front end", 0.0)
+            engine._frontends["a"] = english.result()
         return engine
 
     @property
@@ -243,6 +250,12 @@ class Engine:
         if cancel and cancel():
             return np.zeros(0, np.float32)
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def _english_frontend():
+    from fasttts_desktop.engine.text.frontend import FrontEnd
+
+    return FrontEnd("a")
 
 
 def _in_groups(items: Iterable, size: int) -> Iterator[list]:

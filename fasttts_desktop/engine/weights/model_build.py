@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import torch
 from fasttts_desktop.engine.weights.config import kokoro_config
 
 log = logging.getLogger(__name__)
+_build_lock = threading.Lock()  # build_folded_model swaps two module globals while it builds
 
 
 @functools.cache
@@ -84,7 +86,9 @@ def _build(construct, state_dict: dict[str, torch.Tensor] | None, config: dict |
             # transformers' ALBERT has two non-persistent index buffers that a state dict does not carry
             positions = emb.position_embeddings.num_embeddings
             emb.register_buffer("position_ids", torch.arange(positions).expand((1, -1)), persistent=False)
-            emb.register_buffer("token_type_ids", torch.zeros(1, positions, dtype=torch.long), persistent=False)
+            emb.register_buffer(
+                "token_type_ids", torch.zeros(1, positions, dtype=torch.long), persistent=False
+            )
         _rebuild_plain_tensors(model)
         left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
         left += [f"{name}.{key}" for name, key in _meta_attributes(model)]
@@ -125,3 +129,71 @@ def remove_weight_norm(model: torch.nn.Module) -> torch.nn.Module:
         if hasattr(module, "weight_g") and hasattr(module, "weight_v"):
             torch.nn.utils.remove_weight_norm(module)
     return model
+
+
+# -- the runtime build: weight norm folded, nothing initialised, nothing allocated twice
+
+
+def fold_weight_norm(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """kokoro's weight_g / weight_v pairs as the plain `weight` they stand for (what remove_weight_norm
+    computes, with the same kernel), every other tensor as it is."""
+    out = {}
+    for key, value in state_dict.items():
+        if key.endswith(".weight_g"):
+            base = key[: -len("_g")]
+            out[base] = torch._weight_norm(state_dict[base + "_v"], value, 0)
+        elif not key.endswith(".weight_v"):
+            out[key] = value
+    return out
+
+
+class _SkipInit(torch.overrides.TorchFunctionMode):
+    """Module constructors' random initialisation as no-ops: the weights are assigned right after."""
+
+    _SKIP = frozenset(
+        {
+            torch.Tensor.normal_,
+            torch.Tensor.uniform_,
+            torch.Tensor.zero_,
+            torch.Tensor.fill_,
+            torch.nn.init.normal_,
+            torch.nn.init.uniform_,
+            torch.nn.init.kaiming_uniform_,
+            torch.nn.init.xavier_uniform_,
+            torch.nn.init.zeros_,
+            torch.nn.init.ones_,
+            torch.nn.init.constant_,
+        }
+    )
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self._SKIP:
+            return args[0] if args else kwargs["tensor"]
+        return func(*args, **kwargs)
+
+
+def build_folded_model(state_dict: dict[str, torch.Tensor], config: dict | None = None):
+    """Our KokoroModel (CPU, eval) with weight norm folded, as `remove_weight_norm(build_model(sd))` gives it
+    (tested equal), built faster and in less memory: no weight norm to set up and tear down, no random
+    initialisation, and no meta tensors (whose first use imports a good part of torch: sympy and more,
+    seconds on a 2-core machine). Parameters start as uninitialised CPU tensors, never touched, then
+    replaced by the given ones."""
+    from fasttts_desktop.engine.synthesis import prosody
+    from fasttts_desktop.engine.synthesis.model import KokoroModel
+    from fasttts_desktop.engine.weights.kokoro_parts import istftnet
+
+    folded = fold_weight_norm(state_dict)
+    kokoro_blocks = istftnet()
+    plain = lambda module, *args, **kwargs: module
+    with _build_lock:
+        saved = kokoro_blocks.weight_norm, prosody.weight_normed
+        kokoro_blocks.weight_norm, prosody.weight_normed = plain, plain
+        try:
+            with _SkipInit(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                model = KokoroModel(config or kokoro_config())
+        finally:
+            kokoro_blocks.weight_norm, prosody.weight_normed = saved
+    model.load_state_dict(folded, strict=True, assign=True)
+    return model.eval()

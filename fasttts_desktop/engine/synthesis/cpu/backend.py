@@ -19,7 +19,7 @@ from fasttts_desktop.engine.synthesis.cpu.acoustic import Acoustic
 from fasttts_desktop.engine.synthesis.cpu.threads import configure_torch_threads
 from fasttts_desktop.engine.synthesis.protocol import Request, Result
 from fasttts_desktop.engine.types import Cancelled, Progress
-from fasttts_desktop.engine.weights.model_build import build_model, remove_weight_norm
+from fasttts_desktop.engine.weights.model_build import build_folded_model
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class CpuBackend:
         self.device = torch.device("cpu")
         self.threads = configure_torch_threads(threads)
         self.dtype = dtype or (torch.bfloat16 if bf16_is_fast() else torch.float32)
-        self.model = remove_weight_norm(build_model(state_dict))
+        self.model = build_folded_model(state_dict)
         self.acoustic = Acoustic(self.model, self.dtype)
         # Cost per second of audio is flat up to ~120 phonemes and climbs past it (the vocoder's
         # activations outgrow the caches); short chunks also keep playback ahead of synthesis.
