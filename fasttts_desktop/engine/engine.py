@@ -72,7 +72,7 @@ def _make_backend(
     if device.type == "cpu" and fast is not False:
         from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
 
-        backend = CpuBackend(weights.state_dict)
+        backend = CpuBackend(weights.state_dict, consume=True)  # nothing else reads it after this
     else:
         backend = EagerBackend(weights.state_dict, device)
     backend.prepare(progress)

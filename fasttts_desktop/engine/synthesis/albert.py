@@ -83,7 +83,9 @@ class AlbertAttention(nn.Module):
         def heads(x: torch.Tensor) -> torch.Tensor:  # [B, T, 768] -> [B, 12, T, 64]
             return x.view(b, t, self.heads, width // self.heads).transpose(1, 2)
 
-        a = F.scaled_dot_product_attention(heads(self.query(h)), heads(self.key(h)), heads(self.value(h)), mask)
+        a = F.scaled_dot_product_attention(
+            heads(self.query(h)), heads(self.key(h)), heads(self.value(h)), mask
+        )
         a = a.transpose(1, 2).reshape(b, t, width)
         return self.LayerNorm(h + self.dense(a))
 

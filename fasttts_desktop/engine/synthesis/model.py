@@ -25,13 +25,20 @@ class KokoroModel(nn.Module):
         self.bert = Albert(AlbertConfig.from_kokoro(config))
         self.bert_encoder = nn.Linear(self.bert.config.hidden_size, config["hidden_dim"])
         self.predictor = ProsodyPredictor(
-            config["style_dim"], config["hidden_dim"], config["n_layer"], config["max_dur"], parts.AdainResBlk1d
+            config["style_dim"],
+            config["hidden_dim"],
+            config["n_layer"],
+            config["max_dur"],
+            parts.AdainResBlk1d,
         )
         self.text_encoder = TextEncoder(
             config["hidden_dim"], config["text_encoder_kernel_size"], config["n_layer"], config["n_token"]
         )
         self.decoder = parts.Decoder(
-            dim_in=config["hidden_dim"], style_dim=config["style_dim"], dim_out=config["n_mels"], **config["istftnet"]
+            dim_in=config["hidden_dim"],
+            style_dim=config["style_dim"],
+            dim_out=config["n_mels"],
+            **config["istftnet"],
         )
         self.context_length = self.bert.config.max_position_embeddings
 

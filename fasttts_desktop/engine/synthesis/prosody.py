@@ -124,10 +124,18 @@ class ProsodyPredictor(nn.Module):
         half = d_hid // 2
         # `block` is kokoro's AdainResBlk1d (istftnet.py), shared with the decoder
         self.F0 = nn.ModuleList(
-            [block(d_hid, d_hid, style_dim), block(d_hid, half, style_dim, upsample=True), block(half, half, style_dim)]
+            [
+                block(d_hid, d_hid, style_dim),
+                block(d_hid, half, style_dim, upsample=True),
+                block(half, half, style_dim),
+            ]
         )
         self.N = nn.ModuleList(
-            [block(d_hid, d_hid, style_dim), block(d_hid, half, style_dim, upsample=True), block(half, half, style_dim)]
+            [
+                block(d_hid, d_hid, style_dim),
+                block(d_hid, half, style_dim, upsample=True),
+                block(half, half, style_dim),
+            ]
         )
         self.F0_proj = nn.Conv1d(half, 1, 1)
         self.N_proj = nn.Conv1d(half, 1, 1)

@@ -134,16 +134,25 @@ def remove_weight_norm(model: torch.nn.Module) -> torch.nn.Module:
 # -- the runtime build: weight norm folded, nothing initialised, nothing allocated twice
 
 
-def fold_weight_norm(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def fold_weight_norm(
+    state_dict: dict[str, torch.Tensor], cast=None, consume: bool = False
+) -> dict[str, torch.Tensor]:
     """kokoro's weight_g / weight_v pairs as the plain `weight` they stand for (what remove_weight_norm
-    computes, with the same kernel), every other tensor as it is."""
+    computes, with the same kernel), every other tensor as it is. `cast(key)` may name a dtype for a tensor
+    (None: keep float32); the conversion happens here, one tensor at a time, so no float32 copy of the
+    whole model is ever made beside the state dict. With `consume`, entries leave `state_dict` as they are
+    converted, so their memory goes as the model's arrives (start-up peak: one copy, not two)."""
     out = {}
-    for key, value in state_dict.items():
+    for key in list(state_dict):
+        if key.endswith(".weight_v") or key not in state_dict:
+            continue
+        value = state_dict.pop(key) if consume else state_dict[key]
         if key.endswith(".weight_g"):
-            base = key[: -len("_g")]
-            out[base] = torch._weight_norm(state_dict[base + "_v"], value, 0)
-        elif not key.endswith(".weight_v"):
-            out[key] = value
+            key = key[: -len("_g")]
+            v = state_dict.pop(key + "_v") if consume else state_dict[key + "_v"]
+            value = torch._weight_norm(v, value, 0)
+        dtype = cast(key) if cast else None
+        out[key] = value.to(dtype) if dtype is not None else value
     return out
 
 
@@ -173,17 +182,19 @@ class _SkipInit(torch.overrides.TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def build_folded_model(state_dict: dict[str, torch.Tensor], config: dict | None = None):
+def build_folded_model(
+    state_dict: dict[str, torch.Tensor], config: dict | None = None, cast=None, consume: bool = False
+):
     """Our KokoroModel (CPU, eval) with weight norm folded, as `remove_weight_norm(build_model(sd))` gives it
     (tested equal), built faster and in less memory: no weight norm to set up and tear down, no random
     initialisation, and no meta tensors (whose first use imports a good part of torch: sympy and more,
     seconds on a 2-core machine). Parameters start as uninitialised CPU tensors, never touched, then
-    replaced by the given ones."""
+    replaced by the given ones. `cast`, `consume`: as for `fold_weight_norm`."""
     from fasttts_desktop.engine.synthesis import prosody
     from fasttts_desktop.engine.synthesis.model import KokoroModel
     from fasttts_desktop.engine.weights.kokoro_parts import istftnet
 
-    folded = fold_weight_norm(state_dict)
+    folded = fold_weight_norm(state_dict, cast, consume)
     kokoro_blocks = istftnet()
     plain = lambda module, *args, **kwargs: module
     with _build_lock:

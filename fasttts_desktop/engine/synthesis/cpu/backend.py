@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from fasttts_desktop.engine.synthesis.cpu.acoustic import Acoustic
+from fasttts_desktop.engine.synthesis.cpu.acoustic import Acoustic, low_precision
 from fasttts_desktop.engine.synthesis.cpu.threads import configure_torch_threads
 from fasttts_desktop.engine.synthesis.protocol import Request, Result
 from fasttts_desktop.engine.types import Cancelled, Progress
@@ -48,11 +48,17 @@ class CpuBackend:
         *,
         dtype: torch.dtype | None = None,
         threads: int | None = None,
+        consume: bool = False,
     ):
+        """`consume`: take the tensors out of `state_dict` while building (the caller is done with it), so
+        start-up never holds the weights twice."""
         self.device = torch.device("cpu")
         self.threads = configure_torch_threads(threads)
         self.dtype = dtype or (torch.bfloat16 if bf16_is_fast() else torch.float32)
-        self.model = build_folded_model(state_dict)
+        low = self.dtype
+        self.model = build_folded_model(
+            state_dict, cast=lambda key: low if low_precision(key) else None, consume=consume
+        )
         self.acoustic = Acoustic(self.model, self.dtype)
         # Cost per second of audio is flat up to ~120 phonemes and climbs past it (the vocoder's
         # activations outgrow the caches); short chunks also keep playback ahead of synthesis.
