@@ -57,17 +57,21 @@ os._exit(0)
 """
 
 _MEMORY = """
-import json, resource, sys
+import json, sys
 from fasttts_desktop.engine.synthesis.cpu.threads import configure_process
 configure_process()
 from fasttts_desktop.engine import Engine
 
-def rss():
+def status(field):
     with open("/proc/self/status") as f:
-        return int(next(l for l in f if l.startswith("VmRSS")).split()[1]) / 1024
+        return int(next(l for l in f if l.startswith(field)).split()[1]) / 1024
+
+def rss():
+    return status("VmRSS:")
 
 def peak():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # VmHWM, not getrusage's ru_maxrss: that one keeps the high-water mark of the parent (the bench itself)
+    return status("VmHWM:")
 
 engine = Engine.load(device="cpu", use_hub=False)
 out = {"loaded_rss_mb": rss()}

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from fasttts_desktop.engine.synthesis.cpu.acoustic import Acoustic, low_precision
-from fasttts_desktop.engine.synthesis.cpu.threads import configure_torch_threads
+from fasttts_desktop.engine.synthesis.cpu.threads import configure_torch_threads, release_free_memory
 from fasttts_desktop.engine.synthesis.protocol import Request, Result
 from fasttts_desktop.engine.types import Cancelled, Progress
 from fasttts_desktop.engine.weights.model_build import build_folded_model
@@ -72,6 +72,7 @@ class CpuBackend:
         if progress:
             progress("Warming up the model", 0.0)
         self.infer(Request(input_ids=[0, 50, 83, 156, 54, 57, 0], ref_s=torch.zeros(1, 256), speed=1.0))
+        release_free_memory()
 
     @torch.inference_mode()
     def infer(self, request: Request, cancel: Callable[[], bool] | None = None) -> Result:
