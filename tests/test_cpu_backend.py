@@ -88,3 +88,22 @@ def test_process_setup_makes_openmp_wait_passively():
     env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
     assert out.stdout.split() == ["PASSIVE", "True", "1"]
+
+
+def test_the_engine_on_a_cpu_starts_with_a_short_chunk_cut_between_words(engine):
+    text = (
+        "When the rain finally stopped, the children ran outside, shouting and laughing, "
+        "to splash in every puddle they could find on the way to school."
+    )
+    torch.manual_seed(0)
+    chunks = []
+    for chunk in engine.stream(text):
+        chunks.append(chunk)
+        if len(chunks) == 2:
+            break
+    first = chunks[0].chunk
+    assert engine.backend.first_chunk_phonemes == 40
+    assert 8 <= len(first.phonemes) <= 60, first  # budget 40, at most half as much again for a clause end
+    assert first.text.endswith(","), first  # cut where a pause belongs
+    assert len(chunks[1].chunk.phonemes) > len(first.phonemes)  # then longer chunks while it plays
+    assert engine.estimate_chunks(text) >= 2

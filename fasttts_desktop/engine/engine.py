@@ -163,7 +163,12 @@ class Engine:
 
         if max_phonemes is None:
             max_phonemes = min(MAX_PHONEMES, self.backend.chunk_phonemes)
-        return estimate_chunk_count(text, max_phonemes=max_phonemes)
+        return estimate_chunk_count(text, first_max=self._first_max, max_phonemes=max_phonemes)
+
+    @property
+    def _first_max(self) -> int:
+        # the backend may want a shorter first chunk (the CPU: first sound within a second); 60 otherwise
+        return getattr(self.backend, "first_chunk_phonemes", 60)
 
     def _check(self, text: str, speed: float, start: int = 0) -> None:
         if not 0 <= start <= len(text):
@@ -205,7 +210,9 @@ class Engine:
         total = max(1, self.estimate_chunks(text[start:], max_phonemes))
         cancelled = cancel or (lambda: False)
         index = 0
-        chunks = frontend.chunks(text, pack=pack, max_phonemes=max_phonemes, start=start)
+        chunks = frontend.chunks(
+            text, first_max=self._first_max, pack=pack, max_phonemes=max_phonemes, start=start
+        )
         for group in _in_groups(chunks, max(1, batch)):
             if cancelled():
                 return
