@@ -81,7 +81,7 @@ def _parser() -> argparse.ArgumentParser:
 
     cli_text.add_parsers(sub)
 
-    sub.add_parser("bench", help="benchmark reference vs compiled engine (GPU)", add_help=False)
+    sub.add_parser("bench", help="benchmark the GPU paths; `bench --cpu`: the CPU path", add_help=False)
     return p
 
 
@@ -263,7 +263,14 @@ def _describe(exc: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fasttts_desktop.engine.synthesis.cpu.threads import configure_process
+
+    configure_process()  # before anything imports torch: OpenMP reads its settings once
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["bench", "--cpu"]:
+        from fasttts_desktop.bench.cpu import main as cpu_bench_main
+
+        return cpu_bench_main(argv[2:])
     if argv and argv[0] == "bench":
         from fasttts_desktop.bench import main as bench_main
 

@@ -51,7 +51,8 @@ def pick_device(requested: str | None) -> torch.device:
 def _make_backend(
     weights, device: torch.device, fast: bool | None, progress: Progress | None
 ) -> tuple[Backend, str]:
-    """The compiled backend on CUDA when it builds, else kokoro's eager model; prepared either way.
+    """The compiled backend on CUDA when it builds, the CPU backend on a CPU, else kokoro's eager model (also
+    what `fast=False` asks for: the reference); prepared either way.
 
     Also returns a notice for the user ("" when all is as expected).
     """
@@ -71,7 +72,12 @@ def _make_backend(
             backend = EagerBackend(weights.state_dict, device)
             backend.prepare(progress)
             return backend, notice
-    backend = EagerBackend(weights.state_dict, device)
+    if device.type == "cpu" and fast is not False:
+        from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
+
+        backend = CpuBackend(weights.state_dict, consume=True)  # nothing else reads it after this
+    else:
+        backend = EagerBackend(weights.state_dict, device)
     backend.prepare(progress)
     return backend, ""
 
@@ -105,23 +111,31 @@ class Engine:
         progress: Progress | None = None,
     ) -> Engine:
         """Resolve weights, build the model for `device` (auto: CUDA if present) and warm the front end."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        from fasttts_desktop.engine.text.languages import front_end_for
         from fasttts_desktop.engine.weights.store import load_weights
 
         dev = pick_device(device)
         notice = ""
         if dev.type == "cpu" and device in (None, "", "auto"):
             notice = "No NVIDIA GPU found: running on the CPU (slower, but speech still starts early)."
-        weights = load_weights(model_path, voices_path, use_hub=use_hub, progress=progress)
-        if progress:
-            progress("Building the model", 0.0)
-        backend, backend_notice = _make_backend(weights, dev, fast, progress)
-        notice = " ".join(n for n in (notice, weights.notice, backend_notice) if n)
-        engine = cls(backend, weights, notice)
-        if progress:
-            progress("Loading the text front end", 0.0)
-        # the default voice's language, and English, which reads Latin text for the non-Latin ones
-        for code in dict.fromkeys((engine.voice(None).lang_code, "a")):
-            engine.frontend(code)
+        # The English front end (spaCy, misaki: ~2 s, mostly Python) loads beside the model (mostly native
+        # code: file reads, tensor conversions, the warm-up call), so the two overlap on two cores.
+        with ThreadPoolExecutor(1, thread_name_prefix="frontend") as pool:
+            english = pool.submit(front_end_for, "a")
+            weights = load_weights(model_path, voices_path, use_hub=use_hub, progress=progress)
+            if progress:
+                progress("Building the model", 0.0)
+            backend, backend_notice = _make_backend(weights, dev, fast, progress)
+            notice = " ".join(n for n in (notice, weights.notice, backend_notice) if n)
+            engine = cls(backend, weights, notice)
+            del weights  # the model holds what it needs; the rest of the state dict can go
+            if progress:
+                progress("Loading the text front end", 0.0)
+            english.result()  # built, and shared through front_end_for
+        # the default voice's language too (English reads Latin text for the non-Latin ones)
+        engine.frontend(engine.voice(None).lang_code)
         return engine
 
     @property
@@ -212,7 +226,14 @@ class Engine:
 
         if max_phonemes is None:
             max_phonemes = min(MAX_PHONEMES, self.backend.chunk_phonemes)
-        return estimate_chunk_count(text, max_phonemes=max_phonemes, lang_code=lang_code)
+        return estimate_chunk_count(
+            text, first_max=self._first_max, max_phonemes=max_phonemes, lang_code=lang_code
+        )
+
+    @property
+    def _first_max(self) -> int:
+        # the backend may want a shorter first chunk (the CPU: first sound within a second); 60 otherwise
+        return getattr(self.backend, "first_chunk_phonemes", 60)
 
     def _check(self, text: str, speed: float, start: int = 0) -> None:
         if not 0 <= start <= len(text):
@@ -261,7 +282,9 @@ class Engine:
         total = max(1, self.estimate_chunks(text[start:], max_phonemes, lang_code))
         cancelled = cancel or (lambda: False)
         index = failures = 0
-        chunks = frontend.chunks(text, pack=pack, max_phonemes=max_phonemes, start=start, lexicon=lexicon)
+        chunks = frontend.chunks(
+            text, first_max=self._first_max, pack=pack, max_phonemes=max_phonemes, start=start, lexicon=lexicon
+        )
         for group in _in_groups(chunks, max(1, batch)):
             if cancelled():
                 return

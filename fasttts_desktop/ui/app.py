@@ -104,6 +104,9 @@ def quit_on_signals(app: QApplication, window: MainWindow) -> Iterator[list[int]
 
 
 def main(argv: list[str] | None = None) -> int:
+    from fasttts_desktop.engine.synthesis.cpu.threads import configure_process
+
+    configure_process()  # before the engine thread imports torch: OpenMP reads its settings once
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
     log_path, log_handler = start_log_file()
     log.info("fasttts-desktop %s starting: %s", __version__, " ".join(sys.argv[1:] if argv is None else argv))

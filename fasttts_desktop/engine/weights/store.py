@@ -153,11 +153,12 @@ def _checked(state_dict: dict[str, torch.Tensor], label: str) -> dict[str, torch
 
 @functools.cache
 def _skeleton() -> torch.nn.Module:
-    """KModel's structure with no memory behind it: the reference for names, shapes and module types."""
-    from fasttts_desktop.engine.weights.model_build import build_kmodel
+    """KModel's structure with no memory behind it: the reference for names, shapes and module types (ours
+    has KModel's, and needs no transformers import)."""
+    from fasttts_desktop.engine.weights.model_build import build_model
 
     with torch.device("meta"):
-        return build_kmodel()
+        return build_model()
 
 
 # --- the offline default ---------------------------------------------------------------------------------
@@ -252,12 +253,16 @@ def _read_cache(path: Path, report: Progress):
         if path.stat().st_size != meta["size"]:
             raise ValueError("size differs")
         report("Loading the cached model", 0.0)
-        data = path.read_bytes()  # hash and parse the very same bytes
-        if hashlib.sha256(data).hexdigest() != meta["sha256"]:
+        # Hashed in blocks, then read tensor by tensor: never the whole file in memory beside its tensors
+        # (that doubled the start-up peak: 327 MB of bytes next to 327 MB of tensors). The file is only ever
+        # replaced whole (_atomic_write), and the names are checked below.
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 22), b""):
+                digest.update(block)
+        if digest.hexdigest() != meta["sha256"]:
             raise ValueError("checksum differs")
-        import safetensors.torch
-
-        tensors = safetensors.torch.load(data)
+        tensors = _read_tensors(path)
         if set(tensors) != set(meta["keys"]):
             raise ValueError("tensor names differ")
         state_dict = {key: tensors[key] for key in meta["keys"]}  # KModel's order; safetensors' is arbitrary
@@ -285,6 +290,17 @@ def _checked_sidecar(meta: object) -> dict:
     if not all(isinstance(k, str) for k in meta["keys"]):
         raise ValueError("the sidecar's tensor names are not all strings")
     return meta
+
+
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    import safetensors.torch
+
+    try:
+        # each tensor read into its own memory (not views of one file mapping, which would stay mapped,
+        # and counted, for as long as any one of them lives)
+        return safetensors.torch.load_file(path, backend="pread")
+    except TypeError:  # safetensors before 0.8 has no backend choice
+        return safetensors.torch.load(path.read_bytes())
 
 
 def _write_cache(path: Path, state_dict: dict[str, torch.Tensor], fingerprint: str) -> None:

@@ -1,0 +1,305 @@
+"""`fasttts-desktop bench --cpu`: the app's CPU path against kokoro's eager float32 reference and kokoro-onnx.
+
+Same weights (the offline int8 export; ours and the reference run its float32 conversion, kokoro-onnx the
+int8 graph itself), same voice, same misaki phonemes (phonemes.json). The three alternate sentence by
+sentence, so a busy machine slows all of them alike; compare within one run, and prefer a quiet machine.
+kokoro-onnx runs in its own interpreter (`--onnx-python`, e.g. a venv with `pip install kokoro-onnx`):
+its `phonemizer` package would replace misaki's `phonemizer-fork`. Prints one line per figure and writes
+JSON (`--out`). See docs/benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from fasttts_desktop.bench import cpu_probes
+
+HERE = Path(__file__).resolve().parent
+
+# Held-out text of other shapes than the Harvard sentences, for the first-chunk latency.
+HELD_OUT = [
+    "When the rain finally stopped, the children ran outside, shouting and laughing, to splash in every puddle.",
+    "You will need flour, sugar, three eggs, a pinch of salt, and a cup of warm milk for the batter.",
+    '"Are you coming with us tonight?" she asked. "No," he said, "I have to finish the report first."',
+    "First, open the lid; second, remove the filter; third, rinse it under cold water for a minute.",
+    "Although the committee had reviewed the proposal twice, several members still had serious doubts about it.",
+    "The train to Boston, which was supposed to leave at noon, was delayed by almost two hours.",
+]
+
+
+def _say(*parts) -> None:
+    print(*parts, flush=True)
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+class OnnxChild:
+    """kokoro-onnx 'create from phonemes' in a side interpreter; times its own synthesis call."""
+
+    def __init__(self, python: str, model: Path, voices: Path, voice: str, threads: int):
+        script = HERE / "onnx_child.py"
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        cmd = [python, str(script), str(model), str(voices), voice, str(threads)]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.info = json.loads(self.proc.stdout.readline())
+
+    def __call__(self, phonemes: str) -> tuple[float, int]:
+        self.proc.stdin.write(json.dumps({"phonemes": phonemes}) + "\n")
+        self.proc.stdin.flush()
+        reply = json.loads(self.proc.stdout.readline())
+        return reply["s"], reply["n"]
+
+    def close(self) -> None:
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+def _side_files(tmp: Path, voices: dict, voice: str) -> tuple[Path, Path]:
+    import numpy as np
+
+    from fasttts_desktop.engine.weights.store import read_offline_onnx
+
+    model = tmp / "kokoro-int8.onnx"
+    model.write_bytes(read_offline_onnx())
+    npz = tmp / "voices.npz"
+    np.savez(npz, **{voice: voices[voice].numpy()})
+    return model, npz
+
+
+def _timed(fn, *args) -> tuple[float, object]:
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t0, out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="fasttts-desktop bench --cpu", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path, help="JSON file to write")
+    p.add_argument("--voice", default="jm_kumo")
+    p.add_argument("--rounds", type=int, default=3, help="passes over the Harvard sentences")
+    p.add_argument("--sentences", type=int, default=30)
+    p.add_argument("--onnx-python", help="interpreter with kokoro-onnx installed (side venv)")
+    p.add_argument(
+        "--skip", default="", help="comma list of: reference,long,first,startup,memory,contention,wer"
+    )
+    p.add_argument("--commit", default=os.environ.get("FASTTTS_COMMIT", ""))
+    args = p.parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
+    from fasttts_desktop.engine.synthesis.cpu.threads import configure_process
+
+    configure_process()
+    import numpy as np
+    import torch
+
+    from fasttts_desktop.engine import Engine
+    from fasttts_desktop.engine.synthesis.eager import EagerBackend
+    from fasttts_desktop.engine.synthesis.protocol import Request
+    from fasttts_desktop.engine.weights.config import kokoro_config
+    from fasttts_desktop.engine.weights.store import load_weights
+
+    load_before = os.getloadavg()
+    phon = json.loads((HERE / "phonemes.json").read_text(encoding="utf-8"))
+    harvard = phon["harvard"][: args.sentences]
+    weights = load_weights(use_hub=False)
+    engine = Engine.load(device="cpu", use_hub=False)
+    ours = engine.backend
+    ref = None if "reference" in skip else EagerBackend(weights.state_dict, torch.device("cpu"))
+    vocab, pack = kokoro_config()["vocab"], weights.voices[args.voice]
+    res: dict = {
+        "cpu": _cpu_model(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "onnxruntime": _version("onnxruntime"),
+        "commit": args.commit or _git_commit(),
+        "ours": ours.description,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+    }
+    _say(
+        f"cpu       {res['cpu']} · {res['threads']} threads · torch {res['torch']} · ours: {ours.description}"
+    )
+    tmp = Path(tempfile.mkdtemp(prefix="fasttts-bench-cpu-"))
+    onnx = None
+    if args.onnx_python:
+        onnx = OnnxChild(
+            args.onnx_python, *_side_files(tmp, weights.voices, args.voice), args.voice, res["threads"]
+        )
+        res["kokoro_onnx"] = onnx.info
+    del weights
+
+    def request(phonemes: str) -> Request:
+        return Request.from_phonemes(phonemes, pack, 1.0, vocab)
+
+    sides = {"ours": lambda ph: _timed(ours.infer, request(ph))}
+    if ref is not None:
+        sides["reference"] = lambda ph: _timed(ref.infer, request(ph))
+    if onnx is not None:
+        sides["kokoro-onnx"] = onnx
+    for side in sides.values():  # warm-up
+        side(harvard[0]["phonemes"])
+
+    # -- per-sentence compute, interleaved
+    lat: dict[str, list[float]] = {k: [] for k in sides}
+    outs: dict[str, list] = {k: [] for k in sides if k != "kokoro-onnx"}
+    for rnd in range(args.rounds):
+        for item in harvard:
+            for name, side in sides.items():
+                torch.manual_seed(0)
+                s, out = side(item["phonemes"])
+                lat[name].append(s)
+                if rnd == 0 and name in outs:
+                    outs[name].append(out)
+    res["sentences"] = {}
+    for name, values in lat.items():
+        row = {"p50_s": _pct(values, 0.5), "p95_s": _pct(values, 0.95), "total_s": sum(values) / args.rounds}
+        res["sentences"][name] = row
+        _say(
+            f"sentence  {name:12s} p50 {row['p50_s']:.3f} s  p95 {row['p95_s']:.3f} s  per pass {row['total_s']:.2f} s"
+        )
+    if "kokoro-onnx" in lat:
+        ratios = [a / b for a, b in zip(lat["ours"], lat["kokoro-onnx"], strict=True)]
+        res["ours_over_onnx"] = statistics.median(ratios)
+        _say(
+            f"sentence  ours / kokoro-onnx (median of paired ratios) {res['ours_over_onnx']:.2f}  (target <= 0.7)"
+        )
+    if "reference" in outs:
+        d_ours = np.concatenate([o.durations for o in outs["ours"]])
+        d_ref = np.concatenate([o.durations for o in outs["reference"]])
+        res["durations_equal"] = float((d_ours == d_ref).mean())
+        res["durations_within_1"] = float((np.abs(d_ours - d_ref) <= 1).mean())
+        _say(
+            f"fidelity  durations equal to the reference {res['durations_equal']:.1%}, within ±1 frame {res['durations_within_1']:.1%}"
+        )
+
+    if "wer" not in skip and "reference" in outs:
+        res["wer"] = {}
+        for name, made in outs.items():
+            errors = words = 0
+            for item, out in zip(harvard, made, strict=False):
+                e, n = cpu_probes.word_error_rate(item["text"], cpu_probes.recognize(out.audio))
+                errors, words = errors + e, words + n
+            res["wer"][name] = errors / words
+        _say(
+            f"fidelity  PocketSphinx WER ours {res['wer']['ours']:.3f} · reference {res['wer']['reference']:.3f}"
+        )
+
+    # -- long text
+    if "long" not in skip:
+        long_items = phon["long"]
+        audio_s = {k: 0.0 for k in sides}
+        comp_s = {k: 0.0 for k in sides}
+        for item in long_items:
+            for name, side in sides.items():
+                s, out = side(item["phonemes"])
+                comp_s[name] += s
+                audio_s[name] += (out.audio.size if hasattr(out, "audio") else out) / 24_000
+        res["long_rtf"] = {k: comp_s[k] / audio_s[k] for k in sides}
+        _say(
+            "long      RTF "
+            + " · ".join(f"{k} {v:.3f}" for k, v in res["long_rtf"].items())
+            + "  (target <= 0.3)"
+        )
+
+    # -- first chunk from text, warm engine (G2P + first chunk's synthesis)
+    if "first" not in skip:
+        texts = [h["text"] for h in harvard] + HELD_OUT
+        firsts, sizes = [], []
+        for text in texts:
+            t0 = time.perf_counter()
+            chunk = next(iter(engine.stream(text)))
+            firsts.append(time.perf_counter() - t0)
+            sizes.append(len(chunk.chunk.phonemes))
+        res["first_chunk"] = {"p50_s": _pct(firsts, 0.5), "p95_s": _pct(firsts, 0.95), "max_s": max(firsts)}
+        res["first_chunk"]["phonemes_min"] = min(sizes)
+        f = res["first_chunk"]
+        _say(
+            f"first     chunk after Speak p50 {f['p50_s']:.2f} s  p95 {f['p95_s']:.2f} s  max {f['max_s']:.2f} s  (target p95 <= 1.0)"
+        )
+
+    # -- contention: three sentences, quiet vs beside other work, same run
+    if "contention" not in skip:
+        few = [h["phonemes"] for h in harvard[:3]]
+
+        def three(side) -> float:
+            return sum(side(ph)[0] for ph in few)
+
+        quiet = {k: three(s) for k, s in sides.items() if k != "reference"}
+        res["contention"] = {}
+        for kind, count in (("busy", 2), ("torch", 1)):
+            with cpu_probes.Hogs(kind, count):
+                loaded = {k: three(s) for k, s in sides.items() if k != "reference"}
+            res["contention"][kind] = {k: loaded[k] / quiet[k] for k in loaded}
+            label = "two busy loops" if kind == "busy" else "a PyTorch process on all cores"
+            ratios = " · ".join(f"{k} {v:.2f}x" for k, v in res["contention"][kind].items())
+            _say(f"contend   beside {label}: {ratios} slower than quiet  (target <= 2.5x)")
+
+    if onnx is not None:
+        onnx.close()
+    ref = ours = engine = None  # free the models before the child processes measure memory
+    if "startup" not in skip:
+        res["startup"] = cpu_probes.startup()
+        res["window"] = cpu_probes.window()
+        s, w = res["startup"], res["window"]
+        _say(
+            f"start     engine ready {s['ready_s']:.2f} s · first audio {s['first_audio_s']:.2f} s after process start  (target <= 2)"
+        )
+        _say(
+            f"start     window shown {w['shown_s']:.2f} s · ready {w['ready_s']:.2f} s · status '{w['status']}'  (target <= 1)"
+        )
+    if "memory" not in skip:
+        res["memory"] = cpu_probes.memory(HERE / "long_text.txt")
+        m = res["memory"]
+        _say(
+            f"memory    peak after a short text {m['short_peak_mb']:.0f} MB (target <= 500) · after long text peak "
+            f"{m['after_long_1_peak_mb']:.0f} MB, again {m['after_long_2_peak_mb']:.0f} MB (target <= 800)"
+        )
+    res["loadavg_before"], res["loadavg_after"] = load_before, os.getloadavg()
+    _say(f"load      average before {load_before[0]:.2f} · after {res['loadavg_after'][0]:.2f}")
+    if args.out:
+        args.out.write_text(json.dumps(res, indent=1) + "\n", encoding="utf-8")
+        _say(f"wrote {args.out}")
+    return 0
+
+
+def _version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} logical)"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+if __name__ == "__main__":
+    sys.exit(main())
