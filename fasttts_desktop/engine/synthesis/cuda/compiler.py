@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 MODES = ("inductor", "aoti", "none")
 CHECK_FRAMES = 40  # a freshly loaded or compiled decoder is compared with the eager one on this input
-MAX_ARTIFACTS = 3  # compiled functions per batch kind (each covers the shapes its guards accept)
+# compiled functions per batch kind (each covers the shapes its guards accept)
+MAX_ARTIFACTS = int(os.environ.get("FASTTTS_MAX_ARTIFACTS", "3"))
 # (batch, frames) the app calls the decoder with: every graph bucket at batch 1 (graphs.FRAME_BUCKETS, from
 # 32 to 8192 frames), and batched passes from a few long rows to many short ones (batch_frames = 8192)
 SHAPES = {
