@@ -147,7 +147,7 @@ def audit(event, args):
     if event.startswith(("socket.connect", "socket.getaddrinfo", "socket.gethostby")):
         tried.append(f"{{event}} {{args!r:.80}}")
 sys.addaudithook(audit)
-import kokoro.pipeline  # heavy imports first, so the timing below is the front end's own
+import torch, spacy  # heavy imports first, so the timing below is the front end's own
 t0 = time.perf_counter()
 from fasttts_desktop.engine.text.frontend import FrontEnd
 fe = FrontEnd("a")
@@ -185,3 +185,37 @@ def test_reading_from_mid_line_keeps_the_paragraph_whole(fe):
     start = text.index("glued")
     (chunk,) = [pc.chunk for pc in fe.chunks(text, start=start, first_max=None)]
     assert chunk.text == text[start:]
+
+
+def test_word_timings_are_the_frames_of_each_words_phonemes(fe):
+    (pc,) = fe.chunks("Go home.")
+    assert pc.chunk.phonemes == "ɡˌO hˈOm."
+    # pad, ɡ ˌ O, space, h ˈ O m, ".", pad: frames chosen so each word's span is easy to read off
+    durations = [4, 1, 1, 2, 3, 2, 1, 1, 2, 5, 6]
+    (go, home) = word_timings(pc, durations)
+    frame = SAMPLES_PER_FRAME / SAMPLE_RATE
+    assert (go.text, go.start_s, go.end_s) == ("Go", 4 * frame, 8 * frame)
+    assert (home.text, home.start_s, home.end_s) == ("home", 11 * frame, 17 * frame)
+
+
+def test_same_phonemes_as_kokoros_pipeline(fe, fe_british):
+    from kokoro.pipeline import KPipeline  # the reference set-up of misaki that the front end repeats
+
+    text = "Dr. Smith's 3 cats weren't 'quite' ready at 5:30 — Zorblaxian naïveté, 1,234.5 km!"
+    for front, code in ((fe, "a"), (fe_british, "b")):
+        g2p = KPipeline(code, repo_id="hexgrad/Kokoro-82M", model=False).g2p
+        assert front._g2p(text)[0] == g2p(text)[0]
+
+
+def test_building_the_front_end_imports_no_transformers():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from fasttts_desktop.engine.text.frontend import FrontEnd\n"
+        "FrontEnd('a')\n"
+        "print(sorted(m for m in ('transformers', 'kokoro', 'curated_transformers') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]"]

@@ -27,3 +27,53 @@ def test_meta_build_equals_ordinary_build(weights, kmodel):
         outs.append(m.forward_with_tokens(ids, style, 1.0))
     torch.testing.assert_close(outs[0][0], outs[1][0])
     assert torch.equal(outs[0][1], outs[1][1])
+
+
+# -- our model (no transformers): kokoro's function, module tree and keys
+
+
+def test_our_model_has_kmodel_keys_and_shapes(kmodel):
+    import torch
+
+    ours = model_mod.build_model()
+    theirs = [(k, tuple(v.shape)) for k, v in kmodel.state_dict().items()]
+    assert [(k, tuple(v.shape)) for k, v in ours.state_dict().items()] == theirs  # same order too
+    # module types the ONNX converter checks by (Linear, Conv1d, LSTM, Embedding, InstanceNorm1d)
+    kinds = {n: type(m) for n, m in kmodel.named_modules()}
+    for name, module in ours.named_modules():
+        if isinstance(module, (torch.nn.Linear, torch.nn.Conv1d, torch.nn.LSTM, torch.nn.Embedding)):
+            assert kinds[name] is type(module), name
+
+
+def test_our_model_equals_kmodel_on_the_real_weights(weights, kmodel):
+    ours = model_mod.build_model(weights.state_dict)
+    pack = weights.voices["jm_kumo"]
+    for ids in (
+        [0, 50, 83, 156, 54, 57, 16, 44, 102, 0],
+        [0, *([43, 102, 56, 16, 61, 156, 86, 16] * 9), 0],  # a 72-token chunk
+    ):
+        x = torch.tensor([ids])
+        outs = []
+        for m in (kmodel, ours):
+            torch.manual_seed(11)  # the harmonic source draws random phases
+            outs.append(m.forward_with_tokens(x, pack[len(ids) - 3], 1.0))
+        assert torch.equal(outs[0][1], outs[1][1])  # durations
+        torch.testing.assert_close(outs[1][0], outs[0][0], rtol=0, atol=1e-6)
+
+
+def test_building_our_model_imports_neither_transformers_nor_misaki():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from fasttts_desktop.engine.weights.model_build import build_model\n"
+        "m = build_model()\n"
+        "print(sorted(n for n in ('transformers', 'misaki', 'spacy', 'kokoro.model') if n in sys.modules))\n"
+        # the full package still imports afterwards, and shares the classes
+        "from kokoro import KModel\n"
+        "from kokoro.istftnet import Decoder\n"
+        "print(type(m.decoder) is Decoder, KModel.__name__)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["[]", "True", "KModel"]

@@ -48,7 +48,8 @@ def pick_device(requested: str | None) -> torch.device:
 def _make_backend(
     weights, device: torch.device, fast: bool | None, progress: Progress | None
 ) -> tuple[Backend, str]:
-    """The compiled backend on CUDA when it builds, else kokoro's eager model; prepared either way.
+    """The compiled backend on CUDA when it builds, the CPU backend on a CPU, else kokoro's eager model (also
+    what `fast=False` asks for: the reference); prepared either way.
 
     Also returns a notice for the user ("" when all is as expected).
     """
@@ -68,7 +69,12 @@ def _make_backend(
             backend = EagerBackend(weights.state_dict, device)
             backend.prepare(progress)
             return backend, notice
-    backend = EagerBackend(weights.state_dict, device)
+    if device.type == "cpu" and fast is not False:
+        from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
+
+        backend = CpuBackend(weights.state_dict)
+    else:
+        backend = EagerBackend(weights.state_dict, device)
     backend.prepare(progress)
     return backend, ""
 

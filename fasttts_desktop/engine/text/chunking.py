@@ -79,7 +79,7 @@ class Cut:
 
 
 def phoneme_string(toks: list[Tok]) -> str:
-    # Same layout as KPipeline.tokens_to_ps, so KPipeline.join_timestamps lines up with the durations.
+    # Same layout as kokoro's KPipeline.tokens_to_ps; frontend.word_timings walks it to place the words.
     return "".join(t.phonemes + (" " if t.space else "") for t in toks).strip()
 
 

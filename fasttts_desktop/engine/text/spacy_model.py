@@ -68,3 +68,34 @@ def ensure_english_model() -> str:
         sys.modules.setdefault(EXPECTED, module)
         sys.meta_path.append(_MirrorDistributionFinder())
         return MIRROR
+
+
+# Plugins whose spaCy components the English model never uses. spaCy imports every installed plugin's
+# component factories when it builds any pipeline; spacy-curated-transformers (a dependency of misaki[en])
+# then imports transformers: seconds of start-up and ~100 MB for nothing.
+_UNUSED_PLUGINS = ("spacy_curated_transformers",)
+
+
+def skip_unused_spacy_plugins() -> bool:
+    """Keep spaCy from importing the factories of `_UNUSED_PLUGINS` when it builds a pipeline.
+
+    Only the list of factory entry points spaCy reads is filtered (its registry of them, in this process);
+    a pipeline that really names one of those components would fail to load with spaCy's own error. Returns
+    False when spaCy's registry is not shaped as expected (then nothing is changed).
+    """
+    with _lock:
+        from spacy.util import registry
+
+        factories = getattr(registry, "_entry_point_factories", None)
+        original = getattr(factories, "_get_entry_points", None)
+        if original is None:
+            return False
+        if getattr(original, "_fasttts_filtered", False):
+            return True
+
+        def filtered():
+            return [ep for ep in original() if not ep.value.startswith(_UNUSED_PLUGINS)]
+
+        filtered._fasttts_filtered = True
+        factories._get_entry_points = filtered
+        return True

@@ -1,8 +1,12 @@
-"""Build kokoro's own KModel around weights we already hold in memory.
+"""Build the model around weights we already hold in memory: ours (`build_model`) or kokoro's (`build_kmodel`).
 
-KModel's constructor insists on loading a checkpoint file (and downloads one from Hugging Face when given
-none). We hand it an empty checkpoint so it builds the modules and loads nothing, then load our state dict
-with strict checking, which kokoro's own loader does not do.
+`build_model` is what the app runs: engine/synthesis/model.py's KokoroModel, kokoro's function and module
+tree without importing transformers (or kokoro's package __init__ with misaki and spaCy), so start-up does
+not pay seconds for them. `build_kmodel` is kokoro's own KModel, the reference that tests and the bench
+compare against. KModel's constructor insists on loading a checkpoint file (and downloads one from Hugging
+Face when given none); we hand it an empty checkpoint so it builds the modules and loads nothing.
+
+Both then load our state dict with strict checking, which kokoro's own loader does not do.
 """
 
 from __future__ import annotations
@@ -43,25 +47,44 @@ def _construct(config: dict | None):
         )
 
 
+def _construct_ours(config: dict | None):
+    from fasttts_desktop.engine.synthesis.model import KokoroModel
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # kokoro's vocoder blocks use the old weight_norm
+        return KokoroModel(config or kokoro_config())
+
+
+def build_model(state_dict: dict[str, torch.Tensor] | None = None, config: dict | None = None):
+    """Our KokoroModel (CPU, eval) holding `state_dict` (KModel.state_dict() keys): KModel's function and
+    module tree, no transformers import. Same fast path as `build_kmodel` (below)."""
+    return _build(_construct_ours, state_dict, config)
+
+
 def build_kmodel(state_dict: dict[str, torch.Tensor] | None = None, config: dict | None = None):
-    """Return an eval-mode KModel (CPU) holding `state_dict` (KModel.state_dict() key format).
+    """Return kokoro's own KModel (CPU, eval) holding `state_dict`: the reference. Imports transformers.
 
     With weights given, the modules are built on the meta device and handed the tensors (`assign=True`):
     ~0.5 s instead of ~4 s of random initialisation that the weights would overwrite anyway. The model then
     shares the state dict's tensors; nothing here writes to them. With `state_dict=None` the model keeps
     its random initialisation (useful for shape-only work).
     """
+    return _build(_construct, state_dict, config)
+
+
+def _build(construct, state_dict: dict[str, torch.Tensor] | None, config: dict | None):
     if state_dict is None:
-        return _construct(config).eval()
+        return construct(config).eval()
     try:
         with torch.device("meta"):
-            model = _construct(config)
+            model = construct(config)
         model.load_state_dict(state_dict, strict=True, assign=True)
-        # ALBERT's two non-persistent index buffers are the only tensors a state dict does not carry.
         emb = model.bert.embeddings
-        positions = emb.position_embeddings.num_embeddings
-        emb.register_buffer("position_ids", torch.arange(positions).expand((1, -1)), persistent=False)
-        emb.register_buffer("token_type_ids", torch.zeros(1, positions, dtype=torch.long), persistent=False)
+        if hasattr(emb, "position_ids"):
+            # transformers' ALBERT has two non-persistent index buffers that a state dict does not carry
+            positions = emb.position_embeddings.num_embeddings
+            emb.register_buffer("position_ids", torch.arange(positions).expand((1, -1)), persistent=False)
+            emb.register_buffer("token_type_ids", torch.zeros(1, positions, dtype=torch.long), persistent=False)
         _rebuild_plain_tensors(model)
         left = [n for n, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
         left += [f"{name}.{key}" for name, key in _meta_attributes(model)]
@@ -71,7 +94,7 @@ def build_kmodel(state_dict: dict[str, torch.Tensor] | None = None, config: dict
         if "Error(s) in loading state_dict" in str(exc):
             raise  # wrong weights: say so, do not hide it behind a slow rebuild
         log.warning("fast model build failed (%s); building the ordinary way", exc)
-        model = _construct(config)
+        model = construct(config)
         model.load_state_dict(state_dict, strict=True)
     return model.eval()
 

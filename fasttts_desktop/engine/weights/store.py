@@ -151,11 +151,12 @@ def _checked(state_dict: dict[str, torch.Tensor], label: str) -> dict[str, torch
 
 @functools.cache
 def _skeleton() -> torch.nn.Module:
-    """KModel's structure with no memory behind it: the reference for names, shapes and module types."""
-    from fasttts_desktop.engine.weights.model_build import build_kmodel
+    """KModel's structure with no memory behind it: the reference for names, shapes and module types (ours
+    has KModel's, and needs no transformers import)."""
+    from fasttts_desktop.engine.weights.model_build import build_model
 
     with torch.device("meta"):
-        return build_kmodel()
+        return build_model()
 
 
 # --- the offline default ---------------------------------------------------------------------------------

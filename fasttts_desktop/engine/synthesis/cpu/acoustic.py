@@ -1,0 +1,159 @@
+"""kokoro's acoustic half (pitch/energy blocks, decoder, iSTFTNet vocoder) for one sequence on a CPU.
+
+Nearly all of a CPU's synthesis time is here: the vocoder's convolutions run at 20x and 120x the frame rate
+(~1.2 GFLOP per frame). What this forward does differently from kokoro's modules, same function:
+- every AdaIN style projection (two per residual block, ~70 small GEMMs) is made once per chunk, and folded
+  with the norm's own affine into one instance-norm call (F.instance_norm with per-channel weight and bias);
+- convolutions can run in bfloat16 (`dtype`) from weights converted once, not per call as autocast does;
+  norms, Snake, the residual stream, the harmonic source and the final projection stay float32;
+- `check` is called between blocks (~40 points, each well under 0.1 s apart), so a chunk can be abandoned.
+Weight norm must already be folded into plain weights (model_build.remove_weight_norm).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+_SQRT_HALF = 2**-0.5
+
+
+class Acoustic(nn.Module):
+    """(durations, d, t_en, style) from the text side -> audio, kokoro's modules' weights, our forward."""
+
+    def __init__(self, model: nn.Module, dtype: torch.dtype = torch.float32):
+        super().__init__()
+        self.dtype = dtype
+        pred, dec = model.predictor, model.decoder
+        self.shared = pred.shared
+        self.f0_blocks, self.n_blocks = pred.F0, pred.N
+        self.f0_proj, self.n_proj = pred.F0_proj, pred.N_proj
+        self.dec = dec
+        self.gen = dec.generator
+        if dtype != torch.float32:
+            # The big convolutions' weights are converted in place (one copy in memory, converted once).
+            # The harmonic-source convolutions (noise_convs), the pitch/energy blocks and conv_post stay
+            # float32: their inputs are phases and curves that rounding would move audibly.
+            big = [*dec.encode.modules(), *dec.decode.modules(), *self.gen.ups]
+            big += [*self.gen.resblocks.modules(), *self.gen.noise_res.modules()]
+            for m in big:
+                if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)):
+                    m.weight = nn.Parameter(m.weight.detach().to(dtype), requires_grad=False)
+                    if m.bias is not None:
+                        m.bias = nn.Parameter(m.bias.detach().to(dtype), requires_grad=False)
+        self._norms = [
+            m
+            for m in model.modules()
+            if hasattr(m, "fc") and isinstance(getattr(m, "norm", None), nn.InstanceNorm1d)
+        ]
+
+    # -- pieces
+
+    @staticmethod
+    def _conv(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return m(x.to(m.weight.dtype))  # in the weights' precision; callers take float32 from here
+
+    def _styles(self, s: torch.Tensor) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
+        """Per AdaIN1d: instance-norm weight and bias with the style's scale and shift folded in."""
+        out = {}
+        for m in self._norms:
+            gamma, beta = m.fc(s).squeeze(0).chunk(2)
+            w = m.norm.weight if m.norm.weight is not None else torch.ones_like(gamma)
+            b = m.norm.bias if m.norm.bias is not None else torch.zeros_like(gamma)
+            out[id(m)] = ((1 + gamma) * w, (1 + gamma) * b + beta)
+        return out
+
+    def _adain(self, m: nn.Module, x: torch.Tensor, styles) -> torch.Tensor:
+        w, b = styles[id(m)]
+        return F.instance_norm(x.float(), weight=w, bias=b, eps=m.norm.eps)
+
+    @staticmethod
+    def _snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
+        # x + sin(alpha x)^2 / alpha, in three passes
+        s = torch.sin(x * alpha)
+        return torch.addcmul(x, s.mul_(s), alpha.reciprocal())
+
+    def _resblk(self, blk, x: torch.Tensor, styles) -> torch.Tensor:
+        """kokoro's AdainResBlk1d (StyleTTS2 residual block, optionally upsampling x2)."""
+        h = F.leaky_relu(self._adain(blk.norm1, x, styles), 0.2)
+        upsample = blk.upsample_type != "none"
+        if upsample:
+            h = self._conv(blk.pool, h)
+        h = F.leaky_relu(self._adain(blk.norm2, self._conv(blk.conv1, h), styles), 0.2)
+        h = self._conv(blk.conv2, h)
+        sc = F.interpolate(x, scale_factor=2, mode="nearest") if upsample else x
+        if blk.learned_sc:
+            sc = self._conv(blk.conv1x1, sc)
+        return (h.float() + sc.float()) * _SQRT_HALF
+
+    def _resblock1(self, blk, x: torch.Tensor, styles, check) -> torch.Tensor:
+        """kokoro's AdaINResBlock1 (HiFi-GAN block with AdaIN and Snake); x float32."""
+        for c1, c2, n1, n2, a1, a2 in zip(
+            blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2
+        ):
+            xt = self._conv(c1, self._snake(self._adain(n1, x, styles), a1))
+            xt = self._conv(c2, self._snake(self._adain(n2, xt, styles), a2))
+            x = xt.float() + x
+        check()
+        return x
+
+    # -- the whole half
+
+    def forward(
+        self,
+        durations: torch.Tensor,
+        d: torch.Tensor,
+        t_en: torch.Tensor,
+        ref_s: torch.Tensor,
+        check: Callable[[], None] = lambda: None,
+    ) -> torch.Tensor:
+        """durations [T], d [1, T, 640], t_en [1, 512, T], ref_s [1, 256] -> audio [samples], float32."""
+        s_pro, s_dec = ref_s[:, 128:], ref_s[:, :128]
+        styles = self._styles(s_pro)
+        en = d.transpose(-1, -2).repeat_interleave(durations, dim=-1)
+        x, _ = self.shared(en.transpose(-1, -2))
+        x = x.transpose(-1, -2)
+        curves = []
+        for blocks, proj in ((self.f0_blocks, self.f0_proj), (self.n_blocks, self.n_proj)):
+            h = x
+            for blk in blocks:
+                h = self._resblk(blk, h, styles)
+            curves.append(proj(h).squeeze(1))
+            check()
+        f0_curve, n_curve = curves
+        styles = self._styles(s_dec)
+        asr = t_en.repeat_interleave(durations, dim=-1)
+        dec = self.dec
+        f0 = dec.F0_conv(f0_curve.unsqueeze(1))
+        n = dec.N_conv(n_curve.unsqueeze(1))
+        x = self._resblk(dec.encode, torch.cat([asr, f0, n], 1), styles)
+        asr_res = dec.asr_res(asr)
+        for blk in dec.decode:
+            x = self._resblk(blk, torch.cat([x, asr_res, f0, n], 1), styles)
+            check()
+        return self._vocoder(x, styles, f0_curve, check)
+
+    def _vocoder(self, x: torch.Tensor, styles, f0_curve: torch.Tensor, check) -> torch.Tensor:
+        gen = self.gen
+        f0 = gen.f0_upsamp(f0_curve[:, None]).transpose(1, 2)
+        har_source, _, _ = gen.m_source(f0)  # float32: phases must not be rounded
+        spec, phase = gen.stft.transform(har_source.transpose(1, 2).squeeze(1))
+        har = torch.cat([spec, phase], dim=1)
+        kernels = gen.num_kernels
+        for i, up in enumerate(gen.ups):
+            x = F.leaky_relu(x, 0.1)
+            x_source = self._resblock1(gen.noise_res[i], gen.noise_convs[i](har), styles, check)
+            x = self._conv(up, x).float()
+            if i == gen.num_upsamples - 1:
+                x = gen.reflection_pad(x)
+            x = x + x_source
+            xs = self._resblock1(gen.resblocks[i * kernels], x, styles, check)
+            for j in range(1, kernels):
+                xs = xs + self._resblock1(gen.resblocks[i * kernels + j], x, styles, check)
+            x = xs / kernels
+        x = gen.conv_post(F.leaky_relu(x))
+        cut = gen.post_n_fft // 2 + 1
+        return gen.stft.inverse(torch.exp(x[:, :cut, :]), torch.sin(x[:, cut:, :])).squeeze()

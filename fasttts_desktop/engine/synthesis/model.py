@@ -1,0 +1,64 @@
+"""Kokoro-82M as one module of our own: kokoro's KModel function without transformers, in two halves.
+
+The module tree and state-dict keys are KModel's (`bert`, `bert_encoder`, `predictor`, `text_encoder`,
+`decoder`), so weights and code written for KModel fit. `forward_with_tokens` gives what KModel's does (the
+same durations and, with the same random seed, the same audio: tested). It is split where backends want to
+split it: `text_side` (ids -> integer durations and the two text encodings, small and cheap, and where exact
+float32 matters because durations are rounded) and `acoustic_side` (the frame-rate work: pitch/energy,
+decoder and vocoder, nearly all of the compute).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from fasttts_desktop.engine.synthesis.albert import Albert, AlbertConfig
+from fasttts_desktop.engine.synthesis.prosody import ProsodyPredictor, TextEncoder
+from fasttts_desktop.engine.weights.kokoro_parts import istftnet
+
+
+class KokoroModel(nn.Module):
+    def __init__(self, config: dict):
+        super().__init__()
+        parts = istftnet()
+        self.bert = Albert(AlbertConfig.from_kokoro(config))
+        self.bert_encoder = nn.Linear(self.bert.config.hidden_size, config["hidden_dim"])
+        self.predictor = ProsodyPredictor(
+            config["style_dim"], config["hidden_dim"], config["n_layer"], config["max_dur"], parts.AdainResBlk1d
+        )
+        self.text_encoder = TextEncoder(
+            config["hidden_dim"], config["text_encoder_kernel_size"], config["n_layer"], config["n_token"]
+        )
+        self.decoder = parts.Decoder(
+            dim_in=config["hidden_dim"], style_dim=config["style_dim"], dim_out=config["n_mels"], **config["istftnet"]
+        )
+        self.context_length = self.bert.config.max_position_embeddings
+
+    def text_side(
+        self, input_ids: torch.Tensor, ref_s: torch.Tensor, speed: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """ids [1, T], style [1, 256] -> (durations [T] long, d [1, T, 640], t_en [1, 512, T])."""
+        d_en = self.bert_encoder(self.bert(input_ids))  # [1, T, 512]
+        d = self.predictor.text_encoder(d_en, ref_s[:, 128:])
+        durations = self.predictor.durations(d, speed)
+        durations = torch.round(durations).clamp(min=1).long().squeeze(0)
+        return durations, d, self.text_encoder(input_ids)
+
+    def acoustic_side(
+        self, durations: torch.Tensor, d: torch.Tensor, t_en: torch.Tensor, ref_s: torch.Tensor
+    ) -> torch.Tensor:
+        """The text side's outputs -> audio [samples] at 24 kHz (600 samples per frame)."""
+        # Each token's features repeated for its frames: what kokoro's one-hot alignment matmul computes.
+        en = d.transpose(-1, -2).repeat_interleave(durations, dim=-1)
+        f0, n = self.predictor.F0Ntrain(en, ref_s[:, 128:])
+        asr = t_en.repeat_interleave(durations, dim=-1)
+        return self.decoder(asr, f0, n, ref_s[:, :128]).squeeze()
+
+    @torch.no_grad()
+    def forward_with_tokens(
+        self, input_ids: torch.Tensor, ref_s: torch.Tensor, speed: float = 1.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """ids [1, T] (pads included), style [1, 256] -> (audio [samples], durations [T]), as KModel's."""
+        durations, d, t_en = self.text_side(input_ids, ref_s, speed)
+        return self.acoustic_side(durations, d, t_en, ref_s), durations

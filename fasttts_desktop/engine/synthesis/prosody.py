@@ -1,0 +1,148 @@
+"""kokoro's text encoder and prosody predictor as modules of our own (kokoro keeps them in kokoro/modules.py,
+which imports transformers at the top; see albert.py for why that import is worth avoiding).
+
+Same submodules under the same names as kokoro's (so its state-dict keys load unchanged, and code that walks
+kokoro's module tree still finds `predictor.text_encoder.lstms`, `text_encoder.cnn[i]` as conv, norm,
+activation, dropout, ...). The forwards are written for what kokoro's KModel.forward_with_tokens actually
+does: whole sequences, no padding (kokoro builds its mask and lengths from the full input length, so its
+masking and sequence packing change nothing there). The F0/N blocks are kokoro's own AdainResBlk1d.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def weight_normed(module: nn.Module) -> nn.Module:
+    """kokoro's old-style weight norm (weight_g / weight_v keys), without its deprecation warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        return nn.utils.weight_norm(module)
+
+
+def bilstm(width_in: int, width_out: int) -> nn.LSTM:
+    return nn.LSTM(width_in, width_out // 2, num_layers=1, batch_first=True, bidirectional=True)
+
+
+class ChannelNorm(nn.Module):
+    """Layer norm over the channels of [B, C, T] (kokoro's `LayerNorm`: parameters `gamma`, `beta`)."""
+
+    def __init__(self, channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.channels, self.eps = channels, eps
+        self.gamma = nn.Parameter(torch.ones(channels))
+        self.beta = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.layer_norm(x.transpose(1, -1), (self.channels,), self.gamma, self.beta, self.eps)
+        return y.transpose(1, -1)
+
+
+class StyledLayerNorm(nn.Module):
+    """Layer norm of [B, T, C] scaled and shifted by a style vector (kokoro's `AdaLayerNorm`)."""
+
+    def __init__(self, style_dim: int, channels: int, eps: float = 1e-5):
+        super().__init__()
+        self.channels, self.eps = channels, eps
+        self.fc = nn.Linear(style_dim, channels * 2)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.fc(s).unsqueeze(1).chunk(2, dim=-1)  # each [B, 1, C]
+        return (1 + gamma) * F.layer_norm(x, (self.channels,), eps=self.eps) + beta
+
+
+class Projection(nn.Module):
+    """A Linear under kokoro's `LinearNorm` name (`linear_layer`)."""
+
+    def __init__(self, width_in: int, width_out: int):
+        super().__init__()
+        self.linear_layer = nn.Linear(width_in, width_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear_layer(x)
+
+
+class TextEncoder(nn.Module):
+    """Phoneme ids [B, T] -> [B, channels, T]: embedding, conv + channel norm + leaky ReLU blocks, a BiLSTM."""
+
+    def __init__(self, channels: int, kernel_size: int, depth: int, n_symbols: int):
+        super().__init__()
+        self.embedding = nn.Embedding(n_symbols, channels)
+        pad = (kernel_size - 1) // 2
+        self.cnn = nn.ModuleList(
+            nn.Sequential(
+                weight_normed(nn.Conv1d(channels, channels, kernel_size, padding=pad)),
+                ChannelNorm(channels),
+                nn.LeakyReLU(0.2),
+                nn.Dropout(0.2),  # inert at inference; kept so the blocks unpack as kokoro's do
+            )
+            for _ in range(depth)
+        )
+        self.lstm = bilstm(channels, channels)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.embedding(ids).transpose(1, 2)
+        for block in self.cnn:
+            x = block(x)
+        x, _ = self.lstm(x.transpose(1, 2))
+        return x.transpose(1, 2)
+
+
+class DurationEncoder(nn.Module):
+    """[B, T, d_model] text features + style -> [B, T, d_model + style]: BiLSTMs, each followed by a styled
+    layer norm, the style appended to every step before each LSTM. `lstms` alternates LSTM and norm."""
+
+    def __init__(self, sty_dim: int, d_model: int, nlayers: int):
+        super().__init__()
+        self.lstms = nn.ModuleList()
+        for _ in range(nlayers):
+            self.lstms.append(bilstm(d_model + sty_dim, d_model))
+            self.lstms.append(StyledLayerNorm(sty_dim, d_model))
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        s_t = s.unsqueeze(1).expand(-1, x.shape[1], -1)
+        x = torch.cat([x, s_t], dim=-1)
+        for lstm, norm in zip(self.lstms[0::2], self.lstms[1::2], strict=True):
+            x, _ = lstm(x)
+            x = torch.cat([norm(x, s), s_t], dim=-1)
+        return x
+
+
+class ProsodyPredictor(nn.Module):
+    """Durations from the text features, then pitch (F0) and energy (N) curves per frame."""
+
+    def __init__(self, style_dim: int, d_hid: int, nlayers: int, max_dur: int, block: type):
+        super().__init__()
+        self.text_encoder = DurationEncoder(style_dim, d_hid, nlayers)
+        self.lstm = bilstm(d_hid + style_dim, d_hid)
+        self.duration_proj = Projection(d_hid, max_dur)
+        self.shared = bilstm(d_hid + style_dim, d_hid)
+        half = d_hid // 2
+        # `block` is kokoro's AdainResBlk1d (istftnet.py), shared with the decoder
+        self.F0 = nn.ModuleList(
+            [block(d_hid, d_hid, style_dim), block(d_hid, half, style_dim, upsample=True), block(half, half, style_dim)]
+        )
+        self.N = nn.ModuleList(
+            [block(d_hid, d_hid, style_dim), block(d_hid, half, style_dim, upsample=True), block(half, half, style_dim)]
+        )
+        self.F0_proj = nn.Conv1d(half, 1, 1)
+        self.N_proj = nn.Conv1d(half, 1, 1)
+
+    def durations(self, d: torch.Tensor, speed: float) -> torch.Tensor:
+        """Encoded text d [B, T, C] -> frames per token [B, T] (float, before rounding)."""
+        x, _ = self.lstm(d)
+        return torch.sigmoid(self.duration_proj(x)).sum(dim=-1) / speed
+
+    def F0Ntrain(self, x: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-frame features x [B, C, F] -> (F0, N), each [B, 2F] (kokoro's name for it)."""
+        x, _ = self.shared(x.transpose(-1, -2))
+        f0 = n = x.transpose(-1, -2)
+        for block in self.F0:
+            f0 = block(f0, s)
+        for block in self.N:
+            n = block(n, s)
+        return self.F0_proj(f0).squeeze(1), self.N_proj(n).squeeze(1)

@@ -1,0 +1,90 @@
+"""The CPU backend on the real weights: kokoro's durations exactly, kokoro's sound, Stop mid-chunk."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from audio_checks import log_mel_distance
+
+from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
+from fasttts_desktop.engine.synthesis.protocol import Request
+from fasttts_desktop.engine.types import Cancelled
+
+# "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background." (misaki)
+PHONEMES = "ðə bˈɜɹʧ kənˈu slˈɪd ˌɔn ðə smˈuð plˈæŋks. ɡlˈu ðə ʃˈit tə ðə dˈɑɹk blˈu bˈækɡɹˌWnd."
+
+
+@pytest.fixture(scope="module", params=[torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+def backend(request, weights):
+    return CpuBackend(weights.state_dict, dtype=request.param)
+
+
+def _request(weights, phonemes=PHONEMES):
+    return Request.from_phonemes(phonemes, weights.voices["jm_kumo"], 1.0, _vocab())
+
+
+def _vocab():
+    from fasttts_desktop.engine.weights.config import kokoro_config
+
+    return kokoro_config()["vocab"]
+
+
+@pytest.mark.slow
+def test_durations_are_kokoros_and_the_audio_sounds_like_kokoro(backend, weights, kmodel):
+    req = _request(weights)
+    ids = torch.tensor([req.input_ids])
+    refs = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        audio, dur = kmodel.forward_with_tokens(ids, req.ref_s, 1.0)
+        refs.append((audio.numpy(), dur.numpy()))
+    torch.manual_seed(1)
+    ours = backend.infer(req)
+    np.testing.assert_array_equal(ours.durations, refs[0][1])  # the text side is float32: exact
+    assert ours.audio.dtype == np.float32 and len(ours.audio) == len(refs[0][0])
+    # as close to kokoro as kokoro is to itself under another noise seed
+    seeds = log_mel_distance(refs[1][0], refs[0][0])
+    assert log_mel_distance(ours.audio, refs[0][0]) <= 1.5 * seeds + 0.05
+
+
+def test_cancel_stops_a_chunk_between_blocks(backend, weights):
+    polls = []
+
+    def cancel():
+        polls.append(len(polls) >= 3)
+        return polls[-1]
+
+    with pytest.raises(Cancelled):
+        backend.infer(_request(weights), cancel)
+    assert len(polls) == 4  # stopped at the first poll that said so, well inside the chunk
+    assert len(backend.infer(_request(weights, "hˈI.")).audio) > 0  # and works afterwards
+
+
+def test_bf16_converts_the_vocoder_weights_once_in_place(weights):
+    backend = CpuBackend(weights.state_dict, dtype=torch.bfloat16)
+    gen = backend.model.decoder.generator
+    assert gen.resblocks[0].convs1[0].weight.dtype == torch.bfloat16
+    assert gen.noise_convs[0].weight.dtype == torch.float32  # reads phases: kept float32
+    assert backend.model.bert.encoder.embedding_hidden_mapping_in.weight.dtype == torch.float32
+    assert "bf16" in backend.description and "CPU" in backend.description
+    # no second copy of any weight: every parameter is the model's own
+    params = {p.data_ptr() for p in backend.model.parameters()}
+    assert all(p.data_ptr() in params for p in backend.acoustic.parameters())
+
+
+def test_process_setup_makes_openmp_wait_passively():
+    code = (
+        "import os\n"
+        "from fasttts_desktop.engine.synthesis.cpu.threads import configure_process, configure_torch_threads\n"
+        "configure_process()\n"
+        "import torch\n"
+        "n = configure_torch_threads()\n"
+        "print(os.environ['OMP_WAIT_POLICY'], n == torch.get_num_threads(), torch.get_num_interop_threads())\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["PASSIVE", "True", "1"]
