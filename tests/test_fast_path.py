@@ -30,7 +30,32 @@ def rand_kmodel():
 
 @pytest.fixture(scope="module")
 def fast(rand_kmodel):
-    return FastModel(rand_kmodel, dtype=torch.float32).eval()
+    """Our fast model built as the GPU backend builds it (our KokoroModel, no transformers) on the same
+    weights as kokoro's KModel above, which stays the reference."""
+    from fasttts_desktop.engine.weights.model_build import build_model, remove_weight_norm
+
+    ours = remove_weight_norm(build_model({k: v.clone() for k, v in _weight_normed(rand_kmodel).items()}))
+    return FastModel(ours, dtype=torch.float32).eval()
+
+
+def _weight_normed(kmodel) -> dict[str, torch.Tensor]:
+    """The state dict in the weight store's form (weight_g / weight_v) from a model with weight norm removed."""
+    from fasttts_desktop.engine.weights.model_build import build_kmodel
+
+    skeleton = build_kmodel().state_dict()
+    folded = kmodel.state_dict()
+    out = {}
+    for key in skeleton:
+        if key.endswith(".weight_g") or key.endswith(".weight_v"):
+            base = key[: -len("_g")]
+            w = folded[base]
+            if key.endswith("_v"):
+                out[key] = w.clone()
+            else:
+                out[key] = torch.linalg.vector_norm(w, dim=tuple(range(1, w.dim())), keepdim=True)
+        else:
+            out[key] = folded[key]
+    return out
 
 
 def _ids(n: int, seed: int) -> list[int]:

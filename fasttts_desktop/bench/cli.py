@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from fasttts_desktop.bench import inputs, parity, probes, warm
-from fasttts_desktop.bench.timing import breakdown, measure, one_by_one, profile_batch, say
+from fasttts_desktop.bench.timing import breakdown, measure, one_by_one, profile_batch, profile_stream, say
 
 REFERENCE_SEEDS = (0, 5000, 9000, 13000)
 
@@ -37,8 +37,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--compile", default="inductor", choices=["inductor", "aoti", "none"])
     p.add_argument("--dtype", default="fp16", choices=sorted(probes.DTYPES), help="decoder dtype")
     p.add_argument("--fp32-parts", default="source,post", help="decoder parts kept in float32 (comma list)")
-    p.add_argument("--layout", default="ncl", choices=["ncl", "nhwc"], help="decoder activation layout")
-    p.add_argument("--lstm", default="cudnn", choices=["cudnn", "persistent"], help="LSTMs in the graphs")
+    p.add_argument("--layout", default="nhwc", choices=["ncl", "nhwc"], help="decoder activation layout")
+    p.add_argument(
+        "--lstm", default="persistent", choices=["cudnn", "persistent"], help="LSTMs in the graphs"
+    )
     p.add_argument(
         "--ragged", action="store_true", help="FlashInfer ragged ALBERT in batched passes (opt-in)"
     )
@@ -132,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         res["batched_ab"] = probes.batched_ab(fast, work, args.ab, ref_out)
         save()
     res["batched_profile"] = profile_batch(fast, work.harvard * 2)
+    if fast.runner is not None:
+        res["stream_profile"] = profile_stream(fast, work.long)
     save()
     if args.warm:
         weights_args = ["--random-weights"] if args.random_weights else []

@@ -50,10 +50,10 @@ def load(weights_file: str | None = None, random_weights: bool = False) -> Bench
         blob = torch.load(weights_file, weights_only=True)
         return BenchWeights(blob["state_dict"], offline_voices(), blob["fingerprint"])
     if random_weights:
-        from fasttts_desktop.engine.weights.model_build import build_kmodel
+        from fasttts_desktop.engine.weights.model_build import build_model
 
         torch.manual_seed(0)
-        return BenchWeights(build_kmodel().state_dict(), offline_voices(), "random-seed0")
+        return BenchWeights(build_model().state_dict(), offline_voices(), "random-seed0")
     from fasttts_desktop.engine.weights.store import load_weights
 
     w = load_weights(use_hub=False)

@@ -142,14 +142,14 @@ def released_after_export(backend) -> dict:
     return {"before": before, "after": now_mb()}
 
 
-def breakdown(fast, harvard) -> dict:
-    """Median GPU time of each stage's graph replay for a mid-length Harvard sentence (CUDA events)."""
+def breakdown(fast, harvard, req=None) -> dict:
+    """Median GPU time of each stage's graph replay for one request (default: a mid-length Harvard one)."""
     import torch
 
     from fasttts_desktop.engine.synthesis.cuda.graphs import FRAME_BUCKETS, TOKEN_BUCKETS, bucket
 
     runner = fast.runner
-    req = sorted(harvard, key=lambda r: len(r.input_ids))[len(harvard) // 2]
+    req = req or sorted(harvard, key=lambda r: len(r.input_ids))[len(harvard) // 2]
     _audio, dur = runner.run(req.input_ids, req.ref_s, req.speed)
     tokens, frames = bucket(len(req.input_ids), TOKEN_BUCKETS), bucket(int(dur.sum()), FRAME_BUCKETS)
     out = {
@@ -171,6 +171,31 @@ def breakdown(fast, harvard) -> dict:
             b.synchronize()
             times.append(a.elapsed_time(b))
         out[name] = round(float(np.median(times)), 3)
+    return out
+
+
+def profile_stream(fast, long) -> dict:
+    """The longest streaming chunk at batch 1: each graph's GPU time, and its kernels by kind (profiler)."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    req = max(long, key=lambda r: len(r.input_ids))
+    out = {"graphs_ms": breakdown(fast, [], req)}
+    fast.infer(req)
+    sync()
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        res = fast.infer(req)
+        sync()
+    groups: dict[str, float] = {}
+    for e in prof.key_averages():
+        if e.device_type == torch.autograd.DeviceType.CUDA:
+            g = kernel_group(e.key)
+            groups[g] = round(groups.get(g, 0.0) + e.self_device_time_total / 1000, 3)
+    out["audio_s"] = round(len(res.audio) / SAMPLE_RATE, 2)
+    out["kernels_ms"] = dict(sorted(groups.items(), key=lambda kv: -kv[1]))
+    say(
+        f"profile   longest stream chunk ({out['audio_s']} s of audio): graphs {out['graphs_ms']}; kernels {out['kernels_ms']}"
+    )
     return out
 
 
@@ -213,7 +238,7 @@ def profile_batch(fast, requests) -> dict:
 
 KERNEL_GROUPS = [
     ("layout", ("nchwToNhwc", "nhwcToNchw")),
-    ("rnn", ("RNN", "rnn", "LSTM", "bilstm")),
+    ("rnn", ("RNN", "rnn", "LSTM", "bilstm")),  # cuDNN's LSTM and the persistent kernel (_bilstm_kernel)
     ("conv", ("fprop", "dgrad", "conv", "Conv")),
     ("triton", ("triton_",)),
     ("gemm", ("gemm", "Gemm", "cutlass", "xmma")),

@@ -23,12 +23,13 @@ from collections.abc import Callable
 import torch
 
 from fasttts_desktop.engine.synthesis.cuda import precompiled
-from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey, CompileCache, cache_root
+from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey, CompileCache
 from fasttts_desktop.engine.types import Progress
 
 log = logging.getLogger(__name__)
 
 MODES = ("inductor", "aoti", "none")
+COMPILE_EXPECTED_S = 55.0  # one compiled function, cold, on the H200 (probe of issue 12): progress pacing
 CHECK_FRAMES = 40  # a freshly loaded or compiled decoder is compared with the eager one on this input
 # compiled functions per batch kind (each covers the shapes its guards accept)
 MAX_ARTIFACTS = int(os.environ.get("FASTTTS_MAX_ARTIFACTS", "3"))
@@ -57,12 +58,12 @@ class DecoderCompiler:
         self.kind = "eager"  # what the backend runs now: eager, precompiled (from disk), inductor, aoti
         self.seconds = 0.0  # from start() to the last hand-over
         self.detail = ""  # what was tried, for the bench and the log
+        self.progress: tuple[str, float] = ("", 0.0)  # the last (message, fraction) reported
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self.mode == "none":
             return
-        self._caches_under_ours()
         self._thread = threading.Thread(target=self._run, name="fasttts-compile", daemon=True)
         self._thread.start()
 
@@ -98,8 +99,22 @@ class DecoderCompiler:
         self.kind = kind
 
     def _report(self, message: str, fraction: float) -> None:
+        self.progress = (message, fraction)
         if self._progress:
             self._progress(message, fraction)
+
+    def _ticking(self, message: str, start: float, end: float, expected_s: float) -> threading.Event:
+        """Report a slowly rising fraction while a step with no progress of its own runs; set() stops it."""
+        stop = threading.Event()
+
+        def tick():
+            t0 = time.perf_counter()
+            while not stop.wait(1.0):
+                done = min(1.0, (time.perf_counter() - t0) / expected_s)
+                self._report(message, start + (end - start) * 0.95 * done)
+
+        threading.Thread(target=tick, name="fasttts-compile-progress", daemon=True).start()
+        return stop
 
     def _check(self, fn, batch: int) -> None:
         """A compiled function against the eager decoder on one input it accepts: a stale or broken
@@ -164,13 +179,17 @@ class DecoderCompiler:
     def _compile_saved(self, cache: CompileCache, key: CacheKey, batch: int, shape: tuple[int, int]):
         from fasttts_desktop.engine.synthesis.cuda.decoder import example_inputs
 
-        self._report("Compiling the GPU decoder (once; about a minute)", 0.1 if batch == 1 else 0.6)
+        first = batch == 1  # the decoder the graphs run (speech); then the batched one (export)
+        message = "Compiling the GPU decoder (once; about a minute)" if first else "Compiling the export decoder"
+        stop = self._ticking(message, 0.0 if first else 0.5, 0.5 if first else 1.0, COMPILE_EXPECTED_S)
         try:
             fn = precompiled.compile_one(self.core, example_inputs(self.device, *shape), batch)
             self._check(fn, batch)
         except Exception as exc:  # noqa: BLE001 - e.g. a guard that cannot be saved: plain jit instead
             self.detail += f" {key.name}: aot_compile failed {exc!r}"[:300] + ";"
             return None
+        finally:
+            stop.set()
         try:
             cache.remove(key)
             cache.store(key, "decoder.bin", lambda p: precompiled.save(fn, p))
@@ -234,9 +253,3 @@ class DecoderCompiler:
         except Exception as exc:  # noqa: BLE001 - no toolchain, export failure, bad package
             self.detail += f" aoti failed: {exc!r}"[:300] + ";"
             return False
-
-    def _caches_under_ours(self) -> None:
-        """Inductor's and Triton's own caches next to ours, keyed alike (a later launch compiles faster)."""
-        folder = cache_root() / f"inductor-{self._key('inductor').digest()}"
-        os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder))
-        os.environ.setdefault("TRITON_CACHE_DIR", str(folder / "triton"))
