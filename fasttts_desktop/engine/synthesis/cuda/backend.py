@@ -111,7 +111,9 @@ class CompiledBackend:
     def _key(self, name: str):
         from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey
 
-        return CacheKey.for_device(name, self.fingerprint, self.device, self.options.dtype, self.options.variant())
+        return CacheKey.for_device(
+            name, self.fingerprint, self.device, self.options.dtype, self.options.variant()
+        )
 
     def set_decoder(self, decoder: Callable, kind: str) -> None:
         """The one hand-over of a (compiled) decoder: batched passes and the graphs use it from now on."""

@@ -180,7 +180,9 @@ class DecoderCompiler:
         from fasttts_desktop.engine.synthesis.cuda.decoder import example_inputs
 
         first = batch == 1  # the decoder the graphs run (speech); then the batched one (export)
-        message = "Compiling the GPU decoder (once; about a minute)" if first else "Compiling the export decoder"
+        message = (
+            "Compiling the GPU decoder (once; about a minute)" if first else "Compiling the export decoder"
+        )
         stop = self._ticking(message, 0.0 if first else 0.5, 0.5 if first else 1.0, COMPILE_EXPECTED_S)
         try:
             fn = precompiled.compile_one(self.core, example_inputs(self.device, *shape), batch)

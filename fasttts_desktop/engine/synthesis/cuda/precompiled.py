@@ -13,15 +13,17 @@ dynamic frame count. Each is a plain file written through the compile cache (che
 
 from __future__ import annotations
 
+import importlib.util
 import io
 import logging
+import sys
+import types
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 
 log = logging.getLogger(__name__)
-
-ARTIFACTS = {1: "decoder-b1.bin", 2: "decoder-bn.bin"}  # batch of the example input -> file name
 
 
 def supported() -> bool:
@@ -78,8 +80,30 @@ def load(path: Path):
     grad mode of the moment they are built, and the app calls the decoder under inference mode."""
     configure_dynamo()
     torch._dynamo.config.enable_aot_compile = True
-    with open(path, "rb") as f, torch.inference_mode():
+    with open(path, "rb") as f, torch.inference_mode(), _kokoro_package_stand_in():
         return torch.compiler.load_compiled_function(io.BytesIO(f.read()))
+
+
+@contextmanager
+def _kokoro_package_stand_in():
+    """The saved guards name kokoro's vocoder classes (kokoro.istftnet.*); unpickling one calls
+    __import__("kokoro.istftnet"), which also imports the package `kokoro`, whose __init__ imports
+    transformers (seconds: it delayed the compiled decoder of a warm start by ~4 s on the H200). The model
+    build loaded kokoro.istftnet without its package (weights/kokoro_parts.py), so while the artifact loads
+    a bare package object (the real folder as its path, no __init__ run) stands in for `kokoro`; it is
+    removed afterwards, so a later `import kokoro` is the real one."""
+    if "kokoro" in sys.modules or "kokoro.istftnet" not in sys.modules:
+        yield
+        return
+    spec = importlib.util.find_spec("kokoro")
+    stand_in = types.ModuleType("kokoro")
+    stand_in.__path__ = list(spec.submodule_search_locations or []) if spec else []
+    sys.modules["kokoro"] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get("kokoro") is stand_in:
+            del sys.modules["kokoro"]
 
 
 class Dispatch:
