@@ -70,5 +70,9 @@ def test_join_clicks_sees_a_step_at_a_join_only():
 
 def test_spectral_verdict_reads_within_the_spread_of_reference_pairs():
     v = parity.spectral_verdict(0.09, [0.087, 0.089], [0.091, 0.093])
-    assert v == {"spectral_ok": True, "spectral_below_pair_mean": True, "spectral_below_default_pairs_max": False}
+    assert v == {
+        "spectral_ok": True,
+        "spectral_below_pair_mean": True,
+        "spectral_below_default_pairs_max": False,
+    }
     assert not parity.spectral_verdict(0.1, [0.087, 0.089], [0.091, 0.093])["spectral_ok"]

@@ -46,7 +46,7 @@ def _weight_normed(kmodel) -> dict[str, torch.Tensor]:
     folded = kmodel.state_dict()
     out = {}
     for key in skeleton:
-        if key.endswith(".weight_g") or key.endswith(".weight_v"):
+        if key.endswith((".weight_g", ".weight_v")):
             base = key[: -len("_g")]
             w = folded[base]
             if key.endswith("_v"):
@@ -205,8 +205,7 @@ def test_acoustic_batch_and_padding_equal_single(fast):
 
 @torch.inference_mode()
 def test_bf16_decoder_stays_close(rand_kmodel, fast):
-    from fasttts_desktop.engine.synthesis.cuda.decoder import example_inputs
-    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore
+    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, example_inputs
 
     args = example_inputs(torch.device("cpu"), batch=1, frames=8)
     ref = fast.decoder(*args)
@@ -217,8 +216,7 @@ def test_bf16_decoder_stays_close(rand_kmodel, fast):
 
 @torch.inference_mode()
 def test_decoder_parts_kept_in_float32(rand_kmodel, fast):
-    from fasttts_desktop.engine.synthesis.cuda.decoder import example_inputs
-    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore
+    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, example_inputs
 
     args = example_inputs(torch.device("cpu"), batch=1, frames=8)
     ref = fast.decoder(*args)
@@ -238,17 +236,27 @@ def test_decoder_parts_kept_in_float32(rand_kmodel, fast):
 
 @torch.inference_mode()
 def test_channels_last_decoder_equals_the_1d_one(rand_kmodel, fast):
-    from fasttts_desktop.engine.synthesis.cuda.decoder import example_inputs
-    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore
+    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, example_inputs
 
     args = example_inputs(torch.device("cpu"), batch=2, frames=8)
     nhwc = DecoderCore(rand_kmodel.decoder, torch.float32, channels_last=True)
     convs = [m for m in nhwc.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
-    assert convs and not any(isinstance(m, (torch.nn.Conv1d, torch.nn.ConvTranspose1d)) for m in nhwc.modules())
-    assert all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs if m.kernel_size[1] > 1)
+    assert convs and not any(
+        isinstance(m, (torch.nn.Conv1d, torch.nn.ConvTranspose1d)) for m in nhwc.modules()
+    )
+    assert all(
+        m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs if m.kernel_size[1] > 1
+    )
     out = nhwc(*args)
     assert out.is_contiguous()  # handed to the iSTFT as [B, 22, L]
     torch.testing.assert_close(out, fast.decoder(*args), atol=1e-4, rtol=1e-4)
+    # at batch 1 the convolutions listed in B1_AS_1D run as 1-D ones on the same weights: same result
+    from fasttts_desktop.engine.synthesis.cuda.decoder import B1_AS_1D
+
+    marked = [m for m in convs if getattr(m, "one_row_as_1d", False)]
+    assert marked and all((m.in_channels, m.kernel_size[1]) in B1_AS_1D for m in marked)
+    one = [t[:1] for t in args]
+    torch.testing.assert_close(nhwc(*one), fast.decoder(*one), atol=1e-4, rtol=1e-4)
 
 
 def test_batched_pass_planning_respects_budgets():

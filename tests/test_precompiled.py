@@ -86,7 +86,12 @@ LOAD = MODEL + textwrap.dedent(
 def _run(code: str, folder) -> str:
     env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": str(folder / "inductor")}
     proc = subprocess.run(
-        [sys.executable, "-c", code, str(folder)], capture_output=True, text=True, env=env, timeout=600, check=False
+        [sys.executable, "-c", code, str(folder)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     return proc.stdout

@@ -5,8 +5,8 @@
 The bench of 1567424 measured the channels-last decoder's acoustic graph at 99.8 ms for a 1,090-frame chunk
 (conv kernels 93.5 ms), as slow as kokoro's eager fp32 reference, while batched passes and 128-frame
 sentences got faster. This times the decoder alone (eager kernels, CUDA events) at 128 and 1152 frames, batch
-1, and 64 x 128 frames, for both layouts, with cuDNN's heuristics and with its benchmark mode, and lists the
-slowest convolution kernels of the long case.
+1, and 64 x 128 frames: 1-D, channels-last, and channels-last with the few-channel convolutions kept 1-D
+(`narrow_1d`), and lists the slowest kernels of the long case with their input shapes.
 """
 
 from __future__ import annotations
@@ -43,10 +43,16 @@ def main() -> None:
     km = remove_weight_norm(build_model())
     results = {}
     with torch.inference_mode():
-        for layout in ("ncl", "nhwc"):
-            core = DecoderCore(km.decoder, torch.float16, ("source", "post"), channels_last=layout == "nhwc")
+        for layout in ("ncl", "nhwc", "nhwc+narrow1d"):
+            core = DecoderCore(
+                km.decoder,
+                torch.float16,
+                ("source", "post"),
+                channels_last=layout != "ncl",
+                narrow_1d=layout == "nhwc+narrow1d",
+            )
             core = core.to(dev).eval()
-            for bench in (False, True):
+            for bench in (False,):
                 torch.backends.cudnn.benchmark = bench
                 row = {}
                 for batch, frames in ((1, 128), (1, 1152), (64, 128)):
@@ -57,14 +63,19 @@ def main() -> None:
                 args = example_inputs(dev, 1, 1152)
                 core(*args)
                 torch.cuda.synchronize()
-                with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                with profile(
+                    activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA], record_shapes=True
+                ) as prof:
                     core(*args)
                     torch.cuda.synchronize()
-                top = sorted(
-                    (e for e in prof.key_averages() if e.device_type == torch.autograd.DeviceType.CUDA),
-                    key=lambda e: -e.self_device_time_total,
+                ops = sorted(
+                    (e for e in prof.key_averages(group_by_input_shape=True) if "cudnn_convolution" in e.key),
+                    key=lambda e: -e.device_time_total,
                 )[:6]
-                kernels = [[e.key[:110], round(e.self_device_time_total / 1000, 2), e.count] for e in top]
+                kernels = [
+                    [e.key, str(e.input_shapes)[:160], round(e.device_time_total / 1000, 2), e.count]
+                    for e in ops
+                ]
                 results[f"{layout} benchmark={bench} top kernels 1x1152"] = kernels
                 for k in kernels:
                     print("   ", k, flush=True)

@@ -159,22 +159,19 @@ class _Masked(nn.Module):
     def conv(self, mod, x, level: Level | None):
         if level is not None:
             x = x * level.mask
-        return mod(x.to(mod.weight.dtype))  # the compute dtype, or float32 for the parts kept in full
-
-    def pool_up(self, pool, x, level: Level):
-        """kokoro's `pool`: a depthwise ConvTranspose1d (kernel 3, stride 2, padding 1, output padding 1),
-        written as the pointwise math it is: y[2m] = w1 x[m] + b, y[2m+1] = w2 x[m] + w0 x[m+1] + b.
-
-        cuDNN runs this depthwise transposed convolution in channels-last with a direct kernel that took
-        86 ms of a 1,152-frame chunk's 140 ms on the H200 (probe_layouts); as pointwise math it fuses.
-        """
-        x = (x * level.mask).float()
-        w = pool.weight.float().reshape(pool.weight.shape[0], 3)
-        w0, w1, w2 = (_per_channel(w[:, k], x) for k in range(3))
-        b = _per_channel(pool.bias.float(), x)
-        nxt = F.pad(x[..., 1:], (0, 1) if x.dim() == 3 else (0, 1, 0, 0))  # x[m + 1], zero past the end
-        y = torch.stack([w1 * x + b, w2 * x + w0 * nxt + b], -1).flatten(-2).to(pool.weight.dtype)
-        return y.contiguous(memory_format=torch.channels_last) if self.channels_last else y
+        x = x.to(mod.weight.dtype)  # the compute dtype, or float32 for the parts kept in full precision
+        if getattr(mod, "one_row_as_1d", False) and x.shape[0] == 1:  # see B1_AS_1D
+            y = F.conv1d(
+                x.squeeze(2).contiguous(),
+                mod.weight.squeeze(2),
+                mod.bias,
+                mod.stride[1],
+                mod.padding[1],
+                mod.dilation[1],
+                mod.groups,
+            )
+            return self.enter(y)
+        return mod(x)
 
     def upsample2(self, x: torch.Tensor) -> torch.Tensor:
         """kokoro's nearest x2 upsampling along the frames."""
@@ -186,7 +183,7 @@ class _Masked(nn.Module):
         """kokoro's AdainResBlk1d (StyleTTS2 block), optionally upsampling x2."""
         h = F.leaky_relu(adain(x, *styles.lookup(table, blk.norm1, x), blk.norm1.norm, lin), 0.2)
         if blk.upsample_type != "none":
-            h = self.pool_up(blk.pool, h, lin)
+            h = self.conv(blk.pool, h, lin)
         h = self.conv(blk.conv1, h, lout)
         h = F.leaky_relu(adain(h, *styles.lookup(table, blk.norm2, h), blk.norm2.norm, lout), 0.2)
         h = self.conv(blk.conv2, h, lout)
@@ -242,6 +239,14 @@ class ProsodyBlocks(_Masked):
 FP32_PARTS = ("source", "post")
 
 
+# Channels-last convolutions that run 1-D at batch 1: (channels, kernel width). cuDNN's heuristics pick a
+# direct kernel for the 256-channel, width-7 (dilated) convolutions of the first generator stage in
+# channels-last at batch 1; on a 1,152-frame chunk their 12 calls took 86.3 ms, against 2.15 ms for the same
+# convolutions in 1-D layout (probe_layouts, H200; cudnn.benchmark picked the same kernel). Batched passes
+# keep them channels-last (fast there).
+B1_AS_1D = ((256, 7),)
+
+
 class DecoderCore(_Masked):
     """kokoro's Decoder up to conv_post, the harmonic spectrum `har` given. Owns a copy of the weights."""
 
@@ -275,6 +280,9 @@ class DecoderCore(_Masked):
         self.upsample_rates = [m.stride[0] for m in gen.ups]
         if channels_last:
             _to_2d(dec)
+            for module in dec.modules():
+                if isinstance(module, nn.Conv2d) and (module.in_channels, module.kernel_size[1]) in B1_AS_1D:
+                    module.one_row_as_1d = True  # an attribute: read while tracing, a constant there
         self.dec = dec
 
     def forward(self, asr, f0_curve, n_curve, style, har, frames):
