@@ -30,7 +30,32 @@ def rand_kmodel():
 
 @pytest.fixture(scope="module")
 def fast(rand_kmodel):
-    return FastModel(rand_kmodel, dtype=torch.float32).eval()
+    """Our fast model built as the GPU backend builds it (our KokoroModel, no transformers) on the same
+    weights as kokoro's KModel above, which stays the reference."""
+    from fasttts_desktop.engine.weights.model_build import build_model, remove_weight_norm
+
+    ours = remove_weight_norm(build_model({k: v.clone() for k, v in _weight_normed(rand_kmodel).items()}))
+    return FastModel(ours, dtype=torch.float32).eval()
+
+
+def _weight_normed(kmodel) -> dict[str, torch.Tensor]:
+    """The state dict in the weight store's form (weight_g / weight_v) from a model with weight norm removed."""
+    from fasttts_desktop.engine.weights.model_build import build_kmodel
+
+    skeleton = build_kmodel().state_dict()
+    folded = kmodel.state_dict()
+    out = {}
+    for key in skeleton:
+        if key.endswith((".weight_g", ".weight_v")):
+            base = key[: -len("_g")]
+            w = folded[base]
+            if key.endswith("_v"):
+                out[key] = w.clone()
+            else:
+                out[key] = torch.linalg.vector_norm(w, dim=tuple(range(1, w.dim())), keepdim=True)
+        else:
+            out[key] = folded[key]
+    return out
 
 
 def _ids(n: int, seed: int) -> list[int]:
@@ -180,8 +205,7 @@ def test_acoustic_batch_and_padding_equal_single(fast):
 
 @torch.inference_mode()
 def test_bf16_decoder_stays_close(rand_kmodel, fast):
-    from fasttts_desktop.engine.synthesis.cuda.aoti import example_inputs
-    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore
+    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, example_inputs
 
     args = example_inputs(torch.device("cpu"), batch=1, frames=8)
     ref = fast.decoder(*args)
@@ -192,8 +216,7 @@ def test_bf16_decoder_stays_close(rand_kmodel, fast):
 
 @torch.inference_mode()
 def test_decoder_parts_kept_in_float32(rand_kmodel, fast):
-    from fasttts_desktop.engine.synthesis.cuda.aoti import example_inputs
-    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore
+    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, example_inputs
 
     args = example_inputs(torch.device("cpu"), batch=1, frames=8)
     ref = fast.decoder(*args)
@@ -212,27 +235,42 @@ def test_decoder_parts_kept_in_float32(rand_kmodel, fast):
 
 
 @torch.inference_mode()
-def test_decoder_as_2d_convolutions_equals_1d(rand_kmodel, fast):
-    from fasttts_desktop.engine.synthesis.cuda.aoti import example_inputs
-    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore
+def test_channels_last_decoder_equals_the_1d_one(rand_kmodel, fast):
+    from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, example_inputs
 
     args = example_inputs(torch.device("cpu"), batch=2, frames=8)
-    as_2d = DecoderCore(rand_kmodel.decoder, torch.float32, conv2d=True)(*args)
-    torch.testing.assert_close(as_2d, fast.decoder(*args), atol=1e-4, rtol=1e-4)
+    nhwc = DecoderCore(rand_kmodel.decoder, torch.float32, channels_last=True)
+    convs = [m for m in nhwc.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    assert convs and not any(
+        isinstance(m, (torch.nn.Conv1d, torch.nn.ConvTranspose1d)) for m in nhwc.modules()
+    )
+    assert all(
+        m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs if m.kernel_size[1] > 1
+    )
+    out = nhwc(*args)
+    assert out.is_contiguous()  # handed to the iSTFT as [B, 22, L]
+    torch.testing.assert_close(out, fast.decoder(*args), atol=1e-4, rtol=1e-4)
+    # at batch 1 the convolutions listed in B1_AS_1D run as 1-D ones on the same weights: same result
+    from fasttts_desktop.engine.synthesis.cuda.decoder import B1_AS_1D
+
+    marked = [m for m in convs if getattr(m, "one_row_as_1d", False)]
+    assert marked and all((m.in_channels, m.kernel_size[1]) in B1_AS_1D for m in marked)
+    one = [t[:1] for t in args]
+    torch.testing.assert_close(nhwc(*one), fast.decoder(*one), atol=1e-4, rtol=1e-4)
 
 
 def test_batched_pass_planning_respects_budgets():
-    from fasttts_desktop.engine.synthesis.cuda.backend import _frame_passes, _token_budget
+    from fasttts_desktop.engine.synthesis.cuda.batched import frame_passes, token_parts
 
     frames = [120, 30, 800, 95, 400, 33, 2000]
-    passes = _frame_passes(frames, 1000)
+    passes = frame_passes(frames, 1000)
     assert sorted(i for p in passes for i in p) == list(range(len(frames)))
     for p in passes:
         longest = max(frames[i] for i in p)
         assert len(p) == 1 or len(p) * longest <= 1000  # a row over the budget still gets a pass alone
     assert [frames[p[0]] for p in passes] == sorted(frames[p[0]] for p in passes)
     lengths = [10, 12, 40, 41, 300]
-    parts = _token_budget([0, 1, 2, 3, 4], lengths, 100)
+    parts = token_parts([0, 1, 2, 3, 4], lengths, 100)
     assert parts == [[0, 1], [2, 3], [4]]
 
 
@@ -247,7 +285,7 @@ def _key(**changes) -> CacheKey:
         "cuda": "13.0",
         "gpu": "H100 sm_90",
         "dtype": "bfloat16",
-        "options": "conv2d=0",
+        "options": "fp32=post+source,layout=ncl",
         "project": "0.1.0",
     }
     fields.update(changes)
@@ -322,14 +360,12 @@ def test_failed_build_leaves_nothing(tmp_path):
 
 
 def test_model_built_without_init_equals_the_ordinary_build(rand_kmodel):
-    from fasttts_desktop.engine.synthesis.cuda.backend import _kmodel_without_init
-    from fasttts_desktop.engine.weights.model_build import build_kmodel
+    from fasttts_desktop.engine.weights.model_build import _construct, build_kmodel, remove_weight_norm
 
     state = build_kmodel().state_dict()  # weight_g / weight_v form, as the weight store gives it
-    fast = _kmodel_without_init(state)
-    ref = build_kmodel(state)
-    from fasttts_desktop.engine.weights.model_build import remove_weight_norm
-
+    fast = remove_weight_norm(build_kmodel(state))  # on the meta device, handed the tensors
+    ref = _construct(None).eval()  # the ordinary way: random init, then the weights loaded over it
+    ref.load_state_dict(state)
     ref = remove_weight_norm(ref)
     a, b = fast.state_dict(), ref.state_dict()
     assert a.keys() == b.keys()

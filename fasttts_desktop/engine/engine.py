@@ -285,6 +285,8 @@ class Engine:
         chunks = frontend.chunks(
             text, first_max=self._first_max, pack=pack, max_phonemes=max_phonemes, start=start, lexicon=lexicon
         )
+        if batch > 1:  # export: the front end works ahead on a thread while the GPU makes audio
+            chunks = _ahead(chunks, 2 * batch, cancelled)
         for group in _in_groups(chunks, max(1, batch)):
             if cancelled():
                 return
@@ -381,6 +383,53 @@ def _load_lexicon(engine: Engine, path=None):
 def _one_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _ahead(items: Iterator, depth: int, cancelled: Callable[[], bool]) -> Iterator:
+    """`items` produced on a thread, up to `depth` ahead of the consumer, in order.
+
+    For exports: G2P of the next chunks (Python, ~2,000x realtime on one core) runs while the backend waits
+    for the GPU (which releases the GIL), so neither waits for the other. An exception in the producer is
+    raised here; stopping early (cancel, a closed generator) ends the producer at its next item.
+    """
+    import queue
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce():
+        outcome = ("end", None)
+        try:
+            for item in items:
+                if not put(("item", item)):
+                    return
+                if cancelled():
+                    break
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
+            outcome = ("error", exc)
+        put(outcome)
+
+    thread = threading.Thread(target=produce, name="fasttts-frontend-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
 
 
 def _in_groups(items: Iterable, size: int) -> Iterator[list]:

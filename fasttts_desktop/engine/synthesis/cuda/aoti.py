@@ -23,6 +23,8 @@ from pathlib import Path
 import torch
 from torch.export import Dim
 
+from fasttts_desktop.engine.synthesis.cuda.decoder import example_inputs
+
 log = logging.getLogger(__name__)
 
 INDUCTOR_CONFIGS = {
@@ -30,22 +32,6 @@ INDUCTOR_CONFIGS = {
     "max_autotune": False,
 }
 MAX_FRAMES = 16384
-
-
-def example_inputs(device, batch: int = 2, frames: int = 48):
-    g = torch.Generator(device="cpu").manual_seed(0)
-
-    def rnd(*shape, scale=1.0):
-        return (torch.randn(*shape, generator=g) * scale).to(device)
-
-    return (
-        rnd(batch, 512, frames),
-        rnd(batch, 2 * frames, scale=100.0).abs(),
-        rnd(batch, 2 * frames),
-        rnd(batch, 128, scale=0.3),
-        rnd(batch, 22, 120 * frames + 1),
-        torch.tensor([frames] + [frames - 7] * (batch - 1), device=device),
-    )
 
 
 def export_decoder(core: torch.nn.Module, device: torch.device):

@@ -27,7 +27,7 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 # Bump when the artifact's format or the code that builds it changes meaning.
-FORMAT = 1
+FORMAT = 2  # 2: Dynamo-precompiled decoders (precompiled.py), channels-last with 1-D convs at batch 1
 
 
 def cache_root() -> Path:

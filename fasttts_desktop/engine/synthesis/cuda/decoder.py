@@ -8,6 +8,12 @@ buckets (CUDA graphs, one compiled artifact with a dynamic length) serve every t
 Convolutions run in `dtype` (float16 on the GPU, except the `fp32_parts`); norms, Snake and the style
 projections in float32, the split that autocast makes for kokoro's own modules. The harmonic source
 (SineGen) stays float32 and lives in source.py, outside the compiled part.
+
+Layout: kokoro's decoder is 1-D ([B, C, L]); cuDNN runs its fp16 convolutions with NHWC kernels and
+transposes every input and output around them (18% of a batched pass's GPU time on the H200). With
+`channels_last` the decoder holds every activation as [B, C, 1, L] in channels-last memory ([B, L, C] in
+memory) and its convolutions as the same 2-D convolutions at height 1, so cuDNN reads and writes that
+layout directly and the norms, Snake and residual math (fused by Inductor) run over it too.
 """
 
 from __future__ import annotations
@@ -21,16 +27,29 @@ from torch import nn
 _SQRT_HALF = 2**-0.5
 
 
+def _is_adain(module: nn.Module) -> bool:
+    """kokoro's AdaIN1d (an instance norm and its style projection `fc`), recognised by shape, not class."""
+    return isinstance(getattr(module, "norm", None), nn.InstanceNorm1d) and isinstance(
+        getattr(module, "fc", None), nn.Linear
+    )
+
+
+def _per_channel(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A per-channel vector ([C], [B, C] or kokoro's [1, C, 1]) shaped to broadcast over `like` [B, C, ...]."""
+    lead = v.shape[0] if v.dim() == 2 else 1
+    if v.dim() == 1:
+        return v.view(-1, *([1] * (like.dim() - 2)))
+    return v.reshape(lead, -1, *([1] * (like.dim() - 2)))
+
+
 class StyleTable(nn.Module):
     """All AdaIN style projections of a module tree as one GEMM: (gamma, beta) for each AdaIN1d."""
 
     def __init__(self, root: nn.Module):
         super().__init__()
-        from kokoro.istftnet import AdaIN1d
-
         weights, biases, offset = [], [], 0
         for module in root.modules():
-            if isinstance(module, AdaIN1d):
+            if _is_adain(module):
                 channels = module.fc.out_features // 2
                 module.style_slot = (offset, channels)  # an attribute: tracing may rewrap modules
                 weights.append(module.fc.weight.detach().float())
@@ -42,21 +61,22 @@ class StyleTable(nn.Module):
     def project(self, style: torch.Tensor) -> torch.Tensor:
         return F.linear(style.float(), self.weight, self.bias)
 
-    def lookup(self, table: torch.Tensor, norm: nn.Module) -> tuple[torch.Tensor, torch.Tensor]:
+    def lookup(self, table: torch.Tensor, norm: nn.Module, like: torch.Tensor):
         offset, channels = norm.style_slot
         return (
-            table[:, offset : offset + channels].unsqueeze(-1),
-            table[:, offset + channels : offset + 2 * channels].unsqueeze(-1),
+            _per_channel(table[:, offset : offset + channels], like),
+            _per_channel(table[:, offset + channels : offset + 2 * channels], like),
         )
 
 
 class Level:
-    """A frame resolution: float mask [B, 1, L] and 1 / valid count [B, 1, 1]."""
+    """A frame resolution: float mask [B, 1, L] (or [B, 1, 1, L]) and 1 / valid count, shaped alike."""
 
-    def __init__(self, length: int, valid: torch.Tensor):
-        self.mask = (torch.arange(length, device=valid.device).unsqueeze(0) < valid.unsqueeze(1)).unsqueeze(1)
-        self.mask = self.mask.float()
-        self.inv_n = (1.0 / valid.clamp(min=1).float()).view(-1, 1, 1)
+    def __init__(self, length: int, valid: torch.Tensor, ndim: int = 3):
+        mask = torch.arange(length, device=valid.device).unsqueeze(0) < valid.unsqueeze(1)
+        lead = [1] * (ndim - 2)
+        self.mask = mask.float().view(-1, *lead, length)
+        self.inv_n = (1.0 / valid.clamp(min=1).float()).view(-1, *lead, 1)
 
 
 def adain(x, gamma, beta, norm, level: Level):
@@ -67,50 +87,109 @@ def adain(x, gamma, beta, norm, level: Level):
     var = (centered * centered * level.mask).sum(-1, keepdim=True) * level.inv_n
     y = centered * torch.rsqrt(var + norm.eps)
     if norm.weight is not None:
-        y = y * norm.weight.float().unsqueeze(-1) + norm.bias.float().unsqueeze(-1)
+        y = y * _per_channel(norm.weight.float(), y) + _per_channel(norm.bias.float(), y)
     return (1 + gamma) * y + beta
 
 
 def snake(x, alpha):
-    alpha = alpha.float()
+    alpha = _per_channel(alpha.float(), x)
     return x + (1 / alpha) * torch.sin(alpha * x) ** 2
 
 
-class _Masked(nn.Module):
-    """Shared helpers: convolutions on masked input in the compute dtype, optionally as 2-D (NHWC-able)."""
+def _conv2d_like(mod: nn.Module) -> nn.Module:
+    """The same 1-D convolution as a 2-D one at height 1, channels-last, sharing nothing with `mod`."""
+    weight = mod.weight.detach().unsqueeze(2)
+    kwargs = {
+        "stride": (1, mod.stride[0]),
+        "padding": (0, mod.padding[0]),
+        "dilation": (1, mod.dilation[0]),
+        "groups": mod.groups,
+        "bias": mod.bias is not None,
+        "device": weight.device,
+        "dtype": weight.dtype,
+    }
+    if isinstance(mod, nn.ConvTranspose1d):
+        conv = nn.ConvTranspose2d(
+            mod.in_channels,
+            mod.out_channels,
+            (1, mod.kernel_size[0]),
+            output_padding=(0, mod.output_padding[0]),
+            **kwargs,
+        )
+    else:
+        conv = nn.Conv2d(mod.in_channels, mod.out_channels, (1, mod.kernel_size[0]), **kwargs)
+    with torch.no_grad():
+        conv.weight.copy_(weight)
+        if mod.bias is not None:
+            conv.bias.copy_(mod.bias.detach())
+    return conv.to(memory_format=torch.channels_last)
 
-    def __init__(self, dtype: torch.dtype, conv2d: bool):
+
+def _to_2d(root: nn.Module) -> None:
+    """Replace every Conv1d/ConvTranspose1d under `root` by its height-1 2-D twin (channels-last)."""
+    for name, child in list(root.named_children()):
+        if isinstance(child, (nn.Conv1d, nn.ConvTranspose1d)):
+            setattr(root, name, _conv2d_like(child))
+        else:
+            _to_2d(child)
+
+
+class _Masked(nn.Module):
+    """Shared helpers: convolutions on masked input in the compute dtype; 1-D or channels-last 2-D."""
+
+    def __init__(self, dtype: torch.dtype, channels_last: bool = False):
         super().__init__()
         self.dtype = dtype
-        self.conv2d = conv2d
+        self.channels_last = channels_last
+        self.ndim = 4 if channels_last else 3
+
+    def level(self, length: int, valid: torch.Tensor) -> Level:
+        return Level(length, valid, self.ndim)
+
+    def enter(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, C, L] from outside -> this module's layout."""
+        if not self.channels_last:
+            return x
+        return x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+
+    def leave(self, x: torch.Tensor) -> torch.Tensor:
+        """This module's layout -> [B, C, L] contiguous."""
+        return x.squeeze(2).contiguous() if self.channels_last else x
 
     def conv(self, mod, x, level: Level | None):
         if level is not None:
             x = x * level.mask
         x = x.to(mod.weight.dtype)  # the compute dtype, or float32 for the parts kept in full precision
-        if not self.conv2d:
-            return mod(x)
-        # the same convolution at height 1, a 2-D op that Inductor may lay out channels-last
-        x2, w2 = x.unsqueeze(2), mod.weight.unsqueeze(2)
-        stride, padding, dilation = (1, mod.stride[0]), (0, mod.padding[0]), (1, mod.dilation[0])
-        if isinstance(mod, nn.ConvTranspose1d):
-            out_pad = (0, mod.output_padding[0])
-            y = F.conv_transpose2d(x2, w2, mod.bias, stride, padding, out_pad, mod.groups, dilation)
-        else:
-            y = F.conv2d(x2, w2, mod.bias, stride, padding, dilation, mod.groups)
-        return y.squeeze(2)
+        if getattr(mod, "one_row_as_1d", False) and x.shape[0] == 1:  # see B1_AS_1D
+            y = F.conv1d(
+                x.squeeze(2).contiguous(),
+                mod.weight.squeeze(2),
+                mod.bias,
+                mod.stride[1],
+                mod.padding[1],
+                mod.dilation[1],
+                mod.groups,
+            )
+            return self.enter(y)
+        return mod(x)
+
+    def upsample2(self, x: torch.Tensor) -> torch.Tensor:
+        """kokoro's nearest x2 upsampling along the frames."""
+        if self.channels_last:
+            return F.interpolate(x, scale_factor=(1, 2), mode="nearest")
+        return x.unsqueeze(-1).expand(*x.shape, 2).reshape(*x.shape[:-1], 2 * x.shape[-1])
 
     def adain_resblk(self, blk, x, table, styles: StyleTable, lin: Level, lout: Level):
         """kokoro's AdainResBlk1d (StyleTTS2 block), optionally upsampling x2."""
-        h = F.leaky_relu(adain(x, *styles.lookup(table, blk.norm1), blk.norm1.norm, lin), 0.2)
+        h = F.leaky_relu(adain(x, *styles.lookup(table, blk.norm1, x), blk.norm1.norm, lin), 0.2)
         if blk.upsample_type != "none":
             h = self.conv(blk.pool, h, lin)
         h = self.conv(blk.conv1, h, lout)
-        h = F.leaky_relu(adain(h, *styles.lookup(table, blk.norm2), blk.norm2.norm, lout), 0.2)
+        h = F.leaky_relu(adain(h, *styles.lookup(table, blk.norm2, h), blk.norm2.norm, lout), 0.2)
         h = self.conv(blk.conv2, h, lout)
         sc = x
         if blk.upsample_type != "none":
-            sc = sc.unsqueeze(-1).expand(*sc.shape, 2).reshape(*sc.shape[:-1], 2 * sc.shape[-1])
+            sc = self.upsample2(sc)
         if blk.learned_sc:
             sc = self.conv(blk.conv1x1, sc, None)
         return (h.float() + sc.float()) * _SQRT_HALF
@@ -120,9 +199,9 @@ class _Masked(nn.Module):
         for c1, c2, n1, n2, a1, a2 in zip(
             blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2
         ):
-            xt = snake(adain(x, *styles.lookup(table, n1), n1.norm, level), a1)
+            xt = snake(adain(x, *styles.lookup(table, n1, x), n1.norm, level), a1)
             xt = self.conv(c1, xt, level)
-            xt = snake(adain(xt, *styles.lookup(table, n2), n2.norm, level), a2)
+            xt = snake(adain(xt, *styles.lookup(table, n2, xt), n2.norm, level), a2)
             xt = self.conv(c2, xt, level)
             x = xt + x
         return x
@@ -131,8 +210,8 @@ class _Masked(nn.Module):
 class ProsodyBlocks(_Masked):
     """The F0 and N branches of kokoro's ProsodyPredictor after its shared LSTM (float32 by default)."""
 
-    def __init__(self, predictor, dtype=torch.float32, conv2d=False):
-        super().__init__(dtype, conv2d)
+    def __init__(self, predictor, dtype=torch.float32):
+        super().__init__(dtype)
         self.F0, self.N = predictor.F0, predictor.N
         self.F0_proj, self.N_proj = predictor.F0_proj, predictor.N_proj
         self.styles = StyleTable(nn.ModuleList([self.F0, self.N]))
@@ -155,16 +234,26 @@ class ProsodyBlocks(_Masked):
 # Parts of the generator that can stay float32 while the rest runs in `dtype` (names as in kokoro's
 # Generator): "source" = noise_convs (they read the harmonic spectrum, whose phases and magnitudes
 # lose most to half-precision rounding), "post" = conv_post (its output is the log-magnitude and phase
-# of the final spectrum: a rounding there is a relative error in every output sample), "last" = the
-# whole last upsampling stage (ups[-1], noise_res[-1] and its resblocks; most of the decoder's FLOPs).
-FP32_PARTS = ("source", "post", "last")
+# of the final spectrum: a rounding there is a relative error in every output sample). A third part,
+# the whole last upsampling stage, measured no closer (0.0098 vs 0.0100 log-mel; NOTES.md): removed.
+FP32_PARTS = ("source", "post")
+
+
+# Channels-last convolutions that run 1-D at batch 1: (channels, kernel width). cuDNN's heuristics pick a
+# direct kernel for the 256-channel, width-7 (dilated) convolutions of the first generator stage in
+# channels-last at batch 1; on a 1,152-frame chunk their 12 calls took 86.3 ms, against 2.15 ms for the same
+# convolutions in 1-D layout (probe_layouts, H200; cudnn.benchmark picked the same kernel). Batched passes
+# keep them channels-last (fast there).
+B1_AS_1D = ((256, 7),)
 
 
 class DecoderCore(_Masked):
     """kokoro's Decoder up to conv_post, the harmonic spectrum `har` given. Owns a copy of the weights."""
 
-    def __init__(self, decoder, dtype=torch.bfloat16, conv2d=False, fp32_parts: tuple[str, ...] = ()):
-        super().__init__(dtype, conv2d)
+    def __init__(
+        self, decoder, dtype=torch.bfloat16, fp32_parts: tuple[str, ...] = (), channels_last: bool = False
+    ):
+        super().__init__(dtype, channels_last)
         unknown = set(fp32_parts) - set(FP32_PARTS)
         if unknown:
             raise ValueError(f"unknown decoder parts {sorted(unknown)}; known: {FP32_PARTS}")
@@ -182,28 +271,30 @@ class DecoderCore(_Masked):
             keep.append(gen.noise_convs)
         if "post" in fp32_parts:
             keep.append(gen.conv_post)
-        if "last" in fp32_parts:
-            last = gen.num_upsamples - 1
-            keep += [gen.ups[last], gen.noise_convs[last], gen.noise_res[last]]
-            keep += list(gen.resblocks)[last * gen.num_kernels : (last + 1) * gen.num_kernels]
         originals = dict(decoder.named_parameters())
         names = {id(q): n for n, q in dec.named_parameters()}
         for part in keep:  # back to float32 from the original weights, not a round trip through dtype
             part.float()
             for param in part.parameters():
                 param.data.copy_(originals[names[id(param)]].detach())
-        self.dec = dec
         self.upsample_rates = [m.stride[0] for m in gen.ups]
+        if channels_last:
+            _to_2d(dec)
+            for module in dec.modules():
+                if isinstance(module, nn.Conv2d) and (module.in_channels, module.kernel_size[1]) in B1_AS_1D:
+                    module.one_row_as_1d = True  # an attribute: read while tracing, a constant there
+        self.dec = dec
 
     def forward(self, asr, f0_curve, n_curve, style, har, frames):
         """asr [B, 512, F], f0/n [B, 2F], style [B, 128], har [B, 22, 120F+1], frames [B] -> [B, 22, 120F+1]."""
         dec, gen = self.dec, self.dec.generator
         table = self.styles.project(style)
         length = asr.shape[-1]
-        lf, l2f = Level(length, frames), Level(2 * length, 2 * frames)
-        f0 = self.conv(dec.F0_conv, f0_curve.unsqueeze(1), l2f)
-        n = self.conv(dec.N_conv, n_curve.unsqueeze(1), l2f)
-        asr = asr.to(self.dtype)
+        lf, l2f = self.level(length, frames), self.level(2 * length, 2 * frames)
+        f0 = self.conv(dec.F0_conv, self.enter(f0_curve.unsqueeze(1)), l2f)
+        n = self.conv(dec.N_conv, self.enter(n_curve.unsqueeze(1)), l2f)
+        asr = self.enter(asr.to(self.dtype))
+        har = self.enter(har)
         x = self.adain_resblk(dec.encode, torch.cat([asr, f0, n], 1), table, self.styles, lf, lf)
         asr_res = self.conv(dec.asr_res[0], asr, None)
         for blk in dec.decode:
@@ -218,12 +309,14 @@ class DecoderCore(_Masked):
             steps = steps * self.upsample_rates[i]
             x = F.leaky_relu(x.float(), 0.1)
             last = i == gen.num_upsamples - 1
-            lnext = Level(har.shape[-1] if last else up.stride[0] * x.shape[-1], steps + 1 if last else steps)
+            lnext = self.level(
+                har.shape[-1] if last else self.upsample_rates[i] * x.shape[-1], steps + 1 if last else steps
+            )
             x_source = self.conv(gen.noise_convs[i], har, None)
             x_source = self.adain_resblock1(gen.noise_res[i], x_source, table, self.styles, lnext)
             x = self.conv(up, x, level)
-            if last:
-                x = F.pad(x, (1, 0), mode="reflect")
+            if last:  # kokoro's ReflectionPad1d((1, 0)); the 2-D form pads only the frame axis too
+                x = F.pad(x, (1, 0) if x.dim() == 3 else (1, 0, 0, 0), mode="reflect")
             x = x + x_source
             xs = None
             for j in range(kernels):
@@ -232,4 +325,23 @@ class DecoderCore(_Masked):
             x = xs / kernels
             level = lnext
         x = F.leaky_relu(x.float())
-        return self.conv(gen.conv_post, x, level).float()
+        return self.leave(self.conv(gen.conv_post, x, level).float())
+
+
+def example_inputs(device, batch: int = 2, frames: int = 48, random: bool = True):
+    """Decoder inputs of a given size (random: realistic magnitudes; else uninitialised, for guard checks)."""
+    g = torch.Generator(device="cpu").manual_seed(0)
+
+    def rnd(*shape, scale=1.0):
+        if not random:
+            return torch.empty(*shape, device=device)
+        return (torch.randn(*shape, generator=g) * scale).to(device)
+
+    return (
+        rnd(batch, 512, frames),
+        rnd(batch, 2 * frames, scale=100.0).abs(),
+        rnd(batch, 2 * frames),
+        rnd(batch, 128, scale=0.3),
+        rnd(batch, 22, 120 * frames + 1),
+        torch.tensor([frames] + [frames - 7] * (batch - 1), device=device),
+    )

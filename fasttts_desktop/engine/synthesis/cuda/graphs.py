@@ -135,6 +135,21 @@ class GraphRunner:
                 log.warning("acoustic stage runs without CUDA graphs: %s", exc)
         return self.acoustic_graphs.get(frames)
 
+    def set_decoder(self, decoder: Callable) -> None:
+        """Run `decoder` from now on: the acoustic graphs captured so far are captured again around it."""
+        self.decoder = decoder
+        buckets = sorted(self.acoustic_graphs)
+        self.acoustic_graphs.clear()
+        self.capture_error = None
+        for frames in buckets:
+            self._placeholder_durations(frames)
+            self.acoustic_graph(frames)
+        torch.cuda.synchronize(self.device)
+
+    def _placeholder_durations(self, frames: int) -> None:
+        self.dur.zero_()
+        self.dur[0, : frames // 4].fill_(3)  # 3/4 of the bucket: realistic padding
+
     def precapture(self, progress=None) -> None:
         """Capture the common buckets now, on placeholder input, so the first sentences pay nothing."""
         total = len(PRECAPTURE_TOKENS) + len(PRECAPTURE_FRAMES)
@@ -147,8 +162,7 @@ class GraphRunner:
             if progress:
                 progress("Preparing the GPU graphs", done / total)
         for frames in PRECAPTURE_FRAMES:
-            self.dur.zero_()
-            self.dur[0, : frames // 4].fill_(3)  # 3/4 of the bucket: realistic padding
+            self._placeholder_durations(frames)
             self.acoustic_graph(frames)
             done += 1
             if progress:

@@ -24,8 +24,8 @@ class FastModel(nn.Module):
         self,
         kmodel,
         dtype: torch.dtype = torch.bfloat16,
-        conv2d: bool = False,
         fp32_parts: tuple[str, ...] = (),
+        channels_last: bool = False,
     ):
         """`kmodel`: a KModel with weight norm removed (its modules are used, not copied, except the decoder)."""
         super().__init__()
@@ -33,7 +33,7 @@ class FastModel(nn.Module):
         self.shared = kmodel.predictor.shared
         self.prosody = ProsodyBlocks(kmodel.predictor)
         self.source = HarmonicSource(kmodel.decoder.generator)
-        self.decoder = DecoderCore(kmodel.decoder, dtype, conv2d, fp32_parts)
+        self.decoder = DecoderCore(kmodel.decoder, dtype, fp32_parts, channels_last)
         self.istft = ISTFT()
 
     def text_stage(self, ids, lengths, style, speed, host_lengths=None):

@@ -135,4 +135,6 @@ class ISTFT(nn.Module):
         half = N_FFT // 2
         audio = audio[:, 0, half : half + HOP * (n - 1)]
         # the last real frames' windows reach a few samples past the end: cut there, as kokoro's length does
-        return audio * (torch.arange(audio.shape[-1], device=x.device) < (SAMPLES_PER_FRAME * frames).unsqueeze(1))
+        return audio * (
+            torch.arange(audio.shape[-1], device=x.device) < (SAMPLES_PER_FRAME * frames).unsqueeze(1)
+        )

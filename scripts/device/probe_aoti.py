@@ -1,6 +1,6 @@
 """Device experiment: where a fresh process spends its warm start, and whether AOTInductor packages load.
 
-    python -m fasttts_desktop.bench.probe_aoti        (on the GPU machine; see device.sh for the setup)
+    python scripts/device/probe_aoti.py        (on the GPU machine; see bench.sh for the setup)
 
 1. A fresh process builds the backend (no compile) and reports a timestamp per step (kokoro import, model
    build, copy to the GPU, each graph capture).
@@ -32,7 +32,7 @@ x = torch.randn(3, 64, device="cuda") if sys.argv[2] == "tiny" else None
 if x is not None:
     y = m(x)
 else:
-    from fasttts_desktop.engine.synthesis.cuda.aoti import example_inputs
+    from fasttts_desktop.engine.synthesis.cuda.decoder import example_inputs
     y = m(*example_inputs(torch.device("cuda"), batch=1, frames=40))
 torch.cuda.synchronize()
 print("LOADED", round(t1 - t0, 2), tuple(y.shape))
@@ -70,9 +70,9 @@ def main() -> int:
     out: dict = {}
     tmp = Path(tempfile.mkdtemp())
     # 1. warm start steps (weights converted once, handed to the child as a torch file)
-    from fasttts_desktop.bench import _kokoro_without_g2p
+    from fasttts_desktop.bench.inputs import kokoro_without_g2p
 
-    _kokoro_without_g2p()
+    kokoro_without_g2p()
     from fasttts_desktop.engine.weights.store import load_weights
 
     w = load_weights(use_hub=False)

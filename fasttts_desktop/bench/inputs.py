@@ -1,0 +1,83 @@
+"""What the bench runs on: the weights, the voice and the phonemes made beforehand by the app's front end.
+
+phonemes.json (package data): the 30 Harvard sentences one per chunk, and long_text.txt packed into 7 chunks
+of up to ~480 phonemes, made on a machine with spaCy/misaki (the GPU machine may have neither).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+import sys
+import types
+from dataclasses import dataclass
+
+
+def kokoro_without_g2p() -> None:
+    """Let `import kokoro.model` work where misaki/spaCy are missing: kokoro/__init__ imports its pipeline,
+    which imports misaki. Registers a placeholder `kokoro.pipeline` only then; the app never does this."""
+    try:
+        import misaki  # noqa: F401
+    except ImportError:
+        stub = types.ModuleType("kokoro.pipeline")
+        stub.KPipeline = None
+        sys.modules.setdefault("kokoro.pipeline", stub)
+
+
+def data_text(name: str) -> str:
+    """A file shipped with the bench (package data, so an ordinary install has it)."""
+    return importlib.resources.files("fasttts_desktop.bench").joinpath(name).read_text(encoding="utf-8")
+
+
+def phonemes() -> dict:
+    return json.loads(data_text("phonemes.json"))
+
+
+@dataclass
+class BenchWeights:
+    state_dict: dict
+    voices: dict
+    fingerprint: str
+
+
+def load(weights_file: str | None = None, random_weights: bool = False) -> BenchWeights:
+    """The weights the app would use (the offline store), a torch file of them, or random ones."""
+    import torch
+
+    from fasttts_desktop.engine.weights.voices import offline_voices
+
+    if weights_file:
+        blob = torch.load(weights_file, weights_only=True)
+        return BenchWeights(blob["state_dict"], offline_voices(), blob["fingerprint"])
+    if random_weights:
+        from fasttts_desktop.engine.weights.model_build import build_model
+
+        torch.manual_seed(0)
+        return BenchWeights(build_model().state_dict(), offline_voices(), "random-seed0")
+    from fasttts_desktop.engine.weights.store import load_weights
+
+    w = load_weights(use_hub=False)
+    return BenchWeights(w.state_dict, w.voices, w.fingerprint)
+
+
+def requests(items: list[dict], pack, speed: float):
+    from fasttts_desktop.engine.synthesis.protocol import Request
+    from fasttts_desktop.engine.weights.config import kokoro_config
+
+    vocab = kokoro_config()["vocab"]
+    return [Request.from_phonemes(item["phonemes"], pack, speed, vocab) for item in items]
+
+
+@dataclass
+class Workload:
+    harvard: list  # Requests, one sentence each
+    long: list  # Requests, the long text's chunks
+    batch: list  # Harvard x repeat + long: the batched run
+
+
+def workload(weights: BenchWeights, voice: str, speed: float, batch_repeat: int) -> Workload:
+    ph = phonemes()
+    pack = weights.voices[voice]
+    harvard = requests(ph["harvard"], pack, speed)
+    long = requests(ph["long"], pack, speed)
+    return Workload(harvard, long, harvard * batch_repeat + long)
