@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import os
 import signal
 import sys
 import time
@@ -145,10 +144,12 @@ def _say(args: argparse.Namespace) -> int:
 
 
 def _voices(args: argparse.Namespace) -> int:
+    from fasttts_desktop.cli_say import print_out
+
     engine = _load_engine(args)
     for v in engine.voices:
         mark = "  (default)" if v.name == engine.default_voice else ""
-        print(f"{v.name:<16} {v.language:<20} {v.gender or '':<7}{mark}")
+        print_out(f"{v.name:<16} {v.language:<20} {v.gender or '':<7}{mark}")
     return 0
 
 
@@ -189,18 +190,6 @@ def _quiet_logging() -> None:
     logging.getLogger().addHandler(handler)
 
 
-def _flush_stdout() -> str:
-    """Flush stdout; on failure (a closed pipe, /dev/full) return why, and stop Python retrying at exit."""
-    try:
-        sys.stdout.flush()
-        return ""
-    except OSError as exc:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return f"cannot write to standard output: {(exc.strerror or str(exc)).lower()}"
-
-
 def _describe(exc: OSError) -> str:
     from fasttts_desktop.engine.paths import describe_os_error
 
@@ -239,6 +228,5 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as exc:
         return _fail(str(exc))
     except OSError as exc:
-        return _fail(_flush_stdout() or _describe(exc))
-    problem = _flush_stdout()
-    return _fail(problem) if problem else code
+        return _fail(_describe(exc))
+    return code
