@@ -110,7 +110,7 @@ def _check_voice(args: argparse.Namespace) -> None:
     from fasttts_desktop.engine.weights.voices import voice_names
 
     names = voice_names(args.voices, hub=hub.hub_allowed(False if args.offline else None))
-    if args.voice is not None and args.voice not in names:
+    if args.voice and args.voice not in names:  # "" is the default voice, as in the engine
         raise EngineError(f"Unknown voice {args.voice!r}. Available voices: {', '.join(sorted(names))}.")
 
 
