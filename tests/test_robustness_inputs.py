@@ -124,7 +124,7 @@ def test_window_keeps_the_text_and_answers_every_input_in_one_line(qtbot, window
         chunks.clear()
         w.speak()
         # an answer is what matters here, not the whole reading: stop once the first chunk is out
-        qtbot.waitUntil(lambda: chunks or not service.busy, timeout=180_000)
+        qtbot.waitUntil(lambda: bool(chunks) or not service.busy, timeout=180_000)
         if service.busy:
             w.stop()
         after = w.text_edit.toPlainText()
