@@ -126,7 +126,8 @@ def soak_worker(load, cycles: int, every: int, log) -> tuple[list[dict], dict]:
     service.start()
     if not spin(lambda: service.is_ready, 600):
         raise RuntimeError("the engine did not load")
-    service.player.probe()
+    if hasattr(service.player, "probe"):
+        service.player.probe()
     voice = service.engine_info.default_voice
 
     def speak(text: str, start: int = 0) -> int:
@@ -175,7 +176,12 @@ def growth(samples: list[dict], key: str, cycles: int) -> float | None:
 
 def commit() -> str:
     try:
-        out = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        out = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
@@ -189,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--engine-only", action="store_true", help="no Qt: the engine alone (GPU soak)")
     p.add_argument("--null-sink", action="store_true", help="start a PulseAudio null sink to play into")
     p.add_argument("--out", type=Path, help="where to write the JSON report (default: docs/soak/...)")
+    p.add_argument("--commit", default=None, help="what code this is, when the tree is not a git checkout")
     args = p.parse_args(argv)
 
     def log(s: dict) -> None:
@@ -235,11 +242,15 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.node()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "commit": commit(),
+        "commit": args.commit or commit(),
         "date": time.strftime("%Y-%m-%d"),
         "samples": samples,
     }
-    out = args.out or REPO / "docs" / "soak" / f"{time.strftime('%Y-%m-%d')}-{commit()}-{how['mode']}-{args.device}.json"
+    label = (args.commit or commit()).split()[0]
+    out = (
+        args.out
+        or REPO / "docs" / "soak" / f"{time.strftime('%Y-%m-%d')}-{label}-{how['mode']}-{args.device}.json"
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=1) + "\n")
     print(f"{'ok' if ok else 'FAILED'}: growth over the last half {report['growth_last_half']} -> {out}")
