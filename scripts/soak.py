@@ -82,16 +82,17 @@ def sample(cycle: int, t0: float) -> dict:
 def soak_engine(engine, cycles: int, every: int, log) -> tuple[list[dict], dict]:
     t0 = time.perf_counter()
     samples = [sample(0, t0)]
+    chunks = 0
     for cycle in range(1, cycles + 1):
         text = TEXTS[cycle % len(TEXTS)]
         for start in (0, second_sentence(text)):  # speak, then skip to the next sentence
             stream = engine.stream(text, start=start)
-            next(stream)
+            chunks += len(next(stream).audio) > 0
             stream.close()  # stop: the rest is never made
         if cycle % every == 0:
             samples.append(sample(cycle, t0))
             log(samples[-1])
-    return samples, {"pause": False, "skip": True, "mode": "engine-only"}
+    return samples, {"pause": False, "skip": True, "mode": "engine-only", "done": {"first_chunks": chunks}}
 
 
 # --- through the worker ------------------------------------------------------------------------------------
@@ -138,30 +139,37 @@ def soak_worker(load, cycles: int, every: int, log) -> tuple[list[dict], dict]:
     def first_chunk(request: int) -> bool:
         return spin(lambda: request in chunks or not service.busy, 60)
 
+    done = {"speaks": 0, "first_chunks": 0, "chunks": 0, "pauses": 0, "skips": 0, "stops": 0}
     t0 = time.perf_counter()
     samples = [sample(0, t0)]
     for cycle in range(1, cycles + 1):
         text = TEXTS[cycle % len(TEXTS)]
         kind = cycle % 4
         request = speak(text)
-        if kind in (0, 2):
-            first_chunk(request)
+        done["speaks"] += 1
+        if kind in (0, 2) and first_chunk(request) and request in chunks:
+            done["first_chunks"] += 1
         if kind == 0 and can_pause:
             service.pause()
             spin(lambda: False, 0.02)
             service.resume()
+            done["pauses"] += 1
         if kind in (0, 3):  # skip to the next sentence
             request = speak(text, second_sentence(text))
-            if kind == 0:
-                first_chunk(request)
+            done["skips"] += 1
+            if kind == 0 and first_chunk(request) and request in chunks:
+                done["first_chunks"] += 1
         service.stop()
+        done["stops"] += 1
         spin(lambda: not service.busy, 10)
+        done["chunks"] += len(chunks)
         chunks.clear()
         if cycle % every == 0:
             samples.append(sample(cycle, t0))
             log(samples[-1])
     service.shutdown()
-    return samples, {"pause": can_pause, "skip": can_skip, "mode": "worker", "errors": errors[:20]}
+    how = {"pause": can_pause, "skip": can_skip, "mode": "worker", "done": done, "errors": errors[:20]}
+    return samples, how
 
 
 # --- report ------------------------------------------------------------------------------------------------
