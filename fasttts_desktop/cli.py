@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import os
 import signal
 import sys
 import time
@@ -156,7 +155,7 @@ def _check_voice(args: argparse.Namespace) -> None:
     if args.lang:
         resolve_lang(args.lang)
     names = voice_names(args.voices, hub=hub.hub_allowed(False if args.offline else None))
-    if args.voice is None or args.voice in names:
+    if not args.voice or args.voice in names:  # "" is the default voice, as in the engine
         return
     blend = parse_blend(args.voice) if is_blend_spec(args.voice) else saved_blends().get(args.voice)
     unknown = [n for n in blend.voices if n not in names] if blend else [args.voice]
@@ -194,6 +193,7 @@ def _say(args: argparse.Namespace) -> int:
 
 
 def _voices(args: argparse.Namespace) -> int:
+    from fasttts_desktop.cli_say import print_out
     from fasttts_desktop.engine.blends import saved_blends
 
     engine = _load_engine(args)
@@ -202,7 +202,7 @@ def _voices(args: argparse.Namespace) -> int:
         mark = "  (default)" if v.name == engine.default_voice else ""
         if v.name in blends:
             mark = f"  (blend {blends[v.name].spec})"
-        print(f"{v.name:<16} {v.language:<20} {v.gender or '':<7}{mark}")
+        print_out(f"{v.name:<16} {v.language:<20} {v.gender or '':<7}{mark}")
     return 0
 
 
@@ -241,18 +241,6 @@ def _quiet_logging() -> None:
     handler.setFormatter(OneLine())
     handler.addFilter(lambda r: r.name.startswith("fasttts_desktop") and r.exc_info is None)
     logging.getLogger().addHandler(handler)
-
-
-def _flush_stdout() -> str:
-    """Flush stdout; on failure (a closed pipe, /dev/full) return why, and stop Python retrying at exit."""
-    try:
-        sys.stdout.flush()
-        return ""
-    except OSError as exc:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return f"cannot write to standard output: {(exc.strerror or str(exc)).lower()}"
 
 
 def _describe(exc: OSError) -> str:
@@ -306,6 +294,5 @@ def main(argv: list[str] | None = None) -> int:
     except EngineError as exc:
         return _fail(str(exc))
     except OSError as exc:
-        return _fail(_flush_stdout() or _describe(exc))
-    problem = _flush_stdout()
-    return _fail(problem) if problem else code
+        return _fail(_describe(exc))
+    return code

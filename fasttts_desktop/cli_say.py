@@ -3,11 +3,24 @@ of anything not spoken."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
+from fasttts_desktop.engine.paths import describe_os_error
 from fasttts_desktop.engine.text.prepare import describe_unspoken
 from fasttts_desktop.engine.types import AudioChunk, EngineError
+
+
+def print_out(line: str) -> None:
+    """A line on stdout, now; a stdout that cannot take it (a closed pipe, /dev/full) is one clear error."""
+    try:
+        print(line, flush=True)
+    except OSError as exc:
+        devnull = os.open(os.devnull, os.O_WRONLY)  # or Python fails again flushing it at exit
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        raise EngineError(f"cannot write to standard output: {describe_os_error(exc)}") from exc
 
 
 def _warn(message: str) -> None:
@@ -82,7 +95,7 @@ def speak_to_file(
         raise EngineError("no audio could be made from this text; nothing was written")
     out = writer.commit()
     seconds = writer.seconds
-    print(
+    print_out(
         f"wrote {out} ({seconds:.2f} s of audio, {chunks} chunk{'s' * (chunks != 1)}) · "
         f"{engine.description} · first chunk after {first * 1000:.0f} ms · "
         f"real-time factor {total / seconds:.3f} ({seconds / total:.1f}x realtime) · engine load {load_s:.1f} s"

@@ -53,7 +53,9 @@ def _decoded(data: bytes, codec: str, label: str) -> Text:
     if bad <= 0:
         return Text(text)
     what = f"{bad} byte sequence{'s' * (bad != 1)}"
-    return Text(text, [f"{label} is not valid {codec.upper()}: {what} could not be decoded and became U+FFFD."])
+    return Text(
+        text, [f"{label} is not valid {codec.upper()}: {what} could not be decoded and became U+FFFD."]
+    )
 
 
 def argument_text(arg: str) -> Text:
@@ -94,7 +96,9 @@ def read_text_file(path: str | os.PathLike, limit: int = MAX_TEXT_BYTES) -> Text
             "to speak a stream, give it on standard input."
         )
     if st.st_size > limit:
-        raise EngineError(f"Cannot read {name}: it is too large ({_mb(st.st_size)}; the limit is {_mb(limit)}).")
+        raise EngineError(
+            f"Cannot read {name}: it is too large ({_mb(st.st_size)}; the limit is {_mb(limit)})."
+        )
     try:
         # O_NONBLOCK: should the path have been swapped for a FIFO since stat(), opening it must not hang
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)

@@ -41,9 +41,9 @@ def check_target(path: str | os.PathLike) -> Path:
     """The file a save to `path` would write (symbolic links followed); EngineError if it must not be."""
     if not os.fspath(path):
         raise EngineError("Cannot save: no file name was given.")
-    given = Path(path).expanduser()
-    target = Path(os.path.realpath(given)) if given.is_symlink() else given
+    given = target = Path(path).expanduser()
     try:
+        target = Path(os.path.realpath(given)) if given.is_symlink() else given
         st = target.stat()
     except FileNotFoundError:
         st = None

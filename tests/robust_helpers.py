@@ -155,7 +155,9 @@ def assert_one_line_error(result, fragment: str, code: int = 2) -> str:
 
 def assert_model_not_loaded(result) -> None:
     """The engine's load reports its steps ("... Loading the cached model"); none may have begun."""
-    assert not [line for line in text_of(result.stderr).splitlines() if line.startswith("... ")], result.stderr
+    assert not [line for line in text_of(result.stderr).splitlines() if line.startswith("... ")], (
+        result.stderr
+    )
 
 
 def assert_whole_wav_or_absent(path: Path, expect: bool | None = None) -> None:

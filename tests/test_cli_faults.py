@@ -213,7 +213,7 @@ def test_undecodable_argument_bytes_are_spoken_around_and_reported(cli_env, tmp_
     err = text_of(r.stderr)
     assert r.returncode == 0, err
     assert "Traceback" not in err and "G2P failed" not in err, err
-    assert "not valid UTF-8: 1 byte sequence could not be decoded" in err
+    assert "not valid UTF-8: 2 byte sequences could not be decoded" in err
     assert "4 characters were not spoken: �� U+0001 ★" in err  # two U+FFFD, the control, the star
     assert "... speaking: chunk 1 of" in err  # progress while it works
     assert_whole_wav_or_absent(out, expect=True)

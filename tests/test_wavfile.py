@@ -19,7 +19,7 @@ import pytest
 from robust_helpers import full_disk, open_folder, read_only_folder, unprivileged
 
 from fasttts_desktop.engine.types import EngineError
-from fasttts_desktop.wavfile import WavWriter, read_wav, remove_stale_parts, write_wav_atomic
+from fasttts_desktop.wavfile import read_wav, write_wav_atomic
 
 REPO = Path(__file__).resolve().parent.parent
 TONE = (0.3 * np.sin(np.arange(24_000) / 24_000 * 2 * np.pi * 220)).astype(np.float32)
@@ -30,6 +30,8 @@ def no_leftovers(folder: Path) -> bool:
 
 
 def test_streaming_writer_appears_only_when_committed(tmp_path):
+    from fasttts_desktop.wavfile import WavWriter
+
     target = tmp_path / "out.wav"
     with WavWriter(target) as w:
         for _ in range(3):
@@ -44,6 +46,8 @@ def test_streaming_writer_appears_only_when_committed(tmp_path):
 
 
 def test_leaving_without_commit_leaves_nothing(tmp_path):
+    from fasttts_desktop.wavfile import WavWriter
+
     target = tmp_path / "out.wav"
     target.write_bytes(b"old")
     with pytest.raises(KeyboardInterrupt), WavWriter(target) as w:
@@ -118,6 +122,8 @@ def test_overwriting_keeps_the_files_mode(tmp_path):
 
 def test_a_killed_saves_part_file_is_removed_by_the_next_save(tmp_path):
     # issue 9: hidden .part files left by a killed save were never cleaned up. A real save, killed hard.
+    from fasttts_desktop.wavfile import remove_stale_parts
+
     target = tmp_path / "book.wav"
     script = textwrap.dedent(f"""
         import sys, numpy as np
@@ -149,6 +155,8 @@ def test_a_killed_saves_part_file_is_removed_by_the_next_save(tmp_path):
 
 
 def test_a_full_disk_leaves_no_partial_file(tmp_path):
+    from fasttts_desktop.wavfile import WavWriter
+
     with full_disk(tmp_path / "disk", size_kb=64) as folder:
         target = folder / "big.wav"
         with pytest.raises(EngineError) as err, WavWriter(target) as w:
@@ -156,7 +164,9 @@ def test_a_full_disk_leaves_no_partial_file(tmp_path):
                 w.write(TONE)
             w.commit()
         message = str(err.value)
-        assert "\n" not in message and message.endswith(("no space left on device.", "file too large.")), message
+        assert "\n" not in message and message.endswith(("no space left on device.", "file too large.")), (
+            message
+        )
         assert not target.exists() and no_leftovers(folder)
 
 
@@ -183,6 +193,7 @@ def test_a_very_long_name_still_saves(tmp_path):
 
 def test_wav_size_limit_is_a_clear_error(tmp_path, monkeypatch):
     from fasttts_desktop import wavfile
+    from fasttts_desktop.wavfile import WavWriter
 
     monkeypatch.setattr(wavfile, "MAX_DATA_BYTES", 3 * 48_000)  # RIFF's 4 GB, scaled down
     with pytest.raises(EngineError, match="holds at most"), WavWriter(tmp_path / "x.wav") as w:

@@ -229,6 +229,10 @@ def _drop_sidecar(path):  # what a crash between writing the weights and their s
     path.with_name(path.name + ".json").unlink()
 
 
+def _null_sidecar(path):  # valid JSON of the wrong shape (issue 9: it crashed with a traceback)
+    path.with_name(path.name + ".json").write_text("null")
+
+
 @pytest.mark.parametrize(
     "corrupt",
     [
@@ -236,6 +240,7 @@ def _drop_sidecar(path):  # what a crash between writing the weights and their s
         pytest.param(_corrupt_flip, id="flipped-byte"),
         pytest.param(_corrupt_sidecar, id="bad-sidecar"),
         pytest.param(_drop_sidecar, id="no-sidecar"),
+        pytest.param(_null_sidecar, id="null-sidecar"),
     ],
 )
 def test_damaged_cache_is_rebuilt_never_loaded(weights, weights_cache_dir, tmp_path, conversions, corrupt):
@@ -258,6 +263,8 @@ def test_unwritable_cache_still_gives_weights(weights, tmp_path, conversions):
     blocker.write_text("")
     w = load_weights(use_hub=False, cache_dir=blocker)
     assert conversions == [1] and w.fingerprint == weights.fingerprint
+    # said once, with where and why (issue 9: an unwritable cache used to end in a bare errno)
+    assert w.notice.startswith(f"The converted model could not be kept in {blocker}") and "\n" not in w.notice
 
 
 @pytest.mark.parametrize(
@@ -334,3 +341,30 @@ def test_shape_mismatch_is_refused(weights, tmp_path):
     safetensors.torch.save_file(bad, path)
     with pytest.raises(EngineError, match=r"bert_encoder\.bias"):
         load_weights(path, use_hub=False)
+
+
+@pytest.mark.parametrize(
+    "sidecar",
+    [
+        "null", "[]", '"text"', "1", "true", "{}", '{"format": 1}', '{"format": true, "size": 1}',
+        '{"format": 1, "size": "1", "sha256": "x", "fingerprint": "y", "keys": []}',
+        '{"format": 1, "size": 1, "sha256": "x", "fingerprint": "y", "keys": [1, 2]}',
+        '{"format": 2, "size": 1, "sha256": "x", "fingerprint": "y", "keys": []}',
+        '{"format": 1, "size": 1, "sha256": null, "fingerprint": "y", "keys": []}',
+    ],
+)  # fmt: skip
+def test_any_unexpected_sidecar_means_rebuild(tmp_path, sidecar, caplog):
+    weights_file = tmp_path / "w.safetensors"
+    weights_file.write_bytes(b"x")
+    weights_file.with_name(weights_file.name + ".json").write_text(sidecar)
+    assert weight_store._read_cache(weights_file, lambda message, fraction: None) is None
+    assert "rebuilding" in caplog.text
+
+
+def test_unwritable_cache_folder_gives_its_path_not_an_errno(monkeypatch, tmp_path):
+    blocker = tmp_path / "home"
+    blocker.write_text("")  # a file where the home folder should be: nothing can be made under it
+    monkeypatch.setenv("FASTTTS_CACHE_DIR", str(blocker / ".cache" / "fasttts-desktop"))
+    with pytest.raises(OSError):
+        paths.cache_dir()
+    assert paths.cache_dir_path() == blocker / ".cache" / "fasttts-desktop"

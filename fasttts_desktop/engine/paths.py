@@ -48,7 +48,7 @@ def config_dir() -> Path:
 
 
 def describe_os_error(exc: OSError) -> str:
-    """ "permission denied", "read-only file system"…: an OSError's reason, lower case, without errno."""
+    """An OSError's reason in lower case without its errno: "permission denied", "read-only file system"…"""
     if isinstance(exc, PermissionError):
         return "permission denied"
     return (exc.strerror or str(exc)).lower()

@@ -8,8 +8,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 from PySide6.QtCore import QSettings, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
@@ -59,48 +58,61 @@ def create_window(
     return window
 
 
-@contextmanager
-def quit_on_signals(app: QApplication, window: MainWindow) -> Iterator[list[int]]:
+class QuitOnSignals:
     """SIGINT (Ctrl+C in the terminal), SIGTERM and SIGHUP close the window as its close button would.
 
-    Python runs a signal handler only when the main thread next executes Python, and Qt's idle loop runs
-    none; so the C-level handler also writes to a socket (signal.set_wakeup_fd) that Qt watches, and that
-    wake-up runs a little Python. Yields the list of signals received.
+    Installed first thing, so a signal that comes while Qt starts is kept, and acted on once the window is
+    there (`attach`). Python runs a signal handler only when the main thread next executes Python, and
+    Qt's idle loop runs none; so the C-level handler also writes to a socket (signal.set_wakeup_fd) that
+    Qt watches, and that wake-up runs a little Python.
     """
-    received: list[int] = []
-    wake_r, wake_w = socket.socketpair()
-    for sock in (wake_r, wake_w):
-        sock.setblocking(False)
-    notifier = QSocketNotifier(wake_r.fileno(), QSocketNotifier.Type.Read)
 
-    def drain() -> None:  # being Python is the point: the pending handler runs now
+    def __init__(self):
+        self.received: list[int] = []
+        self._close: Callable[[], None] | None = None
+        self._notifier = None
+        self._sockets: tuple[socket.socket, socket.socket] | None = None
+        self._old_fd: int | None = None
+        wanted = [signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)]
+        self._old_handlers = {s: signal.signal(s, self._handler) for s in wanted if s is not None}
+
+    def attach(self, app: QApplication, window: MainWindow) -> None:
+        wake_r, wake_w = self._sockets = socket.socketpair()
+        for sock in self._sockets:
+            sock.setblocking(False)
+        self._notifier = QSocketNotifier(wake_r.fileno(), QSocketNotifier.Type.Read)
+        self._notifier.activated.connect(self._drain)
+        self._old_fd = signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
+
+        def close() -> None:
+            window.close()
+            app.quit()  # also when the window was never shown, so closing it ends nothing
+
+        self._close = close
+        if self.received:  # came while Qt was starting
+            QTimer.singleShot(0, close)
+
+    def restore(self) -> None:
+        if self._old_fd is not None:
+            signal.set_wakeup_fd(self._old_fd)
+        for s, old in self._old_handlers.items():
+            signal.signal(s, old)
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+        for sock in self._sockets or ():
+            sock.close()
+
+    def _drain(self) -> None:  # being Python is the point: the pending handler runs now
         try:
-            wake_r.recv(512)
+            self._sockets[0].recv(512)
         except OSError:
             pass
 
-    def close_window() -> None:
-        window.close()
-        app.quit()  # also when the window was never shown, so closing it ends nothing
-
-    def handler(signum, frame) -> None:
+    def _handler(self, signum, frame) -> None:
         log.info("signal %d: closing", signum)
-        received.append(signum)
-        QTimer.singleShot(0, close_window)  # from the loop, which may not be running yet
-
-    notifier.activated.connect(drain)
-    wanted = [s for s in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
-    old_handlers = {s: signal.signal(s, handler) for s in wanted}
-    old_fd = signal.set_wakeup_fd(wake_w.fileno(), warn_on_full_buffer=False)
-    try:
-        yield received
-    finally:
-        signal.set_wakeup_fd(old_fd)
-        for s, old in old_handlers.items():
-            signal.signal(s, old)
-        notifier.setEnabled(False)
-        wake_r.close()
-        wake_w.close()
+        self.received.append(signum)
+        if self._close is not None:
+            QTimer.singleShot(0, self._close)  # from the loop, which may not be running yet
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_process()  # before the engine thread imports torch: OpenMP reads its settings once
     args = parse_args(list(sys.argv[1:] if argv is None else argv))
+    signals = QuitOnSignals()
     log_path, log_handler = start_log_file()
     log.info("fasttts-desktop %s starting: %s", __version__, " ".join(sys.argv[1:] if argv is None else argv))
     app = QApplication.instance() or QApplication([sys.argv[0]])
@@ -124,11 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     # The first stream open costs ~0.25 s: pay it once the window is drawn, not at the first Speak, and
     # say at once if there is no sound device.
     QTimer.singleShot(0, window.service.player.probe)
-    with quit_on_signals(app, window) as signals:
-        log.info("window shown")
+    signals.attach(app, window)
+    try:
         code = app.exec()
-    if signals:
-        code = 128 + signals[0]
+    finally:
+        signals.restore()
+    if signals.received:
+        code = 128 + signals.received[0]
     clean = window.service.shutdown()
     reporter.uninstall()
     log.info("fasttts-desktop exiting (%s)", "clean" if clean else "a chunk was still being made")

@@ -19,9 +19,9 @@ import unicodedata
 from dataclasses import dataclass
 
 # C0/C1 controls that are not whitespace (tabs and line breaks are handled as spaces elsewhere),
-# surrogates, private use, specials up to U+FFFD.
+# surrogates, private use, specials (U+FFFD included) and the noncharacters U+FFFE/U+FFFF.
 _BLANK = re.compile(
-    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff\ue000-\uf8ff\ufff0-\ufffd\U000f0000-\U0010ffff]"
+    "[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f\ud800-\udfff\ue000-\uf8ff\ufff0-\uffff\U000f0000-\U0010ffff]"
 )
 # Default-ignorable characters that only shape rendering: they say nothing and must not split words.
 _DROP = re.compile(
