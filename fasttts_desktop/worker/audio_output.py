@@ -315,8 +315,12 @@ class Playback:
             stream, self._stream = self._stream, None
             self._clock.clear()
         if stream is not None:
-            stream.abort()
-            stream.close()
+            sd = _sounddevice()
+            try:
+                stream.abort()
+                stream.close()
+            except sd.PortAudioError as exc:  # the device went away under it: nothing left to close
+                log.info("closing a stream whose device is gone: %s", exc)
 
     # --- PortAudio's thread ---
 
@@ -392,5 +396,8 @@ class Playback:
         self._starving = True
 
     def _stream_finished(self) -> None:
-        if self._natural_end:  # not after an abort (stop, park, close)
+        # After its last block, or when the device ended the stream by itself (the sound server died): the
+        # owner hears "finished" either way, so the utterance ends. Not after our own abort (stop, park,
+        # close), which has taken the stream away from `_stream` first.
+        if self._natural_end or self._stream is not None:
             self._on_finished()
