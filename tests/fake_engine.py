@@ -41,6 +41,7 @@ class FakeEngine:
     def __init__(self, chunk_s: float = 0.4, synth_s: float = 0.05, word_gaps: bool = False):
         self.packs = list(VOICES)
         self._lexicon: Lexicon | None = None  # read on first use: the test's config dir is set by then
+        self.lexicons_set: list[Lexicon | None] = []  # what set_lexicon was handed, in order
         self.default_voice = "jm_kumo"
         self.chunk_s = chunk_s  # seconds of audio per sentence
         self.synth_s = synth_s  # wall time each chunk takes to "synthesize"
@@ -87,6 +88,7 @@ class FakeEngine:
         return self._lexicon
 
     def set_lexicon(self, lexicon) -> None:
+        self.lexicons_set.append(lexicon)
         self._lexicon = lexicon if lexicon is not None else Lexicon()
 
     def frontend(self, lang_code: str) -> FakeFrontEnd:

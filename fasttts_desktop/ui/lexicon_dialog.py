@@ -190,8 +190,7 @@ class LexiconDialog(RememberedDialog):
     def add_entry(self) -> EntryDialog:
         """Open the entry dialog for a new entry (not blocking); OK saves it."""
         dialog = EntryDialog(lambda t, r, langs: self._change(lambda lex: lex.add(t, r, langs)), None, self)
-        dialog.open()
-        return dialog
+        return _opened(dialog)
 
     @Slot()
     def edit_entry(self) -> EntryDialog | None:
@@ -206,8 +205,7 @@ class LexiconDialog(RememberedDialog):
         dialog = EntryDialog(
             lambda t, r, langs: self._change(lambda lex: replace(lex, t, r, langs)), old, self
         )
-        dialog.open()
-        return dialog
+        return _opened(dialog)
 
     @Slot()
     def remove_entry(self) -> bool:
@@ -262,3 +260,9 @@ class LexiconDialog(RememberedDialog):
         self.phonemes_view.setCursorPosition(0)
         note = f"Read as {language}." + (f" {result.unspoken}" if result.unspoken else "")
         show_message(self.message, note, False)
+
+
+def _opened(dialog: EntryDialog) -> EntryDialog:
+    dialog.finished.connect(dialog.deleteLater)  # one per Add or Edit: not kept once answered
+    dialog.open()
+    return dialog
