@@ -8,6 +8,7 @@ import json
 
 import pytest
 from fake_engine import FakeEngine
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 from fasttts_desktop.engine.blends import saved_blends
 from fasttts_desktop.engine.paths import config_dir
 from fasttts_desktop.engine.text.lexicon import Lexicon
+from fasttts_desktop.ui.lexicon_entry import EntryDialog
 from fasttts_desktop.ui.voice_mixer import SAMPLES, VoiceMixer
 
 pytest_plugins = ["app_fixtures"]
@@ -157,6 +159,22 @@ def test_a_refused_name_shows_the_engines_line_in_the_mixer(qtbot, make_app, nam
     assert mixer.message.isVisible() and message in mixer.message.text()
     assert "\n" not in mixer.message.text()
     assert not (config_dir() / "blends.json").exists() and picker(w) == ["jm_kumo", "jf_alpha", "af_test"]
+
+
+def test_return_in_a_line_does_that_lines_job_only(qtbot, make_app):
+    app = make_app()
+    w = ready(qtbot, app)
+    mixer = w.voice_dialogs.open_mixer()
+    mixer.name_edit.setText("by return")
+    qtbot.keyClick(mixer.name_edit, Qt.Key.Key_Return)
+    assert "by return" in saved_blends()
+    lexicon = w.voice_dialogs.open_lexicon()
+    lexicon.try_edit.setText("Hello.")
+    with qtbot.waitSignal(app.service.tools.phonemes_ready, timeout=3000):
+        qtbot.keyClick(lexicon.try_edit, Qt.Key.Key_Return)
+    qtbot.wait(100)
+    assert app.engine.calls == []  # neither Preview nor Hear it was pressed as well
+    assert not lexicon.findChildren(EntryDialog)  # nor Add…
 
 
 def test_choosing_a_saved_blend_puts_it_in_the_rows(qtbot, make_app):

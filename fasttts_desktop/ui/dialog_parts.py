@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QHideEvent
-from PySide6.QtWidgets import QDialog, QLabel, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QWidget
 
 _ERROR_STYLE = "QLabel { color: #8a1c1c; }"
 
@@ -45,6 +45,13 @@ class RememberedDialog(QDialog):
         geometry = self._settings.value(self._geometry_key)
         if geometry is None or not self.restoreGeometry(geometry):
             self.resize(width, height)
+
+    def no_default_button(self) -> None:
+        """Return in a line edit does that line's own job (save a name, show phonemes): no push button
+        of the dialog is pressed by it as well."""
+        for button in self.findChildren(QPushButton):
+            button.setAutoDefault(False)
+            button.setDefault(False)
 
     def hideEvent(self, event: QHideEvent) -> None:
         # Every way out (Close, Escape, the title bar's button) hides the dialog first.

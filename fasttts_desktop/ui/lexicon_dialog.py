@@ -122,6 +122,7 @@ class LexiconDialog(RememberedDialog):
         self.phonemes_button.clicked.connect(self.ask_phonemes)
         self.try_edit.returnPressed.connect(self.ask_phonemes)
         self.restore_geometry(620, 420)
+        self.no_default_button()
         self.reload()
 
     # --- the entries ---

@@ -159,6 +159,7 @@ class VoiceMixer(RememberedDialog):
         self.delete_button.clicked.connect(self.delete)
         self.saved_box.activated.connect(self._saved_chosen)
         self.restore_geometry(560, 300)
+        self.no_default_button()
         self.fill_saved()
         self._update()
 
