@@ -3,14 +3,17 @@ controls with accessible names and tooltips, and the line that shows the engine'
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QWidget
 
 _ERROR_STYLE = "QLabel { color: #8a1c1c; }"
+W = TypeVar("W", bound=QWidget)
 
 
-def named(widget: QWidget, name: str, tip: str = "") -> QWidget:
+def named(widget: W, name: str, tip: str = "") -> W:
     """`widget` with what a screen reader says for it and its tooltip."""
     widget.setAccessibleName(name)
     if tip:

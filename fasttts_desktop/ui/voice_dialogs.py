@@ -9,8 +9,10 @@ from it, keeping the voice chosen.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
 from PySide6.QtCore import QObject, Slot
-from PySide6.QtWidgets import QDialog, QMainWindow
+from PySide6.QtWidgets import QDialog
 
 from fasttts_desktop.engine.blends import saved_blends
 from fasttts_desktop.engine.types import EngineError
@@ -19,9 +21,14 @@ from fasttts_desktop.ui.voice_mixer import VoiceMixer
 from fasttts_desktop.worker.engine_tools import PhonemesResult
 from fasttts_desktop.worker.engine_worker import EngineInfo
 
+if TYPE_CHECKING:
+    from fasttts_desktop.ui.main_window import MainWindow
+
+D = TypeVar("D", bound=QDialog)
+
 
 class VoiceDialogs(QObject):
-    def __init__(self, window: QMainWindow):
+    def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = w = window
         self.mixer: VoiceMixer | None = None  # made on first use, then kept (it remembers its rows)
@@ -102,7 +109,7 @@ class VoiceDialogs(QObject):
             self.mixer.set_voices(self.engine_voices(), self.window.voice())
 
 
-def _show(dialog: QDialog) -> QDialog:
+def _show(dialog: D) -> D:
     dialog.show()
     dialog.raise_()
     dialog.activateWindow()

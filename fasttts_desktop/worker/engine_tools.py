@@ -20,6 +20,7 @@ from fasttts_desktop.engine.types import EngineError
 
 if TYPE_CHECKING:
     from fasttts_desktop.worker.engine_worker import EngineInfo, EngineWorker
+    from fasttts_desktop.worker.speech import SpeechService
 
 __all__ = ["EngineTools", "PhonemesResult", "ToolsControl"]
 
@@ -108,7 +109,7 @@ class ToolsControl(QObject):
     _phonemes = Signal(int, str, str, str)
     _use_lexicon = Signal(str)
 
-    def __init__(self, tools: EngineTools, service: QObject):
+    def __init__(self, tools: EngineTools, service: SpeechService):
         super().__init__(service)
         self._service = service  # its `engine_info` is replaced when the voices are read again
         self._next = 0
