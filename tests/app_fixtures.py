@@ -1,7 +1,8 @@
 """Fixtures that build the real window and service around a fake engine and fake sound output.
 
 Import the fixtures you use into a test module (`from app_fixtures import make_app  # noqa: F401`).
-Settings and logs go to the test's temp folder, never to the user's.
+Settings, logs, saved blends and the lexicon go to the test's temp folder, never to the user's or another
+test's.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ def isolate_user_dirs(tmp_path, monkeypatch) -> None:
     # QSettings() with no arguments and the log folder follow these: nothing lands in the user's own.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("FASTTTS_LOG_DIR", str(tmp_path / "log"))
+    # Saved blends and the lexicon: each test starts with none, and what the dialogs write stays its own.
+    monkeypatch.setenv("FASTTTS_CONFIG_DIR", str(tmp_path / "fasttts-config"))
     for fmt in (QSettings.Format.IniFormat, QSettings.Format.NativeFormat):
         QSettings.setPath(fmt, QSettings.Scope.UserScope, str(tmp_path / "config"))
 

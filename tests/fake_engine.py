@@ -11,9 +11,14 @@ from __future__ import annotations
 import re
 import threading
 import time
+from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 
+from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+from fasttts_desktop.engine.text.languages import LANGUAGES, resolve_lang
+from fasttts_desktop.engine.text.lexicon import Lexicon
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, TextChunk, Voice, WordTiming
 
 VOICES = [
@@ -34,7 +39,9 @@ class FakeEngine:
     export_batch = 1
 
     def __init__(self, chunk_s: float = 0.4, synth_s: float = 0.05, word_gaps: bool = False):
-        self.voices = list(VOICES)
+        self.packs = list(VOICES)
+        self._lexicon: Lexicon | None = None  # read on first use: the test's config dir is set by then
+        self.lexicons_set: list[Lexicon | None] = []  # what set_lexicon was handed, in order
         self.default_voice = "jm_kumo"
         self.chunk_s = chunk_s  # seconds of audio per sentence
         self.synth_s = synth_s  # wall time each chunk takes to "synthesize"
@@ -44,12 +51,48 @@ class FakeEngine:
         self.made = 0  # chunks yielded, all calls together
         self.in_chunk = threading.Event()  # set while a chunk is being made
 
+    @property
+    def voices(self) -> list[Voice]:
+        names = {v.name for v in self.packs}
+        blends = sorted(saved_blends().items())
+        return self.packs + [self._blend_voice(n, b) for n, b in blends if n not in names]
+
+    @voices.setter
+    def voices(self, voices) -> None:  # tests take voices away
+        self.packs = list(voices)
+
     def voice(self, name):
-        name = name or self.default_voice
-        for v in self.voices:
+        name = (name or self.default_voice).strip()
+        for v in self.packs:
             if v.name == name:
                 return v
-        raise EngineError(f"Unknown voice {name!r}.")
+        blend = parse_blend(name) if is_blend_spec(name) else saved_blends().get(name)
+        if blend is None:
+            raise EngineError(f"Unknown voice {name!r}.")
+        missing = [n for n in blend.voices if n not in {v.name for v in self.packs}]
+        if missing:
+            raise EngineError(f"Unknown voice {missing[0]!r} in the blend {blend.spec}.")
+        return self._blend_voice(blend.spec if is_blend_spec(name) else name, blend)
+
+    def _blend_voice(self, name, blend) -> Voice:
+        code = next((v.lang_code for v in self.packs if v.name == blend.voices[0]), "a")
+        return Voice(name, LANGUAGES[code], None, code)
+
+    def language(self, voice=None, lang=None) -> str:
+        return resolve_lang(lang) if lang else self.voice(voice).lang_code
+
+    @property
+    def lexicon(self) -> Lexicon:
+        if self._lexicon is None or self._lexicon.changed_on_disk():
+            self._lexicon = Lexicon.load(self._lexicon.path if self._lexicon else None)
+        return self._lexicon
+
+    def set_lexicon(self, lexicon) -> None:
+        self.lexicons_set.append(lexicon)
+        self._lexicon = lexicon if lexicon is not None else Lexicon()
+
+    def frontend(self, lang_code: str) -> FakeFrontEnd:
+        return FakeFrontEnd(lang_code)
 
     @staticmethod
     def _sentences(text: str) -> list[tuple[int, int]]:
@@ -64,6 +107,8 @@ class FakeEngine:
         if not 0.25 <= speed <= 4.0:
             raise EngineError(f"Speed must be between 0.25 and 4.0 (got {speed}).")
         v = self.voice(voice)
+        front = FakeFrontEnd(v.lang_code)
+        lexicon = self.lexicon
         self.calls.append((text, v.name, speed))
         self.starts.append(start)
         cancelled = cancel or (lambda: False)
@@ -91,7 +136,12 @@ class FakeEngine:
                     ] = 0
             self.made += 1
             yield AudioChunk(
-                i, len(spans), TextChunk(text[a:b], a, b, "x"), audio, words=words, synth_s=self.synth_s
+                i,
+                len(spans),
+                TextChunk(text[a:b], a, b, front.phonemes(text[a:b], lexicon)),
+                audio,
+                words=words,
+                synth_s=self.synth_s,
             )
 
     @staticmethod
@@ -103,3 +153,26 @@ class FakeEngine:
     def synthesize(self, text, voice=None, speed=1.0, *, cancel=None):
         parts = [c.audio for c in self.stream(text, voice, speed, cancel=cancel)]
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+class FakeFrontEnd:
+    """Sentences as chunks; phonemes are the text in lower case, the lexicon's entries replaced."""
+
+    def __init__(self, lang_code: str):
+        self.lang_code = lang_code
+
+    def phonemes(self, text: str, lexicon: Lexicon | None) -> str:
+        out, at = [], 0
+        for start, end, entry in lexicon.matches(text, self.lang_code) if lexicon is not None else ():
+            if start < at:
+                continue
+            out += [text[at:start].lower(), entry.phonemes_for(self.lang_code) or entry.replacement.lower()]
+            at = end
+        return "".join([*out, text[at:].lower()]).strip()
+
+    def chunks(self, text: str, *, lexicon=None, start: int = 0, **_options):
+        for a, b in FakeEngine._sentences(text[start:]):
+            chunk = TextChunk(text[start + a : start + b], start + a, start + b, "")
+            yield SimpleNamespace(
+                chunk=replace(chunk, phonemes=self.phonemes(chunk.text, lexicon)), tokens=[], unspoken=()
+            )

@@ -1,4 +1,4 @@
-"""The window's commands as QActions with their keys, and the menu bar (File, Playback, View, Help) built
+"""The window's commands as QActions with their keys, and the menu bar (File, Playback, Voice, View, Help) built
 from them. Buttons elsewhere trigger these same actions, so a key, a menu item and a button never differ.
 
 Keys are window-wide: the text box would otherwise take Ctrl+Return as a newline. Alt+arrows move by
@@ -34,6 +34,8 @@ class Actions:
     next_sentence: QAction
     previous_paragraph: QAction
     next_paragraph: QAction
+    mix_voices: QAction  # Voice > Mix Voices…
+    pronunciation: QAction  # Voice > Pronunciation…
     follow: QAction
     larger: QAction
     smaller: QAction
@@ -131,6 +133,15 @@ def build_actions(window: QMainWindow) -> Actions:
         next_paragraph=_action(
             window, "Next Pa&ragraph", ["Alt+Down"], "Skip to the next paragraph", px.SP_MediaSkipForward
         ),
+        mix_voices=_action(
+            window, "&Mix Voices…", [], "Blend two or three voices, hear the mix, save it under a name"
+        ),
+        pronunciation=_action(
+            window,
+            "&Pronunciation…",
+            [],
+            "Say how words, names and abbreviations are read: respellings or phonemes",
+        ),
         follow=_action(window, "&Follow Along", ["Ctrl+L"], "Keep the word being read in view"),
         larger=_action(
             window, "&Larger Text", [QKeySequence.StandardKey.ZoomIn, "Ctrl+="], "Make the text larger"
@@ -171,6 +182,10 @@ def build_actions(window: QMainWindow) -> Actions:
         playback.addAction(action) if action else playback.addSeparator()
     playback.addMenu(a.chapters_menu)
     playback.addMenu(a.output_menu)
+
+    voice_menu = bar.addMenu("V&oice")
+    voice_menu.addAction(a.mix_voices)
+    voice_menu.addAction(a.pronunciation)
 
     bar.addMenu(a.view_menu)
     for action in (a.follow, None, a.larger, a.smaller, None, a.show_tray):

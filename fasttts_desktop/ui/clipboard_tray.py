@@ -16,8 +16,8 @@ from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QMainWindow, QMenu, QSystemTrayIcon
 
+from fasttts_desktop.engine.text.languages import lang_of_voice
 from fasttts_desktop.engine.text.scripts import script_warning
-from fasttts_desktop.engine.weights.voices import voice_info
 
 SETTING = "view/tray"
 
@@ -65,7 +65,7 @@ class ClipboardAndTray(QObject):
             w.text_edit.forget_cursor()
             w.speak()
             return True
-        w._set_notice("script", script_warning(text, voice_info(w.voice()).lang_code) or "")
+        w._set_notice("script", script_warning(text, lang_of_voice(w.voice())) or "")
         return True
 
     @Slot(bool)

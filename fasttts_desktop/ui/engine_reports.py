@@ -36,19 +36,24 @@ class EngineReports:
         self.engine_label.setText(info.description)
         self.engine_label.setToolTip("The path the speech engine runs on")
         self._set_notice("engine", info.notice)
-        wanted = (
-            self._saved_voice if any(n == self._saved_voice for n, _ in info.voices) else info.default_voice
-        )
-        self.voice_box.blockSignals(True)
+        self.fill_voices(info)
+        self.voice_box.setEnabled(True)
+        if not self.service.busy:
+            self.progress.hide()
+            self.status_label.setText("Ready.")
+
+    @Slot(object)
+    def fill_voices(self, info: EngineInfo) -> None:
+        """List the engine's voices (saved blends last), keeping the one chosen; on loading, the one
+        remembered. A chosen blend that was deleted gives way to the default voice."""
+        names = [name for name, _ in info.voices]
+        wanted = self._saved_voice if self._saved_voice in names else info.default_voice
+        self.voice_box.blockSignals(True)  # the same voice, listed again: nothing to restart
         self.voice_box.clear()
         for name, label in info.voices:
             self.voice_box.addItem(label, name)
         self.voice_box.setCurrentIndex(max(0, self.voice_box.findData(wanted)))
         self.voice_box.blockSignals(False)
-        self.voice_box.setEnabled(True)
-        if not self.service.busy:
-            self.progress.hide()
-            self.status_label.setText("Ready.")
 
     @Slot(str)
     def _on_load_failed(self, message: str) -> None:

@@ -71,6 +71,9 @@ def build_widgets(w: QMainWindow, a: Actions, voice: str, speed: float) -> None:
     w.voice_box.setMinimumContentsLength(20)
     w.voice_box.addItem(voice or "Loading voices…", voice)
     w.voice_box.setEnabled(False)
+    w.mix_button = QToolButton(objectName="mix-voices")
+    w.mix_button.setDefaultAction(a.mix_voices)  # its text, tooltip and enabled state follow the action
+    w.mix_button.setAccessibleName("Mix voices")
     w.speed_box = _named(QDoubleSpinBox(objectName="speed"), "Speed", "Speaking rate: 1.00× is normal")
     w.speed_box.setRange(MIN_SPEED, MAX_SPEED)
     w.speed_box.setSingleStep(0.1)
@@ -100,7 +103,7 @@ def build_widgets(w: QMainWindow, a: Actions, voice: str, speed: float) -> None:
     choices = QHBoxLayout()
     voice_label = _named(QLabel("Voice:", buddy=w.voice_box), "Voice")
     speed_label = _named(QLabel("Speed:", buddy=w.speed_box), "Speed")
-    for item in (voice_label, w.voice_box, 12, speed_label, w.speed_box, None, w.save_button):
+    for item in (voice_label, w.voice_box, w.mix_button, 12, speed_label, w.speed_box, None, w.save_button):
         _add(choices, item)
 
     layout = QVBoxLayout()

@@ -37,6 +37,7 @@ from fasttts_desktop.ui.status_text import (
     describe_utterance,
     unspoken_in,
 )
+from fasttts_desktop.ui.voice_dialogs import VoiceDialogs
 from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
 
 log = logging.getLogger(__name__)
@@ -76,10 +77,12 @@ class MainWindow(EngineReports, QMainWindow):
         self.documents = Documents(self, self.reader, self.chapters, self.resume_bar, settings, positions)
         self._restart_timer = QTimer(self, singleShot=True, interval=_RESTART_AFTER_MS)
         self._restart_timer.timeout.connect(self.reader.restart)
-        # Each feature wires its own actions and widgets (exporting.py, output_menu.py, clipboard_tray.py).
+        # Each feature wires its own actions and widgets (exporting.py, output_menu.py, clipboard_tray.py,
+        # voice_dialogs.py).
         self.exporter = Exporter(self)
         self.outputs = OutputMenu(self)
         self.clipboard_tray = ClipboardAndTray(self)
+        self.voice_dialogs = VoiceDialogs(self)
         self._connect()
         self._restore()
         self.text_edit.setFocus()

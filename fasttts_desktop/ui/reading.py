@@ -138,10 +138,12 @@ class Reader(QObject):
         self._show_position(scroll=self.edit.following)
         self._timer.start()
 
-    def speak_aside(self, text: str) -> None:
-        """Read `text`, which is not the box's (the clipboard while a document is open): nothing is
-        highlighted, and the box's position, and so the document's remembered place, stay as they were."""
-        voice, speed = self._choices()
+    def speak_aside(self, text: str, voice: str = "") -> None:
+        """Read `text`, which is not the box's (the clipboard while a document is open, a voice mix's
+        sample, a word being tried): nothing is highlighted, and the box's position, and so the document's
+        remembered place, stay as they were. `voice`: another than the window's."""
+        chosen, speed = self._choices()
+        voice = voice or chosen
         self._timer.stop()
         self._close_utterance()
         self.service.speak(text, voice, speed)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, Progress
+from fasttts_desktop.worker.engine_tools import EngineTools
 from fasttts_desktop.worker.export_job import MAX_BACKLOG_S, Encoder, ExportRequest
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class EngineWorker(QObject):
         self._step_timer = QTimer(self)  # moves to the engine thread with its parent
         self._step_timer.setSingleShot(True)
         self._step_timer.timeout.connect(self._step)
+        self.tools = EngineTools(self)  # questions that make no audio; moves with its parent, too
 
     def close(self, wait_s: float = 2.0) -> None:
         """Called from the GUI thread: abandon whatever runs and accept no more work; an export's
@@ -159,7 +161,12 @@ class EngineWorker(QObject):
         log.error("engine failed to load: %s", message)
         self.load_failed.emit(message)
 
-    def _engine_or_error(self):
+    @property
+    def is_loaded(self) -> bool:
+        return self._engine is not None
+
+    def engine_or_error(self):
+        """The loaded engine (engine thread only), else EngineError saying why there is none."""
         if self._engine is None:
             raise EngineError(self._load_error or "The speech engine is not loaded.")
         return self._engine
@@ -170,7 +177,7 @@ class EngineWorker(QObject):
             return  # stopped or replaced while it waited (for instance while the engine was loading)
         self._drop_cancelled()
         try:
-            engine = self._engine_or_error()
+            engine = self.engine_or_error()
             voice = engine.voice(voice or None).name
             self.speech_started.emit(request, max(1, engine.estimate_chunks(text[start:])))
             chunks = engine.stream(
@@ -191,7 +198,7 @@ class EngineWorker(QObject):
         self._drop_cancelled()
         try:
             export.check()
-            engine = self._engine_or_error()
+            engine = self.engine_or_error()
             voice = engine.voice(export.voice or None).name
             last = self._last
             wanted = (export.text, voice, export.speed)

@@ -1,4 +1,5 @@
 """What the window talks to: speak, pause, resume, stop, what is heard now, export, shut down. GUI thread.
+Exports have their own control (`exports`), and so do questions that make no audio (`tools`).
 
 It owns the engine thread (EngineWorker on a QThread) and the Player, routes the engine's chunks to the
 player as they come, places them on the utterance's timeline for the follow-along highlight, posts the
@@ -17,6 +18,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.worker.audio_output import PlaybackStats
+from fasttts_desktop.worker.engine_tools import ToolsControl
 from fasttts_desktop.worker.engine_worker import MAKE_AHEAD_S, EngineInfo, EngineWorker, Progress
 from fasttts_desktop.worker.export_control import ExportControl, ExportRequest
 from fasttts_desktop.worker.follow import Heard, Timeline
@@ -112,6 +114,7 @@ class SpeechService(QObject):
         self.exports.chunks.connect(self.save_progress)
         self.exports.finished.connect(self.saved)
         self.exports.failed.connect(self.save_failed)
+        self.tools = ToolsControl(self._worker.tools, self)  # voices read again, phonemes, the lexicon
         w = self._worker
         w.load_progress.connect(self.load_progress)
         w.loaded.connect(self._on_loaded)
