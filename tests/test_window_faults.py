@@ -141,13 +141,19 @@ def test_saving_onto_a_bad_disk_is_one_line_and_leaves_no_file(qtbot, make_app, 
 
 
 def test_script_warning_shows_in_the_window(qtbot, make_app):
-    # issue 9: Japanese text with a Japanese voice was read out as "Japanese letter", with no notice
+    # issue 9: text in a script the chosen front end cannot read was spelled out character by character
+    # ("Japanese letter"), with no notice. The Japanese front end reads Japanese now; it cannot read Hangul.
     app = make_app()
     w = app.window
     qtbot.waitUntil(lambda: app.service.is_ready, timeout=30_000)
+    assert app.engine.voice(w.voice()).lang_code == "j"
     w.text_edit.setPlainText("こんにちは、世界。今日はいい天気ですね。")
     w.speak()
-    assert "Japanese" in w.banner.text() and "cannot read" in w.banner.text() and w.banner.isVisible()
+    assert "cannot read" not in w.banner.text()
+    qtbot.waitUntil(lambda: not app.service.busy, timeout=30_000)
+    w.text_edit.setPlainText("안녕하세요. 오늘 날씨가 좋네요.")
+    w.speak()
+    assert "Hangul" in w.banner.text() and "cannot read" in w.banner.text() and w.banner.isVisible()
     qtbot.waitUntil(lambda: not app.service.busy, timeout=30_000)
     w.text_edit.setPlainText("Back to English.")
     w.speak()
