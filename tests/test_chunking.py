@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from fasttts_desktop.engine.text.chunk_estimate import estimate_chunk_count
 from fasttts_desktop.engine.text.chunking import (
     G2P_MAX_CHARS,
     SILENT_PHONEMES,
-    estimate_chunk_count,
     g2p_spans,
 )
 from fasttts_desktop.engine.types import MAX_PHONEMES
@@ -198,7 +198,7 @@ def test_g2p_spans_bound_long_sentences():
 
 
 def test_estimate_of_a_book_is_fast_and_consistent(monkeypatch):
-    from fasttts_desktop.engine.text import chunking
+    from fasttts_desktop.engine.text import chunk_estimate as chunking
 
     book = "\n\n".join(" ".join(HARVARD[i % 10 :] + HARVARD * 8) for i in range(400))  # ~1.3 MB
     t0 = time.perf_counter()

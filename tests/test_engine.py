@@ -157,12 +157,12 @@ def test_voices_listed_with_language(engine):
 
 def test_a_failing_gpu_path_falls_back_to_the_reference_with_a_notice(weights, monkeypatch):
     """The compiled backend really fails here (no CUDA in this torch); the app must still get a model."""
-    from fasttts_desktop.engine import engine as engine_mod
+    from fasttts_desktop.engine import backend_choice as engine_mod
 
     cpu = torch.device("cpu")
     real_eager = engine_mod.EagerBackend
     monkeypatch.setattr(engine_mod, "EagerBackend", lambda sd, device: real_eager(sd, cpu))
-    backend, notice = engine_mod._make_backend(weights, torch.device("cuda"), None, None)
+    backend, notice = engine_mod.make_backend(weights, torch.device("cuda"), None, None)
     assert "could not start" in notice and backend.device == cpu
     with pytest.raises(EngineError, match="compiled GPU path is unavailable"):
-        engine_mod._make_backend(weights, torch.device("cuda"), True, None)
+        engine_mod.make_backend(weights, torch.device("cuda"), True, None)

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from fasttts_desktop.engine.engine import _ahead
+from fasttts_desktop.engine.stream_helpers import ahead as _ahead
 
 
 def test_items_arrive_in_order_and_made_on_another_thread():

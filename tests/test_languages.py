@@ -188,7 +188,7 @@ def test_real_model_speaks_japanese_on_cpu(engine):
     "lang, sentence", [("j", JA), ("z", "你好，世界。今天是2024年12月3日，我们去北京。")]
 )
 def test_chunk_estimate_knows_the_script_is_the_languages_own(lang, sentence):
-    from fasttts_desktop.engine.text.chunking import estimate_chunk_count
+    from fasttts_desktop.engine.text.chunk_estimate import estimate_chunk_count
 
     text = sentence * 40
     real = len(chunks_of(lang, text))

@@ -226,7 +226,7 @@ def _fast(args, weights, dev, work, out):
 
 
 def _parity(ours, ref_out, work) -> dict:
-    from fasttts_desktop.engine.engine import _fade_edges
+    from fasttts_desktop.engine.stream_helpers import fade_edges as _fade_edges
 
     match, worst = parity.duration_match(ours["harvard"] + ours["long"], ref_out["harvard"] + ref_out["long"])
     d_ours = parity.mean_distance(ours["harvard"], ref_out["harvard"])

@@ -5,19 +5,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from fasttts_desktop.engine.synthesis.eager import EagerBackend
+from fasttts_desktop.engine.backend_choice import make_backend, pick_device
+from fasttts_desktop.engine.stream_helpers import ahead, fade_edges, in_groups
 from fasttts_desktop.engine.synthesis.protocol import Backend, Request
 from fasttts_desktop.engine.types import (
     MAX_PHONEMES,
     MAX_SPEED,
     MIN_SPEED,
-    SAMPLE_RATE,
     AudioChunk,
     Cancelled,
     EngineError,
@@ -28,58 +28,9 @@ from fasttts_desktop.engine.weights.config import kokoro_config
 
 log = logging.getLogger(__name__)
 
-# A few milliseconds of fade at each chunk edge: chunks are made separately, so without it a join can
-# land mid-waveform and click.
-_EDGE_FADE = int(0.004 * SAMPLE_RATE)
 # A chunk that fails is reported and skipped; this many failures in a row means the model itself is broken
 # (a lost GPU, say), and the utterance stops with an error instead of reporting every chunk.
 MAX_FAILURES_IN_A_ROW = 3
-
-
-def pick_device(requested: str | None) -> torch.device:
-    if requested in (None, "", "auto"):
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(requested)
-    except RuntimeError as exc:
-        raise EngineError(f"Unknown device {requested!r}: use 'cpu', 'cuda' or 'auto'.") from exc
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise EngineError("CUDA was asked for, but this PyTorch build sees no NVIDIA GPU; use --device cpu.")
-    return device
-
-
-def _make_backend(
-    weights, device: torch.device, fast: bool | None, progress: Progress | None
-) -> tuple[Backend, str]:
-    """The compiled backend on CUDA when it builds, the CPU backend on a CPU, else kokoro's eager model (also
-    what `fast=False` asks for: the reference); prepared either way.
-
-    Also returns a notice for the user ("" when all is as expected).
-    """
-    if device.type == "cuda" and fast is not False:
-        try:
-            from fasttts_desktop.engine.synthesis.cuda import CompiledBackend
-
-            backend = CompiledBackend(weights, device, progress=progress)
-            backend.prepare(progress)
-            return backend, ""
-        except Exception as exc:
-            if fast:
-                raise EngineError(f"The compiled GPU path is unavailable: {exc}") from exc
-            log.warning("compiled GPU path unavailable (%s); using eager float32", exc, exc_info=True)
-            torch.cuda.empty_cache()
-            notice = f"The fast GPU path could not start ({exc}); using the slower reference model."
-            backend = EagerBackend(weights.state_dict, device)
-            backend.prepare(progress)
-            return backend, notice
-    if device.type == "cpu" and fast is not False:
-        from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
-
-        backend = CpuBackend(weights.state_dict, consume=True)  # nothing else reads it after this
-    else:
-        backend = EagerBackend(weights.state_dict, device)
-    backend.prepare(progress)
-    return backend, ""
 
 
 class Engine:
@@ -127,7 +78,7 @@ class Engine:
             weights = load_weights(model_path, voices_path, use_hub=use_hub, progress=progress)
             if progress:
                 progress("Building the model", 0.0)
-            backend, backend_notice = _make_backend(weights, dev, fast, progress)
+            backend, backend_notice = make_backend(weights, dev, fast, progress)
             notice = " ".join(n for n in (notice, weights.notice, backend_notice) if n)
             engine = cls(backend, weights, notice)
             del weights  # the model holds what it needs; the rest of the state dict can go
@@ -283,11 +234,16 @@ class Engine:
         cancelled = cancel or (lambda: False)
         index = failures = 0
         chunks = frontend.chunks(
-            text, first_max=self._first_max, pack=pack, max_phonemes=max_phonemes, start=start, lexicon=lexicon
+            text,
+            first_max=self._first_max,
+            pack=pack,
+            max_phonemes=max_phonemes,
+            start=start,
+            lexicon=lexicon,
         )
         if batch > 1:  # export: the front end works ahead on a thread while the GPU makes audio
-            chunks = _ahead(chunks, 2 * batch, cancelled)
-        for group in _in_groups(chunks, max(1, batch)):
+            chunks = ahead(chunks, 2 * batch, cancelled)
+        for group in in_groups(chunks, max(1, batch)):
             if cancelled():
                 return
             t0 = time.perf_counter()
@@ -312,7 +268,7 @@ class Engine:
                         index=index,
                         total=total,
                         chunk=pc.chunk,
-                        audio=_fade_edges(result.audio),
+                        audio=fade_edges(result.audio),
                         words=word_timings(pc, result.durations),
                         durations=result.durations,
                         synth_s=synth_s,
@@ -383,72 +339,3 @@ def _load_lexicon(engine: Engine, path=None):
 def _one_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
-
-
-def _ahead(items: Iterator, depth: int, cancelled: Callable[[], bool]) -> Iterator:
-    """`items` produced on a thread, up to `depth` ahead of the consumer, in order.
-
-    For exports: G2P of the next chunks (Python, ~2,000x realtime on one core) runs while the backend waits
-    for the GPU (which releases the GIL), so neither waits for the other. An exception in the producer is
-    raised here; stopping early (cancel, a closed generator) ends the producer at its next item.
-    """
-    import queue
-
-    q: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(entry) -> bool:
-        while not stop.is_set():
-            try:
-                q.put(entry, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce():
-        outcome = ("end", None)
-        try:
-            for item in items:
-                if not put(("item", item)):
-                    return
-                if cancelled():
-                    break
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, raised there
-            outcome = ("error", exc)
-        put(outcome)
-
-    thread = threading.Thread(target=produce, name="fasttts-frontend-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            kind, value = q.get()
-            if kind == "end":
-                return
-            if kind == "error":
-                raise value
-            yield value
-    finally:
-        stop.set()
-
-
-def _in_groups(items: Iterable, size: int) -> Iterator[list]:
-    """Consecutive lists of `size` items (the last may be shorter), taking each item only when needed."""
-    group: list = []
-    for item in items:
-        group.append(item)
-        if len(group) == size:
-            yield group
-            group = []
-    if group:
-        yield group
-
-
-def _fade_edges(audio: np.ndarray) -> np.ndarray:
-    audio = np.ascontiguousarray(audio, dtype=np.float32)
-    n = min(_EDGE_FADE, len(audio) // 2)
-    if n:
-        ramp = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n, dtype=np.float32))).astype(np.float32)
-        audio[:n] *= ramp
-        audio[-n:] *= ramp[::-1]
-    return audio

@@ -19,8 +19,6 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from fasttts_desktop.engine.types import MAX_PHONEMES
-
 NONE, WORD, CLAUSE, SENTENCE, PARAGRAPH = range(5)
 
 # Phoneme symbols that shape prosody but say nothing: a chunk made only of these is not worth a model call.
@@ -37,10 +35,10 @@ _STRAIGHT_QUOTES = frozenset("\"'")
 # 2,000-word run-on sentence should not wait for all of it.
 G2P_MAX_CHARS = 400
 
-_LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
 # Japanese and Chinese put no space after their punctuation (。、！？), so those ends need none.
-_SENTENCE_END = re.compile(r"[.!?…‼⁇⁈⁉]+[\"'”’»)\]]*\s+|[。！？]+[\"'”’»)\]」』）]*\s*")
-_CLAUSE_END = re.compile(r"[,;:)\]—–]+[\"'”’»]*\s+|[、，；：]+[」』）]*\s*")
+SENTENCE_END = re.compile(r"[.!?…‼⁇⁈⁉]+[\"'”’»)\]]*\s+|[。！？]+[\"'”’»)\]」』）]*\s*")
+CLAUSE_END = re.compile(r"[,;:)\]—–]+[\"'”’»]*\s+|[、，；：]+[」』）]*\s*")
 _SPACE = re.compile(r"\s+")
 # A period after these usually does not end a sentence; splitting there would only cost misaki context.
 _ABBREVIATIONS = frozenset(
@@ -103,7 +101,7 @@ def g2p_spans(text: str, max_chars: int = G2P_MAX_CHARS, start: int = 0) -> Iter
     reading from the middle of a line cuts as reading from the top would), the first piece is clipped.
     """
     para = line = 0
-    for m in _LINE_BREAK.finditer(text):
+    for m in LINE_BREAK.finditer(text):
         if len(text[line : m.start()].strip()) < SHORT_LINE or m.group() in "\f\u2029":
             if m.start() > start:
                 yield from _clipped(_line_spans(text, para, m.start(), max_chars), text, start)
@@ -119,7 +117,7 @@ def _clipped(
         if e <= start:
             continue
         if s < start:
-            s, e = _trim(text, start, e)
+            s, e = trim(text, start, e)
             if s == e:
                 continue
         yield s, e, ends_paragraph
@@ -141,19 +139,19 @@ def sentences(text: str, start: int = 0) -> Iterator[Sentence]:
 
 def soft_breaks_as_spaces(segment: str) -> str:
     """Line breaks inside a paragraph, as spaces of the same length (offsets into the input hold)."""
-    return _LINE_BREAK.sub(lambda m: " " * len(m.group()), segment)
+    return LINE_BREAK.sub(lambda m: " " * len(m.group()), segment)
 
 
 def _line_spans(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[int, int, bool]]:
     spans = []
     pos = start
-    for m in _SENTENCE_END.finditer(text, start, end):
+    for m in SENTENCE_END.finditer(text, start, end):
         if _is_sentence_end(text, m, end):
             spans.append((pos, m.end()))
             pos = m.end()
     spans.append((pos, end))
     pieces = [p for s, e in spans for p in _limit(text, s, e, max_chars)]
-    pieces = [p for p in (_trim(text, s, e) for s, e in pieces) if p[0] < p[1]]
+    pieces = [p for p in (trim(text, s, e) for s, e in pieces) if p[0] < p[1]]
     for i, (s, e) in enumerate(pieces):
         yield s, e, i == len(pieces) - 1
 
@@ -174,7 +172,7 @@ def _limit(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[in
     while end - start > max_chars:
         lo, hi = start + max_chars // 2, start + max_chars
         cut = None
-        for pattern in (_CLAUSE_END, _SPACE):
+        for pattern in (CLAUSE_END, _SPACE):
             ends = [m.end() for m in pattern.finditer(text, lo, hi)]
             if ends:
                 cut = ends[-1]
@@ -189,7 +187,7 @@ def _limit(text: str, start: int, end: int, max_chars: int) -> Iterator[tuple[in
     yield start, end
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+def trim(text: str, start: int, end: int) -> tuple[int, int]:
     while start < end and text[start].isspace():
         start += 1
     while end > start and text[end - 1].isspace():
@@ -385,91 +383,6 @@ class Packer:
             else:
                 break
             toks = self.done.pop(0)
-            out.append(Cut(*_trim(self.text, self.last_end, end), toks))
+            out.append(Cut(*trim(self.text, self.last_end, end), toks))
             self.last_end = end
         return out
-
-
-# --------------------------------------------------------------------------- the estimate (no G2P at all)
-
-# Characters of other scripts, and emoji: outside Latin, general punctuation and CJK punctuation.
-_FOREIGN = re.compile(r"[^\x00-\u024f\u2000-\u206f\u3000-\u303f\s]")
-_SPEAKABLE = re.compile(_FOREIGN.pattern + r"|[^\W_]")
-_DIGIT = re.compile(r"\d")
-_SENTENCE_TAIL = re.compile(r"[.!?…。！？‼⁇⁈⁉][\"'”’»)\]]*$")
-
-
-# Phonemes per character of other scripts where that script is the language's own (kana ~2, kanji ~3,
-# Devanagari ~1); elsewhere espeak names each one ("Chinese letter": ~12).
-NATIVE_PHONEMES_PER_CHAR = {"j": 2.5, "z": 3.0, "h": 1.0}
-
-
-def guess_toks(text: str, start: int, end: int, ends_paragraph: bool, per_foreign: float = 12) -> list[Tok]:
-    """Stand-ins for text[start:end], one per clause, with about as many phonemes as misaki would give.
-
-    About one phoneme per character (measured on the Harvard sentences: 0.93 per letter plus stress marks
-    and spaces); digits become number words (~6 each); espeak names characters of other scripts and emoji
-    ("Chinese letter", "grinning face", ~12 each). Boundaries are marked, ready for the Packer.
-    """
-    cuts = [m.end() for m in _CLAUSE_END.finditer(text, start, end)]
-    toks: list[Tok] = []
-    for a, b in zip([start, *cuts], [*cuts, end], strict=True):
-        a, b = _trim(text, a, b)
-        if a == b:
-            continue
-        piece = text[a:b]
-        n = (
-            len(piece)
-            + 5 * len(_DIGIT.findall(piece))
-            + round((per_foreign - 1) * len(_FOREIGN.findall(piece)))
-        )
-        symbol = "x" if _SPEAKABLE.search(piece) else "."
-        toks.append(Tok(a, b, piece, symbol * n, space=True, brk=CLAUSE))
-    if toks:
-        last = toks[-1]
-        last.space = end < len(text) and text[end].isspace()
-        last.brk = PARAGRAPH if ends_paragraph else SENTENCE if _SENTENCE_TAIL.search(last.text) else WORD
-    return toks
-
-
-# Past this many characters the estimate stops packing and counts paragraph by paragraph: by then every
-# budget has reached max_phonemes and a paragraph of n phonemes makes about n / (0.9 max) chunks.
-ESTIMATE_EXACT_CHARS = 20_000
-
-
-def estimate_chunk_count(
-    text: str,
-    *,
-    first_max: int | None = 60,
-    max_phonemes: int = MAX_PHONEMES,
-    pack: bool = True,
-    lang_code: str = "a",
-) -> int:
-    """How many chunks `FrontEnd.chunks` will most likely make of `text`, from guessed phoneme counts.
-
-    No G2P: a few milliseconds for a page and about 0.1 s for a megabyte, for a "chunk i of n" display.
-    The real count can differ by a chunk or two, more on text full of numbers, symbols or other scripts.
-    `lang_code`: the front end's language, whose own script costs fewer phonemes than espeak's names.
-    """
-    head = len(text)
-    if head > 2 * ESTIMATE_EXACT_CHARS:
-        # switch over at a paragraph end, else a sentence end (one chunk miscounted at most)
-        m = _LINE_BREAK.search(text, ESTIMATE_EXACT_CHARS, 2 * ESTIMATE_EXACT_CHARS)
-        m = m or _SENTENCE_END.search(text, ESTIMATE_EXACT_CHARS, 2 * ESTIMATE_EXACT_CHARS)
-        head = m.end() if m else ESTIMATE_EXACT_CHARS
-    packer = Packer(text[:head], first_max=first_max, max_phonemes=max_phonemes, pack=pack)
-    count = 0
-    per_foreign = NATIVE_PHONEMES_PER_CHAR.get(lang_code, 12)
-    for start, end, ends_paragraph in g2p_spans(text[:head]):
-        count += len(packer.feed(guess_toks(text, start, end, ends_paragraph, per_foreign)))
-    count += len(packer.finish())
-    for line in _LINE_BREAK.split(text[head:]):
-        if not _SPEAKABLE.search(line):
-            continue
-        if pack:
-            phonemes = round(len(line) * NATIVE_PHONEMES_PER_CHAR.get(lang_code, 1.0))
-            count += -(-phonemes * 10 // (9 * max_phonemes))
-        else:
-            unfinished = 0 if _SENTENCE_TAIL.search(line.rstrip()) else 1
-            count += max(1, len(_SENTENCE_END.findall(line)) + unfinished)
-    return count

@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from fasttts_desktop.engine.text.chunk_estimate import estimate_chunk_count
 from fasttts_desktop.engine.text.chunking import (
     SILENT_PHONEMES,
     Cut,
     Packer,
     Tok,
-    estimate_chunk_count,
     g2p_spans,
     mark_boundaries,
     soft_breaks_as_spaces,

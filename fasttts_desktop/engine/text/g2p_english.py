@@ -35,7 +35,8 @@ class EnglishG2P:
         from misaki import en
 
         self.lang_code = lang_code
-        self._links: re.Pattern = en.LINK_REGEX  # misaki's "[word](/phonemes/)": speaks the word, not the target
+        # misaki's "[word](/phonemes/)": it speaks the word, not the target
+        self._links: re.Pattern = en.LINK_REGEX
         british = lang_code == "b"
         # As kokoro's KPipeline builds it for 'a'/'b': espeak-ng for words misaki does not know, and unknown
         # symbols dropped (unk="") rather than spoken as "?".
