@@ -98,16 +98,17 @@ def test_stop_silences_the_sink_within_100_ms_and_halts_synthesis(qtbot, real_ap
     capture = sound_sink.capture()
     errors = []
     app.service.speech_error.connect(errors.append)
-    w.text_edit.setPlainText(SHORT_THEN_LONG)
+    # ~40 s of speech: on any CPU its synthesis is still going on well after the first sound.
+    w.text_edit.setPlainText("\n\n".join([SHORT_THEN_LONG] * 4))
     w.speak()
-    # Let the first chunk play for a while: by then the second is being made.
+    # Let the first chunk play for a while.
     qtbot.waitUntil(lambda: len(loud(capture.audio())) > 0 or bool(errors), timeout=120_000)
     assert not errors
     qtbot.wait(500)
-    assert made == [0]
     with qtbot.waitSignal(worker.speech_cancelled, timeout=120_000):
         t_stop = time.perf_counter()
         qtbot.keyClick(w.text_edit, Qt.Key.Key_Escape)
+        made_at_stop = list(made)
         at_stop = capture.samples_by(t_stop)
     qtbot.wait(500)
     heard = capture.stop()
@@ -116,5 +117,5 @@ def test_stop_silences_the_sink_within_100_ms_and_halts_synthesis(qtbot, real_ap
     after = loud(heard[at_stop + int(0.1 * RATE) :])
     assert len(after) == 0, f"sound {len(after) / RATE:.3f} s long more than 100 ms after Stop"
     # The chunk being made when Stop came was thrown away, and no later chunk was started.
-    assert made == [0]
+    assert made == made_at_stop and len(made) < 8, made
     assert not app.service.busy and w.status_label.text() == "Stopped."

@@ -153,7 +153,9 @@ def test_real_speech_exports_with_cues_where_words_are_heard(book_chunks, tmp_pa
     for start, end, text in vtt:
         assert start < end
         nearest_word = min(word_starts, key=lambda t: abs(t - start))
-        assert -0.03 <= start - nearest_word <= 0.1, (text, start, nearest_word)
+        # a cue may start up to the exporter's search window (60 ms) before its word's predicted start, where
+        # the sound really begins; how close to the heard onset it lands is checked just below
+        assert -0.06 <= start - nearest_word <= 0.1, (text, start, nearest_word)
         quiet_before = not ((heard > start - 0.15) & (heard < start - 0.03)).any()
         near = heard[np.abs(heard - start) <= 0.1]
         if quiet_before and len(near):

@@ -190,14 +190,21 @@ def test_reading_from_mid_line_keeps_the_paragraph_whole(fe):
 
 
 def test_word_timings_are_the_frames_of_each_words_phonemes(fe):
+    from fasttts_desktop.engine.text.frontend import WORD_LEAD_FRAMES
+
     (pc,) = fe.chunks("Go home.")
     assert pc.chunk.phonemes == "ɡˌO hˈOm."
     # pad, ɡ ˌ O, space, h ˈ O m, ".", pad: frames chosen so each word's span is easy to read off
     durations = [4, 1, 1, 2, 3, 2, 1, 1, 2, 5, 6]
     (go, home) = word_timings(pc, durations)
     frame = SAMPLES_PER_FRAME / SAMPLE_RATE
-    assert (go.text, go.start_s, go.end_s) == ("Go", 4 * frame, 8 * frame)
-    assert (home.text, home.start_s, home.end_s) == ("home", 11 * frame, 17 * frame)
+    lead = WORD_LEAD_FRAMES
+    # each word starts `lead` frames before its first phoneme (it is heard that early), ends with its last
+    assert (go.text, go.start_s, go.end_s) == ("Go", pytest.approx((4 - lead) * frame), pytest.approx(8 * frame))
+    assert (home.start_s, home.end_s) == (pytest.approx((11 - lead) * frame), pytest.approx(17 * frame))
+    # never before the previous word's end: with no pause between, "home" starts where "Go" ends
+    (go, home) = word_timings(pc, [4, 1, 1, 2, 0, 2, 1, 1, 2, 5, 6])
+    assert home.start_s == go.end_s == pytest.approx(8 * frame)
 
 
 def test_same_phonemes_as_kokoros_pipeline(fe, fe_british):
