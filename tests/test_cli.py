@@ -7,9 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from audio_checks import pitch_track
-
-from fasttts_desktop.wavfile import read_wav
+from audio_checks import pitch_track, read_wav
 
 
 def run_cli(args, env, stdin=None, timeout=300):
