@@ -295,3 +295,15 @@ def test_unprivileged_really_cannot_write():
         folder.mkdir(mode=0o555)
         with unprivileged(), pytest.raises(PermissionError):
             (folder / "g").write_text("x")
+
+
+def test_json_files_that_cannot_be_read_are_one_line(tmp_path):
+    from fasttts_desktop.engine.jsonfile import read_json
+
+    latin = tmp_path / "blends.json"
+    latin.write_bytes(b'{"caf\xe9": 1}')
+    with pytest.raises(EngineError, match=r"^Cannot read .*blends\.json: it is not UTF-8 text\.$"):
+        read_json(latin, {})
+    with pytest.raises(EngineError, match=r"^Cannot read .*: is a directory\.$"):
+        read_json(tmp_path, {})
+    assert read_json(tmp_path / "missing.json", {"default": 1}) == {"default": 1}

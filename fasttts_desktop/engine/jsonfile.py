@@ -21,7 +21,8 @@ def read_json(path: Path, default):
     except FileNotFoundError:
         return default
     except (OSError, UnicodeDecodeError) as exc:
-        raise EngineError(f"Cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+        reason = describe_os_error(exc) if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise EngineError(f"Cannot read {path}: {reason}.") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
