@@ -90,11 +90,11 @@ class AtomicFile:
     """
 
     def __init__(self, path: str | os.PathLike):
-        self.given = Path(path).expanduser() if os.fspath(path) else Path()
+        self._fd: int | None = None
+        self._temp: Path | None = None  # None once committed or discarded
+        self.given = Path(path).expanduser()  # what messages name: the path as the user gave it
         self.target = check_target(path)
         remove_stale_parts(self.target)
-        self._fd: int | None = None
-        self.temp_path: Path | None = None
         prefix = f".{self.target.name[:_NAME_CHARS]}.{os.getpid()}."
         for _ in range(100):
             candidate = self.target.with_name(f"{prefix}{secrets.token_hex(4)}{PART_SUFFIX}")
@@ -105,10 +105,17 @@ class AtomicFile:
             except FileExistsError:
                 continue
             except OSError as exc:
-                raise cannot_save(self.given, describe_os_error(exc)) from exc
-            self.temp_path = candidate
+                raise self.os_error(exc) from exc
+            self._temp = candidate
             return
         raise cannot_save(self.given, "no free temporary name beside it")
+
+    @property
+    def temp_path(self) -> Path:
+        """The file being written, until `commit` or `discard`."""
+        if self._temp is None:
+            raise cannot_save(self.given, "the file was already closed")
+        return self._temp
 
     @property
     def fd(self) -> int:
@@ -119,22 +126,22 @@ class AtomicFile:
     @property
     def done(self) -> bool:
         """Committed or discarded."""
-        return self.temp_path is None
+        return self._temp is None
 
     def commit(self) -> Path:
         """fsync, set the mode, rename over the target, fsync the folder. On failure nothing is left."""
-        if self.temp_path is None:
+        if self._temp is None:
             raise cannot_save(self.given, "the file was already closed")
         try:
             self._set_mode(self.fd)
             os.fsync(self.fd)
             self._close_fd()  # before the rename: Windows cannot rename a file that is open
             check_target(self.target)  # still a regular file or absent (it could have changed meanwhile)
-            os.replace(self.temp_path, self.target)
-            self.temp_path = None
+            os.replace(self._temp, self.target)
+            self._temp = None
         except OSError as exc:
             self.discard()
-            raise cannot_save(self.given, describe_os_error(exc)) from exc
+            raise self.os_error(exc) from exc
         except SaveError:
             self.discard()
             raise
@@ -144,15 +151,16 @@ class AtomicFile:
     def discard(self) -> None:
         """Remove the temporary file (safe to call more than once, and after commit)."""
         self._close_fd()
-        if self.temp_path is None:
+        if self._temp is None:
             return
         try:
-            self.temp_path.unlink(missing_ok=True)
+            self._temp.unlink(missing_ok=True)
         except OSError:  # the folder itself is gone or went read-only; the next save cleans up
-            log.warning("could not remove %s", self.temp_path)
-        self.temp_path = None
+            log.warning("could not remove %s", self._temp)
+        self._temp = None
 
     def os_error(self, exc: OSError) -> SaveError:
+        """The SaveError for an OSError met writing this file."""
         return cannot_save(self.given, describe_os_error(exc))
 
     def failure(self, exc: BaseException) -> SaveError | None:
@@ -163,7 +171,7 @@ class AtomicFile:
         if isinstance(exc, SaveError):
             return exc
         if isinstance(exc, OSError):  # Python's own writes, and PyAV's errors (OSErrors with their errno)
-            return cannot_save(self.given, describe_os_error(exc))
+            return self.os_error(exc)
         reason = self._file_system_reason()
         return cannot_save(self.given, reason) if reason else None
 
@@ -226,7 +234,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
             while view:
                 view = view[os.write(f.fd, view) :]
         except OSError as exc:
-            raise cannot_save(f.given, describe_os_error(exc)) from exc
+            raise f.os_error(exc) from exc
         return f.commit()
 
 
