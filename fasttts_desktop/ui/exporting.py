@@ -11,7 +11,8 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QProgressBar, QToolButton, QWidget
 
-from fasttts_desktop.ui.export_dialog import ExportChoice, ExportDialog, chapter_marks
+from fasttts_desktop.engine.text.documents import chapter_marks
+from fasttts_desktop.ui.export_dialog import ExportChoice, ExportDialog
 from fasttts_desktop.worker.export_control import ExportProgress, ExportRequest, ExportSummary
 
 
