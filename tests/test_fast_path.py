@@ -15,7 +15,6 @@ import torch
 from fasttts_desktop.engine.synthesis.cuda.attention import PackedSDPA, PaddedAttention
 from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey, CompileCache
 from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
-from fasttts_desktop.engine.synthesis.cuda.pipeline import FastModel
 
 SPEED = 20.0
 
@@ -30,12 +29,13 @@ def rand_kmodel():
 
 @pytest.fixture(scope="module")
 def fast(rand_kmodel):
-    """Our fast model built as the GPU backend builds it (our KokoroModel, no transformers) on the same
-    weights as kokoro's KModel above, which stays the reference."""
-    from fasttts_desktop.engine.weights.model_build import build_model, remove_weight_norm
+    """Our fast model built by the GPU backend's own builder (our KokoroModel, no transformers, weight norm
+    folded as the weights are placed) on the same weights as kokoro's KModel above, the reference."""
+    from fasttts_desktop.engine.synthesis.cuda.backend import Options, build_fast_model
 
-    ours = remove_weight_norm(build_model({k: v.clone() for k, v in _weight_normed(rand_kmodel).items()}))
-    return FastModel(ours, dtype=torch.float32).eval()
+    state = {k: v.clone() for k, v in _weight_normed(rand_kmodel).items()}
+    options = Options(dtype=torch.float32, fp32_parts=(), channels_last=False, lstm="cudnn")
+    return build_fast_model(state, torch.device("cpu"), options)
 
 
 def _weight_normed(kmodel) -> dict[str, torch.Tensor]:
