@@ -65,9 +65,10 @@ class CpuBackend:
         self.chunk_phonemes = 120
         # The first chunk's budget (the packer may take up to half as much again to end at a clause or a
         # sentence): 60 allowed a 90-phoneme first chunk, ~6 s of audio and over a second of compute on two
-        # cores; 40 caps it at 60 phonemes (~4 s of audio), so the first sound comes within a second. The
-        # budget then doubles chunk by chunk while the earlier ones play.
-        self.first_chunk_phonemes = 40
+        # cores; 40 (at most 60) still measured p95 1.10 s from Speak to the first chunk on a quiet machine
+        # (cpu-2026-11-30-8a0a92e); 30 caps it at 45 phonemes, ~3 s of audio. The budget then doubles chunk
+        # by chunk while the earlier ones play.
+        self.first_chunk_phonemes = 30
         self.export_batch = 1  # one sequence per call: batching gains nothing on two cores
         kind = "bf16 vocoder" if self.dtype == torch.bfloat16 else "float32"
         self.description = f"CPU · {kind} · {self.threads} threads"
