@@ -76,8 +76,8 @@ class LexiconEntry:
             ps = english_phonemes(ps)
         return ps
 
-    def to_json(self) -> dict:
-        out = {"text": self.text, "replacement": self.replacement}
+    def to_json(self) -> dict[str, str | list[str]]:
+        out: dict[str, str | list[str]] = {"text": self.text, "replacement": self.replacement}
         if self.languages:
             out["languages"] = list(self.languages)
         return out
