@@ -130,8 +130,8 @@ def convert(
             put(key, graph.array(name), name)
 
     report("Checking the converted model", 0.95)
-    for key, value in absent_defaults(skeleton, set(out)).items():
-        put(key, value.numpy(), "kokoro's default")
+    for key, default in absent_defaults(skeleton, set(out)).items():
+        put(key, default.numpy(), "kokoro's default")
     missing = [k for k in target if k not in out]
     if missing:
         raise EngineError(

@@ -24,7 +24,8 @@ def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
 def pack(order: list[int], sizes: list[int], budget: int) -> list[list[int]]:
     """Split `order` (ascending size) into consecutive groups that pad to at most `budget`: a group costs
     its count times its last (largest) size. An item larger than the budget gets a group of its own."""
-    groups, current = [], []
+    groups: list[list[int]] = []
+    current: list[int] = []
     for i in order:
         if current and (len(current) + 1) * sizes[i] > budget:
             groups.append(current)

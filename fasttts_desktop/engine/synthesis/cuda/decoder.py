@@ -27,11 +27,11 @@ from torch import nn
 _SQRT_HALF = 2**-0.5
 
 
-def _is_adain(module: nn.Module) -> bool:
-    """kokoro's AdaIN1d (an instance norm and its style projection `fc`), recognised by shape, not class."""
-    return isinstance(getattr(module, "norm", None), nn.InstanceNorm1d) and isinstance(
-        getattr(module, "fc", None), nn.Linear
-    )
+def _adain_fc(module: nn.Module) -> nn.Linear | None:
+    """The style projection `fc` of kokoro's AdaIN1d (an instance norm and that projection), recognised by
+    shape, not class; None for any other module."""
+    norm, fc = getattr(module, "norm", None), getattr(module, "fc", None)
+    return fc if isinstance(norm, nn.InstanceNorm1d) and isinstance(fc, nn.Linear) else None
 
 
 def _per_channel(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -45,15 +45,21 @@ def _per_channel(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 class StyleTable(nn.Module):
     """All AdaIN style projections of a module tree as one GEMM: (gamma, beta) for each AdaIN1d."""
 
+    # buffers (register_buffer): declared so the type checker sees tensors, not Module.__getattr__'s union
+    weight: torch.Tensor
+    bias: torch.Tensor
+
     def __init__(self, root: nn.Module):
         super().__init__()
         weights, biases, offset = [], [], 0
         for module in root.modules():
-            if _is_adain(module):
-                channels = module.fc.out_features // 2
-                module.style_slot = (offset, channels)  # an attribute: tracing may rewrap modules
-                weights.append(module.fc.weight.detach().float())
-                biases.append(module.fc.bias.detach().float())
+            fc = _adain_fc(module)
+            if fc is not None:
+                channels = fc.out_features // 2
+                # an attribute: tracing may rewrap modules (torch's stubs allow only tensors and modules)
+                module.style_slot = (offset, channels)  # type: ignore[assignment]
+                weights.append(fc.weight.detach().float())
+                biases.append(fc.bias.detach().float())
                 offset += 2 * channels
         self.register_buffer("weight", torch.cat(weights))
         self.register_buffer("bias", torch.cat(biases))
@@ -61,8 +67,10 @@ class StyleTable(nn.Module):
     def project(self, style: torch.Tensor) -> torch.Tensor:
         return F.linear(style.float(), self.weight, self.bias)
 
-    def lookup(self, table: torch.Tensor, norm: nn.Module, like: torch.Tensor):
-        offset, channels = norm.style_slot
+    def lookup(
+        self, table: torch.Tensor, norm: nn.Module, like: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        offset, channels = norm.style_slot  # type: ignore[misc]  # set in __init__; stubs see Tensor | Module
         return (
             _per_channel(table[:, offset : offset + channels], like),
             _per_channel(table[:, offset + channels : offset + 2 * channels], like),
@@ -79,50 +87,65 @@ class Level:
         self.inv_n = (1.0 / valid.clamp(min=1).float()).view(-1, *lead, 1)
 
 
-def adain(x, gamma, beta, norm, level: Level):
+def adain(
+    x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, norm: nn.InstanceNorm1d, level: Level
+) -> torch.Tensor:
     """kokoro's AdaIN1d (instance norm + style affine), statistics over valid frames; float32 out."""
     xf = x.float()
     mean = (xf * level.mask).sum(-1, keepdim=True) * level.inv_n
     centered = xf - mean
     var = (centered * centered * level.mask).sum(-1, keepdim=True) * level.inv_n
     y = centered * torch.rsqrt(var + norm.eps)
-    if norm.weight is not None:
+    if norm.weight is not None and norm.bias is not None:  # affine norms have both
         y = y * _per_channel(norm.weight.float(), y) + _per_channel(norm.bias.float(), y)
     return (1 + gamma) * y + beta
 
 
-def snake(x, alpha):
+def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     alpha = _per_channel(alpha.float(), x)
     return x + (1 / alpha) * torch.sin(alpha * x) ** 2
 
 
-def _conv2d_like(mod: nn.Module) -> nn.Module:
+def _conv2d_like(mod: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTranspose2d:
     """The same 1-D convolution as a 2-D one at height 1, channels-last, sharing nothing with `mod`."""
     weight = mod.weight.detach().unsqueeze(2)
-    kwargs = {
-        "stride": (1, mod.stride[0]),
-        "padding": (0, mod.padding[0]),
-        "dilation": (1, mod.dilation[0]),
-        "groups": mod.groups,
-        "bias": mod.bias is not None,
-        "device": weight.device,
-        "dtype": weight.dtype,
-    }
+    padding = mod.padding[0]
+    if not isinstance(padding, int):  # "same"/"valid": kokoro's convolutions give numbers
+        raise TypeError(f"padding {mod.padding!r}: only numeric padding converts to 2-D")
+    conv: nn.Conv2d | nn.ConvTranspose2d
     if isinstance(mod, nn.ConvTranspose1d):
         conv = nn.ConvTranspose2d(
             mod.in_channels,
             mod.out_channels,
             (1, mod.kernel_size[0]),
+            stride=(1, mod.stride[0]),
+            padding=(0, padding),
             output_padding=(0, mod.output_padding[0]),
-            **kwargs,
+            groups=mod.groups,
+            bias=mod.bias is not None,
+            dilation=(1, mod.dilation[0]),
+            device=weight.device,
+            dtype=weight.dtype,
         )
     else:
-        conv = nn.Conv2d(mod.in_channels, mod.out_channels, (1, mod.kernel_size[0]), **kwargs)
+        conv = nn.Conv2d(
+            mod.in_channels,
+            mod.out_channels,
+            (1, mod.kernel_size[0]),
+            stride=(1, mod.stride[0]),
+            padding=(0, padding),
+            dilation=(1, mod.dilation[0]),
+            groups=mod.groups,
+            bias=mod.bias is not None,
+            device=weight.device,
+            dtype=weight.dtype,
+        )
     with torch.no_grad():
         conv.weight.copy_(weight)
-        if mod.bias is not None:
+        if mod.bias is not None and conv.bias is not None:
             conv.bias.copy_(mod.bias.detach())
-    return conv.to(memory_format=torch.channels_last)
+    # Module.to takes memory_format (documented), which torch's stubs leave out of its overloads
+    return conv.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
 def _to_2d(root: nn.Module) -> None:
@@ -282,7 +305,8 @@ class DecoderCore(_Masked):
             _to_2d(dec)
             for module in dec.modules():
                 if isinstance(module, nn.Conv2d) and (module.in_channels, module.kernel_size[1]) in B1_AS_1D:
-                    module.one_row_as_1d = True  # an attribute: read while tracing, a constant there
+                    # an attribute: read while tracing, a constant there (stubs allow tensors and modules only)
+                    module.one_row_as_1d = True  # type: ignore[assignment]
         self.dec = dec
 
     def forward(self, asr, f0_curve, n_curve, style, har, frames):

@@ -62,7 +62,7 @@ def use_persistent(model: torch.nn.Module) -> int:
     count = 0
     for module in model.modules():
         if isinstance(module, torch.nn.LSTM) and module.bidirectional:
-            device = module.weight_hh_l0.device
+            device = module.get_parameter("weight_hh_l0").device  # set by name: not in nn.LSTM's stubs
             module.fasttts_persistent = lstm_kernel.PersistentBiLSTM(module).to(device)
             count += 1
     return count

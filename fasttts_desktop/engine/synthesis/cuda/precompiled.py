@@ -68,7 +68,9 @@ def compile_one(core, example_args, batch: int):
     with torch.inference_mode():
         args = [t.clone() for t in example_args]
         mark_dynamic(args, batch)
-        return compiled.aot_compile(((core, *args), {}))
+        # torch.compile's stub returns the function's own type; its wrapper's aot_compile (experimental)
+        # is not in it
+        return compiled.aot_compile(((core, *args), {}))  # type: ignore[attr-defined]
 
 
 def save(fn, path: Path) -> None:

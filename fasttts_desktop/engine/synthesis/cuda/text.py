@@ -18,6 +18,10 @@ from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
 class TextSide(torch.nn.Module):
     """Phoneme ids -> (durations, d, t_en) for a right-padded batch; wraps a KModel's modules."""
 
+    # buffers (register_buffer): declared so the type checker sees tensors, not Module.__getattr__'s union
+    qkv_weight: torch.Tensor
+    qkv_bias: torch.Tensor
+
     def __init__(self, kmodel):
         super().__init__()
         self.bert = kmodel.bert
