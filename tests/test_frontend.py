@@ -49,7 +49,8 @@ def test_british_differs_from_american(fe, fe_british):
 
 
 def test_unknown_word_goes_to_espeak(fe):
-    assert fe._g2p.misaki.lexicon(*_lexicon_args("Zorblaxian")) == (None, None)  # not in misaki's dictionaries
+    # not in misaki's dictionaries
+    assert fe._g2p.misaki.lexicon(*_lexicon_args("Zorblaxian")) == (None, None)
     ps = phonemes(fe, "Zorblaxian")
     assert ps.startswith("z") and len(ps) >= 8 and "?" not in ps, ps
 
@@ -200,7 +201,11 @@ def test_word_timings_are_the_frames_of_each_words_phonemes(fe):
     frame = SAMPLES_PER_FRAME / SAMPLE_RATE
     lead = WORD_LEAD_FRAMES
     # each word starts `lead` frames before its first phoneme (it is heard that early), ends with its last
-    assert (go.text, go.start_s, go.end_s) == ("Go", pytest.approx((4 - lead) * frame), pytest.approx(8 * frame))
+    assert (go.text, go.start_s, go.end_s) == (
+        "Go",
+        pytest.approx((4 - lead) * frame),
+        pytest.approx(8 * frame),
+    )
     assert (home.start_s, home.end_s) == (pytest.approx((11 - lead) * frame), pytest.approx(17 * frame))
     # never before the previous word's end: with no pause between, "home" starts where "Go" ends
     (go, home) = word_timings(pc, [4, 1, 1, 2, 0, 2, 1, 1, 2, 5, 6])

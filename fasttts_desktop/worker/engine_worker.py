@@ -206,7 +206,9 @@ class EngineWorker(QObject):
             voice = engine.voice(export.voice or None).name
             last = self._last
             wanted = (export.text, voice, export.speed)
-            reused = last.chunks if last is not None and (last.text, last.voice, last.speed) == wanted else None
+            reused = (
+                last.chunks if last is not None and (last.text, last.voice, last.speed) == wanted else None
+            )
             if reused is None:
                 chunks = engine.stream(
                     export.text,

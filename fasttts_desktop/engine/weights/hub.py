@@ -26,7 +26,6 @@ MODEL_FILE = "kokoro-v1_0.pth"
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
 
-
 @dataclass
 class HubFiles:
     model: Path

@@ -33,7 +33,6 @@ CONVERTER_VERSION = 1
 _ONNX_TO_TORCH_GATES = [0, 2, 3, 1]
 
 
-
 class _Graph:
     def __init__(self, graph: onnx.GraphProto):
         self.nodes = list(graph.node)
