@@ -45,7 +45,6 @@ def make_backend(
 
             backend = CompiledBackend(weights, device, progress=progress)
             backend.prepare(progress)
-            return backend, ""
         except Exception as exc:
             if fast:
                 raise EngineError(f"The compiled GPU path is unavailable: {exc}") from exc
@@ -55,6 +54,8 @@ def make_backend(
             backend = EagerBackend(weights.state_dict, device)
             backend.prepare(progress)
             return backend, notice
+        else:
+            return backend, ""
     if device.type == "cpu" and fast is not False:
         from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
 

@@ -55,7 +55,8 @@ def is_blend_spec(text: str) -> bool:
 
 
 def parse_blend(spec: str) -> Blend:
-    """A Blend from "a:60,b:40", "a:3+b:1" or "a(2)+b(1)"; weights are normalised. EngineError if malformed."""
+    """A Blend from "a:60,b:40", "a:3+b:1" or "a(2)+b(1)"; weights are normalised. EngineError if
+    malformed."""
     parts: dict[str, float] = {}
     for piece in re.split(r"[,+]", spec):
         m = _PART.match(piece)
@@ -76,7 +77,8 @@ def parse_blend(spec: str) -> Blend:
 
 
 def blend_pack(blend: Blend, packs: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The weighted sum of the named packs (torch tensors [510, 1, 256]). EngineError names a missing voice."""
+    """The weighted sum of the named packs (torch tensors [510, 1, 256]). EngineError names a missing
+    voice."""
     missing = [n for n in blend.voices if n not in packs]
     if missing:
         known = ", ".join(sorted(packs))

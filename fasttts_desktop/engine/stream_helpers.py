@@ -35,9 +35,10 @@ def ahead(items: Iterator[T], depth: int, cancelled: Callable[[], bool]) -> Iter
         while not stop.is_set():
             try:
                 q.put(entry, timeout=0.1)
-                return True
             except queue.Full:
                 continue
+            else:
+                return True
         return False
 
     def produce() -> None:

@@ -146,7 +146,7 @@ def _pieces(text: str, lo: int, hi: int, words: list[_Word]):
         ):
             break
         count += 1
-    idx = [0] + cuts + [len(words)]
+    idx = [0, *cuts, len(words)]
     return [(bounds[k], bounds[k + 1], words[idx[k] : idx[k + 1]]) for k in range(len(idx) - 1)]
 
 

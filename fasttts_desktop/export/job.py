@@ -27,7 +27,7 @@ def export_utterance(
     *,
     subtitles_path: str | os.PathLike | None = None,
     chapters: Sequence[tuple[int, str]] = (),
-    format: str | None = None,
+    format: str | None = None,  # noqa: A002 - the keyword soundfile and PyAV use for the same thing
     title: str | None = None,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
@@ -52,7 +52,7 @@ def export_utterance(
         stopped = cancel or (lambda: False)
         for chunk in chunks:
             if stopped():
-                raise Cancelled()
+                raise Cancelled
             while next_mark < len(marks) and marks[next_mark][0] <= chunk.chunk.start:
                 writer.mark_chapter(marks[next_mark][1])
                 next_mark += 1
@@ -66,7 +66,7 @@ def export_utterance(
                 )
         # The engine's stream just ends when cancelled: a short file must not be taken for a whole one.
         if stopped():
-            raise Cancelled()
+            raise Cancelled
         audio = writer.close()
         written = subs.close() if subs is not None else None
         return ExportResult(audio, written, writer.seconds, count, writer.chapters)

@@ -77,7 +77,7 @@ class EngineTools(QObject):
                 unspoken.extend(pc.unspoken)
         except Exception as exc:  # the dialog shows it as one line; the reading goes on
             if not isinstance(exc, EngineError):
-                log.error("phonemes failed", exc_info=exc)
+                log.exception("phonemes failed")
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self.phonemes_ready.emit(PhonemesResult(request, text, "", (), error=message))
             return

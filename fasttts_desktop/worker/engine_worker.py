@@ -306,7 +306,7 @@ class EngineWorker(QObject):
         except Exception as exc:  # the encoder reports it (one line) and removes its files
             self._save = None
             if not isinstance(exc, EngineError):
-                log.error("exporting failed", exc_info=exc)
+                log.exception("exporting failed")
                 self.crashed.emit(f"Exporting failed: {exc}")
                 exc = EngineError(f"Exporting failed: {exc}")
             encoder.fail(exc)

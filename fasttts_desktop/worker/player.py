@@ -1,4 +1,5 @@
-"""The Qt side of playback: one Playback per utterance, started, paused, stopped and closed on the GUI thread."""
+"""The Qt side of playback: one Playback per utterance, started, paused, stopped and closed on the GUI
+thread."""
 
 from __future__ import annotations
 

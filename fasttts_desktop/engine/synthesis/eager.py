@@ -62,10 +62,10 @@ class EagerBackend:
 
     def _maybe_stop(self, _module: torch.nn.Module, _args: object) -> None:
         if self._cancel is not None and self._cancel():
-            raise Cancelled()
+            raise Cancelled
 
 
-def _cancel_points(model: Any) -> list[torch.nn.Module]:  # noqa: ANN401 - kokoro's KModel: untyped
+def _cancel_points(model: Any) -> list[torch.nn.Module]:  # kokoro's KModel: untyped
     """Modules before which a chunk in progress may stop: about 30 points through kokoro's forward, each
     well under 0.2 s apart on a CPU, so a new Speak need not wait for the whole chunk (seconds there)."""
     predictor, decoder = model.predictor, model.decoder

@@ -62,7 +62,7 @@ class LexiconEntry:
 
     @property
     def kind(self) -> str:
-        """ "phonemes", "abbreviation" (a key ending in a period) or "respelling": for lists and dialogs."""
+        """One of "phonemes", "abbreviation" (a key ending in a period) or "respelling" (lists, dialogs)."""
         if self.phonemes is not None:
             return "phonemes"
         return "abbreviation" if self.text.endswith(".") else "respelling"

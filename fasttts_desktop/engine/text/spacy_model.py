@@ -35,7 +35,7 @@ def _normalized(name: str) -> str:
 class _MirrorDistributionFinder(importlib.abc.MetaPathFinder):
     """Finds no modules; only reports the mirror's distribution under the expected name."""
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(self, fullname, path=None, target=None):  # noqa: ARG002 - importlib's signature
         return None
 
     def find_distributions(self, context=None):
@@ -93,7 +93,7 @@ def skip_unused_spacy_plugins() -> bool:
             return False
         if isinstance(original, _WithoutUnusedPlugins):
             return True
-        factories._get_entry_points = _WithoutUnusedPlugins(original)
+        factories._get_entry_points = _WithoutUnusedPlugins(original)  # noqa: SLF001 - see the docstring
         return True
 
 

@@ -59,7 +59,7 @@ def convert(
     onnx_bytes: bytes, skeleton: torch.nn.Module, progress: Progress | None = None
 ) -> dict[str, torch.Tensor]:
     """Return a complete float32 state dict for `skeleton` (a KModel, any device incl. meta)."""
-    report = progress or (lambda message, fraction: None)
+    report = progress or (lambda _message, _fraction: None)
     report("Reading the offline model", 0.0)
     try:
         graph = _Graph(onnx.load_from_string(onnx_bytes).graph)

@@ -123,7 +123,7 @@ class Acoustic(nn.Module):
     def _resblock1(self, blk, x: torch.Tensor, styles, check) -> torch.Tensor:
         """kokoro's AdaINResBlock1 (HiFi-GAN block with AdaIN and Snake); x float32, left unchanged."""
         for k, (c1, c2, n1, n2, a1, a2) in enumerate(
-            zip(blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2)
+            zip(blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2, strict=True)
         ):
             xt = self._conv(c1, self._snake(self._adain(n1, x.to(c1.weight.dtype), styles), a1))
             xt = self._conv(c2, self._snake(self._adain(n2, xt, styles), a2))

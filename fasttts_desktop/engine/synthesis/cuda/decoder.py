@@ -35,7 +35,8 @@ def _adain_fc(module: nn.Module) -> nn.Linear | None:
 
 
 def _per_channel(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A per-channel vector ([C], [B, C] or kokoro's [1, C, 1]) shaped to broadcast over `like` [B, C, ...]."""
+    """A per-channel vector ([C], [B, C] or kokoro's [1, C, 1]) shaped to broadcast over `like`
+    [B, C, ...]."""
     lead = v.shape[0] if v.dim() == 2 else 1
     if v.dim() == 1:
         return v.view(-1, *([1] * (like.dim() - 2)))
@@ -176,7 +177,7 @@ class _Masked(nn.Module):
         return x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
 
     def leave(self, x: torch.Tensor) -> torch.Tensor:
-        """This module's layout -> [B, C, L] contiguous."""
+        """The module's layout -> [B, C, L] contiguous."""
         return x.squeeze(2).contiguous() if self.channels_last else x
 
     def conv(self, mod, x, level: Level | None):
@@ -220,7 +221,7 @@ class _Masked(nn.Module):
     def adain_resblock1(self, blk, x, table, styles: StyleTable, level: Level):
         """kokoro's AdaINResBlock1 (HiFi-GAN block with AdaIN and Snake)."""
         for c1, c2, n1, n2, a1, a2 in zip(
-            blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2
+            blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2, strict=True
         ):
             xt = snake(adain(x, *styles.lookup(table, n1, x), n1.norm, level), a1)
             xt = self.conv(c1, xt, level)
@@ -305,12 +306,14 @@ class DecoderCore(_Masked):
             _to_2d(dec)
             for module in dec.modules():
                 if isinstance(module, nn.Conv2d) and (module.in_channels, module.kernel_size[1]) in B1_AS_1D:
-                    # an attribute: read while tracing, a constant there (stubs allow tensors and modules only)
+                    # an attribute: read while tracing, a constant there (stubs allow only tensors and
+                    # modules)
                     module.one_row_as_1d = True  # type: ignore[assignment]
         self.dec = dec
 
     def forward(self, asr, f0_curve, n_curve, style, har, frames):
-        """asr [B, 512, F], f0/n [B, 2F], style [B, 128], har [B, 22, 120F+1], frames [B] -> [B, 22, 120F+1]."""
+        """asr [B, 512, F], f0/n [B, 2F], style [B, 128], har [B, 22, 120F+1], frames [B]
+        -> [B, 22, 120F+1]."""
         dec, gen = self.dec, self.dec.generator
         table = self.styles.project(style)
         length = asr.shape[-1]

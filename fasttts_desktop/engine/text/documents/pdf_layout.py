@@ -69,8 +69,10 @@ _DIGITS = re.compile(r"\d+")
 _ROMAN = re.compile(r"(?i)\b[ivxlcdm]+\b")
 _SPACES = re.compile(r"\s+")
 _KEEPS_HYPHEN = frozenset(
-    ("self", "well", "ill", "half", "all", "ex", "cross", "great", "step")
-    + ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+    (
+        *("self", "well", "ill", "half", "all", "ex", "cross", "great", "step"),
+        *("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"),
+    )
 )
 
 
