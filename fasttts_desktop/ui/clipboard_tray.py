@@ -12,18 +12,23 @@ quits: the tray is a remote control for the running window, not a background ser
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QGuiApplication, QTextCursor
-from PySide6.QtWidgets import QMainWindow, QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from fasttts_desktop.engine.text.languages import lang_of_voice
 from fasttts_desktop.engine.text.scripts import script_warning
+
+if TYPE_CHECKING:  # main_window.py imports this module
+    from fasttts_desktop.ui.main_window import MainWindow
 
 SETTING = "view/tray"
 
 
 class ClipboardAndTray(QObject):
-    def __init__(self, window: QMainWindow):
+    def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = w = window
         a = w.commands

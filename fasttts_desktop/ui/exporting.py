@@ -7,12 +7,16 @@ The window only asks: SpeechService.exports makes and writes the audio (engine t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from fasttts_desktop.ui.export_dialog import ExportChoice, ExportDialog, chapter_marks
 from fasttts_desktop.worker.export_control import ExportProgress, ExportRequest, ExportSummary
+
+if TYPE_CHECKING:  # main_window.py imports this module
+    from fasttts_desktop.ui.main_window import MainWindow
 
 
 def clock(seconds: float) -> str:
@@ -56,7 +60,7 @@ class ExportPanel(QWidget):
 class Exporter(QObject):
     """Wires Export Audio… and the export panel into the window (`window.exporter`)."""
 
-    def __init__(self, window: QMainWindow):
+    def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = w = window
         self.panel = ExportPanel()

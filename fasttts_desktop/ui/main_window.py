@@ -8,6 +8,7 @@ and so is any text while it is being read, since the heard-word offsets refer to
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import QMainWindow, QWidget
 
 from fasttts_desktop.engine.text.languages import lang_of_voice
 from fasttts_desktop.engine.text.scripts import script_warning
-from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED
+from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, AudioChunk
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
 from fasttts_desktop.ui.clipboard_tray import ClipboardAndTray
@@ -263,7 +264,7 @@ class MainWindow(EngineReports, QMainWindow):
         menu.clear()
         paths = self.documents.recent.paths()
         for path in paths:
-            menu.addAction(Path(path).name or path, lambda p=path: self.open_path(p)).setToolTip(path)
+            menu.addAction(Path(path).name or path, functools.partial(self.open_path, path)).setToolTip(path)
         if not paths:
             menu.addAction("(none yet)").setEnabled(False)
         menu.addSeparator()
@@ -296,7 +297,7 @@ class MainWindow(EngineReports, QMainWindow):
             self.status_label.setText("Paused." if paused else "Speaking…")
 
     @Slot(int, object)
-    def _on_chunk(self, _request: int, chunk) -> None:
+    def _on_chunk(self, _request: int, chunk: AudioChunk) -> None:
         chars = unspoken_in(chunk)
         if chars:
             self._unspoken[chunk.chunk.start] = chars

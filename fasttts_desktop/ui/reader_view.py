@@ -211,7 +211,10 @@ class ReaderEdit(QPlainTextEdit):
         offset = self._positions.from_qt(self.cursorForPosition(point).position())
         action = QAction("Read from &Here", menu)
         action.triggered.connect(lambda: self.read_here.emit(offset))
-        menu.insertAction(menu.actions()[0] if menu.actions() else None, action)
+        if menu.actions():
+            menu.insertAction(menu.actions()[0], action)
+        else:
+            menu.addAction(action)
         menu.insertSeparator(menu.actions()[1])
         return menu
 
