@@ -198,16 +198,17 @@ def _fast(args, weights, dev, work, out):
     first_kind = fast.compiled
     fast.wait_compiled()
     cold = time.perf_counter() - t0
+    detail = fast.compiler.detail if fast.compiler is not None else ""
     say(
         f"fasttts   cold start (empty cache): ready to speak after {ready:.1f} s ({first_kind} decoder in "
-        f"graphs), {fast.compiled} decoder after {cold:.1f} s  [{fast.description}]; {fast.compiler.detail}"
+        f"graphs), {fast.compiled} decoder after {cold:.1f} s  [{fast.description}]; {detail}"
     )
     res, ours = measure("fasttts", fast, work)
     res.update(
         compile_cold_s=round(cold, 1),
         ready_cold_s=round(ready, 1),
         compiled=fast.compiled,
-        compile_detail=fast.compiler.detail,
+        compile_detail=detail,
         description=fast.description,
         progress=steps[:: max(1, len(steps) // 12)],
     )

@@ -19,7 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fasttts_desktop.bench import cpu_probes
 
@@ -53,16 +55,19 @@ class OnnxChild:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         cmd = [python, str(script), str(model), str(voices), voice, str(threads)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-        self.info = json.loads(self.proc.stdout.readline())
+        if self.proc.stdin is None or self.proc.stdout is None:  # never: both were asked for as pipes
+            raise RuntimeError("the kokoro-onnx process has no pipes")
+        self._to, self._from = self.proc.stdin, self.proc.stdout
+        self.info = json.loads(self._from.readline())
 
     def __call__(self, phonemes: str) -> tuple[float, int]:
-        self.proc.stdin.write(json.dumps({"phonemes": phonemes}) + "\n")
-        self.proc.stdin.flush()
-        reply = json.loads(self.proc.stdout.readline())
+        self._to.write(json.dumps({"phonemes": phonemes}) + "\n")
+        self._to.flush()
+        reply = json.loads(self._from.readline())
         return reply["s"], reply["n"]
 
     def close(self) -> None:
-        self.proc.stdin.close()
+        self._to.close()
         self.proc.wait(timeout=30)
 
 
@@ -105,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from fasttts_desktop.engine import Engine
     from fasttts_desktop.engine.synthesis.eager import EagerBackend
-    from fasttts_desktop.engine.synthesis.protocol import Request
+    from fasttts_desktop.engine.synthesis.protocol import Request, Result
     from fasttts_desktop.engine.weights.config import kokoro_config
     from fasttts_desktop.engine.weights.store import load_weights
 
@@ -141,9 +146,12 @@ def main(argv: list[str] | None = None) -> int:
     def request(phonemes: str) -> Request:
         return Request.from_phonemes(phonemes, pack, 1.0, vocab)
 
-    sides = {"ours": lambda ph: _timed(ours.infer, request(ph))}
+    sides: dict[str, Callable[[str], tuple[float, Any]]] = {
+        "ours": lambda ph: _timed(ours.infer, request(ph))
+    }
     if ref is not None:
-        sides["reference"] = lambda ph: _timed(ref.infer, request(ph))
+        reference = ref
+        sides["reference"] = lambda ph: _timed(reference.infer, request(ph))
     if onnx is not None:
         sides["kokoro-onnx"] = onnx
     for side in sides.values():  # warm-up
@@ -203,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, side in sides.items():
                 s, out = side(item["phonemes"])
                 comp_s[name] += s
-                audio_s[name] += (out.audio.size if hasattr(out, "audio") else out) / 24_000
+                audio_s[name] += (out.audio.size if isinstance(out, Result) else out) / 24_000
         res["long_rtf"] = {k: comp_s[k] / audio_s[k] for k in sides}
         _say(
             "long      RTF "
@@ -241,8 +249,8 @@ def main(argv: list[str] | None = None) -> int:
                 loaded = {k: three(s) for k, s in sides.items() if k != "reference"}
             res["contention"][kind] = {k: loaded[k] / quiet[k] for k in loaded}
             label = "two busy loops" if kind == "busy" else "a PyTorch process on all cores"
-            ratios = " · ".join(f"{k} {v:.2f}x" for k, v in res["contention"][kind].items())
-            _say(f"contend   beside {label}: {ratios} slower than quiet  (target <= 2.5x)")
+            slower = " · ".join(f"{k} {v:.2f}x" for k, v in res["contention"][kind].items())
+            _say(f"contend   beside {label}: {slower} slower than quiet  (target <= 2.5x)")
 
     if onnx is not None:
         onnx.close()

@@ -24,7 +24,7 @@ def kokoro_without_g2p() -> None:
         import misaki  # noqa: F401
     except ImportError:
         stub = types.ModuleType("kokoro.pipeline")
-        stub.KPipeline = None
+        stub.KPipeline = None  # type: ignore[attr-defined]  # a placeholder module: only this name is read
         sys.modules.setdefault("kokoro.pipeline", stub)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -152,7 +153,7 @@ def breakdown(fast, harvard, req=None) -> dict:
     req = req or sorted(harvard, key=lambda r: len(r.input_ids))[len(harvard) // 2]
     _audio, dur = runner.run(req.input_ids, req.ref_s, req.speed)
     tokens, frames = bucket(len(req.input_ids), TOKEN_BUCKETS), bucket(int(dur.sum()), FRAME_BUCKETS)
-    out = {
+    out: dict[str, int | float | None] = {
         "tokens": len(req.input_ids),
         "frames": int(dur.sum()),
         "token_bucket": tokens,
@@ -180,7 +181,7 @@ def profile_stream(fast, long) -> dict:
     from torch.profiler import ProfilerActivity, profile
 
     req = max(long, key=lambda r: len(r.input_ids))
-    out = {"graphs_ms": breakdown(fast, [], req)}
+    out: dict[str, Any] = {"graphs_ms": breakdown(fast, [], req)}
     fast.infer(req)
     sync()
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
@@ -220,7 +221,7 @@ def profile_batch(fast, requests) -> dict:
         g = kernel_group(e.key)
         ms, n = groups.get(g, [0.0, 0])
         groups[g] = [ms + e.self_device_time_total / 1000, n + e.count]
-    by_group = sorted(([g, round(ms, 2), n] for g, (ms, n) in groups.items()), key=lambda x: -x[1])
+    by_group = sorted(((g, round(ms, 2), int(n)) for g, (ms, n) in groups.items()), key=lambda x: -x[1])
     say(
         f"profile   batched pass: {seconds(results):.0f} s of audio, wall {wall * 1000:.0f} ms (profiled), "
         f"GPU kernel time {total:.0f} ms; top kernels (ms, calls):"

@@ -65,7 +65,7 @@ def chunk_cues(chunk: AudioChunk, offset_s: float) -> list[Cue]:
     for w in words:
         by_sentence.setdefault(max(0, bisect.bisect_right(starts, w.start) - 1), []).append(w)
     envelope = _Envelope(chunk.audio)
-    cues = []
+    cues: list[Cue] = []
     for i, group in sorted(by_sentence.items()):
         s_start, s_end = spans[i]
         # Text before a sentence's first word (an opening quote) and after its last (its full stop)
