@@ -59,12 +59,16 @@ def _parser() -> argparse.ArgumentParser:
     _add_engine_options(p)
     sub = p.add_subparsers(dest="command", metavar="{say,voices,phonemes,lexicon,blend,bench}")
 
-    say = sub.add_parser("say", help="speak text into a WAV file")
+    say = sub.add_parser("say", help="speak text into an audio file (WAV, FLAC, MP3, Ogg, Opus, M4B)")
     say.add_argument("text", nargs="?", help="the text; '-' or omitted reads standard input")
     say.add_argument(
         "-f", "--file", metavar="DOCUMENT", help="read the text from a .txt/.md/.html/.epub/.pdf"
     )
-    say.add_argument("-o", "--output", required=True, metavar="WAV", help="where to write the WAV file")
+    say.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="where to write the audio, in the format its "
+        "extension names (.wav .flac .mp3 .ogg .opus .m4b .m4a); WAV for any other name"
+    )  # fmt: skip
+    say.add_argument("--format", help="the audio format whatever the name: wav flac mp3 ogg opus m4b m4a")
     say.add_argument(
         "--voice",
         help='voice name (see `fasttts-desktop voices`), saved blend or blend "jm_kumo:60,jf_alpha:40"',
@@ -177,7 +181,7 @@ def _load_engine(args: argparse.Namespace):
 
 def _say(args: argparse.Namespace) -> int:
     from fasttts_desktop.cli_say import speak_to_file
-    from fasttts_desktop.wavfile import WavWriter
+    from fasttts_desktop.export.audio import format_for, open_audio_writer
 
     given = _read_text(args)
     for notice in given.notices:
@@ -185,7 +189,9 @@ def _say(args: argparse.Namespace) -> int:
     if not given.text.strip():
         return _fail("there is no text to speak")
     _check_voice(args)
-    with WavWriter(args.output) as writer:  # the output is checked (its temp file made) before any work
+    fmt = format_for(args.output, args.format, default="wav").name
+    # the output is checked (its temp file made, the encoder opened) before any work
+    with open_audio_writer(args.output, format=fmt) as writer:
         t_load = time.perf_counter()
         engine = _load_engine(args)
         load_s = time.perf_counter() - t_load
@@ -244,7 +250,7 @@ def _quiet_logging() -> None:
 
 
 def _describe(exc: OSError) -> str:
-    from fasttts_desktop.engine.paths import describe_os_error
+    from fasttts_desktop.engine.files import describe_os_error
 
     where = f"{exc.filename}: " if exc.filename else ""
     return f"{where}{describe_os_error(exc)}"

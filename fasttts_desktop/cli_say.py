@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from fasttts_desktop.engine.paths import describe_os_error
+from fasttts_desktop.engine.files import describe_os_error
 from fasttts_desktop.engine.text.prepare import describe_unspoken
 from fasttts_desktop.engine.types import AudioChunk, EngineError
 
@@ -63,7 +63,7 @@ class Progress:
 def speak_to_file(
     engine, text: str, voice: str | None, speed: float, writer, load_s: float, lang: str | None = None
 ) -> int:
-    """Speak `text` into `writer` (a WavWriter) and commit it; print the summary and the report.
+    """Speak `text` into `writer` (an export AudioWriter) and close it; print the summary and the report.
 
     `voice`: a voice, saved blend or blend spec; `lang`: the language to read in (default: the voice's)."""
     v = engine.voice(voice)
@@ -91,9 +91,9 @@ def speak_to_file(
     finally:
         progress.close()
     total = time.perf_counter() - t0
-    if not writer.frames:
+    if not writer.samples_written:
         raise EngineError("no audio could be made from this text; nothing was written")
-    out = writer.commit()
+    out = writer.close()
     seconds = writer.seconds
     print_out(
         f"wrote {out} ({seconds:.2f} s of audio, {chunks} chunk{'s' * (chunks != 1)}) · "

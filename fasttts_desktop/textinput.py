@@ -15,6 +15,7 @@ import stat
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
+from fasttts_desktop.engine.files import describe_os_error
 from fasttts_desktop.engine.types import EngineError
 
 # More text than anyone would listen to (about 4,000 hours of speech), yet it still fits in memory.
@@ -87,7 +88,7 @@ def read_text_file(path: str | os.PathLike, limit: int = MAX_TEXT_BYTES) -> Text
     except FileNotFoundError:
         raise EngineError(f"Cannot read {name}: there is no such file.") from None
     except OSError as exc:
-        raise EngineError(f"Cannot read {name}: {_reason(exc)}.") from None
+        raise EngineError(f"Cannot read {name}: {describe_os_error(exc)}.") from None
     if stat.S_ISDIR(st.st_mode):
         raise EngineError(f"Cannot read {name}: it is a folder.")
     if not stat.S_ISREG(st.st_mode):
@@ -103,18 +104,14 @@ def read_text_file(path: str | os.PathLike, limit: int = MAX_TEXT_BYTES) -> Text
         # O_NONBLOCK: should the path have been swapped for a FIFO since stat(), opening it must not hang
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        raise EngineError(f"Cannot read {name}: {_reason(exc)}.") from None
+        raise EngineError(f"Cannot read {name}: {describe_os_error(exc)}.") from None
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise EngineError(f"Cannot read {name}: it is not a regular file.")
         try:
             return read_stream(f, name, limit)
         except OSError as exc:
-            raise EngineError(f"Cannot read {name}: {_reason(exc)}.") from None
-
-
-def _reason(exc: OSError) -> str:
-    return "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc)).lower()
+            raise EngineError(f"Cannot read {name}: {describe_os_error(exc)}.") from None
 
 
 def _mb(n: int) -> str:

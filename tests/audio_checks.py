@@ -81,3 +81,15 @@ def locate(heard: np.ndarray, ref: np.ndarray) -> tuple[int, float]:
 
 def loud(audio: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.abs(audio) > SILENCE)
+
+
+def read_wav(path) -> tuple[np.ndarray, int]:
+    """A mono 16-bit WAV as float32 in [-1, 1] and its sample rate, read with the standard library (not
+    with the libsndfile that wrote it)."""
+    import wave
+
+    with wave.open(str(path), "rb") as w:
+        assert (w.getsampwidth(), w.getnchannels()) == (2, 1), f"{path}: expected mono 16-bit PCM WAV"
+        frames = w.readframes(w.getnframes())
+        rate = w.getframerate()
+    return np.frombuffer(frames, dtype="<i2").astype(np.float32) / 32767.0, rate

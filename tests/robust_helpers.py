@@ -93,11 +93,18 @@ def full_disk(path: Path, size_kb: int = 64) -> Iterator[Path]:
         finally:
             subprocess.run(["umount", "-l", str(path)], check=False)
         return
+    with file_size_limit(size_kb):
+        yield path
+
+
+@contextmanager
+def file_size_limit(size_kb: int) -> Iterator[None]:
+    """Writing a file past `size_kb` fails with EFBIG ("file too large") in this process, for the block."""
     old_limit = resource.getrlimit(resource.RLIMIT_FSIZE)
     old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write instead of death
     resource.setrlimit(resource.RLIMIT_FSIZE, (size_kb * 1024, old_limit[1]))
     try:
-        yield path
+        yield
     finally:
         resource.setrlimit(resource.RLIMIT_FSIZE, old_limit)
         signal.signal(signal.SIGXFSZ, old_handler)

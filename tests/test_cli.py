@@ -7,15 +7,14 @@ import sys
 
 import numpy as np
 import pytest
-from audio_checks import pitch_track
-
-from fasttts_desktop.wavfile import read_wav
+from audio_checks import pitch_track, read_wav
 
 
 def run_cli(args, env, stdin=None, timeout=300):
     return subprocess.run(
         [sys.executable, "-m", "fasttts_desktop", *args],
         input=stdin,
+        check=False,
         capture_output=True,
         text=True,
         env=env,
@@ -35,6 +34,40 @@ def test_say_writes_speech_wav_and_reports_speed(cli_env, tmp_path):
     pitch = pitch_track(audio, rate)
     assert (pitch > 0).mean() > 0.25
     assert not list(tmp_path.glob("*.part")), "temporary file left behind"
+
+
+@pytest.mark.parametrize(
+    "name, args, codec",
+    [
+        pytest.param("x.mp3", [], ("MP3", "MPEG_LAYER_III"), id="mp3-by-extension"),
+        pytest.param("x.m4b", [], ("aac", "M4B"), id="m4b-by-extension"),
+        pytest.param("speech", [], ("WAV", "PCM_16"), id="no-extension-is-wav"),
+        pytest.param("x.dat", ["--format", "flac"], ("FLAC", "PCM_16"), id="format-option"),
+    ],
+)
+def test_say_writes_the_format_the_name_asks_for(cli_env, tmp_path, name, args, codec):
+    # `say` writes through the same writers as the window's export (issue 11)
+    import av
+    import soundfile
+
+    out = tmp_path / name
+    r = run_cli(
+        ["say", "Glue the sheet to the dark blue background.", "-o", str(out), "--device", "cpu", *args],
+        cli_env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith(f"wrote {out} ("), r.stdout
+    if codec[0] == "aac":
+        with av.open(str(out)) as c:
+            assert c.streams.audio[0].codec_context.name == "aac"
+            assert c.metadata["major_brand"].strip() == codec[1]
+            seconds = float(c.duration / av.time_base)
+    else:
+        info = soundfile.info(str(out))
+        assert (info.format, info.subtype) == codec and info.samplerate == 24_000
+        seconds = info.duration
+    assert 1.5 < seconds < 5.0
+    assert [p.name for p in tmp_path.iterdir()] == [name], "temporary file left behind"
 
 
 def test_say_reads_stdin_and_lists_voices(cli_env, tmp_path):

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+from audio_checks import read_wav
 from robust_helpers import (
     assert_model_not_loaded,
     assert_one_line_error,
@@ -27,8 +28,6 @@ from robust_helpers import (
     run_cli,
     text_of,
 )
-
-from fasttts_desktop.wavfile import read_wav
 
 HELLO = "Hello there."
 
@@ -323,7 +322,7 @@ def test_two_processes_on_one_cold_cache(cli_env, tmp_path, weights, monkeypatch
         assert proc.returncode == 0 and "jm_kumo" in out, err
         assert "Traceback" not in err
     files = sorted(p.name for p in offline_cache_path(cache).parent.iterdir())
-    assert not [f for f in files if f.endswith(".tmp")], files
+    assert not [f for f in files if f.endswith((".tmp", ".part"))], files
     monkeypatch.setattr(onnx_convert, "convert", lambda *a, **k: pytest.fail("the cache was not trusted"))
     again = load_weights(use_hub=False, cache_dir=cache)  # the cache they left is whole
     assert again.fingerprint == weights.fingerprint and again.notice == ""

@@ -250,7 +250,7 @@ def test_cli_speaks_an_epub(cli_env, tmp_path):
     import subprocess
     import sys
 
-    from fasttts_desktop.wavfile import read_wav
+    from audio_checks import read_wav
 
     book = tmp_path / "book.epub"
     book.write_bytes(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from app_fixtures import utterance_done
+from audio_checks import read_wav
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.wavfile import read_wav
 
 pytest_plugins = ["app_fixtures", "sound_sink"]
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 
+from audio_checks import read_wav
 from netcut import run_without_network
-
-from fasttts_desktop.wavfile import read_wav
 
 SAY = """
 import sys

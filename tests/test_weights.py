@@ -255,7 +255,7 @@ def test_damaged_cache_is_rebuilt_never_loaded(weights, weights_cache_dir, tmp_p
     assert rebuilt.fingerprint == weights.fingerprint
     load_weights(use_hub=False, cache_dir=tmp_path)
     assert conversions == [1]
-    assert not [p for p in mine.parent.iterdir() if p.name.endswith(".tmp")]
+    assert not [p for p in mine.parent.iterdir() if p.name.endswith((".tmp", ".part"))]
 
 
 def test_unwritable_cache_still_gives_weights(weights, tmp_path, conversions):

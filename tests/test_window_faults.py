@@ -116,19 +116,30 @@ def test_losing_the_sound_device_mid_play_ends_the_utterance_quietly(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fault", ["full-disk", "read-only"])
-def test_saving_onto_a_bad_disk_is_one_line_and_leaves_no_file(qtbot, make_app, engine, tmp_path, fault):
+@pytest.mark.parametrize(
+    "fault, name, disk_kb",
+    [
+        pytest.param("full-disk", "speech.wav", 64, id="full-disk"),
+        pytest.param("read-only", "speech.wav", 0, id="read-only"),
+        # ~6 s of speech is ~48 kB of MP3 or AAC: a smaller disk (libsndfile and FFmpeg report it apart)
+        pytest.param("full-disk", "speech.mp3", 16, id="full-disk-mp3"),
+        pytest.param("full-disk", "speech.m4b", 16, id="full-disk-m4b"),
+    ],
+)
+def test_saving_onto_a_bad_disk_is_one_line_and_leaves_no_file(
+    qtbot, make_app, engine, tmp_path, fault, name, disk_kb
+):
     app = make_app(engine)
     w, service = app.window, app.service
     qtbot.waitUntil(lambda: service.is_ready, timeout=120_000)
     w.text_edit.setPlainText(TWO_SENTENCES)
     folder_of = (
-        full_disk(tmp_path / "disk", size_kb=64)
+        full_disk(tmp_path / "disk", size_kb=disk_kb)
         if fault == "full-disk"
         else read_only_folder(tmp_path / "ro")
     )
     with folder_of as folder:
-        target = folder / "speech.wav"
+        target = folder / name
         with qtbot.waitSignal(service.save_failed, timeout=300_000) as failed:
             w.save_to(str(target))
         message = failed.args[0]

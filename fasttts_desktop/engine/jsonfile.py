@@ -1,16 +1,15 @@
 """Small JSON files of the user's own making (saved blends, the lexicon): read leniently, written whole.
 
-A file is replaced only once its new content is complete on disk (temp file, fsync, rename), so a crash or
-a full disk leaves the previous version, never half of one.
+A file is replaced only once its new content is complete on disk (engine/files.py), so a crash or a full
+disk leaves the previous version, never half of one.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from fasttts_desktop.engine.files import cannot_save, describe_os_error, write_text_atomic
 from fasttts_desktop.engine.types import EngineError
 
 
@@ -22,7 +21,8 @@ def read_json(path: Path, default):
     except FileNotFoundError:
         return default
     except (OSError, UnicodeDecodeError) as exc:
-        raise EngineError(f"Cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+        reason = describe_os_error(exc) if isinstance(exc, OSError) else "it is not UTF-8 text"
+        raise EngineError(f"Cannot read {path}: {reason}.") from exc
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -30,16 +30,9 @@ def read_json(path: Path, default):
 
 
 def write_json_atomic(path: Path, value) -> None:
-    """Write `value` as indented UTF-8 JSON; the file appears only once complete."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = json.dumps(value, ensure_ascii=False, indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    """Write `value` as indented UTF-8 JSON; the file appears only once complete. SaveError if it cannot."""
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise EngineError(f"Cannot save {path}: {exc.strerror or exc}") from exc
+        raise cannot_save(path, describe_os_error(exc)) from exc
+    write_text_atomic(path, json.dumps(value, ensure_ascii=False, indent=2) + "\n")

@@ -45,10 +45,3 @@ def log_dir() -> Path:
 def config_dir() -> Path:
     """The user config dir, e.g. ~/.config/fasttts-desktop: the user's own work, never deleted by the app."""
     return _dir("FASTTTS_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME, appauthor=False))
-
-
-def describe_os_error(exc: OSError) -> str:
-    """An OSError's reason in lower case without its errno: "permission denied", "read-only file system"…"""
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    return (exc.strerror or str(exc)).lower()

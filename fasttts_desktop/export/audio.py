@@ -2,8 +2,10 @@
 
 One writer per file, fed chunk by chunk, so a 10-hour book never sits in memory. WAV, FLAC, MP3 and
 Ogg (Vorbis, Opus) go through soundfile (libsndfile >= 1.1 encodes MP3 and Opus; its wheel bundles its
-own copy); M4B/M4A (AAC in MP4, with chapter marks) through PyAV, see m4b.py. Every file is written
-under a temporary name and renamed into place by `close()` (atomic.py).
+own copy), WAV with a size check of its own (wav.py); M4B/M4A (AAC in MP4, with chapter marks) through
+PyAV, see m4b.py. Every file is written under a temporary name and renamed into place by `close()`
+(engine/files.py), and a write that fails for want of space reads "no space left on device" whatever the
+library said.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fasttts_desktop.engine.files import AtomicFile
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.export.atomic import AtomicFile
 from fasttts_desktop.export.errors import ExportError
 
 
@@ -48,8 +50,9 @@ SUPPORTED_FORMATS = tuple(FORMATS)
 _ALIASES = {"vorbis": "ogg", "aac": "m4a", "mp4": "m4a"}
 
 
-def format_for(path: str | os.PathLike, format: str | None = None) -> AudioFormat:
-    """The format asked for by name (`format`, e.g. "mp3" or ".mp3"), else by the file's extension."""
+def format_for(path: str | os.PathLike, format: str | None = None, default: str | None = None) -> AudioFormat:
+    """The format asked for by name (`format`, e.g. "mp3" or ".mp3"), else by the file's extension, else
+    `default` (a name) if given."""
     if format:
         key = format.strip().lower().lstrip(".")
         key = _ALIASES.get(key, key)
@@ -62,6 +65,8 @@ def format_for(path: str | os.PathLike, format: str | None = None) -> AudioForma
     for f in _FORMATS:
         if ext in f.extensions:
             return f
+    if default:
+        return format_for(path, default)
     shown = f"extension {ext!r}" if ext else "no extension"
     raise ExportError(
         f"Cannot tell the audio format of {Path(path).name} ({shown}); "
@@ -90,8 +95,9 @@ class AudioWriter:
         try:
             self._open(self._file.temp_path)
         except Exception as exc:
+            error = self._error(exc)
             self._file.discard()
-            raise self._error(exc) from exc
+            raise error from exc
 
     # -- what subclasses provide
     def _open(self, temp_path: Path) -> None:
@@ -127,8 +133,9 @@ class AudioWriter:
         try:
             self._write(data)
         except Exception as exc:
+            error = self._error(exc)
             self.abort()
-            raise self._error(exc) from exc
+            raise error from exc
         self.samples_written += len(data)
 
     def mark_chapter(self, title: str) -> None:
@@ -150,8 +157,9 @@ class AudioWriter:
         try:
             self._finish()
         except Exception as exc:
+            error = self._error(exc)
             self.abort()
-            raise self._error(exc) from exc
+            raise error from exc
         return self._file.commit()
 
     def abort(self) -> None:
@@ -178,11 +186,14 @@ class AudioWriter:
             raise ExportError(f"{self.path} is already closed.")
 
     def _error(self, exc: BaseException) -> ExportError:
-        if isinstance(exc, ExportError):
-            return exc
+        """The line to report for `exc`; called before the temporary file goes (its size and the space it
+        took tell a full disk from an encoder's own failure)."""
+        known = self._file.failure(exc)
+        if known is not None:
+            return known
         # libsndfile's messages name the temporary file and repeat "Error": keep only what went wrong.
         reason = _LIBSNDFILE_PREFIX.sub("", one_line(exc)).rstrip(".")
-        return ExportError(f"Cannot write {self.format.name.upper()} to {self.path}: {reason}.")
+        return ExportError(f"Cannot write {self.format.name.upper()} to {self._file.given}: {reason}.")
 
 
 class SoundFileWriter(AudioWriter):
@@ -235,6 +246,10 @@ def open_audio_writer(
     appears at `path` until `close()` succeeds.
     """
     fmt = format_for(path, format)
+    if fmt.name == "wav":
+        from fasttts_desktop.export.wav import WavWriter
+
+        return WavWriter(path, fmt, sample_rate, title)
     if fmt.sf_format:
         return SoundFileWriter(path, fmt, sample_rate, title)
     from fasttts_desktop.export.m4b import M4BWriter

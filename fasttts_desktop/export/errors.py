@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fasttts_desktop.engine.types import EngineError
+from fasttts_desktop.engine.files import SaveError
 
-
-class ExportError(EngineError):
-    """Unknown format, a place that cannot be written, or an encoder that failed: one clear line."""
+# Unknown format, a place that cannot be written, or an encoder that failed. The same class as the file
+# writer's (engine/files.py), so "Cannot save to PATH: …" from any writer is caught, and reads, alike.
+ExportError = SaveError

@@ -1,12 +1,12 @@
-"""SRT and WebVTT files written cue by cue as chunks arrive, whole or not at all (atomic.py)."""
+"""SRT and WebVTT files written cue by cue as chunks arrive, whole or not at all (engine/files.py)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from fasttts_desktop.engine.files import AtomicFile
 from fasttts_desktop.engine.types import AudioChunk
-from fasttts_desktop.export.atomic import AtomicFile, describe_os_error
 from fasttts_desktop.export.cues import Cue, chunk_cues
 from fasttts_desktop.export.errors import ExportError
 
@@ -60,8 +60,9 @@ class SubtitleWriter:
             if self.format == "vtt":
                 self._out.write("WEBVTT\n\n")
         except OSError as exc:
+            error = self._file.os_error(exc)
             self._file.discard()
-            raise ExportError(describe_os_error(self.path, exc)) from exc
+            raise error from exc
 
     def add_chunk(self, chunk: AudioChunk, offset_s: float) -> None:
         if self._file.done:
@@ -71,8 +72,9 @@ class SubtitleWriter:
                 self.cues_written += 1
                 self._out.write(format_cue(cue, self.cues_written, self.format))
         except OSError as exc:
+            error = self._file.os_error(exc)
             self.abort()
-            raise ExportError(describe_os_error(self.path, exc)) from exc
+            raise error from exc
 
     def close(self) -> Path:
         if self._file.done:
@@ -80,8 +82,9 @@ class SubtitleWriter:
         try:
             self._out.close()
         except OSError as exc:
+            error = self._file.os_error(exc)
             self.abort()
-            raise ExportError(describe_os_error(self.path, exc)) from exc
+            raise error from exc
         return self._file.commit()
 
     def abort(self) -> None:

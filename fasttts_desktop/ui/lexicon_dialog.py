@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fasttts_desktop.engine.paths import describe_os_error
+from fasttts_desktop.engine.files import cannot_save, describe_os_error
 from fasttts_desktop.engine.text.languages import LANGUAGES
 from fasttts_desktop.engine.text.lexicon import Lexicon, LexiconEntry
 from fasttts_desktop.engine.types import EngineError
@@ -180,7 +180,7 @@ class LexiconDialog(RememberedDialog):
         except EngineError as exc:
             return str(exc)
         except OSError as exc:
-            return f"Cannot save {trial.path}: {describe_os_error(exc)}"
+            return str(cannot_save(trial.path, describe_os_error(exc)))
         self.lexicon = trial
         self._fill(chosen)
         show_message(self.message, "")

@@ -2,7 +2,7 @@
 
 No Qt. Keyed by the document's path and a hash of its text, so an edited or replaced file starts afresh
 and the same book at another path is another book (a copy may be a different edition). The file is
-written whole or not at all (temporary file + rename), and a damaged one is ignored, never fatal.
+written whole or not at all (engine/files.py), and a damaged one is ignored, never fatal.
 """
 
 from __future__ import annotations
@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import platformdirs
 
+from fasttts_desktop.engine.files import SaveError, write_text_atomic
 from fasttts_desktop.engine.paths import APP_NAME
 
 log = logging.getLogger(__name__)
@@ -73,15 +72,8 @@ class PositionStore:
         data = json.dumps({"format": _FORMAT, "documents": self._entries}, ensure_ascii=False, indent=1)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=".positions-", suffix=".part", dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    f.write(data)
-                Path(tmp).replace(self.path)
-            except BaseException:
-                Path(tmp).unlink()
-                raise
-        except OSError as exc:
+            write_text_atomic(self.path, data)
+        except (OSError, SaveError) as exc:
             # Losing a bookmark is not worth interrupting the reading for; the log says why.
             log.warning("could not save reading positions to %s: %s", self.path, exc)
             return

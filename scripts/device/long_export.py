@@ -23,7 +23,6 @@ import sys
 import threading
 import time
 import unicodedata
-import wave
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -124,7 +123,7 @@ def export(text: str, wav_path: Path, voice: str | None) -> dict:
     import torch
 
     from fasttts_desktop.engine import Engine
-    from fasttts_desktop.wavfile import to_pcm16
+    from fasttts_desktop.export import open_audio_writer
 
     t_load = time.perf_counter()
     engine = Engine.load("cuda", use_hub=False)
@@ -152,12 +151,9 @@ def export(text: str, wav_path: Path, voice: str | None) -> dict:
     samples, n_chunks, n_samples = [], 0, 0
     torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    with wave.open(str(wav_path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(24_000)
+    with open_audio_writer(wav_path, format="wav") as w:  # as `say -o book.wav` writes it
         for chunk in engine.stream(text, voice, batch=engine.export_batch):
-            w.writeframes(to_pcm16(np.asarray(chunk.audio)))
+            w.write(np.asarray(chunk.audio))
             n_samples += len(chunk.audio)
             coverage.add(chunk)
             n_chunks += 1

@@ -12,6 +12,7 @@ Both then load our state dict with strict checking, which kokoro's own loader do
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import tempfile
 import threading
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from fasttts_desktop.engine.files import write_bytes_atomic
 from fasttts_desktop.engine.weights.config import kokoro_config
 
 log = logging.getLogger(__name__)
@@ -30,9 +32,9 @@ _build_lock = threading.Lock()  # build_folded_model swaps two module globals wh
 def _empty_checkpoint() -> str:
     path = Path(tempfile.gettempdir()) / "fasttts-desktop-empty-checkpoint.pth"
     if not path.exists():
-        tmp = path.with_suffix(f".{id(path)}.tmp")
-        torch.save({}, tmp)
-        tmp.replace(path)
+        buffer = io.BytesIO()
+        torch.save({}, buffer)
+        write_bytes_atomic(path, buffer.getvalue())
     return str(path)
 
 

@@ -16,7 +16,6 @@ import importlib.metadata
 import importlib.resources
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 import torch
 
 from fasttts_desktop.engine import paths
+from fasttts_desktop.engine.files import SaveError, cannot_save, describe_os_error, write_bytes_atomic
 from fasttts_desktop.engine.types import EngineError, Progress
 from fasttts_desktop.engine.weights import hub, onnx_convert, voices
 
@@ -214,7 +214,7 @@ def offline_weights(cache_dir: Path | None = None, progress: Progress | None = N
     except OSError as e:  # e.g. an unwritable home: no cache folder at all
         folder = cache_dir or paths.cache_dir_path()
         state_dict, fingerprint = _convert(report)
-        return state_dict, fingerprint, _no_cache_notice(folder, e)
+        return state_dict, fingerprint, _no_cache_notice(folder, describe_os_error(e))
     cached = _read_cache(path, report)
     if cached is not None:
         return (*cached, "")
@@ -223,16 +223,16 @@ def offline_weights(cache_dir: Path | None = None, progress: Progress | None = N
     notice = ""
     try:
         _write_cache(path, state_dict, fingerprint)
-    except OSError as e:  # a read-only or full disk costs the next start a conversion, nothing more
+    except SaveError as e:  # a read-only or full disk costs the next start a conversion, nothing more
         log.info("Could not cache the converted weights at %s: %s", path, e)  # the notice says it
-        notice = _no_cache_notice(path.parent, e)
+        notice = _no_cache_notice(path.parent, e.reason)
     report("Offline model ready", 1.0)
     return state_dict, fingerprint, notice
 
 
-def _no_cache_notice(folder: Path, e: OSError) -> str:
+def _no_cache_notice(folder: Path, reason: str) -> str:
     return (
-        f"The converted model could not be kept in {folder} ({paths.describe_os_error(e)}): "
+        f"The converted model could not be kept in {folder} ({reason}): "
         "it runs from memory, and the next start will convert it again."
     )
 
@@ -255,7 +255,7 @@ def _read_cache(path: Path, report: Progress):
         report("Loading the cached model", 0.0)
         # Hashed in blocks, then read tensor by tensor: never the whole file in memory beside its tensors
         # (that doubled the start-up peak: 327 MB of bytes next to 327 MB of tensors). The file is only ever
-        # replaced whole (_atomic_write), and the names are checked below.
+        # replaced whole (write_bytes_atomic), and the names are checked below.
         digest = hashlib.sha256()
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 22), b""):
@@ -306,7 +306,10 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
 def _write_cache(path: Path, state_dict: dict[str, torch.Tensor], fingerprint: str) -> None:
     import safetensors.torch
 
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise cannot_save(path.parent, describe_os_error(e)) from e
     data = safetensors.torch.save(state_dict, metadata={"fingerprint": fingerprint, "source": OFFLINE_SOURCE})
     meta = {
         "format": _SIDECAR_FORMAT,
@@ -318,17 +321,5 @@ def _write_cache(path: Path, state_dict: dict[str, torch.Tensor], fingerprint: s
         "keys": list(state_dict),
     }
     # The sidecar is written last: a weights file without a matching sidecar is never trusted.
-    _atomic_write(path, data)
-    _atomic_write(_sidecar(path), json.dumps(meta, indent=1).encode())
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_bytes_atomic(path, data)
+    write_bytes_atomic(_sidecar(path), json.dumps(meta, indent=1).encode())

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from fasttts_desktop.engine.files import write_text_atomic
+
 log = logging.getLogger(__name__)
 
 # Bump when the artifact's format or the code that builds it changes meaning.
@@ -160,9 +162,7 @@ class CompileCache:
         except (OSError, ValueError):
             return
         meta["loads"] = loads
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(meta, indent=1))
-        os.replace(tmp, path)
+        write_text_atomic(path, json.dumps(meta, indent=1))
 
     def loads(self, key: CacheKey) -> bool | str | None:
         try:

@@ -7,6 +7,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
+from fasttts_desktop.engine.files import describe_os_error
 from fasttts_desktop.engine.text.documents.model import KINDS, Document, DocumentError
 
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -111,7 +112,7 @@ def _read_regular_file(path: Path, name: str) -> bytes:
     except FileNotFoundError:
         raise DocumentError(f"Cannot open {name}: there is no such file.") from None
     except OSError as exc:
-        raise DocumentError(f"Cannot open {name}: {_reason(exc)}.") from None
+        raise DocumentError(f"Cannot open {name}: {describe_os_error(exc)}.") from None
     if stat.S_ISDIR(st.st_mode):
         raise DocumentError(f"{name} is a folder, not a document.")
     if not stat.S_ISREG(st.st_mode):
@@ -129,21 +130,17 @@ def _read_regular_file(path: Path, name: str) -> bytes:
     try:
         fd = os.open(path, flags)
     except OSError as exc:
-        raise DocumentError(f"Cannot open {name}: {_reason(exc)}.") from None
+        raise DocumentError(f"Cannot open {name}: {describe_os_error(exc)}.") from None
     with os.fdopen(fd, "rb") as f:
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 raise DocumentError(f"{name} is not a regular file; only files can be opened.")
             data = f.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
-            raise DocumentError(f"Cannot read {name}: {_reason(exc)}.") from None
+            raise DocumentError(f"Cannot read {name}: {describe_os_error(exc)}.") from None
     if len(data) > MAX_FILE_BYTES:
         raise DocumentError(f"{name} is too large to open (the limit is {_mb(MAX_FILE_BYTES)}).")
     return data
-
-
-def _reason(exc: OSError) -> str:
-    return "permission denied" if isinstance(exc, PermissionError) else (exc.strerror or str(exc)).lower()
 
 
 def _mb(n: int) -> str:
