@@ -74,7 +74,7 @@ def speak_to_file(
         _warn(f"characters {start}-{end}: {warning}")
     progress = Progress(engine.estimate_chunks(text, lang_code=lang_code))
     t0 = time.perf_counter()
-    first = None
+    first: float | None = None  # seconds to the first chunk
     chunks = 0
     unspoken: list[tuple[int, str]] = []
     failed: list[AudioChunk] = []
@@ -97,7 +97,7 @@ def speak_to_file(
     seconds = writer.seconds
     print_out(
         f"wrote {out} ({seconds:.2f} s of audio, {chunks} chunk{'s' * (chunks != 1)}) · "
-        f"{engine.description} · first chunk after {first * 1000:.0f} ms · "
+        f"{engine.description} · first chunk after {(first or 0.0) * 1000:.0f} ms · "
         f"real-time factor {total / seconds:.3f} ({seconds / total:.1f}x realtime) · engine load {load_s:.1f} s"
     )
     for chunk in failed:

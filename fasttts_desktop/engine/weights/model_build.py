@@ -18,6 +18,7 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
 
@@ -25,6 +26,8 @@ from fasttts_desktop.engine.files import write_bytes_atomic
 from fasttts_desktop.engine.weights.config import kokoro_config
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=torch.nn.Module)
 _build_lock = threading.Lock()  # build_folded_model swaps two module globals while it builds
 
 
@@ -120,12 +123,12 @@ def _meta_attributes(model: torch.nn.Module):
 
 def _rebuild_plain_tensors(model: torch.nn.Module) -> None:
     # kokoro's TorchSTFT keeps its Hann window as a plain attribute, made in __init__.
-    stft = model.decoder.generator.stft
+    stft: Any = model.get_submodule("decoder.generator.stft")  # kokoro's module: untyped
     if isinstance(getattr(stft, "window", None), torch.Tensor) and stft.window.is_meta:
         stft.window = torch.hann_window(stft.win_length, periodic=True, dtype=torch.float32)
 
 
-def remove_weight_norm(model: torch.nn.Module) -> torch.nn.Module:
+def remove_weight_norm(model: M) -> M:
     """Fold kokoro's (old-style) weight norm into plain weights: same function, no per-call recompute."""
     for module in model.modules():
         if hasattr(module, "weight_g") and hasattr(module, "weight_v"):
@@ -197,8 +200,11 @@ def build_folded_model(
     from fasttts_desktop.engine.weights.kokoro_parts import istftnet
 
     folded = fold_weight_norm(state_dict, cast, consume)
-    kokoro_blocks = istftnet()
-    plain = lambda module, *args, **kwargs: module
+    kokoro_blocks: Any = istftnet()  # kokoro.istftnet, untyped; its weight_norm is swapped below
+
+    def plain(module: torch.nn.Module, *_args: object, **_kwargs: object) -> torch.nn.Module:
+        return module
+
     with _build_lock:
         saved = kokoro_blocks.weight_norm, prosody.weight_normed
         kokoro_blocks.weight_norm, prosody.weight_normed = plain, plain

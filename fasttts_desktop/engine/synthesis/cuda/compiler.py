@@ -249,8 +249,8 @@ class DecoderCompiler:
                 mode, detail = aoti.check_in_subprocess(path)
                 self.detail += f" aoti check: {detail};"
                 cache.mark(key, mode or False)
-                if not mode:
-                    return False
+            if not isinstance(mode, str):  # None: no mode works; an AOTI entry is never marked True
+                return False
             self._hand_over(aoti.load_package(path, mode), "aoti")
         except Exception as exc:  # noqa: BLE001 - no toolchain, export failure, bad package
             self.detail += f" aoti failed: {exc!r}"[:300] + ";"
