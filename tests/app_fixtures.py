@@ -60,7 +60,6 @@ def make_app(qtbot, settings_path, tmp_path, monkeypatch):
 
     output: a stream opener in place of the fake one; "real" plays through sounddevice.
     """
-
     isolate_user_dirs(tmp_path, monkeypatch)
 
     def make(

@@ -31,7 +31,7 @@ def config(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "spec, parts",
+    ("spec", "parts"),
     [
         pytest.param("jm_kumo:60,jf_alpha:40", [("jm_kumo", 0.6), ("jf_alpha", 0.4)], id="percent"),
         pytest.param("jm_kumo(2)+jf_alpha(1)", [("jm_kumo", 2 / 3), ("jf_alpha", 1 / 3)], id="fastapi-form"),
@@ -49,7 +49,7 @@ def test_specs_are_read_and_weights_normalised(spec, parts):
 
 
 @pytest.mark.parametrize(
-    "spec, message",
+    ("spec", "message"),
     [
         pytest.param("", "Cannot read", id="empty"),
         pytest.param("jm_kumo:abc", "Cannot read", id="word-weight"),

@@ -37,7 +37,7 @@ def test_say_writes_speech_wav_and_reports_speed(cli_env, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name, args, codec",
+    ("name", "args", "codec"),
     [
         pytest.param("x.mp3", [], ("MP3", "MPEG_LAYER_III"), id="mp3-by-extension"),
         pytest.param("x.m4b", [], ("aac", "M4B"), id="m4b-by-extension"),
@@ -86,7 +86,7 @@ def test_say_reads_stdin_and_lists_voices(cli_env, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, stdin, message",
+    ("args", "stdin", "message"),
     [
         pytest.param(["say", "   ", "-o", "{tmp}/a.wav"], None, "no text", id="empty-text"),
         pytest.param(["say", "Hi.", "-o", "{tmp}/missing/a.wav"], None, "does not exist", id="bad-folder"),

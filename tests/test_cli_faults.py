@@ -125,7 +125,7 @@ def test_endless_standard_input_is_bounded(quick_env, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, stdin, fragment",
+    ("args", "stdin", "fragment"),
     [
         pytest.param(["-f", "{tmp}"], None, "is a folder", id="file-is-folder"),  # the importers word it
         pytest.param(["-f", "{tmp}/none.txt"], None, "no such file", id="file-missing"),
@@ -175,7 +175,7 @@ def test_output_that_is_not_a_regular_file_is_refused_untouched(quick_env, tmp_p
 
 
 @pytest.mark.parametrize(
-    "where, fragment",
+    ("where", "fragment"),
     [
         pytest.param("{tmp}", "it is a folder", id="folder"),
         pytest.param("{tmp}/missing/a.wav", "does not exist", id="missing-folder"),

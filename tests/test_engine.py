@@ -133,7 +133,7 @@ def test_batched_stream_makes_the_same_chunks_in_one_call(engine, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    ("kwargs", "message"),
     [
         pytest.param({"text": "   \n"}, "no text", id="empty"),
         pytest.param({"text": "Hi.", "voice": "zz_nobody"}, "Unknown voice", id="voice"),

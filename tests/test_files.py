@@ -134,7 +134,7 @@ def test_writes_through_a_link_to_a_regular_file(tmp_path, writer):
 
 
 @pytest.mark.parametrize("writer", WRITERS)
-@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_new_files_get_the_umask_mode(tmp_path, umask, mode, writer):
     # issue 9: saved files were 0600 whatever the umask
     old = os.umask(umask)

@@ -157,7 +157,7 @@ out = [pc.chunk.phonemes for pc in fe.chunks({HARVARD + " Zorblaxian."!r})]
 print(json.dumps({{"init_s": init_s, "phonemes": out, "tried": tried}}))
 """
     # No HF_HUB_OFFLINE and friends: the front end must not need them.
-    env = {k: None for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")}
+    env = dict.fromkeys(("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"))
     done = run_without_network(code, env=env, timeout=180)
     assert done.returncode == 0, f"[{done.netcut}] {done.stderr[-3000:]}"
     result = json.loads(done.stdout.strip().splitlines()[-1])

@@ -114,7 +114,7 @@ def test_mandarin_reads_words_numbers_and_english():
     assert "pˈIθən" in ps  # the English word through espeak, not letters
 
 
-@pytest.mark.parametrize("lang, text", ESPEAK_SAMPLES)
+@pytest.mark.parametrize(("lang", "text"), ESPEAK_SAMPLES)
 def test_espeak_languages_give_phonemes_in_kokoros_vocabulary(lang, text):
     chunks = chunks_of(lang, text, first_max=None)
     tokens = [t for pc in chunks for t in pc.tokens]
@@ -185,7 +185,7 @@ def test_real_model_speaks_japanese_on_cpu(engine):
 
 
 @pytest.mark.parametrize(
-    "lang, sentence", [("j", JA), ("z", "你好，世界。今天是2024年12月3日，我们去北京。")]
+    ("lang", "sentence"), [("j", JA), ("z", "你好，世界。今天是2024年12月3日，我们去北京。")]
 )
 def test_chunk_estimate_knows_the_script_is_the_languages_own(lang, sentence):
     from fasttts_desktop.engine.text.chunk_estimate import estimate_chunk_count

@@ -78,7 +78,7 @@ def test_say(say, tmp_path, case):
     assert_whole_wav_or_absent(out, expect=case.code == 0)
 
 
-@pytest.mark.parametrize("name, code, error", OUTPUT_CASES)
+@pytest.mark.parametrize(("name", "code", "error"), OUTPUT_CASES)
 def test_say_output_names(say, tmp_path, name, code, error):
     out = tmp_path / name
     if name == "existing.wav":

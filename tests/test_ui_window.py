@@ -113,7 +113,7 @@ def test_ctrl_s_exports_through_the_export_dialog(qtbot, make_app, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text, engine, expected",
+    ("text", "engine", "expected"),
     [
         pytest.param("   \n ", FakeEngine(), "There is no text to speak", id="blank"),
         pytest.param("Hi.", FakeEngine(), "Unknown voice", id="engine-error"),

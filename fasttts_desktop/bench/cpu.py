@@ -205,8 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     # -- long text
     if "long" not in skip:
         long_items = phon["long"]
-        audio_s = {k: 0.0 for k in sides}
-        comp_s = {k: 0.0 for k in sides}
+        audio_s = dict.fromkeys(sides, 0.0)
+        comp_s = dict.fromkeys(sides, 0.0)
         for item in long_items:
             for name, side in sides.items():
                 s, out = side(item["phonemes"])

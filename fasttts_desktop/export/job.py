@@ -27,7 +27,7 @@ def export_utterance(
     *,
     subtitles_path: str | os.PathLike | None = None,
     chapters: Sequence[tuple[int, str]] = (),
-    format: str | None = None,  # noqa: A002 - the keyword soundfile and PyAV use for the same thing
+    format: str | None = None,
     title: str | None = None,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,

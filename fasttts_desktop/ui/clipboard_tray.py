@@ -54,10 +54,10 @@ class ClipboardAndTray(QObject):
         w = self.window
         text = QGuiApplication.clipboard().text()
         if not text.strip():
-            w._show_error("The clipboard holds no text to speak: copy some first.")
+            w.show_error("The clipboard holds no text to speak: copy some first.")
             return False
         if w.documents.current is not None:
-            w._show_error("")
+            w.show_error("")
             w.reader.speak_aside(text)
             w.status_label.setText(
                 f"Speaking the clipboard ({len(text):,} characters); the document keeps its place."
@@ -70,7 +70,7 @@ class ClipboardAndTray(QObject):
             w.text_edit.forget_cursor()
             w.speak()
             return True
-        w._set_notice("script", script_warning(text, lang_of_voice(w.voice())) or "")
+        w.set_notice("script", script_warning(text, lang_of_voice(w.voice())) or "")
         return True
 
     @Slot(bool)

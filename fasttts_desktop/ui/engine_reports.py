@@ -21,14 +21,14 @@ CHUNKS_COUNTED = 10  # up to this many chunks the bar counts them; beyond, it sh
 
 
 class EngineReports(WindowWidgets):
-    """Mixed into MainWindow: uses its widgets, `service`, `settings`, `_chunks` and `_set_notice`."""
+    """Mixed into MainWindow: uses its widgets, `service`, `settings`, `_chunks` and `set_notice`."""
 
     # MainWindow's, declared for the type checker
     service: SpeechService
     exporter: Exporter
     _chunks: tuple[int, int]
     _saved_voice: str
-    _set_notice: Callable[[str, str], None]
+    set_notice: Callable[[str, str], None]
 
     def save_to(self, path: str) -> None:
         """Export to `path` in the format its extension names (tests and scripts; the menu asks first)."""
@@ -49,7 +49,7 @@ class EngineReports(WindowWidgets):
     def _on_ready(self, info: EngineInfo) -> None:
         self.engine_label.setText(info.description)
         self.engine_label.setToolTip("The path the speech engine runs on")
-        self._set_notice("engine", info.notice)
+        self.set_notice("engine", info.notice)
         self.fill_voices(info)
         self.voice_box.setEnabled(True)
         if not self.service.busy:
@@ -73,7 +73,7 @@ class EngineReports(WindowWidgets):
     def _on_load_failed(self, message: str) -> None:
         self.engine_label.setText("Engine not loaded")
         self.progress.hide()
-        self._set_notice("load", f"The speech engine could not be loaded: {message}")
+        self.set_notice("load", f"The speech engine could not be loaded: {message}")
         self.status_label.setText("The speech engine could not be loaded.")
 
     @Slot(int, int)

@@ -84,7 +84,7 @@ class Exporter(QObject):
     def ask(self) -> ExportDialog | None:
         """Open the export dialog (not modal while the export runs: it closes when the export starts)."""
         if not self._text().strip():
-            self.window._show_error("There is no text to export: type or paste some first.")
+            self.window.show_error("There is no text to export: type or paste some first.")
             return None
         opened = self.window.documents.current
         marks = chapter_marks(opened.document.headings) if opened is not None else ()
@@ -97,9 +97,9 @@ class Exporter(QObject):
 
     def export(self, choice: ExportChoice) -> None:
         text = self._text()
-        self.window._show_error("")
+        self.window.show_error("")
         if not text.strip():
-            self.window._show_error("There is no text to export: type or paste some first.")
+            self.window.show_error("There is no text to export: type or paste some first.")
             return
         opened = self.window.documents.current
         chapters = chapter_marks(opened.document.headings) if opened is not None and choice.chapters else ()
@@ -170,7 +170,7 @@ class Exporter(QObject):
     def _on_failed(self, message: str) -> None:
         self._ended()
         if message:
-            self.window._show_error(message)
+            self.window.show_error(message)
             self.window.status_label.setText("Could not export.")
         else:
             self.window.status_label.setText("Export cancelled; no file was written.")
