@@ -15,6 +15,7 @@ import signal
 import sys
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 from fasttts_desktop import __version__, cli_text
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, EngineError
@@ -69,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
         "extension names (.wav .flac .mp3 .ogg .opus .m4b .m4a); WAV for any other name"
     )  # fmt: skip
     say.add_argument("--format", help="the audio format whatever the name: wav flac mp3 ogg opus m4b m4a")
+    say.add_argument(
+        "--subtitles",
+        metavar="FILE",
+        help="also write subtitles timed to the speech, one cue per sentence (.srt or .vtt)",
+    )
     say.add_argument(
         "--voice",
         help='voice name (see `fasttts-desktop voices`), saved blend or blend "jm_kumo:60,jf_alpha:40"',
@@ -126,11 +132,13 @@ def _read_text(args: argparse.Namespace):
     if args.file and args.text is not None:
         raise EngineError("give the text as an argument or with --file, not both")
     if args.file:
-        from fasttts_desktop.engine.text.documents import load_document
+        from fasttts_desktop.engine.text.documents import chapter_marks, load_document
 
         # Any document the window opens (txt, md, html, epub, pdf); DocumentError is an EngineError.
         document = load_document(args.file)
-        return textinput.Text(document.text, list(document.notices))
+        return textinput.Text(
+            document.text, list(document.notices), chapter_marks(document.headings), document.title
+        )
     if args.text is None or args.text == "-":
         if sys.stdin is None or sys.stdin.isatty():
             raise EngineError("give the text as an argument, with --file, or on standard input")
@@ -181,7 +189,9 @@ def _load_engine(args: argparse.Namespace):
 
 def _say(args: argparse.Namespace) -> int:
     from fasttts_desktop.cli_say import speak_to_file
+    from fasttts_desktop.engine.files import check_target
     from fasttts_desktop.export.audio import format_for, open_audio_writer
+    from fasttts_desktop.export.subtitles import subtitle_format_for
 
     given = _read_text(args)
     for notice in given.notices:
@@ -190,12 +200,26 @@ def _say(args: argparse.Namespace) -> int:
         return _fail("there is no text to speak")
     _check_voice(args)
     fmt = format_for(args.output, args.format, default="wav").name
+    if args.subtitles:
+        subtitle_format_for(args.subtitles)
+        check_target(args.subtitles)
     # the output is checked (its temp file made, the encoder opened) before any work
-    with open_audio_writer(args.output, format=fmt) as writer:
+    title = given.title or Path(args.output).stem
+    with open_audio_writer(args.output, format=fmt, title=title) as writer:
         t_load = time.perf_counter()
         engine = _load_engine(args)
         load_s = time.perf_counter() - t_load
-        return speak_to_file(engine, given.text, args.voice, args.speed, writer, load_s, args.lang)
+        return speak_to_file(
+            engine,
+            given.text,
+            args.voice,
+            args.speed,
+            writer,
+            load_s,
+            args.lang,
+            subtitles=args.subtitles,
+            chapters=given.chapters,
+        )
 
 
 def _voices(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 
 from fasttts_desktop.engine.files import describe_os_error
 from fasttts_desktop.engine.text.prepare import describe_unspoken
@@ -37,8 +38,10 @@ class Progress:
         self.t0 = self.last_t = time.perf_counter()
         self.last_tenth = 0
         self.shown = False
+        self.done = 0  # chunks written
 
     def update(self, chunk: AudioChunk, audio_s: float) -> None:
+        self.done += 1
         done = chunk.index + 1
         total = max(self.expected, chunk.total, done)
         now = time.perf_counter()
@@ -61,11 +64,23 @@ class Progress:
 
 
 def speak_to_file(
-    engine, text: str, voice: str | None, speed: float, writer, load_s: float, lang: str | None = None
+    engine,
+    text: str,
+    voice: str | None,
+    speed: float,
+    writer,
+    load_s: float,
+    lang: str | None = None,
+    *,
+    subtitles: str | None = None,
+    chapters: Sequence[tuple[int, str]] = (),
 ) -> int:
-    """Speak `text` into `writer` (an export AudioWriter) and close it; print the summary and the report.
+    """Speak `text` into `writer` (an export AudioWriter) and close it, with subtitles beside it when asked
+    and chapter marks ((offset, title): M4B/M4A keep them); print the summary and the report.
 
     `voice`: a voice, saved blend or blend spec; `lang`: the language to read in (default: the voice's)."""
+    from fasttts_desktop.export.job import export_utterance
+
     v = engine.voice(voice)
     lang_code = engine.language(voice, lang)
     if engine.notice:
@@ -74,30 +89,47 @@ def speak_to_file(
         _warn(f"characters {start}-{end}: {warning}")
     progress = Progress(engine.estimate_chunks(text, lang_code=lang_code))
     t0 = time.perf_counter()
-    first: float | None = None  # seconds to the first chunk
-    chunks = 0
+    first: list[float] = []
     unspoken: list[tuple[int, str]] = []
     failed: list[AudioChunk] = []
-    try:
-        for chunk in engine.stream(text, v.name, speed, batch=engine.export_batch, lang=lang):
-            if first is None:
-                first = time.perf_counter() - t0
-            writer.write(chunk.audio)
-            chunks += 1
+
+    def watched(chunks):
+        for chunk in chunks:
+            if not first:
+                first.append(time.perf_counter() - t0)
             unspoken.extend(chunk.unspoken)
             if chunk.failed:
                 failed.append(chunk)
+            yield chunk
             progress.update(chunk, writer.seconds)
+
+    try:
+        stream = engine.stream(text, v.name, speed, batch=engine.export_batch, lang=lang)
+        if subtitles is None and not chapters:
+            result = None
+            for chunk in watched(stream):
+                writer.write(chunk.audio)
+        else:
+            result = export_utterance(watched(stream), writer, subtitles_path=subtitles, chapters=chapters)
     finally:
         progress.close()
     total = time.perf_counter() - t0
-    if not writer.samples_written:
-        raise EngineError("no audio could be made from this text; nothing was written")
-    out = writer.close()
+    if result is None:
+        if not writer.samples_written:
+            raise EngineError("no audio could be made from this text; nothing was written")
+        out = writer.close()
+    else:
+        out = result.audio_path
     seconds = writer.seconds
+    extra = ""
+    if result is not None and result.subtitles_path is not None:
+        extra += f", subtitles {result.subtitles_path}"
+    if result is not None and result.chapters:
+        extra += f", {len(result.chapters)} chapter marks"
+    chunks = progress.done
     print_out(
-        f"wrote {out} ({seconds:.2f} s of audio, {chunks} chunk{'s' * (chunks != 1)}) · "
-        f"{engine.description} · first chunk after {(first or 0.0) * 1000:.0f} ms · "
+        f"wrote {out} ({seconds:.2f} s of audio, {chunks} chunk{'s' * (chunks != 1)}{extra}) · "
+        f"{engine.description} · first chunk after {first[0] * 1000:.0f} ms · "
         f"real-time factor {total / seconds:.3f} ({seconds / total:.1f}x realtime) · engine load {load_s:.1f} s"
     )
     for chunk in failed:

@@ -35,6 +35,8 @@ _BOMS = (  # UTF-32 first: its little-endian BOM starts with UTF-16's
 class Text:
     text: str
     notices: list[str] = field(default_factory=list)  # one line each, e.g. how it was decoded
+    chapters: tuple[tuple[int, str], ...] = ()  # (offset, title) for chapter marks, from a document
+    title: str | None = None
 
 
 def decode(data: bytes, label: str) -> Text:

@@ -70,6 +70,48 @@ def test_say_writes_the_format_the_name_asks_for(cli_env, tmp_path, name, args, 
     assert [p.name for p in tmp_path.iterdir()] == [name], "temporary file left behind"
 
 
+@pytest.mark.slow
+def test_say_makes_an_audiobook_with_chapters_and_subtitles_from_an_epub(cli_env, tmp_path):
+    # issue 13's "done when": say -f book.epub -o book.m4b --subtitles book.vtt --voice "a:70,b:30"
+    import av
+    import webvtt
+    from book_files import write_epub
+
+    chapters = [
+        ("Chapter One", ["The birch canoe slid on the smooth planks."]),
+        ("Chapter Two", ["Glue the sheet to the dark blue background."]),
+    ]
+    book = write_epub(tmp_path / "book.epub", chapters, title="Two Lines")
+    out, subs = tmp_path / "book.m4b", tmp_path / "book.vtt"
+    r = run_cli(
+        ["say", "-f", str(book), "-o", str(out), "--subtitles", str(subs)]
+        + ["--voice", "jm_kumo:70,jf_alpha:30", "--device", "cpu"],
+        cli_env,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "subtitles" in r.stdout and "2 chapter marks" in r.stdout, r.stdout
+    with av.open(str(out)) as c:
+        marks = [(ch["metadata"]["title"], float(ch["start"] * ch["time_base"])) for ch in c.chapters()]
+        seconds = float(c.duration / av.time_base)
+        assert c.metadata.get("title") == "Two Lines"
+    assert [t for t, _ in marks] == ["Chapter One", "Chapter Two"] and marks[0][1] == 0.0
+    cues = list(webvtt.read(str(subs)))
+    assert [c.text.replace("\n", " ") for c in cues] == [
+        "Chapter One",
+        "The birch canoe slid on the smooth planks.",
+        "Chapter Two",
+        "Glue the sheet to the dark blue background.",
+    ]
+    def at(stamp: str) -> float:  # "00:00:04.890" (webvtt's *_in_seconds drop the fraction)
+        h, m, sec = stamp.split(":")
+        return 3600 * int(h) + 60 * int(m) + float(sec)
+
+    # the second chapter mark opens the chunk where its heading is spoken (the chunk's lead-in before it)
+    assert 0 <= at(cues[2].start) - marks[1][1] < 0.5
+    assert at(cues[-1].end) <= seconds + 0.05
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["book.epub", "book.m4b", "book.vtt"]
+
+
 def test_say_reads_stdin_and_lists_voices(cli_env, tmp_path):
     out = tmp_path / "stdin.wav"
     r = run_cli(

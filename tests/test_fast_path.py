@@ -253,8 +253,11 @@ def test_channels_last_decoder_equals_the_1d_one(rand_kmodel, fast):
     # at batch 1 the convolutions listed in B1_AS_1D run as 1-D ones on the same weights: same result
     from fasttts_desktop.engine.synthesis.cuda.decoder import B1_AS_1D
 
-    marked = [m for m in convs if getattr(m, "one_row_as_1d", False)]
+    marked = [m for m in convs if getattr(m, "weight_1d", None) is not None]
     assert marked and all((m.in_channels, m.kernel_size[1]) in B1_AS_1D for m in marked)
+    # a contiguous weight of its own: a view of the channels-last one would put cuDNN back on NHWC kernels
+    assert all(m.weight_1d.is_contiguous() and m.weight_1d.dim() == 3 for m in marked)
+    torch.testing.assert_close(marked[0].weight_1d, marked[0].weight.squeeze(2))
     one = [t[:1] for t in args]
     torch.testing.assert_close(nhwc(*one), fast.decoder(*one), atol=1e-4, rtol=1e-4)
 

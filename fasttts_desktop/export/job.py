@@ -23,7 +23,7 @@ class ExportResult:
 
 def export_utterance(
     chunks: Iterable[AudioChunk],
-    audio_path: str | os.PathLike,
+    audio_path: str | os.PathLike | AudioWriter,
     *,
     subtitles_path: str | os.PathLike | None = None,
     chapters: Sequence[tuple[int, str]] = (),
@@ -41,9 +41,15 @@ def export_utterance(
     subtitles are renamed into place right after the audio; only a failure between those two renames
     would leave the audio alone). `cancel` is polled between chunks; when it returns True nothing is
     left behind and Cancelled is raised. Errors: ExportError/EngineError, one line.
+    `audio_path` may be a writer opened already (the CLI opens it before loading the model, so a place it
+    cannot write is said at once); it is closed or aborted here either way.
     """
     marks = sorted(chapters, key=lambda c: c[0])
-    writer: AudioWriter = open_audio_writer(audio_path, format=format, title=title)
+    writer: AudioWriter = (
+        audio_path
+        if isinstance(audio_path, AudioWriter)
+        else open_audio_writer(audio_path, format=format, title=title)
+    )
     subs: SubtitleWriter | None = None
     try:
         if subtitles_path is not None:

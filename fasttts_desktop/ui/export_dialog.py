@@ -50,18 +50,6 @@ class ExportChoice:
     chapters: bool  # mark the document's chapters (M4B)
 
 
-def chapter_marks(headings) -> tuple[tuple[int, str], ...]:
-    """(offset, title) of the headings that are the book's chapters: the top level, or the top two
-    levels when the top one is a single heading (a book title above its chapters)."""
-    levels = sorted({h.level for h in headings})
-    marks = []
-    for depth in levels:
-        marks = [h for h in headings if h.level <= depth]
-        if len(marks) >= 2:
-            break
-    return tuple((h.offset, h.title) for h in marks)
-
-
 class ExportDialog(QDialog):
     def __init__(
         self, settings: QSettings, suggested_name: str, chapters: int, parent: QWidget | None = None

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
-from fasttts_desktop.ui.export_dialog import ExportChoice, ExportDialog, chapter_marks
+from fasttts_desktop.engine.text.documents import chapter_marks
+from fasttts_desktop.ui.export_dialog import ExportChoice, ExportDialog
 from fasttts_desktop.worker.export_control import ExportProgress, ExportRequest, ExportSummary
 
 if TYPE_CHECKING:  # main_window.py imports this module

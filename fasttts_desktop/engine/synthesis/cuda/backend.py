@@ -92,11 +92,7 @@ class CompiledBackend:
         else:
             state_dict, self.fingerprint = weights.state_dict, weights.fingerprint or "unknown"
         _caches_under_ours(self._key("inductor"))
-        if progress:
-            progress("Building the GPU model", 0.0)
-        self.model = build_fast_model(state_dict, device, opts)
-        if progress:
-            progress("Building the GPU model", 1.0)
+        self.model = build_fast_model(state_dict, device, opts, progress)
         self.decoder: Callable[..., torch.Tensor] = self.model.decoder
         self.runner: GraphRunner | None = None
         self.compiler: DecoderCompiler | None = None
@@ -213,22 +209,34 @@ def _caches_under_ours(key: CacheKey) -> None:
 
 
 def build_fast_model(
-    state_dict: dict[str, torch.Tensor], device: torch.device, options: Options
+    state_dict: dict[str, torch.Tensor],
+    device: torch.device,
+    options: Options,
+    progress: Progress | None = None,
 ) -> FastModel:
     """The model's modules (KokoroModel: kokoro's tree without transformers; weight norm folded) under our
-    forward functions, on `device`."""
+    forward functions, on `device`. Progress after each step (the steps' times show in the warm-start bench)."""
     from fasttts_desktop.engine.weights.model_build import build_model, remove_weight_norm
 
+    def step(fraction: float) -> None:
+        if progress:
+            progress("Building the GPU model", fraction)
+
+    if options.lstm not in ("persistent", "cudnn"):
+        raise ValueError(f"lstm {options.lstm!r}: 'persistent' or 'cudnn'")
+    step(0.0)
     kmodel = remove_weight_norm(build_model(state_dict)).eval()
+    step(0.25)
     model = FastModel(kmodel, options.dtype, tuple(options.fp32_parts), options.channels_last).eval()
     del kmodel.decoder  # the decoder core holds its own low-precision copy; the rest is shared
+    step(0.5)
     model.to(device)
     for lstm in (m for m in model.modules() if isinstance(m, torch.nn.LSTM)):
         lstm.flatten_parameters()
+    step(0.75)
     if options.lstm == "persistent":
         from fasttts_desktop.engine.synthesis.cuda.lstm import use_persistent
 
         use_persistent(model)
-    elif options.lstm != "cudnn":
-        raise ValueError(f"lstm {options.lstm!r}: 'persistent' or 'cudnn'")
+    step(1.0)
     return model

@@ -184,10 +184,11 @@ class _Masked(nn.Module):
         if level is not None:
             x = x * level.mask
         x = x.to(mod.weight.dtype)  # the compute dtype, or float32 for the parts kept in full precision
-        if getattr(mod, "one_row_as_1d", False) and x.shape[0] == 1:  # see B1_AS_1D
+        weight_1d = getattr(mod, "weight_1d", None)
+        if weight_1d is not None and x.shape[0] == 1:  # see B1_AS_1D
             y = F.conv1d(
                 x.squeeze(2).contiguous(),
-                mod.weight.squeeze(2),
+                weight_1d,
                 mod.bias,
                 mod.stride[1],
                 mod.padding[1],
@@ -267,7 +268,9 @@ FP32_PARTS = ("source", "post")
 # direct kernel for the 256-channel, width-7 (dilated) convolutions of the first generator stage in
 # channels-last at batch 1; on a 1,152-frame chunk their 12 calls took 86.3 ms, against 2.15 ms for the same
 # convolutions in 1-D layout (probe_layouts, H200; cudnn.benchmark picked the same kernel). Batched passes
-# keep them channels-last (fast there).
+# keep them channels-last (fast there). The 1-D twin needs its own contiguous weight: a squeezed view of the
+# channels-last weight is still channels-last to PyTorch, which then runs the 1-D convolution as the same
+# NHWC kernel (why the first version of this, on views, measured no faster: 70fe279).
 B1_AS_1D = ((256, 7),)
 
 
@@ -306,9 +309,7 @@ class DecoderCore(_Masked):
             _to_2d(dec)
             for module in dec.modules():
                 if isinstance(module, nn.Conv2d) and (module.in_channels, module.kernel_size[1]) in B1_AS_1D:
-                    # an attribute: read while tracing, a constant there (stubs allow only tensors and
-                    # modules)
-                    module.one_row_as_1d = True  # type: ignore[assignment]
+                    module.register_buffer("weight_1d", module.weight.detach().squeeze(2).contiguous())
         self.dec = dec
 
     def forward(self, asr, f0_curve, n_curve, style, har, frames):

@@ -6,13 +6,14 @@ control characters, one paragraph per line, one blank line between paragraphs).
 """
 
 from fasttts_desktop.engine.text.documents.load import SUPPORTED_SUFFIXES, load_document, read_document_bytes
-from fasttts_desktop.engine.text.documents.model import Document, DocumentError, Heading
+from fasttts_desktop.engine.text.documents.model import Document, DocumentError, Heading, chapter_marks
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "Document",
     "DocumentError",
     "Heading",
+    "chapter_marks",
     "load_document",
     "read_document_bytes",
 ]

@@ -28,3 +28,15 @@ class Document:
     kind: str  # one of KINDS
     notices: tuple[str, ...]  # things the user should know (a guessed encoding, skipped pages, ...)
     name: str = ""  # the file name it came from, for messages
+
+
+def chapter_marks(headings) -> tuple[tuple[int, str], ...]:
+    """(offset, title) of the headings that are the book's chapters: the top level, or the top two
+    levels when the top one is a single heading (a book title above its chapters)."""
+    levels = sorted({h.level for h in headings})
+    marks = []
+    for depth in levels:
+        marks = [h for h in headings if h.level <= depth]
+        if len(marks) >= 2:
+            break
+    return tuple((h.offset, h.title) for h in marks)
