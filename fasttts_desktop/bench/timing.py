@@ -46,7 +46,8 @@ def one_by_one(backend, requests, seed: int | None = 0):
 
 
 def time_batched(backend, batch, runs: int = 3):
-    """Wall times of `runs` infer_batch calls after a warm-up on a quarter of the batch, and the last output."""
+    """Wall times of `runs` infer_batch calls after a warm-up on a quarter of the batch, and the last
+    output."""
     backend.infer_batch(batch[: len(batch) // 4])
     times = []
     for _ in range(runs):
@@ -123,7 +124,7 @@ def measure(name, backend, work, batched: bool = True, seed: int = 0) -> tuple[d
             "wall_s": [round(t, 3) for t in times],
         }
         res["peak_mem_batched_mb"] = peak_mb()
-        res["after_export_mb"] = released_after_export(backend)
+        res["after_export_mb"] = released_after_export()
         say(
             f"{name:9s} batched {res['batched_xrt']:8.1f} x realtime  ({len(work.batch)} sentences, "
             f"{seconds(b_out):.0f} s of audio in {best:.3f} s); reserved after the export "
@@ -134,7 +135,7 @@ def measure(name, backend, work, batched: bool = True, seed: int = 0) -> tuple[d
     return res, outs
 
 
-def released_after_export(backend) -> dict:
+def released_after_export() -> dict:
     """The allocator's cache right after a batched call and once the backend has been idle a while."""
     from fasttts_desktop.engine.synthesis.cuda.backend import RELEASE_AFTER_S
 
@@ -195,7 +196,8 @@ def profile_stream(fast, long) -> dict:
     out["audio_s"] = round(len(res.audio) / SAMPLE_RATE, 2)
     out["kernels_ms"] = dict(sorted(groups.items(), key=lambda kv: -kv[1]))
     say(
-        f"profile   longest stream chunk ({out['audio_s']} s of audio): graphs {out['graphs_ms']}; kernels {out['kernels_ms']}"
+        f"profile   longest stream chunk ({out['audio_s']} s of audio): graphs {out['graphs_ms']}; "
+        f"kernels {out['kernels_ms']}"
     )
     return out
 

@@ -114,7 +114,7 @@ class QuitOnSignals:
         except OSError:
             pass
 
-    def _handler(self, signum, frame) -> None:
+    def _handler(self, signum, _frame) -> None:
         log.info("signal %d: closing", signum)
         self.received.append(signum)
         if self._close is not None:

@@ -206,7 +206,8 @@ class ReaderEdit(QPlainTextEdit):
     # --- the context menu ---
 
     def context_menu(self, point: QPoint) -> QMenu:
-        """The standard menu with "Read from Here" (the sentence under `point`, viewport coordinates) first."""
+        """The standard menu with "Read from Here" (the sentence under `point`, in viewport coordinates)
+        first."""
         menu = self.createStandardContextMenu(point)
         offset = self._positions.from_qt(self.cursorForPosition(point).position())
         action = QAction("Read from &Here", menu)

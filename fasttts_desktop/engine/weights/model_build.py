@@ -1,4 +1,5 @@
-"""Build the model around weights we already hold in memory: ours (`build_model`) or kokoro's (`build_kmodel`).
+"""Build the model around weights we already hold in memory: ours (`build_model`) or kokoro's
+(`build_kmodel`).
 
 `build_model` is what the app runs: engine/synthesis/model.py's KokoroModel, kokoro's function and module
 tree without importing transformers (or kokoro's package __init__ with misaki and spaCy), so start-up does
@@ -155,7 +156,7 @@ def fold_weight_norm(
         if key.endswith(".weight_g"):
             key = key[: -len("_g")]
             v = state_dict.pop(key + "_v") if consume else state_dict[key + "_v"]
-            value = torch._weight_norm(v, value, 0)
+            value = torch._weight_norm(v, value, 0)  # noqa: SLF001 - the kernel remove_weight_norm uses
         dtype = cast(key) if cast else None
         out[key] = value.to(dtype) if dtype is not None else value
     return out

@@ -215,7 +215,8 @@ def build_fast_model(
     progress: Progress | None = None,
 ) -> FastModel:
     """The model's modules (KokoroModel: kokoro's tree without transformers; weight norm folded) under our
-    forward functions, on `device`. Progress after each step (the steps' times show in the warm-start bench)."""
+    forward functions, on `device`. Progress after each step (the steps' times show in the warm-start
+    bench)."""
     from fasttts_desktop.engine.weights.model_build import build_model, remove_weight_norm
 
     def step(fraction: float) -> None:
