@@ -1,4 +1,5 @@
-"""Voice blends on the real offline voice packs: parsing, the weighted sum, saving, and the engine speaking one."""
+"""Voice blends on the real offline voice packs: parsing, the weighted sum, saving, and the engine speaking
+one."""
 
 from __future__ import annotations
 

@@ -115,11 +115,11 @@ def _char_device(tmp_path: Path) -> Path:
 def test_never_replaces_what_is_not_a_regular_file(tmp_path, make, writer):
     # issue 9: `say -o PATH` replaced a FIFO or device with a WAV (as root, -o /dev/null deleted /dev/null)
     path = make(tmp_path)
-    kind = stat.S_IFMT(os.stat(path).st_mode)
+    kind = stat.S_IFMT(path.stat().st_mode)
     with pytest.raises(EngineError, match="not a regular file"):
         writer(path)
-    assert stat.S_IFMT(os.stat(path).st_mode) == kind  # still the FIFO / device it was
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert stat.S_IFMT(path.stat().st_mode) == kind  # still the FIFO / device it was
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
     assert no_leftovers(tmp_path)
 
 
@@ -247,7 +247,7 @@ def test_an_unwritable_folder_is_one_line():
 
 
 def test_a_missing_folder_is_one_line(tmp_path):
-    with pytest.raises(EngineError, match="the folder .* does not exist"):
+    with pytest.raises(EngineError, match=r"the folder .* does not exist"):
         write_wav(tmp_path / "nowhere" / "x.wav")
 
 

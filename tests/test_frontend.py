@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -122,7 +123,7 @@ def test_word_timings_increase_within_the_audio(fe):
     words = word_timings(pc, durations)
     assert [w.text for w in words] == ["The", "birch", "canoe", "slid", "on", "the", "smooth", "planks"]
     assert words[0].start_s >= 0
-    for a, b in zip(words, words[1:], strict=False):
+    for a, b in itertools.pairwise(words):
         assert a.start_s < a.end_s <= b.start_s < b.end_s
     assert words[-1].end_s <= audio_s
     assert pc.tokens[0].start_ts is None  # the chunk's own tokens are left alone

@@ -116,7 +116,7 @@ class _FakeHub(http.server.BaseHTTPRequestHandler):
             data = self.files[path[len(prefix) :]].read_bytes()
             self.send_response(200)
             self.send_header("X-Repo-Commit", COMMIT)
-            self.send_header("ETag", f'"{hashlib.sha1(data).hexdigest()}"')
+            self.send_header("ETag", f'"{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"')
         else:
             data = b"not found"
             self.send_response(404)

@@ -44,7 +44,9 @@ def test_japanese_g2p_reads_kana_offline(tmp_path):
     code = """
 import json, sys
 tried = []
-sys.addaudithook(lambda e, a: tried.append(e) if e.startswith(("socket.connect", "socket.getaddrinfo")) else None)
+sys.addaudithook(
+    lambda e, a: tried.append(e) if e.startswith(("socket.connect", "socket.getaddrinfo")) else None
+)
 from fasttts_desktop.engine.text.languages import front_end_for
 out = {lang: [pc.chunk.phonemes for pc in front_end_for(lang).chunks(text)]
        for lang, text in [("j", "こんにちは、世界。"), ("z", "你好，世界。"), ("e", "Hola, mundo.")]}

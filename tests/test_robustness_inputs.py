@@ -30,7 +30,8 @@ def test_the_suite_is_as_wide_as_promised():
 
 @pytest.fixture
 def say(engine, monkeypatch, capsys, tmp_path):
-    """say(case or argv, stdin=None) -> (exit status, stdout, stderr), with the session engine."""
+    """The runner run(case or argv, stdin=None) -> (exit status, stdout, stderr), with the session
+    engine."""
     monkeypatch.setattr(cli, "_load_engine", lambda args: engine)
     monkeypatch.chdir(tmp_path)
     root = logging.getLogger()

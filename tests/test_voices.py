@@ -87,7 +87,7 @@ def test_pt_file_and_folder(tmp_path):
 @pytest.mark.parametrize("filename", ["voices-v1.0.bin", "mine.npz"])
 def test_kokoro_onnx_bin_and_npz(tmp_path, filename):
     path = tmp_path / filename
-    with open(path, "wb") as f:  # np.savez would append .npz to a .bin name
+    with path.open("wb") as f:  # np.savez would append .npz to a .bin name
         np.savez(f, af_sky=pack(3).numpy(), am_flat=pack(4).numpy()[:, 0, :])
     voices = load_voices(path)
     assert sorted(voices) == ["af_sky", "am_flat"]
