@@ -149,7 +149,7 @@ def _read_text(args: argparse.Namespace):
 def _progress_printer(stream=sys.stderr):
     last = [""]
 
-    def progress(message: str, fraction: float) -> None:
+    def progress(message: str, _fraction: float) -> None:
         if message != last[0]:
             print(f"... {message}", file=stream, flush=True)
             last[0] = message
@@ -246,7 +246,7 @@ class _Stopped(KeyboardInterrupt):
 
 @contextmanager
 def _signals_stop_cleanly():
-    def stop(signum, frame):
+    def stop(signum, _frame):
         raise _Stopped(signum)
 
     wanted = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]

@@ -13,6 +13,7 @@ import codecs
 import os
 import stat
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import BinaryIO
 
 from fasttts_desktop.engine.files import describe_os_error
@@ -86,7 +87,7 @@ def read_text_file(path: str | os.PathLike, limit: int = MAX_TEXT_BYTES) -> Text
     """A plain-text file, refusing folders, devices, pipes and sockets, and files over `limit` bytes."""
     name = os.fsdecode(path)
     try:
-        st = os.stat(path)
+        st = Path(path).stat()
     except FileNotFoundError:
         raise EngineError(f"Cannot read {name}: there is no such file.") from None
     except OSError as exc:

@@ -235,7 +235,7 @@ def write_epub(book, path: Path) -> None:
             f'<item id="ncx" href="toc.ncx" media-type="application/x-dtbncx+xml"/>{items}</manifest>'
             f'<spine toc="ncx">{spine}</spine></package>',
         )
-        links = "".join(f'<li><a href="{i}.xhtml">{t}</a></li>' for i, (t, _) in zip(ids, book))
+        links = "".join(f'<li><a href="{i}.xhtml">{t}</a></li>' for i, (t, _) in zip(ids, book, strict=True))
         z.writestr(
             "OEBPS/nav.xhtml",
             '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops"><body>'
@@ -243,13 +243,13 @@ def write_epub(book, path: Path) -> None:
         )
         points = "".join(
             f'<navPoint id="n{i}"><navLabel><text>{t}</text></navLabel><content src="{i}.xhtml"/></navPoint>'
-            for i, (t, _) in zip(ids, book)
+            for i, (t, _) in zip(ids, book, strict=True)
         )
         z.writestr(
             "OEBPS/toc.ncx",
             f'<ncx xmlns="http://www.daisy.org/z3986/2005/ncx/"><navMap>{points}</navMap></ncx>',
         )
-        for i, (title, paragraphs) in zip(ids, book):
+        for i, (title, paragraphs) in zip(ids, book, strict=True):
             z.writestr(f"OEBPS/{i}.xhtml", _xhtml(title, paragraphs))
 
 
@@ -292,7 +292,8 @@ def main() -> None:
     book = make_book()
     writers = {"txt": write_txt, "md": write_md, "html": write_html, "epub": write_epub, "pdf": write_pdf}
     print(
-        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+        f"# {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}"
     )
     for kind in args.formats.split(","):
         path = folder / f"book.{kind}"

@@ -33,13 +33,14 @@ def main(paths: list[str]) -> None:
     app = QApplication.instance() or QApplication([])
     folder = Path(tempfile.mkdtemp(prefix="reader-open-"))
     window = MainWindow(
-        SpeechService(lambda progress: None),
+        SpeechService(lambda _progress: None),
         QSettings(str(folder / "s.ini"), QSettings.Format.IniFormat),
         positions=PositionStore(folder / "positions.json"),
     )
     window.show()
     print(
-        f"# {platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · load {os.getloadavg()[0]:.2f}"
+        f"# {platform.node()} · {os.cpu_count()} CPUs · Python {platform.python_version()} · "
+        f"load {os.getloadavg()[0]:.2f}"
     )
     for book in books:
         ticks: list[float] = []
@@ -65,8 +66,8 @@ def main(paths: list[str]) -> None:
         size = len(opened.text) if opened else 0
         print(
             f"{book.name:<10} {book.stat().st_size / 1e6:5.1f} MB file, {size / 1e6:4.2f} M characters: "
-            f"shown after {shown:.2f} s (parse+index+hash in the pool {opened.seconds if opened else 0:.2f} s), "
-            f"longest GUI stall {stall * 1000:.0f} ms"
+            f"shown after {shown:.2f} s (parse+index+hash in the pool "
+            f"{opened.seconds if opened else 0:.2f} s), longest GUI stall {stall * 1000:.0f} ms"
         )
     window.close()
 

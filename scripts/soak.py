@@ -43,7 +43,7 @@ GROWTH_LIMIT = 0.02
 
 
 def rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as f:
+    with Path("/proc/self/status").open(encoding="ascii") as f:
         for line in f:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
@@ -105,10 +105,10 @@ def soak_worker(load, cycles: int, every: int, log) -> tuple[list[dict], dict]:
     from fasttts_desktop.worker.speech import SpeechService
 
     app = QCoreApplication.instance() or QCoreApplication([])
-    service = SpeechService(lambda progress: load())
+    service = SpeechService(lambda _progress: load())
     chunks: list[int] = []
     errors: list[str] = []
-    service.chunk_played.connect(lambda request, chunk: chunks.append(request))
+    service.chunk_played.connect(lambda request, _chunk: chunks.append(request))
     service.speech_error.connect(errors.append)
     service.crashed.connect(errors.append)
     can_pause = hasattr(service, "pause") and hasattr(service, "resume")

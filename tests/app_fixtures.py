@@ -54,13 +54,13 @@ def settings_path(tmp_path):
 
 @pytest.fixture
 def make_app(qtbot, settings_path, tmp_path, monkeypatch):
-    """make_app(engine=None, hold_load=False, load_error=None, pace=1.0, latency=0.0, output=None) -> App.
+    """The factory make(engine=None, hold_load=False, load_error=None, pace=1.0, latency=0.0, output=None)
+    -> App.
 
     The window is shown; pace and latency are the fake output's (see fake_stream.FakeStream).
 
     output: a stream opener in place of the fake one; "real" plays through sounddevice.
     """
-
     isolate_user_dirs(tmp_path, monkeypatch)
 
     def make(
@@ -107,8 +107,13 @@ def make_app(qtbot, settings_path, tmp_path, monkeypatch):
 def utterance_done(qtbot, service: SpeechService, timeout_ms: int):
     """Wait, after the block, for the utterance's summary (`.stats`); fail at once if speaking failed."""
     got: dict = {}
-    on_done = lambda stats: got.setdefault("stats", stats)
-    on_error = lambda message: got.setdefault("error", message)
+
+    def on_done(stats) -> None:
+        got.setdefault("stats", stats)
+
+    def on_error(message: str) -> None:
+        got.setdefault("error", message)
+
     service.utterance_finished.connect(on_done)
     service.speech_error.connect(on_error)
     result = SimpleNamespace(stats=None)

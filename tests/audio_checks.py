@@ -1,4 +1,5 @@
-"""Signal measurements the tests use: is audio speech, where does a known sound lie in a recording (numpy only)."""
+"""Signal measurements the tests use: is audio speech, where does a known sound lie in a recording (numpy
+only)."""
 
 from __future__ import annotations
 
@@ -40,7 +41,10 @@ def log_mel(audio: np.ndarray, sr: int = 24_000, n_fft: int = 1024, hop: int = 2
     """Log-mel spectrogram [frames, n_mels]: the space where two noise seeds of one model agree."""
     win = np.hanning(n_fft).astype(np.float32)
     spec = np.abs(np.fft.rfft(frames(np.pad(audio, (0, n_fft)), n_fft, hop) * win, axis=1)) ** 2
-    mel = lambda hz: 2595 * np.log10(1 + hz / 700)
+
+    def mel(hz):
+        return 2595 * np.log10(1 + hz / 700)
+
     pts = 700 * (10 ** (np.linspace(mel(0), mel(sr / 2), n_mels + 2) / 2595) - 1)
     bins = np.floor((n_fft + 1) * pts / sr).astype(int)
     fb = np.zeros((n_mels, n_fft // 2 + 1), np.float32)

@@ -49,7 +49,8 @@ class Display:
         raise TimeoutError(f"no window titled {title!r} appeared")
 
     def screenshot(self, window: str, path: Path) -> Path:
-        """Save what the X server shows of `window` as PNG, grabbed by a short-lived Qt client on the display."""
+        """Save what the X server shows of `window` as PNG, grabbed by a short-lived Qt client on the
+        display."""
         path.parent.mkdir(parents=True, exist_ok=True)
         grab = (
             "import sys\n"

@@ -19,7 +19,17 @@ import numpy as np
 from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
 from fasttts_desktop.engine.text.languages import LANGUAGES, resolve_lang
 from fasttts_desktop.engine.text.lexicon import Lexicon
-from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, TextChunk, Voice, WordTiming
+from fasttts_desktop.engine.text.scripts import script_warnings
+from fasttts_desktop.engine.types import (
+    MAX_SPEED,
+    MIN_SPEED,
+    SAMPLE_RATE,
+    AudioChunk,
+    EngineError,
+    TextChunk,
+    Voice,
+    WordTiming,
+)
 
 VOICES = [
     Voice("jm_kumo", "Japanese", "male", "j"),
@@ -33,6 +43,9 @@ def chunk_pitch(index: int) -> float:
 
 
 class FakeEngine:
+    """Engine's public methods with Engine's signatures (tests/test_fake_engine.py checks them), except
+    `load`, which builds the real model."""
+
     description = "Fake · tones (tests)"
     weights_source = "Fake weights (tests)"
     notice = ""
@@ -78,8 +91,18 @@ class FakeEngine:
         code = next((v.lang_code for v in self.packs if v.name == blend.voices[0]), "a")
         return Voice(name, LANGUAGES[code], None, code)
 
+    def voice_pack(self, name):
+        """A silent style table of the real shape [510, 1, 256] (nothing here reads it)."""
+        import torch
+
+        self.voice(name)  # an unknown voice fails as it does in the engine
+        return torch.zeros(510, 1, 256)
+
     def language(self, voice=None, lang=None) -> str:
         return resolve_lang(lang) if lang else self.voice(voice).lang_code
+
+    def script_warnings(self, text, voice=None, lang=None):
+        return script_warnings(text, self.language(voice, lang))
 
     @property
     def lexicon(self) -> Lexicon:
@@ -98,16 +121,17 @@ class FakeEngine:
     def _sentences(text: str) -> list[tuple[int, int]]:
         return [m.span() for m in re.finditer(r"[^.!?]+[.!?]*", text) if m.group().strip()]
 
-    def estimate_chunks(self, text: str) -> int:
-        return len(self._sentences(text))
+    def estimate_chunks(self, text: str, max_phonemes=None, lang_code="a") -> int:
+        return len(self._sentences(text))  # one chunk per sentence, whatever the budget and language
 
-    def stream(self, text, voice=None, speed=1.0, *, cancel=None, batch=1, start=0):
+    def stream(self, text, voice=None, speed=1.0, *, cancel=None, pack=True, batch=1, start=0, lang=None):
+        """Like Engine.stream; `pack` and `batch` change nothing here (a chunk is a sentence)."""
         if not text or not text[start:].strip():
             raise EngineError("There is no text to speak.")
-        if not 0.25 <= speed <= 4.0:
-            raise EngineError(f"Speed must be between 0.25 and 4.0 (got {speed}).")
+        if not (MIN_SPEED <= speed <= MAX_SPEED):
+            raise EngineError(f"Speed must be between {MIN_SPEED} and {MAX_SPEED} (got {speed}).")
         v = self.voice(voice)
-        front = FakeFrontEnd(v.lang_code)
+        front = FakeFrontEnd(self.language(voice, lang))
         lexicon = self.lexicon
         self.calls.append((text, v.name, speed))
         self.starts.append(start)
@@ -150,8 +174,8 @@ class FakeEngine:
         share = samples / SAMPLE_RATE / max(1, len(words))
         return [WordTiming(w, k * share, (k + 1) * share) for k, w in enumerate(words)]
 
-    def synthesize(self, text, voice=None, speed=1.0, *, cancel=None):
-        parts = [c.audio for c in self.stream(text, voice, speed, cancel=cancel)]
+    def synthesize(self, text, voice=None, speed=1.0, *, cancel=None, lang=None):
+        parts = [c.audio for c in self.stream(text, voice, speed, cancel=cancel, lang=lang)]
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 

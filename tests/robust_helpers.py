@@ -56,7 +56,7 @@ def read_only_folder(path: Path) -> Iterator[Path]:
 
 @contextmanager
 def unprivileged() -> Iterator[None]:
-    """This process as `nobody` for the block (effective ids only, so root comes back after)."""
+    """The current process as `nobody` for the block (effective ids only, so root comes back after)."""
     if not is_root():
         yield
         return
@@ -126,7 +126,8 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run_cli(args: list, env: dict, *, stdin=None, cwd=None, timeout: float = 600, **kw):
-    """`python -m fasttts_desktop ARGS` (bytes arguments allowed); stdout/stderr as text (bad bytes escaped)."""
+    """`python -m fasttts_desktop ARGS` (bytes arguments allowed); stdout/stderr as text (bad bytes
+    escaped)."""
     import sys
 
     feed = {"stdin": stdin} if hasattr(stdin, "read") else {"input": stdin}

@@ -1,4 +1,5 @@
-"""Voice blends on the real offline voice packs: parsing, the weighted sum, saving, and the engine speaking one."""
+"""Voice blends on the real offline voice packs: parsing, the weighted sum, saving, and the engine speaking
+one."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def config(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "spec, parts",
+    ("spec", "parts"),
     [
         pytest.param("jm_kumo:60,jf_alpha:40", [("jm_kumo", 0.6), ("jf_alpha", 0.4)], id="percent"),
         pytest.param("jm_kumo(2)+jf_alpha(1)", [("jm_kumo", 2 / 3), ("jf_alpha", 1 / 3)], id="fastapi-form"),
@@ -49,7 +50,7 @@ def test_specs_are_read_and_weights_normalised(spec, parts):
 
 
 @pytest.mark.parametrize(
-    "spec, message",
+    ("spec", "message"),
     [
         pytest.param("", "Cannot read", id="empty"),
         pytest.param("jm_kumo:abc", "Cannot read", id="word-weight"),

@@ -115,7 +115,7 @@ def test_silent_text_rides_with_the_chunk_before(fe):
 def test_first_chunk_short_then_packing_grows(fe):
     text = " ".join(HARVARD * 3)
     chunks = [pc.chunk for pc in fe.chunks(text)]
-    check(text, [pc for pc in fe.chunks(text)])
+    check(text, list(fe.chunks(text)))
     assert chunks[0].text == HARVARD[0]
     sizes = [len(c.phonemes) for c in chunks]
     assert sizes[1] > sizes[0] and max(sizes) > 200, sizes

@@ -37,7 +37,7 @@ def test_say_writes_speech_wav_and_reports_speed(cli_env, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name, args, codec",
+    ("name", "args", "codec"),
     [
         pytest.param("x.mp3", [], ("MP3", "MPEG_LAYER_III"), id="mp3-by-extension"),
         pytest.param("x.m4b", [], ("aac", "M4B"), id="m4b-by-extension"),
@@ -83,11 +83,8 @@ def test_say_makes_an_audiobook_with_chapters_and_subtitles_from_an_epub(cli_env
     ]
     book = write_epub(tmp_path / "book.epub", chapters, title="Two Lines")
     out, subs = tmp_path / "book.m4b", tmp_path / "book.vtt"
-    r = run_cli(
-        ["say", "-f", str(book), "-o", str(out), "--subtitles", str(subs)]
-        + ["--voice", "jm_kumo:70,jf_alpha:30", "--device", "cpu"],
-        cli_env,
-    )
+    args = ["say", "-f", str(book), "-o", str(out), "--subtitles", str(subs)]
+    r = run_cli([*args, "--voice", "jm_kumo:70,jf_alpha:30", "--device", "cpu"], cli_env)
     assert r.returncode == 0, r.stderr
     assert "subtitles" in r.stdout and "2 chapter marks" in r.stdout, r.stdout
     with av.open(str(out)) as c:
@@ -102,6 +99,7 @@ def test_say_makes_an_audiobook_with_chapters_and_subtitles_from_an_epub(cli_env
         "Chapter Two",
         "Glue the sheet to the dark blue background.",
     ]
+
     def at(stamp: str) -> float:  # "00:00:04.890" (webvtt's *_in_seconds drop the fraction)
         h, m, sec = stamp.split(":")
         return 3600 * int(h) + 60 * int(m) + float(sec)
@@ -128,7 +126,7 @@ def test_say_reads_stdin_and_lists_voices(cli_env, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, stdin, message",
+    ("args", "stdin", "message"),
     [
         pytest.param(["say", "   ", "-o", "{tmp}/a.wav"], None, "no text", id="empty-text"),
         pytest.param(["say", "Hi.", "-o", "{tmp}/missing/a.wav"], None, "does not exist", id="bad-folder"),
@@ -146,7 +144,7 @@ def test_say_reads_stdin_and_lists_voices(cli_env, tmp_path):
 )
 def test_say_errors_are_one_clear_line(cli_env, tmp_path, args, stdin, message):
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
-    r = run_cli(args + ["--device", "cpu"], cli_env, stdin=stdin)
+    r = run_cli([*args, "--device", "cpu"], cli_env, stdin=stdin)
     assert r.returncode != 0
     assert "Traceback" not in r.stderr, r.stderr
     errors = [line for line in r.stderr.splitlines() if "error" in line]

@@ -112,20 +112,20 @@ def test_a_fifo_that_never_closes_is_refused(quick_env, tmp_path):
 
 def test_a_huge_file_is_refused_by_its_size(quick_env, tmp_path):
     huge = tmp_path / "huge.txt"
-    with open(huge, "wb") as f:
+    with huge.open("wb") as f:
         f.truncate(300 * 1024 * 1024)  # sparse: costs no disk
     early(["say", "-f", str(huge), "-o", str(tmp_path / "a.wav")], quick_env, tmp_path, "too large")
 
 
 def test_endless_standard_input_is_bounded(quick_env, tmp_path):
-    with open("/dev/zero", "rb") as zero:
+    with Path("/dev/zero").open("rb") as zero:
         r = run_cli(["say", "-o", str(tmp_path / "a.wav")], quick_env, stdin=zero, cwd=tmp_path, timeout=120)
     assert_one_line_error(r, "too large")
     assert_model_not_loaded(r)
 
 
 @pytest.mark.parametrize(
-    "args, stdin, fragment",
+    ("args", "stdin", "fragment"),
     [
         pytest.param(["-f", "{tmp}"], None, "is a folder", id="file-is-folder"),  # the importers word it
         pytest.param(["-f", "{tmp}/none.txt"], None, "no such file", id="file-missing"),
@@ -168,14 +168,14 @@ def _device(tmp_path):
 def test_output_that_is_not_a_regular_file_is_refused_untouched(quick_env, tmp_path, make):
     # issue 9: `-o FIFO` (or a device) was replaced by a WAV; as root `-o /dev/null` deleted /dev/null
     out = make(tmp_path)
-    kind = stat.S_IFMT(os.stat(out).st_mode)
+    kind = stat.S_IFMT(out.stat().st_mode)
     early(["say", HELLO, "-o", str(out)], quick_env, tmp_path, "not a regular file")
-    assert stat.S_IFMT(os.stat(out).st_mode) == kind
-    assert os.path.islink(out) == (make is _link_to_dev_null)
+    assert stat.S_IFMT(out.stat().st_mode) == kind
+    assert out.is_symlink() == (make is _link_to_dev_null)
 
 
 @pytest.mark.parametrize(
-    "where, fragment",
+    ("where", "fragment"),
     [
         pytest.param("{tmp}", "it is a folder", id="folder"),
         pytest.param("{tmp}/missing/a.wav", "does not exist", id="missing-folder"),
@@ -223,7 +223,7 @@ def test_undecodable_argument_bytes_are_spoken_around_and_reported(cli_env, tmp_
 @pytest.mark.slow
 def test_stdout_on_a_full_device_is_one_line(cli_env, tmp_path):
     out = tmp_path / "a.wav"
-    with open("/dev/full", "w") as full:
+    with Path("/dev/full").open("w") as full:
         r = subprocess.run(
             [sys.executable, "-m", "fasttts_desktop", "say", HELLO, "-o", str(out), "--device", "cpu"],
             stdout=full, stderr=subprocess.PIPE, env=cli_env, cwd=tmp_path, timeout=600, check=False,

@@ -79,11 +79,14 @@ def test_bf16_converts_the_vocoder_weights_once_in_place(weights):
 def test_process_setup_makes_openmp_wait_passively():
     code = (
         "import os\n"
-        "from fasttts_desktop.engine.synthesis.cpu.threads import configure_process, configure_torch_threads\n"
+        "from fasttts_desktop.engine.synthesis.cpu.threads import (\n"
+        "    configure_process, configure_torch_threads\n"
+        ")\n"
         "configure_process()\n"
         "import torch\n"
         "n = configure_torch_threads()\n"
-        "print(os.environ['OMP_WAIT_POLICY'], n == torch.get_num_threads(), torch.get_num_interop_threads())\n"
+        "print(os.environ['OMP_WAIT_POLICY'], n == torch.get_num_threads(), "
+        "torch.get_num_interop_threads())\n"
     )
     env = {k: v for k, v in __import__("os").environ.items() if k != "OMP_WAIT_POLICY"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)

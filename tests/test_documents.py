@@ -7,6 +7,7 @@ import codecs
 import os
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -342,7 +343,7 @@ def test_fifo_is_refused_without_blocking(tmp_path):
         str(err.value)
         == "pipe.txt is not a regular file (a pipe, socket or device); only files can be opened."
     )
-    if os.path.exists("/dev/zero"):  # a device that would never stop giving bytes
+    if Path("/dev/zero").exists():  # a device that would never stop giving bytes
         with pytest.raises(DocumentError, match=r"^zero is not a regular file"):
             load_document("/dev/zero")
 

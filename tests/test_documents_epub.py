@@ -28,7 +28,8 @@ CHAPTERS = {
     "text/cover.xhtml": chapter("Cover", '<div><img src="../cover.jpg" alt="The cover"/></div>'),
     "text/ch1.xhtml": chapter(
         "One",
-        '<section epub:type="chapter"><h1>Chapter One</h1><p>It begins <span epub:type="pagebreak" id="p5" title="5">5</span>here.</p>'
+        '<section epub:type="chapter"><h1>Chapter One</h1>'
+        '<p>It begins <span epub:type="pagebreak" id="p5" title="5">5</span>here.</p>'
         '<h2 id="part2">A Second Part</h2><p>It goes on.</p></section>',
     ),
     "text/ch 2.xhtml": chapter(
@@ -89,7 +90,8 @@ def make_epub(
     opf = (
         '<?xml version="1.0" encoding="utf-8"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0">'
         '<metadata xmlns:dc="http://purl.org/dc/elements/1.1/"><dc:title>A  Test Book</dc:title></metadata>'
-        f"<manifest>{manifest}</manifest><spine{' toc=&quot;ncx&quot;' if ncx else ''}>{itemrefs}</spine></package>"
+        f"<manifest>{manifest}</manifest>"
+        f"<spine{' toc=&quot;ncx&quot;' if ncx else ''}>{itemrefs}</spine></package>"
     ).replace("&quot;", '"')
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:

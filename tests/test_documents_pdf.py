@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-fpdf = pytest.importorskip("fpdf")  # the test extra
 from fasttts_desktop.engine.text.documents import DocumentError, Heading, read_document_bytes
+
+fpdf = pytest.importorskip("fpdf")  # the test extra
 
 LEFT, INDENT, STEP = 72, 90, 15  # points: the text block's edge, a first-line indent, the line step
 
@@ -125,7 +126,9 @@ def test_password_protected_pdf_is_refused_and_owner_only_encryption_is_read():
     def encrypted(user_password: str) -> bytes:
         pdf = fpdf.FPDF(unit="pt", format="A4")
         pdf.set_encryption(
-            owner_password="owner", user_password=user_password, encryption_method=EncryptionMethod.RC4
+            owner_password="owner",  # noqa: S106 - a test PDF's password
+            user_password=user_password,
+            encryption_method=EncryptionMethod.RC4,
         )
         draw_pages(pdf, [PAGE_1, PAGE_2])
         return bytes(pdf.output())

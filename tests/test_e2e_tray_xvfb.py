@@ -59,7 +59,8 @@ tray = window.clipboard_tray.tray
 print("embedded", wait(lambda: tray is not None and not tray.geometry().topLeft().isNull()), flush=True)
 wait(lambda: False, 0.3)
 g = tray.geometry()
-print("menu", [a.text().replace("&", "") for a in tray.contextMenu().actions() if not a.isSeparator()], flush=True)
+menu = [a.text().replace("&", "") for a in tray.contextMenu().actions() if not a.isSeparator()]
+print("menu", menu, flush=True)
 window.hide()
 wait(lambda: not window.isVisible(), 2)
 print(f"click {g.center().x()} {g.center().y()}", flush=True)

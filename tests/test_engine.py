@@ -88,7 +88,7 @@ def test_stream_stops_when_cancelled_and_keeps_cpu_chunks_short(engine):
     text = "One two three. " * 3 + "Four five six seven eight nine ten. " * 12
     seen = []
     for chunk in engine.stream(text, cancel=lambda: len(seen) >= 3):
-        seen.append(chunk)
+        seen.append(chunk)  # noqa: PERF402 - one at a time: the cancel callback counts them
     assert len(seen) == 3
     assert seen[0].total >= 4
     # Uncapped, the third chunk's budget would be 240 phonemes; on CPU that costs twice as much per second
@@ -127,13 +127,13 @@ def test_batched_stream_makes_the_same_chunks_in_one_call(engine, monkeypatch):
     assert calls == [2]  # two chunks in one call, the last one alone (through infer)
     assert [c.chunk for c in batched] == [c.chunk for c in one_by_one] and len(batched) == 3
     assert [c.index for c in batched] == [0, 1, 2]
-    for a, b in zip(batched, one_by_one):
+    for a, b in zip(batched, one_by_one, strict=True):
         assert np.array_equal(a.durations, b.durations)
         assert len(a.audio) == len(b.audio) and a.words == b.words
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    ("kwargs", "message"),
     [
         pytest.param({"text": "   \n"}, "no text", id="empty"),
         pytest.param({"text": "Hi.", "voice": "zz_nobody"}, "Unknown voice", id="voice"),

@@ -218,7 +218,7 @@ def test_refuses_fifo_device_and_folder(tmp_path):
     with pytest.raises(ExportError, match="not a regular file") as err:
         open_audio_writer(fifo)  # opening a FIFO for writing would block forever: must not be tried
     assert "\n" not in str(err.value)
-    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
     with pytest.raises(ExportError, match="not a regular file"):
         open_audio_writer("/dev/null", format="wav")
     (tmp_path / "dir.wav").mkdir()
@@ -248,8 +248,8 @@ def test_modes_new_file_follows_umask_existing_file_keeps_its_mode(fmt, signal, 
         write_in_blocks(existing, signal[:SR])
     finally:
         os.umask(old_umask)
-    assert stat.S_IMODE(os.stat(tmp_path / f"new.{fmt}").st_mode) == 0o640
-    assert stat.S_IMODE(os.stat(existing).st_mode) == 0o604
+    assert stat.S_IMODE((tmp_path / f"new.{fmt}").stat().st_mode) == 0o640
+    assert stat.S_IMODE(existing.stat().st_mode) == 0o604
     assert len(decode(existing, fmt)) >= SR
 
 

@@ -16,7 +16,8 @@ BOOK = (
     "Chapter One\n\n"
     "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background.\n\n"
     "Chapter Two\n\n"
-    "It's easy to tell the depth of a well, and these days the chicken leg is a rare dish, as everyone knows.\n\n"
+    "It's easy to tell the depth of a well, and these days the chicken leg is a rare dish, "
+    "as everyone knows.\n\n"
     "Rice is often served in round bowls."
 )
 CHAPTERS = [(0, "Chapter One"), (BOOK.index("Chapter Two"), "Chapter Two")]
@@ -47,7 +48,7 @@ def test_chapters_land_on_the_first_chunk_at_or_after_their_offset(tmp_path):
     assert [s for _, s in result.chapters] == pytest.approx([s for _, s in expected])
     got = m4b_chapters(tmp_path / "b.m4b")
     assert [t for t, _ in got] == [t for t, _ in expected]
-    assert all(abs(g[1] - e[1]) < 0.002 for g, e in zip(got, expected)), got
+    assert all(abs(g[1] - e[1]) < 0.002 for g, e in zip(got, expected, strict=True)), got
     assert result.seconds == pytest.approx(starts[-1]) and result.chunks == len(chunks)
     assert seen == pytest.approx([(i + 1) / len(chunks) for i in range(len(chunks))])
     cues = read_cues(tmp_path / "b.srt")

@@ -67,7 +67,7 @@ def test_one_cue_per_sentence_timed_by_its_words(ext, tmp_path):
         (first.words[8].start_s, first.words[-1].end_s),
         (first.seconds + second.words[0].start_s, first.seconds + second.words[-1].end_s),
     ]
-    for (start, end, _), (want_start, want_end) in zip(cues, expected):
+    for (start, end, _), (want_start, want_end) in zip(cues, expected, strict=True):
         assert start == pytest.approx(want_start, abs=0.03)  # the burst starts exactly at the word
         assert end == pytest.approx(want_end, abs=0.001)
     if ext == "vtt":

@@ -39,7 +39,8 @@ def fast(rand_kmodel):
 
 
 def _weight_normed(kmodel) -> dict[str, torch.Tensor]:
-    """The state dict in the weight store's form (weight_g / weight_v) from a model with weight norm removed."""
+    """The state dict in the weight store's form (weight_g / weight_v) from a model with weight norm
+    removed."""
     from fasttts_desktop.engine.weights.model_build import build_kmodel
 
     skeleton = build_kmodel().state_dict()
@@ -158,7 +159,7 @@ def test_ragged_albert_equals_padded(fast):
         ids, lengths, styles, speed, PackedSDPA(lengths.tolist()), lengths.tolist()
     )
     assert torch.equal(padded[0], ragged[0])
-    for a, b in zip(padded[1:], ragged[1:]):
+    for a, b in zip(padded[1:], ragged[1:], strict=True):
         torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
 
 

@@ -115,11 +115,11 @@ def _char_device(tmp_path: Path) -> Path:
 def test_never_replaces_what_is_not_a_regular_file(tmp_path, make, writer):
     # issue 9: `say -o PATH` replaced a FIFO or device with a WAV (as root, -o /dev/null deleted /dev/null)
     path = make(tmp_path)
-    kind = stat.S_IFMT(os.stat(path).st_mode)
+    kind = stat.S_IFMT(path.stat().st_mode)
     with pytest.raises(EngineError, match="not a regular file"):
         writer(path)
-    assert stat.S_IFMT(os.stat(path).st_mode) == kind  # still the FIFO / device it was
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert stat.S_IFMT(path.stat().st_mode) == kind  # still the FIFO / device it was
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
     assert no_leftovers(tmp_path)
 
 
@@ -134,7 +134,7 @@ def test_writes_through_a_link_to_a_regular_file(tmp_path, writer):
 
 
 @pytest.mark.parametrize("writer", WRITERS)
-@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+@pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
 def test_new_files_get_the_umask_mode(tmp_path, umask, mode, writer):
     # issue 9: saved files were 0600 whatever the umask
     old = os.umask(umask)
@@ -247,7 +247,7 @@ def test_an_unwritable_folder_is_one_line():
 
 
 def test_a_missing_folder_is_one_line(tmp_path):
-    with pytest.raises(EngineError, match="the folder .* does not exist"):
+    with pytest.raises(EngineError, match=r"the folder .* does not exist"):
         write_wav(tmp_path / "nowhere" / "x.wav")
 
 

@@ -54,7 +54,10 @@ def test_past_the_end_the_last_chunk_stays_and_what_was_heard_is_forgotten():
 
 @pytest.mark.slow
 def test_real_word_timings_name_the_words_of_the_text(engine):
-    text = "The birch canoe slid on the smooth planks. Glue the sheet to the dark-blue background, it's 5 o'clock!"
+    text = (
+        "The birch canoe slid on the smooth planks. "
+        "Glue the sheet to the dark-blue background, it's 5 o'clock!"
+    )
     t = Timeline(1)
     spans = []
     for c in engine.stream(text):

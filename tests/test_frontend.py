@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 
@@ -49,7 +50,8 @@ def test_british_differs_from_american(fe, fe_british):
 
 
 def test_unknown_word_goes_to_espeak(fe):
-    assert fe._g2p.misaki.lexicon(*_lexicon_args("Zorblaxian")) == (None, None)  # not in misaki's dictionaries
+    # not in misaki's dictionaries
+    assert fe._g2p.misaki.lexicon(*_lexicon_args("Zorblaxian")) == (None, None)
     ps = phonemes(fe, "Zorblaxian")
     assert ps.startswith("z") and len(ps) >= 8 and "?" not in ps, ps
 
@@ -121,7 +123,7 @@ def test_word_timings_increase_within_the_audio(fe):
     words = word_timings(pc, durations)
     assert [w.text for w in words] == ["The", "birch", "canoe", "slid", "on", "the", "smooth", "planks"]
     assert words[0].start_s >= 0
-    for a, b in zip(words, words[1:], strict=False):
+    for a, b in itertools.pairwise(words):
         assert a.start_s < a.end_s <= b.start_s < b.end_s
     assert words[-1].end_s <= audio_s
     assert pc.tokens[0].start_ts is None  # the chunk's own tokens are left alone
@@ -156,7 +158,7 @@ out = [pc.chunk.phonemes for pc in fe.chunks({HARVARD + " Zorblaxian."!r})]
 print(json.dumps({{"init_s": init_s, "phonemes": out, "tried": tried}}))
 """
     # No HF_HUB_OFFLINE and friends: the front end must not need them.
-    env = {k: None for k in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE")}
+    env = dict.fromkeys(("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"))
     done = run_without_network(code, env=env, timeout=180)
     assert done.returncode == 0, f"[{done.netcut}] {done.stderr[-3000:]}"
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -200,7 +202,11 @@ def test_word_timings_are_the_frames_of_each_words_phonemes(fe):
     frame = SAMPLES_PER_FRAME / SAMPLE_RATE
     lead = WORD_LEAD_FRAMES
     # each word starts `lead` frames before its first phoneme (it is heard that early), ends with its last
-    assert (go.text, go.start_s, go.end_s) == ("Go", pytest.approx((4 - lead) * frame), pytest.approx(8 * frame))
+    assert (go.text, go.start_s, go.end_s) == (
+        "Go",
+        pytest.approx((4 - lead) * frame),
+        pytest.approx(8 * frame),
+    )
     assert (home.start_s, home.end_s) == (pytest.approx((11 - lead) * frame), pytest.approx(17 * frame))
     # never before the previous word's end: with no pause between, "home" starts where "Go" ends
     (go, home) = word_timings(pc, [4, 1, 1, 2, 0, 2, 1, 1, 2, 5, 6])

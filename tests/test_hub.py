@@ -116,7 +116,7 @@ class _FakeHub(http.server.BaseHTTPRequestHandler):
             data = self.files[path[len(prefix) :]].read_bytes()
             self.send_response(200)
             self.send_header("X-Repo-Commit", COMMIT)
-            self.send_header("ETag", f'"{hashlib.sha1(data).hexdigest()}"')
+            self.send_header("ETag", f'"{hashlib.sha1(data, usedforsecurity=False).hexdigest()}"')
         else:
             data = b"not found"
             self.send_response(404)
@@ -143,7 +143,7 @@ def fake_hub(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "env, use_hub, allowed",
+    ("env", "use_hub", "allowed"),
     [
         pytest.param({}, None, True, id="default"),
         pytest.param({"FASTTTS_OFFLINE": "1"}, None, False, id="FASTTTS_OFFLINE"),
@@ -200,7 +200,7 @@ def test_complete_hf_cache_needs_no_network(weights_cache_dir, hf_home, no_probe
 
 
 @pytest.mark.parametrize(
-    "env, use_hub",
+    ("env", "use_hub"),
     [
         pytest.param({"FASTTTS_OFFLINE": "1"}, None, id="FASTTTS_OFFLINE"),
         pytest.param({"HF_HUB_OFFLINE": "1"}, None, id="HF_HUB_OFFLINE"),

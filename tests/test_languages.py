@@ -44,7 +44,9 @@ def test_japanese_g2p_reads_kana_offline(tmp_path):
     code = """
 import json, sys
 tried = []
-sys.addaudithook(lambda e, a: tried.append(e) if e.startswith(("socket.connect", "socket.getaddrinfo")) else None)
+sys.addaudithook(
+    lambda e, a: tried.append(e) if e.startswith(("socket.connect", "socket.getaddrinfo")) else None
+)
 from fasttts_desktop.engine.text.languages import front_end_for
 out = {lang: [pc.chunk.phonemes for pc in front_end_for(lang).chunks(text)]
        for lang, text in [("j", "こんにちは、世界。"), ("z", "你好，世界。"), ("e", "Hola, mundo.")]}
@@ -114,7 +116,7 @@ def test_mandarin_reads_words_numbers_and_english():
     assert "pˈIθən" in ps  # the English word through espeak, not letters
 
 
-@pytest.mark.parametrize("lang, text", ESPEAK_SAMPLES)
+@pytest.mark.parametrize(("lang", "text"), ESPEAK_SAMPLES)
 def test_espeak_languages_give_phonemes_in_kokoros_vocabulary(lang, text):
     chunks = chunks_of(lang, text, first_max=None)
     tokens = [t for pc in chunks for t in pc.tokens]
@@ -185,7 +187,7 @@ def test_real_model_speaks_japanese_on_cpu(engine):
 
 
 @pytest.mark.parametrize(
-    "lang, sentence", [("j", JA), ("z", "你好，世界。今天是2024年12月3日，我们去北京。")]
+    ("lang", "sentence"), [("j", JA), ("z", "你好，世界。今天是2024年12月3日，我们去北京。")]
 )
 def test_chunk_estimate_knows_the_script_is_the_languages_own(lang, sentence):
     from fasttts_desktop.engine.text.chunk_estimate import estimate_chunk_count

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -108,7 +109,8 @@ def test_damaged_file_is_one_clear_line_and_kept(config):
 
 def test_cli_lexicon_changes_what_phonemes_prints(config):
     env = dict(
-        os.environ, PYTHONPATH=os.pathsep.join(p for p in (os.getcwd(), os.environ.get("PYTHONPATH")) if p)
+        os.environ,
+        PYTHONPATH=os.pathsep.join(p for p in (str(Path.cwd()), os.environ.get("PYTHONPATH")) if p),
     )
 
     def cli(*args):

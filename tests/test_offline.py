@@ -34,7 +34,9 @@ def test_say_works_with_the_network_cut_and_hub_allowed(cli_env, tmp_path):
 SAY_JA = """
 import sys
 from fasttts_desktop.cli import main
-sys.exit(main(["say", "こんにちは、世界。", "-o", {out!r}, "--device", "cpu", "--voice", "jm_kumo:70,jf_alpha:30"]))
+sys.exit(
+    main(["say", "こんにちは、世界。", "-o", {out!r}, "--device", "cpu", "--voice", "jm_kumo:70,jf_alpha:30"])
+)
 """
 
 

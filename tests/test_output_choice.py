@@ -88,7 +88,10 @@ def test_an_output_that_cannot_be_opened_falls_back_to_the_default_and_says_so(q
     qtbot.waitUntil(lambda: bool(done), timeout=3000)
     assert fake.devices == [""]  # played on the default
     assert problems == [
-        "The output “Headset” could not be opened (it is not connected). Playing on the system default output instead."
+        (
+            "The output “Headset” could not be opened (it is not connected). "
+            "Playing on the system default output instead."
+        )
     ]
     assert player.output == "portaudio:ALSA:Headset"  # still the choice: used again once it is back
     player.shutdown()

@@ -30,7 +30,8 @@ def test_the_suite_is_as_wide_as_promised():
 
 @pytest.fixture
 def say(engine, monkeypatch, capsys, tmp_path):
-    """say(case or argv, stdin=None) -> (exit status, stdout, stderr), with the session engine."""
+    """The runner run(case or argv, stdin=None) -> (exit status, stdout, stderr), with the session
+    engine."""
     monkeypatch.setattr(cli, "_load_engine", lambda args: engine)
     monkeypatch.chdir(tmp_path)
     root = logging.getLogger()
@@ -78,7 +79,7 @@ def test_say(say, tmp_path, case):
     assert_whole_wav_or_absent(out, expect=case.code == 0)
 
 
-@pytest.mark.parametrize("name, code, error", OUTPUT_CASES)
+@pytest.mark.parametrize(("name", "code", "error"), OUTPUT_CASES)
 def test_say_output_names(say, tmp_path, name, code, error):
     out = tmp_path / name
     if name == "existing.wav":

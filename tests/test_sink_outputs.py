@@ -70,7 +70,8 @@ def test_speech_lands_on_the_sink_chosen_in_the_menu(qtbot, make_app, two_sinks)
     on_first, on_second = first_sink.stop(), second_sink.stop()
     heard_s = len(loud(on_second)) / RATE
     print(
-        f"\nvsink2: {heard_s:.2f} s of sound (level {level(on_second):.3f}); vsink: level {level(on_first):.4f}"
+        f"\nvsink2: {heard_s:.2f} s of sound (level {level(on_second):.3f}); "
+        f"vsink: level {level(on_first):.4f}"
     )
     assert done.args[0].first_sound_s is not None and not w.banner.isVisible()
     assert heard_s == pytest.approx(3 * 0.4, abs=0.02)  # every chunk, on the chosen sink

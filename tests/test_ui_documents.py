@@ -101,7 +101,7 @@ def test_choosing_a_chapter_jumps_there_and_reads_from_it(qtbot, make_app, tmp_p
 
 
 @pytest.mark.parametrize(
-    "make_file, message",
+    ("make_file", "message"),
     [
         pytest.param(lambda p: write_broken_epub(p / "broken.epub"), "broken.epub", id="broken-epub"),
         pytest.param(lambda p: p / "missing.txt", "missing.txt", id="missing"),

@@ -17,9 +17,9 @@ from fake_engine import FakeEngine
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QLineEdit, QWidget
 
+from fasttts_desktop.engine.text.documents import chapter_marks
 from fasttts_desktop.engine.text.documents.model import Heading
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.engine.text.documents import chapter_marks
 
 pytest_plugins = ["app_fixtures"]
 

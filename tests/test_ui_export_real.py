@@ -65,7 +65,8 @@ def test_a_short_text_exports_to_mp3_with_srt_subtitles(qtbot, make_app, engine,
     audio, rate = soundfile.read(str(out / "two.mp3"), dtype="float32")
     made = round(summary.audio_s * SAMPLE_RATE)
     print(
-        f"\n{summary.audio_s:.2f} s of speech exported in {summary.elapsed_s:.1f} s; MP3 decodes to {len(audio)} samples"
+        f"\n{summary.audio_s:.2f} s of speech exported in {summary.elapsed_s:.1f} s; "
+        f"MP3 decodes to {len(audio)} samples"
     )
     assert rate == SAMPLE_RATE and abs(len(audio) - made) <= MP3_SLACK
     assert 2.0 < summary.audio_s < 15.0 and abs(audio).max() > 0.1  # speech, not silence
@@ -129,7 +130,8 @@ def test_an_export_asked_for_while_reading_waits_for_the_readings_audio(qtbot, m
             pass
     stats = finished.args[0]
     print(
-        f"\nreading: {stats.chunks} chunks, {stats.underruns} underruns; export written after the reading's audio"
+        f"\nreading: {stats.chunks} chunks, {stats.underruns} underruns; "
+        "export written after the reading's audio"
     )
     assert stats.chunks == len(spoken) >= 2
     assert max(spoken) < min(written)  # the reading's chunks were all made before the export's first

@@ -35,7 +35,7 @@ def test_sentences_and_paragraphs_are_the_engines():
 
 
 @pytest.mark.parametrize(
-    "number, delta, expected",
+    ("number", "delta", "expected"),
     [
         pytest.param(2, 1, 3, id="next"),
         pytest.param(2, -1, 1, id="previous"),
@@ -48,7 +48,7 @@ def test_step_sentence(number, delta, expected):
 
 
 @pytest.mark.parametrize(
-    "number, delta, expected",
+    ("number", "delta", "expected"),
     [
         pytest.param(2, 1, 4, id="next-paragraph"),
         pytest.param(2, -1, 1, id="back-to-own-start"),

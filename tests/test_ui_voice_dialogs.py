@@ -94,7 +94,7 @@ def test_the_mixer_shows_each_voices_share_and_the_sum(qtbot, make_app):
 
 
 @pytest.mark.parametrize(
-    "first, second, sample",
+    ("first", "second", "sample"),
     [
         pytest.param("jf_alpha", "jm_kumo", SAMPLES["j"], id="japanese"),
         pytest.param("af_test", "jm_kumo", SAMPLES["a"], id="english"),
@@ -144,7 +144,7 @@ def test_a_saved_blend_is_offered_in_the_voice_picker_which_keeps_its_choice(qtb
 
 
 @pytest.mark.parametrize(
-    "name, message",
+    ("name", "message"),
     [
         pytest.param("jf_x", "'jf_x' looks like one of Kokoro's voice names", id="voice-like"),
         pytest.param("a,b", "A blend's name needs 1-40 characters", id="comma"),
@@ -256,7 +256,7 @@ def test_entries_are_added_changed_and_removed_saved_and_read_by_the_engine(qtbo
 
 
 @pytest.mark.parametrize(
-    "text, replacement, message",
+    ("text", "replacement", "message"),
     [
         pytest.param("Kokoro", "/k☃ro/", "not known: ☃", id="phonemes-outside-kokoros-set"),
         # English entries may use everyday IPA (ɫ is read as l); a Japanese one must use Kokoro's own

@@ -35,7 +35,10 @@ def ready_app(qtbot, make_app, engine):
 
 def speak(qtbot, app, text: str) -> list:
     w, chunks = app.window, []
-    on_chunk = lambda _request, chunk: chunks.append(chunk)
+
+    def on_chunk(_request, chunk) -> None:
+        chunks.append(chunk)
+
     app.service.chunk_played.connect(on_chunk)
     try:
         w.text_edit.setPlainText(text)

@@ -55,7 +55,7 @@ def test_voices_are_labelled_with_language_and_gender_once_loaded(qtbot, make_ap
     assert not w.voice_box.isEnabled()
     qtbot.waitUntil(lambda: w.progress.isVisible() and "Loading" in w.engine_label.text())
     app.release_load.set()
-    qtbot.waitUntil(lambda: w.voice_box.isEnabled())
+    qtbot.waitUntil(w.voice_box.isEnabled)
     labels = [w.voice_box.itemText(i) for i in range(w.voice_box.count())]
     assert labels == [
         "jm_kumo (Japanese, male)",
@@ -113,7 +113,7 @@ def test_ctrl_s_exports_through_the_export_dialog(qtbot, make_app, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "text, engine, expected",
+    ("text", "engine", "expected"),
     [
         pytest.param("   \n ", FakeEngine(), "There is no text to speak", id="blank"),
         pytest.param("Hi.", FakeEngine(), "Unknown voice", id="engine-error"),
@@ -127,7 +127,7 @@ def test_errors_are_shown_and_the_text_is_kept(qtbot, make_app, text, engine, ex
         engine.voices = engine.voices[1:]  # the voice picked in the window is gone from the engine
     w.text_edit.setPlainText(text)
     w.speak()
-    qtbot.waitUntil(lambda: w.error_label.isVisible(), timeout=3000)
+    qtbot.waitUntil(w.error_label.isVisible, timeout=3000)
     assert expected in w.error_label.text()
     assert w.text_edit.toPlainText() == text
     assert not app.service.busy
@@ -141,11 +141,11 @@ def test_errors_are_shown_and_the_text_is_kept(qtbot, make_app, text, engine, ex
 def test_a_failed_load_is_shown_and_speak_explains_it(qtbot, make_app):
     app = make_app(load_error=EngineError("The weights file is damaged."))
     w = app.window
-    qtbot.waitUntil(lambda: w.banner.isVisible())
+    qtbot.waitUntil(w.banner.isVisible)
     assert "could not be loaded: The weights file is damaged." in w.banner.text()
     w.text_edit.setPlainText("Still here.")
     w.speak()
-    qtbot.waitUntil(lambda: w.error_label.isVisible(), timeout=3000)
+    qtbot.waitUntil(w.error_label.isVisible, timeout=3000)
     assert "damaged" in w.error_label.text()
     assert w.text_edit.toPlainText() == "Still here."
 

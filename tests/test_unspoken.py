@@ -109,7 +109,7 @@ def test_lone_surrogates_are_reported_not_crashed_on(fe, caplog):
 
 
 @pytest.mark.parametrize(
-    "text, silent",
+    ("text", "silent"),
     [
         pytest.param("A box ┌─┐ here.", ["┌─┐"], id="box-drawing"),
         pytest.param("The word ᏣᎳᎩ is Cherokee.", ["ᏣᎳᎩ"], id="no-reading"),
@@ -210,9 +210,11 @@ def test_a_model_that_fails_every_chunk_stops_with_one_error(engine, monkeypatch
 
 
 @pytest.mark.parametrize(
-    "text, lang, expect",
+    ("text", "lang", "expect"),
     [
-        pytest.param("こんにちは、世界。今日はいい天気ですね。", "a", "Japanese", id="japanese-with-english-voice"),
+        pytest.param(
+            "こんにちは、世界。今日はいい天気ですね。", "a", "Japanese", id="japanese-with-english-voice"
+        ),
         pytest.param("こんにちは、世界。今日はいい天気ですね。", "j", None, id="japanese-with-j-voice"),
         pytest.param("你好世界，今天天气很好。", "a", "Chinese characters", id="chinese"),
         pytest.param("Καλημέρα κόσμε, τι κάνεις;", "a", "Greek", id="greek"),

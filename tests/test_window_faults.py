@@ -47,7 +47,7 @@ def _wait_for_log(proc, log: Path, words: str, timeout: float = 120) -> None:
 
 
 @pytest.mark.parametrize(
-    "sig, when",
+    ("sig", "when"),
     [
         pytest.param(signal.SIGINT, "engine failed to load", id="ctrl-c-when-idle"),
         pytest.param(signal.SIGTERM, "starting", id="sigterm-while-loading"),
@@ -117,7 +117,7 @@ def test_losing_the_sound_device_mid_play_ends_the_utterance_quietly(
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "fault, name, disk_kb",
+    ("fault", "name", "disk_kb"),
     [
         pytest.param("full-disk", "speech.wav", 64, id="full-disk"),
         pytest.param("read-only", "speech.wav", 0, id="read-only"),

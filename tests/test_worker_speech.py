@@ -257,7 +257,7 @@ def test_shutdown_mid_chunk_does_not_hang(qtbot):
     clean = service.shutdown(wait_s=0.2)
     assert time.perf_counter() - t0 < 0.5
     assert not clean  # the chunk is still being made; the thread is left to finish it on its own
-    qtbot.waitUntil(lambda: service._thread.isFinished(), timeout=3000)
+    qtbot.waitUntil(service._thread.isFinished, timeout=3000)
 
 
 def test_worker_signals_carry_plain_data(qtbot):

@@ -75,7 +75,7 @@ def options_from(args):
 def _option_args(args) -> list[str]:
     """The same build for the warm-start child."""
     out = ["--compile", args.compile, "--dtype", args.dtype, "--fp32-parts", args.fp32_parts]
-    return out + ["--layout", args.layout, "--lstm", args.lstm]
+    return [*out, "--layout", args.layout, "--lstm", args.lstm]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,16 +198,17 @@ def _fast(args, weights, dev, work, out):
     first_kind = fast.compiled
     fast.wait_compiled()
     cold = time.perf_counter() - t0
+    detail = fast.compiler.detail if fast.compiler is not None else ""
     say(
         f"fasttts   cold start (empty cache): ready to speak after {ready:.1f} s ({first_kind} decoder in "
-        f"graphs), {fast.compiled} decoder after {cold:.1f} s  [{fast.description}]; {fast.compiler.detail}"
+        f"graphs), {fast.compiled} decoder after {cold:.1f} s  [{fast.description}]; {detail}"
     )
     res, ours = measure("fasttts", fast, work)
     res.update(
         compile_cold_s=round(cold, 1),
         ready_cold_s=round(ready, 1),
         compiled=fast.compiled,
-        compile_detail=fast.compiler.detail,
+        compile_detail=detail,
         description=fast.description,
         progress=steps[:: max(1, len(steps) // 12)],
     )
@@ -260,11 +261,12 @@ def _parity(ours, ref_out, work) -> dict:
         "batched_logmel_l1_to_single": round(d_batch, 4),
         "joins": joins,
     }
+    pairs = seed_pairs + strict
     say(
         f"parity    durations identical on {match * 100:.2f}% of tokens (max diff {worst}); log-mel L1 to "
-        f"reference {d_ours:.4f}, fp32 reference pairs {min(seed_pairs + strict):.4f}-{max(seed_pairs + strict):.4f}"
-        f" -> spectral_ok={verdict['spectral_ok']}; batched durations {b_match * 100:.2f}%, batched vs single "
-        f"{d_batch:.4f}; joins max step {joins['join_max_step']} vs p99.9 {joins['signal_p999_step']}"
+        f"reference {d_ours:.4f}, fp32 reference pairs {min(pairs):.4f}-{max(pairs):.4f}"
+        f" -> spectral_ok={verdict['spectral_ok']}; batched durations {b_match * 100:.2f}%, batched vs single"
+        f" {d_batch:.4f}; joins max step {joins['join_max_step']} vs p99.9 {joins['signal_p999_step']}"
     )
     return result
 
@@ -284,6 +286,6 @@ def _summary(out) -> None:
     p = f.get("parity", {})
     say(
         f"cold: ready {f.get('ready_cold_s')} s, compiled {f.get('compile_cold_s')} s; warm: first audio "
-        f"{w.get('first_audio_s')} s, compiled {w.get('compiled_ready_s')} s ({w.get('compiled')}); durations "
-        f"{p.get('duration_match')} spectral_ok {p.get('spectral_ok')}"
+        f"{w.get('first_audio_s')} s, compiled {w.get('compiled_ready_s')} s ({w.get('compiled')}); "
+        f"durations {p.get('duration_match')} spectral_ok {p.get('spectral_ok')}"
     )

@@ -19,7 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fasttts_desktop.bench import cpu_probes
 
@@ -27,11 +29,17 @@ HERE = Path(__file__).resolve().parent
 
 # Held-out text of other shapes than the Harvard sentences, for the first-chunk latency.
 HELD_OUT = [
-    "When the rain finally stopped, the children ran outside, shouting and laughing, to splash in every puddle.",
+    (
+        "When the rain finally stopped, the children ran outside, shouting and laughing, "
+        "to splash in every puddle."
+    ),
     "You will need flour, sugar, three eggs, a pinch of salt, and a cup of warm milk for the batter.",
     '"Are you coming with us tonight?" she asked. "No," he said, "I have to finish the report first."',
     "First, open the lid; second, remove the filter; third, rinse it under cold water for a minute.",
-    "Although the committee had reviewed the proposal twice, several members still had serious doubts about it.",
+    (
+        "Although the committee had reviewed the proposal twice, "
+        "several members still had serious doubts about it."
+    ),
     "The train to Boston, which was supposed to leave at noon, was delayed by almost two hours.",
 ]
 
@@ -53,16 +61,19 @@ class OnnxChild:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         cmd = [python, str(script), str(model), str(voices), voice, str(threads)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-        self.info = json.loads(self.proc.stdout.readline())
+        if self.proc.stdin is None or self.proc.stdout is None:  # never: both were asked for as pipes
+            raise RuntimeError("the kokoro-onnx process has no pipes")
+        self._to, self._from = self.proc.stdin, self.proc.stdout
+        self.info = json.loads(self._from.readline())
 
     def __call__(self, phonemes: str) -> tuple[float, int]:
-        self.proc.stdin.write(json.dumps({"phonemes": phonemes}) + "\n")
-        self.proc.stdin.flush()
-        reply = json.loads(self.proc.stdout.readline())
+        self._to.write(json.dumps({"phonemes": phonemes}) + "\n")
+        self._to.flush()
+        reply = json.loads(self._from.readline())
         return reply["s"], reply["n"]
 
     def close(self) -> None:
-        self.proc.stdin.close()
+        self._to.close()
         self.proc.wait(timeout=30)
 
 
@@ -105,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from fasttts_desktop.engine import Engine
     from fasttts_desktop.engine.synthesis.eager import EagerBackend
-    from fasttts_desktop.engine.synthesis.protocol import Request
+    from fasttts_desktop.engine.synthesis.protocol import Request, Result
     from fasttts_desktop.engine.weights.config import kokoro_config
     from fasttts_desktop.engine.weights.store import load_weights
 
@@ -141,9 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     def request(phonemes: str) -> Request:
         return Request.from_phonemes(phonemes, pack, 1.0, vocab)
 
-    sides = {"ours": lambda ph: _timed(ours.infer, request(ph))}
+    sides: dict[str, Callable[[str], tuple[float, Any]]] = {
+        "ours": lambda ph: _timed(ours.infer, request(ph))
+    }
     if ref is not None:
-        sides["reference"] = lambda ph: _timed(ref.infer, request(ph))
+        reference = ref
+        sides["reference"] = lambda ph: _timed(reference.infer, request(ph))
     if onnx is not None:
         sides["kokoro-onnx"] = onnx
     for side in sides.values():  # warm-up
@@ -165,13 +179,15 @@ def main(argv: list[str] | None = None) -> int:
         row = {"p50_s": _pct(values, 0.5), "p95_s": _pct(values, 0.95), "total_s": sum(values) / args.rounds}
         res["sentences"][name] = row
         _say(
-            f"sentence  {name:12s} p50 {row['p50_s']:.3f} s  p95 {row['p95_s']:.3f} s  per pass {row['total_s']:.2f} s"
+            f"sentence  {name:12s} p50 {row['p50_s']:.3f} s  p95 {row['p95_s']:.3f} s  "
+            f"per pass {row['total_s']:.2f} s"
         )
     if "kokoro-onnx" in lat:
         ratios = [a / b for a, b in zip(lat["ours"], lat["kokoro-onnx"], strict=True)]
         res["ours_over_onnx"] = statistics.median(ratios)
         _say(
-            f"sentence  ours / kokoro-onnx (median of paired ratios) {res['ours_over_onnx']:.2f}  (target <= 0.7)"
+            f"sentence  ours / kokoro-onnx (median of paired ratios) {res['ours_over_onnx']:.2f}  "
+            "(target <= 0.7)"
         )
     if "reference" in outs:
         d_ours = np.concatenate([o.durations for o in outs["ours"]])
@@ -179,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         res["durations_equal"] = float((d_ours == d_ref).mean())
         res["durations_within_1"] = float((np.abs(d_ours - d_ref) <= 1).mean())
         _say(
-            f"fidelity  durations equal to the reference {res['durations_equal']:.1%}, within ±1 frame {res['durations_within_1']:.1%}"
+            f"fidelity  durations equal to the reference {res['durations_equal']:.1%}, "
+            f"within ±1 frame {res['durations_within_1']:.1%}"
         )
 
     if "wer" not in skip and "reference" in outs:
@@ -191,19 +208,20 @@ def main(argv: list[str] | None = None) -> int:
                 errors, words = errors + e, words + n
             res["wer"][name] = errors / words
         _say(
-            f"fidelity  PocketSphinx WER ours {res['wer']['ours']:.3f} · reference {res['wer']['reference']:.3f}"
+            f"fidelity  PocketSphinx WER ours {res['wer']['ours']:.3f} · "
+            f"reference {res['wer']['reference']:.3f}"
         )
 
     # -- long text
     if "long" not in skip:
         long_items = phon["long"]
-        audio_s = {k: 0.0 for k in sides}
-        comp_s = {k: 0.0 for k in sides}
+        audio_s = dict.fromkeys(sides, 0.0)
+        comp_s = dict.fromkeys(sides, 0.0)
         for item in long_items:
             for name, side in sides.items():
                 s, out = side(item["phonemes"])
                 comp_s[name] += s
-                audio_s[name] += (out.audio.size if hasattr(out, "audio") else out) / 24_000
+                audio_s[name] += (out.audio.size if isinstance(out, Result) else out) / 24_000
         res["long_rtf"] = {k: comp_s[k] / audio_s[k] for k in sides}
         _say(
             "long      RTF "
@@ -224,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         res["first_chunk"]["phonemes_min"] = min(sizes)
         f = res["first_chunk"]
         _say(
-            f"first     chunk after Speak p50 {f['p50_s']:.2f} s  p95 {f['p95_s']:.2f} s  max {f['max_s']:.2f} s  (target p95 <= 1.0)"
+            f"first     chunk after Speak p50 {f['p50_s']:.2f} s  p95 {f['p95_s']:.2f} s  "
+            f"max {f['max_s']:.2f} s  (target p95 <= 1.0)"
         )
 
     # -- contention: three sentences, quiet vs beside other work, same run
@@ -241,8 +260,8 @@ def main(argv: list[str] | None = None) -> int:
                 loaded = {k: three(s) for k, s in sides.items() if k != "reference"}
             res["contention"][kind] = {k: loaded[k] / quiet[k] for k in loaded}
             label = "two busy loops" if kind == "busy" else "a PyTorch process on all cores"
-            ratios = " · ".join(f"{k} {v:.2f}x" for k, v in res["contention"][kind].items())
-            _say(f"contend   beside {label}: {ratios} slower than quiet  (target <= 2.5x)")
+            slower = " · ".join(f"{k} {v:.2f}x" for k, v in res["contention"][kind].items())
+            _say(f"contend   beside {label}: {slower} slower than quiet  (target <= 2.5x)")
 
     if onnx is not None:
         onnx.close()
@@ -252,17 +271,20 @@ def main(argv: list[str] | None = None) -> int:
         res["window"] = cpu_probes.window()
         s, w = res["startup"], res["window"]
         _say(
-            f"start     engine ready {s['ready_s']:.2f} s · first audio {s['first_audio_s']:.2f} s after process start  (target <= 2)"
+            f"start     engine ready {s['ready_s']:.2f} s · "
+            f"first audio {s['first_audio_s']:.2f} s after process start  (target <= 2)"
         )
         _say(
-            f"start     window shown {w['shown_s']:.2f} s · ready {w['ready_s']:.2f} s · status '{w['status']}'  (target <= 1)"
+            f"start     window shown {w['shown_s']:.2f} s · ready {w['ready_s']:.2f} s · "
+            f"status '{w['status']}'  (target <= 1)"
         )
     if "memory" not in skip:
         res["memory"] = cpu_probes.memory(HERE / "long_text.txt")
         m = res["memory"]
         _say(
-            f"memory    peak after a short text {m['short_peak_mb']:.0f} MB (target <= 500) · after long text peak "
-            f"{m['after_long_1_peak_mb']:.0f} MB, again {m['after_long_2_peak_mb']:.0f} MB (target <= 800)"
+            f"memory    peak after a short text {m['short_peak_mb']:.0f} MB (target <= 500) · "
+            f"after long text peak {m['after_long_1_peak_mb']:.0f} MB, "
+            f"again {m['after_long_2_peak_mb']:.0f} MB (target <= 800)"
         )
     res["loadavg_before"], res["loadavg_after"] = load_before, os.getloadavg()
     _say(f"load      average before {load_before[0]:.2f} · after {res['loadavg_after'][0]:.2f}")
@@ -283,7 +305,7 @@ def _version(dist: str) -> str | None:
 
 def _cpu_model() -> str:
     try:
-        with open("/proc/cpuinfo") as f:
+        with Path("/proc/cpuinfo").open() as f:
             for line in f:
                 if line.startswith("model name"):
                     return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} logical)"

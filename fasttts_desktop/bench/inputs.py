@@ -11,6 +11,10 @@ import json
 import sys
 import types
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # torch is imported on use: `bench --help` must not wait for it
+    import torch
 
 
 def kokoro_without_g2p() -> None:
@@ -20,7 +24,7 @@ def kokoro_without_g2p() -> None:
         import misaki  # noqa: F401
     except ImportError:
         stub = types.ModuleType("kokoro.pipeline")
-        stub.KPipeline = None
+        stub.KPipeline = None  # type: ignore[attr-defined]  # a placeholder module: only this name is read
         sys.modules.setdefault("kokoro.pipeline", stub)
 
 
@@ -35,8 +39,8 @@ def phonemes() -> dict:
 
 @dataclass
 class BenchWeights:
-    state_dict: dict
-    voices: dict
+    state_dict: dict[str, torch.Tensor]
+    voices: dict[str, torch.Tensor]
     fingerprint: str
 
 

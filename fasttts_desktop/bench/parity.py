@@ -49,14 +49,15 @@ def mel_distance(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def mean_distance(ours, ref) -> float:
-    """Mean log-mel distance over paired results (anything with `.audio`)."""
-    return float(np.mean([mel_distance(a.audio, b.audio) for a, b in zip(ours, ref)]))
+    """Mean log-mel distance over paired results (anything with `.audio`), as many pairs as both have."""
+    return float(np.mean([mel_distance(a.audio, b.audio) for a, b in zip(ours, ref, strict=False)]))
 
 
 def duration_match(ours, ref) -> tuple[float, int]:
-    """(share of tokens with identical durations, largest difference) over paired results (`.durations`)."""
+    """(share of tokens with identical durations, largest difference) over paired results (`.durations`),
+    as many pairs as both have."""
     same = total = worst = 0
-    for a, b in zip(ours, ref):
+    for a, b in zip(ours, ref, strict=False):
         a, b = np.asarray(a.durations), np.asarray(b.durations)
         if a.shape != b.shape:
             raise ValueError(f"token counts differ: {a.shape} vs {b.shape}")

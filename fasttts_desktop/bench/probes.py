@@ -29,7 +29,7 @@ PRECISIONS = {
     "fp32": ("fp32", ()),
 }
 
-VARIANTS = {
+VARIANTS: dict[str, dict[str, object]] = {  # Options fields to replace
     "eager-graphs": {"compile": "none"},
     "no-graphs": {"graphs": False},
     "ragged": {"ragged_attention": True},

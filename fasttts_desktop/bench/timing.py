@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,8 @@ def one_by_one(backend, requests, seed: int | None = 0):
 
 
 def time_batched(backend, batch, runs: int = 3):
-    """Wall times of `runs` infer_batch calls after a warm-up on a quarter of the batch, and the last output."""
+    """Wall times of `runs` infer_batch calls after a warm-up on a quarter of the batch, and the last
+    output."""
     backend.infer_batch(batch[: len(batch) // 4])
     times = []
     for _ in range(runs):
@@ -122,7 +124,7 @@ def measure(name, backend, work, batched: bool = True, seed: int = 0) -> tuple[d
             "wall_s": [round(t, 3) for t in times],
         }
         res["peak_mem_batched_mb"] = peak_mb()
-        res["after_export_mb"] = released_after_export(backend)
+        res["after_export_mb"] = released_after_export()
         say(
             f"{name:9s} batched {res['batched_xrt']:8.1f} x realtime  ({len(work.batch)} sentences, "
             f"{seconds(b_out):.0f} s of audio in {best:.3f} s); reserved after the export "
@@ -133,7 +135,7 @@ def measure(name, backend, work, batched: bool = True, seed: int = 0) -> tuple[d
     return res, outs
 
 
-def released_after_export(backend) -> dict:
+def released_after_export() -> dict:
     """The allocator's cache right after a batched call and once the backend has been idle a while."""
     from fasttts_desktop.engine.synthesis.cuda.backend import RELEASE_AFTER_S
 
@@ -152,7 +154,7 @@ def breakdown(fast, harvard, req=None) -> dict:
     req = req or sorted(harvard, key=lambda r: len(r.input_ids))[len(harvard) // 2]
     _audio, dur = runner.run(req.input_ids, req.ref_s, req.speed)
     tokens, frames = bucket(len(req.input_ids), TOKEN_BUCKETS), bucket(int(dur.sum()), FRAME_BUCKETS)
-    out = {
+    out: dict[str, int | float | None] = {
         "tokens": len(req.input_ids),
         "frames": int(dur.sum()),
         "token_bucket": tokens,
@@ -180,7 +182,7 @@ def profile_stream(fast, long) -> dict:
     from torch.profiler import ProfilerActivity, profile
 
     req = max(long, key=lambda r: len(r.input_ids))
-    out = {"graphs_ms": breakdown(fast, [], req)}
+    out: dict[str, Any] = {"graphs_ms": breakdown(fast, [], req)}
     fast.infer(req)
     sync()
     with profile(activities=[ProfilerActivity.CUDA]) as prof:
@@ -194,7 +196,8 @@ def profile_stream(fast, long) -> dict:
     out["audio_s"] = round(len(res.audio) / SAMPLE_RATE, 2)
     out["kernels_ms"] = dict(sorted(groups.items(), key=lambda kv: -kv[1]))
     say(
-        f"profile   longest stream chunk ({out['audio_s']} s of audio): graphs {out['graphs_ms']}; kernels {out['kernels_ms']}"
+        f"profile   longest stream chunk ({out['audio_s']} s of audio): graphs {out['graphs_ms']}; "
+        f"kernels {out['kernels_ms']}"
     )
     return out
 
@@ -220,7 +223,7 @@ def profile_batch(fast, requests) -> dict:
         g = kernel_group(e.key)
         ms, n = groups.get(g, [0.0, 0])
         groups[g] = [ms + e.self_device_time_total / 1000, n + e.count]
-    by_group = sorted(([g, round(ms, 2), n] for g, (ms, n) in groups.items()), key=lambda x: -x[1])
+    by_group = sorted(((g, round(ms, 2), int(n)) for g, (ms, n) in groups.items()), key=lambda x: -x[1])
     say(
         f"profile   batched pass: {seconds(results):.0f} s of audio, wall {wall * 1000:.0f} ms (profiled), "
         f"GPU kernel time {total:.0f} ms; top kernels (ms, calls):"

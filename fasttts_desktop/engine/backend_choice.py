@@ -4,12 +4,16 @@ the reference and the fallback. No Qt here."""
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import torch
 
 from fasttts_desktop.engine.synthesis.eager import EagerBackend
 from fasttts_desktop.engine.synthesis.protocol import Backend
 from fasttts_desktop.engine.types import EngineError, Progress
+
+if TYPE_CHECKING:  # the weight store is imported when the engine loads
+    from fasttts_desktop.engine.weights.store import Weights
 
 log = logging.getLogger(__name__)
 
@@ -27,20 +31,20 @@ def pick_device(requested: str | None) -> torch.device:
 
 
 def make_backend(
-    weights, device: torch.device, fast: bool | None, progress: Progress | None
+    weights: Weights, device: torch.device, fast: bool | None, progress: Progress | None
 ) -> tuple[Backend, str]:
     """The compiled backend on CUDA when it builds, the CPU backend on a CPU, else kokoro's eager model (also
     what `fast=False` asks for: the reference); prepared either way.
 
     Also returns a notice for the user ("" when all is as expected).
     """
+    backend: Backend
     if device.type == "cuda" and fast is not False:
         try:
             from fasttts_desktop.engine.synthesis.cuda import CompiledBackend
 
             backend = CompiledBackend(weights, device, progress=progress)
             backend.prepare(progress)
-            return backend, ""
         except Exception as exc:
             if fast:
                 raise EngineError(f"The compiled GPU path is unavailable: {exc}") from exc
@@ -50,6 +54,8 @@ def make_backend(
             backend = EagerBackend(weights.state_dict, device)
             backend.prepare(progress)
             return backend, notice
+        else:
+            return backend, ""
     if device.type == "cpu" and fast is not False:
         from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
 

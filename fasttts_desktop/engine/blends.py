@@ -11,9 +11,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fasttts_desktop.engine.jsonfile import read_json, write_json_atomic
 from fasttts_desktop.engine.types import EngineError
+
+if TYPE_CHECKING:  # torch costs seconds to import; the blend dialog's parsing needs none of it
+    import torch
 
 __all__ = ["MAX_VOICES", "Blend", "blend_pack", "delete_blend", "is_blend_spec", "parse_blend", "save_blend",
            "saved_blends"]  # fmt: skip
@@ -51,7 +55,8 @@ def is_blend_spec(text: str) -> bool:
 
 
 def parse_blend(spec: str) -> Blend:
-    """A Blend from "a:60,b:40", "a:3+b:1" or "a(2)+b(1)"; weights are normalised. EngineError if malformed."""
+    """A Blend from "a:60,b:40", "a:3+b:1" or "a(2)+b(1)"; weights are normalised. EngineError if
+    malformed."""
     parts: dict[str, float] = {}
     for piece in re.split(r"[,+]", spec):
         m = _PART.match(piece)
@@ -71,18 +76,19 @@ def parse_blend(spec: str) -> Blend:
     return Blend(tuple((name, w / total) for name, w in parts.items()))
 
 
-def blend_pack(blend: Blend, packs: dict):
-    """The weighted sum of the named packs (torch tensors [510, 1, 256]). EngineError names a missing voice."""
+def blend_pack(blend: Blend, packs: dict[str, torch.Tensor]) -> torch.Tensor:
+    """The weighted sum of the named packs (torch tensors [510, 1, 256]). EngineError names a missing
+    voice."""
     missing = [n for n in blend.voices if n not in packs]
     if missing:
         known = ", ".join(sorted(packs))
         raise EngineError(
             f"Unknown voice {missing[0]!r} in the blend {blend.spec}. Available voices: {known}."
         )
-    out = None
-    for name, weight in blend.parts:
-        term = packs[name] * weight
-        out = term if out is None else out + term
+    (first, first_weight), *rest = blend.parts  # a parsed blend has at least one voice
+    out = packs[first] * first_weight
+    for name, weight in rest:
+        out = out + packs[name] * weight
     return out.contiguous()
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -26,6 +27,13 @@ from fasttts_desktop.engine.types import (
 )
 from fasttts_desktop.engine.weights.config import kokoro_config
 
+if TYPE_CHECKING:  # imported where used: the front end and the weight store load spaCy, misaki, safetensors
+    from fasttts_desktop.engine.blends import Blend
+    from fasttts_desktop.engine.synthesis.protocol import Result
+    from fasttts_desktop.engine.text.frontend import FrontEnd, PhonemizedChunk
+    from fasttts_desktop.engine.text.lexicon import Lexicon
+    from fasttts_desktop.engine.weights.store import Weights
+
 log = logging.getLogger(__name__)
 
 # A chunk that fails is reported and skipped; this many failures in a row means the model itself is broken
@@ -36,7 +44,7 @@ MAX_FAILURES_IN_A_ROW = 3
 class Engine:
     """Owns the model, the voices and the text front ends. Build once with `Engine.load`."""
 
-    def __init__(self, backend: Backend, weights, notice: str = ""):
+    def __init__(self, backend: Backend, weights: Weights, notice: str = ""):
         self.backend = backend
         self.weights_source = weights.source
         self.notice = notice  # something the user should know about this setup, or ""
@@ -141,20 +149,20 @@ class Engine:
         with self._blend_lock:
             return self._blend_packs[blend.spec]
 
-    def frontend(self, lang_code: str):
+    def frontend(self, lang_code: str) -> FrontEnd:
         """The text front end for a language code (built on first use, shared)."""
         from fasttts_desktop.engine.text.languages import front_end_for
 
         return front_end_for(lang_code)
 
     @property
-    def lexicon(self):
+    def lexicon(self) -> Lexicon:
         """The pronunciation lexicon in use (re-read when its file changes on disk)."""
         if self._lexicon.changed_on_disk():
             self._lexicon = _load_lexicon(self, self._lexicon.path)
         return self._lexicon
 
-    def set_lexicon(self, lexicon) -> None:
+    def set_lexicon(self, lexicon: Lexicon | None) -> None:
         """Use `lexicon` (a text.lexicon.Lexicon) from the next chunk read on; None: an empty one."""
         from fasttts_desktop.engine.text.lexicon import Lexicon
 
@@ -166,7 +174,9 @@ class Engine:
 
         return resolve_lang(lang) if lang else self.voice(voice).lang_code
 
-    def script_warnings(self, text: str, voice: str | None = None, lang: str | None = None):
+    def script_warnings(
+        self, text: str, voice: str | None = None, lang: str | None = None
+    ) -> list[tuple[int, int, str]]:
         """(start, end, message) for each paragraph with letters the front end cannot read (left silent)."""
         from fasttts_desktop.engine.text.scripts import script_warnings
 
@@ -183,8 +193,8 @@ class Engine:
 
     @property
     def _first_max(self) -> int:
-        # the backend may want a shorter first chunk (the CPU: first sound within a second); 60 otherwise
-        return getattr(self.backend, "first_chunk_phonemes", 60)
+        # the backend may want a shorter first chunk (the CPU: first sound within a second)
+        return self.backend.first_chunk_phonemes
 
     def _check(self, text: str, speed: float, start: int = 0) -> None:
         if not 0 <= start <= len(text):
@@ -252,7 +262,7 @@ class Engine:
             except Cancelled:  # stopped in the middle of a chunk
                 return
             synth_s = (time.perf_counter() - t0) / len(group)
-            for pc, result in zip(group, results):
+            for pc, result in zip(group, results, strict=True):
                 if cancelled():
                     return
                 total = max(total, index + 1)
@@ -283,7 +293,9 @@ class Engine:
             why = describe_unspoken(silent) or "only punctuation?"
             raise EngineError(f"The text has nothing speakable in it ({why}).")
 
-    def _infer(self, group: list, pack: torch.Tensor, speed: float, cancel: Callable[[], bool]) -> list:
+    def _infer(
+        self, group: list[PhonemizedChunk], pack: torch.Tensor, speed: float, cancel: Callable[[], bool]
+    ) -> Sequence[Result | Exception]:
         """The group's results in order, with the exception in place of a chunk that failed."""
         try:
             requests = [self._request(pc.chunk.phonemes, pack, speed) for pc in group]
@@ -317,14 +329,14 @@ class Engine:
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
 
-def _blend_voice(name: str, blend) -> Voice:
+def _blend_voice(name: str, blend: Blend) -> Voice:
     from fasttts_desktop.engine.text.languages import LANGUAGES, lang_of_voice
 
     code = lang_of_voice(blend.voices[0])
     return Voice(name=name, language=LANGUAGES[code], gender=None, lang_code=code)
 
 
-def _load_lexicon(engine: Engine, path=None):
+def _load_lexicon(engine: Engine, path: Path | None = None) -> Lexicon:
     """The saved lexicon; a damaged file reads as empty (and says so) until it is fixed on disk."""
     from fasttts_desktop.engine.text.lexicon import Lexicon
 

@@ -46,7 +46,7 @@ class SaveError(EngineError):
 
 
 def cannot_save(path: str | os.PathLike | None, reason: str) -> SaveError:
-    """The one wording of a failed save: "Cannot save to PATH: reason." """
+    """The one wording of a failed save: 'Cannot save to PATH: reason.'"""
     where = f" to {Path(path)}" if path is not None else ""
     return SaveError(f"Cannot save{where}: {reason}.", reason)
 
@@ -67,7 +67,7 @@ def check_target(path: str | os.PathLike) -> Path:
     given = Path(path).expanduser()
     try:
         target = Path(os.path.realpath(given)) if given.is_symlink() else given
-        st = os.stat(target)
+        st = target.stat()
     except FileNotFoundError:
         st = None
     except OSError as exc:  # e.g. a name too long, a folder on the way that may not be entered
@@ -137,7 +137,7 @@ class AtomicFile:
             os.fsync(self.fd)
             self._close_fd()  # before the rename: Windows cannot rename a file that is open
             check_target(self.target)  # still a regular file or absent (it could have changed meanwhile)
-            os.replace(self._temp, self.target)
+            self._temp.replace(self.target)
             self._temp = None
         except OSError as exc:
             self.discard()
@@ -196,7 +196,7 @@ class AtomicFile:
 
     def _set_mode(self, fd: int) -> None:
         try:
-            old = os.stat(self.target)
+            old = self.target.stat()
         except FileNotFoundError:
             os.fchmod(fd, 0o666 & ~current_umask())
             return
@@ -255,7 +255,7 @@ def remove_stale_parts(target: Path) -> list[Path]:
         m = pattern.fullmatch(entry.name)
         if m and not _alive(int(m.group(1))) and entry.is_file(follow_symlinks=False):
             try:
-                os.unlink(entry.path)
+                Path(entry.path).unlink()
             except OSError:
                 continue
             removed.append(Path(entry.path))
@@ -278,7 +278,7 @@ def _alive(pid: int) -> bool:
 def current_umask() -> int:
     """The process umask, read without changing it where Linux allows (other threads may create files)."""
     try:
-        with open("/proc/self/status", encoding="ascii") as f:
+        with Path("/proc/self/status").open(encoding="ascii") as f:
             for line in f:
                 if line.startswith("Umask:"):
                     return int(line.split()[1], 8)

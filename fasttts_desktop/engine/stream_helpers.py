@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -14,8 +15,10 @@ from fasttts_desktop.engine.types import SAMPLE_RATE
 # land mid-waveform and click.
 _EDGE_FADE = int(0.004 * SAMPLE_RATE)
 
+T = TypeVar("T")
 
-def ahead(items: Iterator, depth: int, cancelled: Callable[[], bool]) -> Iterator:
+
+def ahead(items: Iterator[T], depth: int, cancelled: Callable[[], bool]) -> Iterator[T]:
     """`items` produced on a thread, up to `depth` ahead of the consumer, in order.
 
     For exports: G2P of the next chunks (Python, ~2,000x realtime on one core) runs while the backend waits
@@ -24,20 +27,22 @@ def ahead(items: Iterator, depth: int, cancelled: Callable[[], bool]) -> Iterato
     """
     import queue
 
-    q: queue.Queue = queue.Queue(maxsize=depth)
+    # ("item", T), ("error", BaseException) or ("end", None)
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def put(entry) -> bool:
+    def put(entry: tuple[str, Any]) -> bool:
         while not stop.is_set():
             try:
                 q.put(entry, timeout=0.1)
-                return True
             except queue.Full:
                 continue
+            else:
+                return True
         return False
 
-    def produce():
-        outcome = ("end", None)
+    def produce() -> None:
+        outcome: tuple[str, BaseException | None] = ("end", None)
         try:
             for item in items:
                 if not put(("item", item)):
@@ -62,9 +67,9 @@ def ahead(items: Iterator, depth: int, cancelled: Callable[[], bool]) -> Iterato
         stop.set()
 
 
-def in_groups(items: Iterable, size: int) -> Iterator[list]:
+def in_groups(items: Iterable[T], size: int) -> Iterator[list[T]]:
     """Consecutive lists of `size` items (the last may be shorter), taking each item only when needed."""
-    group: list = []
+    group: list[T] = []
     for item in items:
         group.append(item)
         if len(group) == size:

@@ -65,7 +65,7 @@ def chunk_cues(chunk: AudioChunk, offset_s: float) -> list[Cue]:
     for w in words:
         by_sentence.setdefault(max(0, bisect.bisect_right(starts, w.start) - 1), []).append(w)
     envelope = _Envelope(chunk.audio)
-    cues = []
+    cues: list[Cue] = []
     for i, group in sorted(by_sentence.items()):
         s_start, s_end = spans[i]
         # Text before a sentence's first word (an opening quote) and after its last (its full stop)
@@ -146,7 +146,7 @@ def _pieces(text: str, lo: int, hi: int, words: list[_Word]):
         ):
             break
         count += 1
-    idx = [0] + cuts + [len(words)]
+    idx = [0, *cuts, len(words)]
     return [(bounds[k], bounds[k + 1], words[idx[k] : idx[k + 1]]) for k in range(len(idx) - 1)]
 
 

@@ -58,7 +58,7 @@ def export_utterance(
         stopped = cancel or (lambda: False)
         for chunk in chunks:
             if stopped():
-                raise Cancelled()
+                raise Cancelled
             while next_mark < len(marks) and marks[next_mark][0] <= chunk.chunk.start:
                 writer.mark_chapter(marks[next_mark][1])
                 next_mark += 1
@@ -72,7 +72,7 @@ def export_utterance(
                 )
         # The engine's stream just ends when cancelled: a short file must not be taken for a whole one.
         if stopped():
-            raise Cancelled()
+            raise Cancelled
         audio = writer.close()
         written = subs.close() if subs is not None else None
         return ExportResult(audio, written, writer.seconds, count, writer.chapters)

@@ -11,10 +11,14 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from fasttts_desktop.export.audio import AudioWriter
+
+if TYPE_CHECKING:  # PyAV (FFmpeg) loads only when an M4B is written
+    from av.container.core import Chapter
 
 # Speech at 24 kHz mono: 64 kb/s AAC-LC is transparent enough and ~29 MB an hour.
 AAC_BIT_RATE = 64_000
@@ -55,7 +59,7 @@ class M4BWriter(AudioWriter):
     def _drop(self) -> None:
         self._container.close()
 
-    def _chapter_entries(self) -> list[dict]:
+    def _chapter_entries(self) -> list[Chapter]:
         marks = list(self._marks)
         end = self.samples_written
         marks = [(t, s) for t, s in marks if s < end]  # a mark after the last sample holds nothing
@@ -63,7 +67,7 @@ class M4BWriter(AudioWriter):
             marks.insert(0, (self.title or "Beginning", 0))
         elif marks:
             marks[0] = (marks[0][0], 0)
-        starts = [s for _, s in marks] + [end]
+        starts = [*(s for _, s in marks), end]
         return [
             {
                 "id": i + 1,

@@ -56,7 +56,8 @@ class SubtitleWriter:
         self.path = self._file.target
         self.cues_written = 0
         try:
-            self._out = open(self._file.temp_path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - open across add_chunk calls
+            # open across add_chunk calls, closed in close() or abort()
+            self._out = self._file.temp_path.open("w", encoding="utf-8", newline="\n")
             if self.format == "vtt":
                 self._out.write("WEBVTT\n\n")
         except OSError as exc:

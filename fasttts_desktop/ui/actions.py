@@ -1,5 +1,6 @@
-"""The window's commands as QActions with their keys, and the menu bar (File, Playback, Voice, View, Help) built
-from them. Buttons elsewhere trigger these same actions, so a key, a menu item and a button never differ.
+"""The window's commands as QActions with their keys, and the menu bar (File, Playback, Voice, View, Help)
+built from them. Buttons elsewhere trigger these same actions, so a key, a menu item and a button never
+differ.
 
 Keys are window-wide: the text box would otherwise take Ctrl+Return as a newline. Alt+arrows move by
 sentence and paragraph; the media keys work where the platform hands them to Qt (X11 does when the window

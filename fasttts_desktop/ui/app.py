@@ -9,8 +9,9 @@ import signal
 import socket
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSettings, QSocketNotifier, QTimer
+from PySide6.QtCore import QCoreApplication, QSettings, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QApplication
 
 from fasttts_desktop import __version__
@@ -18,6 +19,9 @@ from fasttts_desktop.ui.error_reporting import ErrorReporter, start_log_file
 from fasttts_desktop.ui.main_window import MainWindow
 from fasttts_desktop.worker.engine_worker import Progress
 from fasttts_desktop.worker.speech import SpeechService
+
+if TYPE_CHECKING:  # imported on the engine thread: torch takes seconds
+    from fasttts_desktop.engine.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +36,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def engine_loader(args: argparse.Namespace) -> Callable[[Progress], object]:
-    def load(progress: Progress):
+def engine_loader(args: argparse.Namespace) -> Callable[[Progress], Engine]:
+    def load(progress: Progress) -> Engine:
         # Imported here, on the engine thread: torch and kokoro take seconds to import.
         from fasttts_desktop.engine import Engine
 
@@ -49,7 +53,7 @@ def engine_loader(args: argparse.Namespace) -> Callable[[Progress], object]:
 
 
 def create_window(
-    load_engine: Callable[[Progress], object], settings: QSettings, service: SpeechService | None = None
+    load_engine: Callable[[Progress], Engine], settings: QSettings, service: SpeechService | None = None
 ) -> MainWindow:
     """The window with its service started (engine loading in the background)."""
     service = service or SpeechService(load_engine)
@@ -70,13 +74,13 @@ class QuitOnSignals:
     def __init__(self):
         self.received: list[int] = []
         self._close: Callable[[], None] | None = None
-        self._notifier = None
+        self._notifier: QSocketNotifier | None = None
         self._sockets: tuple[socket.socket, socket.socket] | None = None
         self._old_fd: int | None = None
         wanted = [signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)]
         self._old_handlers = {s: signal.signal(s, self._handler) for s in wanted if s is not None}
 
-    def attach(self, app: QApplication, window: MainWindow) -> None:
+    def attach(self, app: QCoreApplication, window: MainWindow) -> None:
         wake_r, wake_w = self._sockets = socket.socketpair()
         for sock in self._sockets:
             sock.setblocking(False)
@@ -103,12 +107,14 @@ class QuitOnSignals:
             sock.close()
 
     def _drain(self) -> None:  # being Python is the point: the pending handler runs now
+        if self._sockets is None:  # connected in `attach`, which made them
+            return
         try:
             self._sockets[0].recv(512)
         except OSError:
             pass
 
-    def _handler(self, signum, frame) -> None:
+    def _handler(self, signum, _frame) -> None:
         log.info("signal %d: closing", signum)
         self.received.append(signum)
         if self._close is not None:

@@ -12,18 +12,23 @@ quits: the tray is a remote control for the running window, not a background ser
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QGuiApplication, QTextCursor
-from PySide6.QtWidgets import QMainWindow, QMenu, QSystemTrayIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from fasttts_desktop.engine.text.languages import lang_of_voice
 from fasttts_desktop.engine.text.scripts import script_warning
+
+if TYPE_CHECKING:  # main_window.py imports this module
+    from fasttts_desktop.ui.main_window import MainWindow
 
 SETTING = "view/tray"
 
 
 class ClipboardAndTray(QObject):
-    def __init__(self, window: QMainWindow):
+    def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = w = window
         a = w.commands
@@ -49,10 +54,10 @@ class ClipboardAndTray(QObject):
         w = self.window
         text = QGuiApplication.clipboard().text()
         if not text.strip():
-            w._show_error("The clipboard holds no text to speak: copy some first.")
+            w.show_error("The clipboard holds no text to speak: copy some first.")
             return False
         if w.documents.current is not None:
-            w._show_error("")
+            w.show_error("")
             w.reader.speak_aside(text)
             w.status_label.setText(
                 f"Speaking the clipboard ({len(text):,} characters); the document keeps its place."
@@ -65,7 +70,7 @@ class ClipboardAndTray(QObject):
             w.text_edit.forget_cursor()
             w.speak()
             return True
-        w._set_notice("script", script_warning(text, lang_of_voice(w.voice())) or "")
+        w.set_notice("script", script_warning(text, lang_of_voice(w.voice())) or "")
         return True
 
     @Slot(bool)

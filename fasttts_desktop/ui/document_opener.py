@@ -11,6 +11,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
@@ -18,13 +19,16 @@ from fasttts_desktop.engine.types import EngineError
 from fasttts_desktop.ui.navigation import SentenceIndex
 from fasttts_desktop.ui.positions import text_digest
 
+if TYPE_CHECKING:  # the importers are loaded on the pool thread, when a document is opened
+    from fasttts_desktop.engine.text.documents import Document
+
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class OpenedDocument:
     path: str  # absolute
-    document: object  # engine.text.documents.Document
+    document: Document
     index: SentenceIndex
     digest: str  # sha256 of the text: with the path, the key of the remembered position
     seconds: float  # wall time to parse, index and hash

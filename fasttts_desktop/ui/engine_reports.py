@@ -5,16 +5,30 @@ Exports have their own module (exporting.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Slot
 
+from fasttts_desktop.ui.layout import WindowWidgets
 from fasttts_desktop.worker.engine_worker import EngineInfo
-from fasttts_desktop.worker.speech import MAKE_AHEAD_S
+from fasttts_desktop.worker.speech import MAKE_AHEAD_S, SpeechService
+
+if TYPE_CHECKING:  # exporting.py imports the window's modules
+    from fasttts_desktop.ui.exporting import Exporter
 
 CHUNKS_COUNTED = 10  # up to this many chunks the bar counts them; beyond, it shows the audio made ahead
 
 
-class EngineReports:
-    """Mixed into MainWindow: uses its widgets, `service`, `settings`, `_chunks` and `_set_notice`."""
+class EngineReports(WindowWidgets):
+    """Mixed into MainWindow: uses its widgets, `service`, `settings`, `_chunks` and `set_notice`."""
+
+    # MainWindow's, declared for the type checker
+    service: SpeechService
+    exporter: Exporter
+    _chunks: tuple[int, int]
+    _saved_voice: str
+    set_notice: Callable[[str, str], None]
 
     def save_to(self, path: str) -> None:
         """Export to `path` in the format its extension names (tests and scripts; the menu asks first)."""
@@ -35,7 +49,7 @@ class EngineReports:
     def _on_ready(self, info: EngineInfo) -> None:
         self.engine_label.setText(info.description)
         self.engine_label.setToolTip("The path the speech engine runs on")
-        self._set_notice("engine", info.notice)
+        self.set_notice("engine", info.notice)
         self.fill_voices(info)
         self.voice_box.setEnabled(True)
         if not self.service.busy:
@@ -59,7 +73,7 @@ class EngineReports:
     def _on_load_failed(self, message: str) -> None:
         self.engine_label.setText("Engine not loaded")
         self.progress.hide()
-        self._set_notice("load", f"The speech engine could not be loaded: {message}")
+        self.set_notice("load", f"The speech engine could not be loaded: {message}")
         self.status_label.setText("The speech engine could not be loaded.")
 
     @Slot(int, int)

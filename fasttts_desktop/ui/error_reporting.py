@@ -7,6 +7,7 @@ import sys
 import tempfile
 import threading
 import traceback
+from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 
@@ -52,7 +53,7 @@ class ErrorReporter(QObject):
         self.parent_window = parent_window
         self.dialogs: list[QMessageBox] = []  # the ones still open
         self._report.connect(self.show_dialog, Qt.ConnectionType.QueuedConnection)
-        self._old_hooks = None
+        self._old_hooks: tuple[Callable, Callable] | None = None  # (sys.excepthook, threading.excepthook)
 
     def install(self) -> None:
         self._old_hooks = (sys.excepthook, threading.excepthook)

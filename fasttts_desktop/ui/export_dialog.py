@@ -177,12 +177,17 @@ class ExportDialog(QDialog):
     @Slot()
     def _browse(self) -> None:
         filters = [f"{label} (*{ext})" for name, label, ext in FORMATS]
-        current = next(f for f, (name, _, _) in zip(filters, FORMATS) if name == self.chosen_format())
+        current = next(
+            f for f, (name, _, _) in zip(filters, FORMATS, strict=True) if name == self.chosen_format()
+        )
         path, chosen = QFileDialog.getSaveFileName(
             self, "Export audio as", self.path_edit.text(), ";;".join(filters), current
         )
         if path:
-            fmt = next((n for f, (n, _, _) in zip(filters, FORMATS) if f == chosen), self.chosen_format())
+            fmt = next(
+                (n for f, (n, _, _) in zip(filters, FORMATS, strict=True) if f == chosen),
+                self.chosen_format(),
+            )
             if Path(path).suffix.lower() not in _BY_EXTENSION:
                 path += _extension(fmt)
             self.path_edit.setText(path)
@@ -192,7 +197,8 @@ class ExportDialog(QDialog):
     def _accept(self) -> None:
         text = self.path_edit.text().strip()
         if not text:
-            return self._refuse("Give the file a name.")
+            self._refuse("Give the file a name.")
+            return
         path = Path(text).expanduser()
         if path.suffix.lower() not in _BY_EXTENSION:
             path = path.with_name(path.name + _extension(self.chosen_format()))
@@ -203,7 +209,8 @@ class ExportDialog(QDialog):
                 if target:
                     check_target(target)
         except ExportError as exc:
-            return self._refuse(str(exc))
+            self._refuse(str(exc))
+            return
         s = self.settings
         s.setValue("export/folder", str(path.parent))
         s.setValue("export/format", choice.format)

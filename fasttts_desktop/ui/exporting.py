@@ -7,13 +7,17 @@ The window only asks: SpeechService.exports makes and writes the audio (engine t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMainWindow, QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from fasttts_desktop.engine.text.documents import chapter_marks
 from fasttts_desktop.ui.export_dialog import ExportChoice, ExportDialog
 from fasttts_desktop.worker.export_control import ExportProgress, ExportRequest, ExportSummary
+
+if TYPE_CHECKING:  # main_window.py imports this module
+    from fasttts_desktop.ui.main_window import MainWindow
 
 
 def clock(seconds: float) -> str:
@@ -57,7 +61,7 @@ class ExportPanel(QWidget):
 class Exporter(QObject):
     """Wires Export Audio… and the export panel into the window (`window.exporter`)."""
 
-    def __init__(self, window: QMainWindow):
+    def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = w = window
         self.panel = ExportPanel()
@@ -81,7 +85,7 @@ class Exporter(QObject):
     def ask(self) -> ExportDialog | None:
         """Open the export dialog (not modal while the export runs: it closes when the export starts)."""
         if not self._text().strip():
-            self.window._show_error("There is no text to export: type or paste some first.")
+            self.window.show_error("There is no text to export: type or paste some first.")
             return None
         opened = self.window.documents.current
         marks = chapter_marks(opened.document.headings) if opened is not None else ()
@@ -94,9 +98,9 @@ class Exporter(QObject):
 
     def export(self, choice: ExportChoice) -> None:
         text = self._text()
-        self.window._show_error("")
+        self.window.show_error("")
         if not text.strip():
-            self.window._show_error("There is no text to export: type or paste some first.")
+            self.window.show_error("There is no text to export: type or paste some first.")
             return
         opened = self.window.documents.current
         chapters = chapter_marks(opened.document.headings) if opened is not None and choice.chapters else ()
@@ -167,7 +171,7 @@ class Exporter(QObject):
     def _on_failed(self, message: str) -> None:
         self._ended()
         if message:
-            self.window._show_error(message)
+            self.window.show_error(message)
             self.window.status_label.setText("Could not export.")
         else:
             self.window.status_label.setText("Export cancelled; no file was written.")

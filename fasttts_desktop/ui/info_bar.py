@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton, QWidget
@@ -31,7 +31,7 @@ class InfoBar(QFrame):
         self.close_button.clicked.connect(self.hide)
         self._layout.addWidget(self.close_button)
 
-    def show_message(self, text: str, buttons: list[tuple[str, Callable[[], None]]] = ()) -> None:
+    def show_message(self, text: str, buttons: Sequence[tuple[str, Callable[[], None]]] = ()) -> None:
         """Show `text` with buttons (label, action); pressing one runs it and hides the bar."""
         for button in self._buttons:
             self._layout.removeWidget(button)

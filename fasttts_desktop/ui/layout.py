@@ -4,6 +4,8 @@ says) and a tooltip naming its key. Behaviour lives in main_window.py; this file
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, TypeVar
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont
 from PySide6.QtWidgets import (
@@ -11,7 +13,6 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QLabel,
-    QMainWindow,
     QProgressBar,
     QPushButton,
     QSizePolicy,
@@ -26,6 +27,9 @@ from fasttts_desktop.ui.chapters import ChaptersPanel
 from fasttts_desktop.ui.info_bar import InfoBar
 from fasttts_desktop.ui.reader_view import ReaderEdit
 
+if TYPE_CHECKING:  # main_window.py imports this module
+    from fasttts_desktop.ui.main_window import MainWindow
+
 _BANNER_STYLE = "QLabel { background: #fff4d6; color: #5c4400; border: 1px solid #e6c76a; padding: 6px; }"
 _ERROR_STYLE = "QLabel { background: #fde8e8; color: #8a1c1c; border: 1px solid #e8a0a0; padding: 6px; }"
 PLACEHOLDER = (
@@ -35,7 +39,36 @@ PLACEHOLDER = (
 )
 
 
-def _named(widget: QWidget, name: str, tip: str = "") -> QWidget:
+class WindowWidgets:
+    """The widgets `build_widgets` makes, as the window's attributes (declared here, set there), and the
+    export panel's bar (exporting.py)."""
+
+    banner: QLabel
+    error_label: QLabel
+    resume_bar: InfoBar
+    notice_bar: InfoBar
+    text_edit: ReaderEdit
+    voice_box: QComboBox
+    mix_button: QToolButton
+    speed_box: QDoubleSpinBox
+    speak_button: QPushButton
+    pause_button: QPushButton
+    stop_button: QPushButton
+    save_button: QPushButton
+    nav_buttons: list[QToolButton]
+    chapters: ChaptersPanel
+    status_label: QLabel
+    position_label: QLabel
+    progress: QProgressBar
+    open_progress: QProgressBar
+    engine_label: QLabel
+    save_progress: QProgressBar
+
+
+_W = TypeVar("_W", bound=QWidget)
+
+
+def _named(widget: _W, name: str, tip: str = "") -> _W:
     widget.setAccessibleName(name)
     if tip:
         widget.setToolTip(tip)
@@ -50,7 +83,7 @@ def _tool_button(action: QAction, name: str) -> QToolButton:
     return button
 
 
-def build_widgets(w: QMainWindow, a: Actions, voice: str, speed: float) -> None:
+def build_widgets(w: MainWindow, a: Actions, voice: str, speed: float) -> None:
     """Create the window's widgets as attributes of `w` and lay them out."""
     w.banner = _named(QLabel(objectName="banner", wordWrap=True, visible=False), "Notice")
     w.banner.setStyleSheet(_BANNER_STYLE)
@@ -103,8 +136,8 @@ def build_widgets(w: QMainWindow, a: Actions, voice: str, speed: float) -> None:
     choices = QHBoxLayout()
     voice_label = _named(QLabel("Voice:", buddy=w.voice_box), "Voice")
     speed_label = _named(QLabel("Speed:", buddy=w.speed_box), "Speed")
-    for item in (voice_label, w.voice_box, w.mix_button, 12, speed_label, w.speed_box, None, w.save_button):
-        _add(choices, item)
+    for part in (voice_label, w.voice_box, w.mix_button, 12, speed_label, w.speed_box, None, w.save_button):
+        _add(choices, part)
 
     layout = QVBoxLayout()
     for widget in (w.banner, w.error_label, w.resume_bar, w.notice_bar):
@@ -145,12 +178,12 @@ def build_widgets(w: QMainWindow, a: Actions, voice: str, speed: float) -> None:
     bar.setAccessibleName("Status bar")
     bar.addWidget(w.status_label, 1)
     bar.addWidget(w.position_label)
-    for widget in (w.progress, w.open_progress):
-        bar.addWidget(widget)
+    for busy in (w.progress, w.open_progress):
+        bar.addWidget(busy)
     bar.addPermanentWidget(w.engine_label)
 
 
-def _add(layout: QHBoxLayout, item) -> None:
+def _add(layout: QHBoxLayout, item: QWidget | int | None) -> None:
     if item is None:
         layout.addStretch(1)
     elif isinstance(item, int):

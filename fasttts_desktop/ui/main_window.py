@@ -8,6 +8,7 @@ and so is any text while it is being read, since the heard-word offsets refer to
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from PySide6.QtWidgets import QMainWindow, QWidget
 
 from fasttts_desktop.engine.text.languages import lang_of_voice
 from fasttts_desktop.engine.text.scripts import script_warning
-from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED
+from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, AudioChunk
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
 from fasttts_desktop.ui.clipboard_tray import ClipboardAndTray
@@ -135,7 +136,7 @@ class MainWindow(EngineReports, QMainWindow):
         s.chunk_played.connect(self._on_chunk)
         s.utterance_finished.connect(self._on_finished)
         s.speech_error.connect(self._on_speech_error)
-        s.device_problem.connect(lambda message: self._set_notice("device", message))
+        s.device_problem.connect(lambda message: self.set_notice("device", message))
 
     def _restore(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -162,16 +163,16 @@ class MainWindow(EngineReports, QMainWindow):
 
     @Slot()
     def speak(self) -> None:
-        self._show_error("")
+        self.show_error("")
         self.notice_bar.hide()
         self._unspoken.clear()
         self._failed.clear()
         if not self.reader.speak():
-            self._show_error("There is no text to speak: type or paste some first.")
+            self.show_error("There is no text to speak: type or paste some first.")
             return
         # Text in a script the front end cannot read would be spelled out: say so, but read it anyway.
         text = self.reader.snapshot()[0]
-        self._set_notice("script", script_warning(text, lang_of_voice(self.voice())) or "")
+        self.set_notice("script", script_warning(text, lang_of_voice(self.voice())) or "")
         if self.service.is_ready:
             self.status_label.setText("Speaking…")
         else:
@@ -192,7 +193,7 @@ class MainWindow(EngineReports, QMainWindow):
             self.status_label.setText("Stopped.")
 
     def open_path(self, path: str) -> None:
-        self._show_error("")
+        self.show_error("")
         self.status_label.setText(f"Opening {Path(path).name or path}…")
         self.documents.open_path(path)
 
@@ -237,7 +238,7 @@ class MainWindow(EngineReports, QMainWindow):
     def _on_document(self, opened: OpenedDocument) -> None:
         doc = opened.document
         self.setWindowTitle(f"{doc.title or Path(opened.path).name} — FastTTS")
-        self._set_notice("document", " ".join(doc.notices))
+        self.set_notice("document", " ".join(doc.notices))
         self._update_editable()
         self.status_label.setText(
             f"Opened {Path(opened.path).name}: {len(opened.text):,} characters, "
@@ -248,13 +249,13 @@ class MainWindow(EngineReports, QMainWindow):
     @Slot()
     def _on_document_closed(self) -> None:
         self.setWindowTitle(TITLE)
-        self._set_notice("document", "")
+        self.set_notice("document", "")
         self.position_label.clear()
         self._update_editable()
 
     @Slot(str)
     def _on_open_failed(self, message: str) -> None:
-        self._show_error(message)
+        self.show_error(message)
         self.status_label.setText("Could not open the document; the text is as it was.")
 
     @Slot()
@@ -263,7 +264,7 @@ class MainWindow(EngineReports, QMainWindow):
         menu.clear()
         paths = self.documents.recent.paths()
         for path in paths:
-            menu.addAction(Path(path).name or path, lambda p=path: self.open_path(p)).setToolTip(path)
+            menu.addAction(Path(path).name or path, functools.partial(self.open_path, path)).setToolTip(path)
         if not paths:
             menu.addAction("(none yet)").setEnabled(False)
         menu.addSeparator()
@@ -296,7 +297,7 @@ class MainWindow(EngineReports, QMainWindow):
             self.status_label.setText("Paused." if paused else "Speaking…")
 
     @Slot(int, object)
-    def _on_chunk(self, _request: int, chunk) -> None:
+    def _on_chunk(self, _request: int, chunk: AudioChunk) -> None:
         chars = unspoken_in(chunk)
         if chars:
             self._unspoken[chunk.chunk.start] = chars
@@ -318,7 +319,7 @@ class MainWindow(EngineReports, QMainWindow):
 
     @Slot(str)
     def _on_speech_error(self, message: str) -> None:
-        self._show_error(message)
+        self.show_error(message)
         self.status_label.setText("Could not speak.")
 
     # --- helpers ---
@@ -363,7 +364,7 @@ class MainWindow(EngineReports, QMainWindow):
         self.text_edit.zoomIn(steps)
         self.settings.setValue("view/font_size", self.text_edit.font().pointSizeF())
 
-    def _set_notice(self, source: str, message: str) -> None:
+    def set_notice(self, source: str, message: str) -> None:
         if message:
             self._notices[source] = message
         else:
@@ -371,7 +372,7 @@ class MainWindow(EngineReports, QMainWindow):
         self.banner.setText("\n".join(self._notices.values()))
         self.banner.setVisible(bool(self._notices))
 
-    def _show_error(self, message: str) -> None:
+    def show_error(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.setVisible(bool(message))
 

@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal, Slot
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtWidgets import QFileDialog, QMainWindow
 
 from fasttts_desktop.ui.chapters import ChaptersPanel, heading_at
 from fasttts_desktop.ui.document_opener import DocumentOpener, OpenedDocument
@@ -42,7 +42,7 @@ class Documents(QObject):
 
     def __init__(
         self,
-        window: QWidget,
+        window: QMainWindow,
         reader: Reader,
         chapters: ChaptersPanel,
         resume_bar: InfoBar,
@@ -109,7 +109,7 @@ class Documents(QObject):
         self.opened.emit(opened)
         if remembered:
             self.reader.go_to(remembered, top=True)
-            self._offer(remembered)
+            self._offer(opened, remembered)
 
     @Slot(str, str)
     def _on_failed(self, path: str, message: str) -> None:
@@ -117,8 +117,7 @@ class Documents(QObject):
             self.recent.remove(path)  # gone: not worth offering again
         self.failed.emit(message)
 
-    def _offer(self, offset: int) -> None:
-        opened = self.current
+    def _offer(self, opened: OpenedDocument, offset: int) -> None:
         heading = heading_at(opened.document.headings, offset)
         number = opened.index.at(offset) + 1
         where = f"“{heading.title}”" if heading is not None else "where you left off"

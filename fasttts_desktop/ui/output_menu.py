@@ -8,17 +8,21 @@ meanwhile the system default plays and the banner says why.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QActionGroup
-from PySide6.QtWidgets import QMainWindow
 
 from fasttts_desktop.worker.output_devices import OutputDevice, describe
+
+if TYPE_CHECKING:  # main_window.py imports this module
+    from fasttts_desktop.ui.main_window import MainWindow
 
 SETTING = "playback/output"
 
 
 class OutputMenu(QObject):
-    def __init__(self, window: QMainWindow):
+    def __init__(self, window: MainWindow):
         super().__init__(window)
         self.window = window
         self.menu = window.commands.output_menu

@@ -206,12 +206,16 @@ class ReaderEdit(QPlainTextEdit):
     # --- the context menu ---
 
     def context_menu(self, point: QPoint) -> QMenu:
-        """The standard menu with "Read from Here" (the sentence under `point`, viewport coordinates) first."""
+        """The standard menu with "Read from Here" (the sentence under `point`, in viewport coordinates)
+        first."""
         menu = self.createStandardContextMenu(point)
         offset = self._positions.from_qt(self.cursorForPosition(point).position())
         action = QAction("Read from &Here", menu)
         action.triggered.connect(lambda: self.read_here.emit(offset))
-        menu.insertAction(menu.actions()[0] if menu.actions() else None, action)
+        if menu.actions():
+            menu.insertAction(menu.actions()[0], action)
+        else:
+            menu.addAction(action)
         menu.insertSeparator(menu.actions()[1])
         return menu
 

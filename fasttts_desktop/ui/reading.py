@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from fasttts_desktop.ui.navigation import SentenceIndex
 from fasttts_desktop.ui.reader_view import ReaderEdit
-from fasttts_desktop.worker.speech import SpeechService
+from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +103,12 @@ class Reader(QObject):
 
     def snapshot(self) -> tuple[str, SentenceIndex]:
         """The text offsets refer to and its sentences (indexed again after the box was edited)."""
-        if self._text is None or self._index is None:
+        text, index = self._text, self._index
+        if text is None or index is None:
             text = self.edit.toPlainText()
-            self._use(text, SentenceIndex(text))
-        return self._text, self._index
+            index = SentenceIndex(text)
+            self._use(text, index)
+        return text, index
 
     # --- what the user asks for ---
 
@@ -242,7 +244,7 @@ class Reader(QObject):
             self._timer.start()
 
     @Slot(object)
-    def _on_finished(self, _stats) -> None:
+    def _on_finished(self, _stats: UtteranceStats) -> None:
         # Read to the end: the next Speak starts from the top, and the document is not "in progress".
         if self._index is not None and self._ended_own:
             self._set_position(0)

@@ -21,7 +21,7 @@ class RecentFiles(QObject):
         value = self._settings.value(_KEY, [])
         if isinstance(value, str):  # QSettings (INI) hands back a one-item list as a bare string
             value = [value]
-        return [str(p) for p in value or [] if p]
+        return [str(p) for p in value if p] if isinstance(value, list) else []
 
     def add(self, path: str) -> None:
         path = str(Path(path).resolve())

@@ -100,7 +100,7 @@ class VoiceDialogs(QObject):
         if self.lexicon is not None and self.lexicon.isVisible():
             self.lexicon.show_error(message)
         else:
-            self.window._show_error(message)
+            self.window.show_error(message)
 
     @Slot(object)
     def _on_voices(self, _info: EngineInfo) -> None:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.output_devices import OutputGone, describe, pulse_sink, resolve
+from fasttts_desktop.worker.output_devices import OutputGone, describe, pulse_sink, rescan_portaudio, resolve
 
 log = logging.getLogger(__name__)
 
@@ -69,13 +69,13 @@ def find_output_device(rescan: bool = False) -> None:
     sd = _sounddevice()
     for again in (False, True):
         if again or rescan:
-            sd._terminate()
-            sd._initialize()
+            rescan_portaudio()
         try:
             sd.query_devices(kind="output")
-            return
         except sd.PortAudioError as exc:
             reason = exc
+        else:
+            return
     log.warning("no output device: %s", reason)
     raise NoOutputDevice(
         "No audio output device was found, so speech cannot be played. Export Audio… still works."
@@ -114,7 +114,7 @@ def open_sounddevice_stream(callback, finished_callback, sample_rate: int, devic
 
 def warm_up_output(sample_rate: int = SAMPLE_RATE) -> None:
     """Open and close a stream: raises NoOutputDevice, and makes the next open ~1 ms instead of ~250 ms."""
-    open_sounddevice_stream(lambda *args: None, None, sample_rate).close()
+    open_sounddevice_stream(lambda *_args: None, None, sample_rate).close()
 
 
 class Playback:

@@ -70,13 +70,14 @@ class EngineTools(QObject):
             if not text.strip():
                 raise EngineError("There is no text to show the phonemes of.")
             lang_code = engine.language(voice or None, lang or None)
-            chunks, unspoken = [], []
+            chunks: list[tuple[str, str]] = []
+            unspoken: list[tuple[int, str]] = []
             for pc in engine.frontend(lang_code).chunks(text, first_max=None, lexicon=engine.lexicon):
                 chunks.append((pc.chunk.text, pc.chunk.phonemes))
                 unspoken.extend(pc.unspoken)
         except Exception as exc:  # the dialog shows it as one line; the reading goes on
             if not isinstance(exc, EngineError):
-                log.error("phonemes failed", exc_info=exc)
+                log.exception("phonemes failed")
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self.phonemes_ready.emit(PhonemesResult(request, text, "", (), error=message))
             return
@@ -136,7 +137,7 @@ class ToolsControl(QObject):
         self._use_lexicon.emit(path)
 
     @Slot(list)
-    def _on_voices(self, voices: list) -> None:
+    def _on_voices(self, voices: list[tuple[str, str]]) -> None:
         info: EngineInfo | None = self._service.engine_info
         if info is None:
             return

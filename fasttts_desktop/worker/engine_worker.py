@@ -20,12 +20,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, Progress
 from fasttts_desktop.worker.engine_tools import EngineTools
-from fasttts_desktop.worker.export_job import MAX_BACKLOG_S, Encoder, ExportRequest
+from fasttts_desktop.worker.export_job import MAX_BACKLOG_S, Encoder, ExportRequest, ExportSummary
+
+if TYPE_CHECKING:  # the engine module imports torch: loaded on the engine thread, not with the window
+    from fasttts_desktop.engine.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +91,10 @@ class EngineWorker(QObject):
     save_failed = Signal(int, str)  # request, one line for the user ("" when cancelled)
     crashed = Signal(str)  # an unexpected exception (already logged): one line
 
-    def __init__(self, load_engine: Callable[[Progress], object]):
+    def __init__(self, load_engine: Callable[[Progress], Engine]):
         super().__init__()
         self._load_engine = load_engine
-        self._engine = None
+        self._engine: Engine | None = None
         self._load_error = ""
         self._last: _Utterance | None = None
         # Written by the GUI thread, read here between chunks; plain ints are safe to share under the GIL.
@@ -152,7 +156,7 @@ class EngineWorker(QObject):
                 notice=engine.notice,
                 voices=[(v.name, v.label) for v in engine.voices],
                 default_voice=engine.default_voice,
-                weights_source=getattr(engine, "weights_source", ""),
+                weights_source=engine.weights_source,
             )
         )
 
@@ -165,7 +169,7 @@ class EngineWorker(QObject):
     def is_loaded(self) -> bool:
         return self._engine is not None
 
-    def engine_or_error(self):
+    def engine_or_error(self) -> Engine:
         """The loaded engine (engine thread only), else EngineError saying why there is none."""
         if self._engine is None:
             raise EngineError(self._load_error or "The speech engine is not loaded.")
@@ -202,8 +206,10 @@ class EngineWorker(QObject):
             voice = engine.voice(export.voice or None).name
             last = self._last
             wanted = (export.text, voice, export.speed)
-            reuse = last is not None and (last.text, last.voice, last.speed) == wanted
-            if not reuse:
+            reused = (
+                last.chunks if last is not None and (last.text, last.voice, last.speed) == wanted else None
+            )
+            if reused is None:
                 chunks = engine.stream(
                     export.text,
                     voice,
@@ -219,17 +225,17 @@ class EngineWorker(QObject):
             lambda: self.wanted_save != request,
             lambda progress: self.save_progress.emit(request, progress),
             lambda summary, message: self._export_ended(request, summary, message),
-            reused=reuse,
+            reused=reused is not None,
         )
-        if reuse:  # what was just played, chunk for chunk: nothing to make
-            for chunk in last.chunks:
+        if reused is not None:  # what was just played, chunk for chunk: nothing to make
+            for chunk in reused:
                 encoder.put(chunk)
             encoder.finish()
             return
         self._save = _Job(request, export.text, voice, export.speed, iter(chunks), False, encoder)
         self._step_timer.start(0)
 
-    def _export_ended(self, request: int, summary, message: str) -> None:
+    def _export_ended(self, request: int, summary: ExportSummary | None, message: str) -> None:
         """On the encoder thread: the files are in place, or abandoned."""
         if summary is not None:
             self.saved.emit(request, summary)
@@ -246,9 +252,11 @@ class EngineWorker(QObject):
     def _held_back(self, job: _Job) -> bool:
         """More than MAKE_AHEAD_S is made but not yet heard."""
         heard_for, heard = self.heard
-        if heard_for == job.request and heard is None:
+        if heard_for != job.request:
+            heard = 0
+        elif heard is None:
             return False  # nobody listens (no output device): nothing to wait for
-        return job.made - (heard if heard_for == job.request else 0) > MAKE_AHEAD_S * SAMPLE_RATE
+        return job.made - heard > MAKE_AHEAD_S * SAMPLE_RATE
 
     @Slot()
     def _step(self) -> None:
@@ -256,10 +264,11 @@ class EngineWorker(QObject):
         encoder is far behind."""
         self._drop_cancelled()
         speech, save = self._speech, self._save
+        encoder = save.encoder if save is not None else None  # an export's job always has one
         if speech is not None and not self._held_back(speech):
             self._speech_step(speech)
-        elif save is not None and save.encoder.backlog_s < MAX_BACKLOG_S:
-            self._save_step(save)
+        elif save is not None and encoder is not None and encoder.backlog_s < MAX_BACKLOG_S:
+            self._save_step(save, encoder)
         elif speech is not None or save is not None:
             self._step_timer.start(_HELD_BACK_POLL_MS)
             return
@@ -291,23 +300,23 @@ class EngineWorker(QObject):
             job.parts.clear()  # too long to keep: an export makes it again, and memory stays flat
         self.chunk_ready.emit(job.request, chunk)
 
-    def _save_step(self, job: _Job) -> None:
+    def _save_step(self, job: _Job, encoder: Encoder) -> None:
         try:
             chunk = next(job.chunks, None)
         except Exception as exc:  # the encoder reports it (one line) and removes its files
             self._save = None
             if not isinstance(exc, EngineError):
-                log.error("exporting failed", exc_info=exc)
+                log.exception("exporting failed")
                 self.crashed.emit(f"Exporting failed: {exc}")
                 exc = EngineError(f"Exporting failed: {exc}")
-            job.encoder.fail(exc)
+            encoder.fail(exc)
             return
         if chunk is None:
             self._save = None
-            job.encoder.finish()  # a stream cut short by a cancel is not taken for a whole one there
+            encoder.finish()  # a stream cut short by a cancel is not taken for a whole one there
             return
         job.made += len(chunk.audio)
-        job.encoder.put(chunk)
+        encoder.put(chunk)
 
     def _speech_failed(self, request: int, exc: Exception) -> None:
         if isinstance(exc, EngineError):

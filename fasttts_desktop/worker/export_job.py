@@ -147,6 +147,8 @@ class Encoder:
 
     def _progress(self, _what: str, _fraction: float) -> None:
         chunk = self._last
+        if chunk is None:  # never: export_utterance reports after each chunk it took from here
+            return
         now = time.perf_counter()
         done = chunk.index + 1 >= chunk.total
         if now - self._reported < _PROGRESS_EVERY_S and not done:

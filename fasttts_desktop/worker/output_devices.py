@@ -57,8 +57,9 @@ def rescan_portaudio() -> None:
     this process: call it only when none is open."""
     import sounddevice
 
-    sounddevice._terminate()
-    sounddevice._initialize()
+    # sounddevice's own way to restart PortAudio (it has no public one); its tests do the same
+    sounddevice._terminate()  # noqa: SLF001
+    sounddevice._initialize()  # noqa: SLF001
 
 
 def _portaudio_outputs() -> list[tuple[int, str, str]]:

@@ -1,4 +1,5 @@
-"""The Qt side of playback: one Playback per utterance, started, paused, stopped and closed on the GUI thread."""
+"""The Qt side of playback: one Playback per utterance, started, paused, stopped and closed on the GUI
+thread."""
 
 from __future__ import annotations
 
@@ -107,7 +108,10 @@ class Player(QObject):
             if paused:
                 self._park_timer.start()
         else:
-            self._playback.feed(audio)
+            current = self._playback
+            if current is None:  # never: a request whose playback is gone is marked done above
+                return False
+            current.feed(audio)
         return True
 
     def _start(self, playback: Playback) -> str:
@@ -157,23 +161,24 @@ class Player(QObject):
             return True
         self._paused = False
         self._park_timer.stop()
-        if self._playback is None:
+        playback = self._playback
+        if playback is None:
             return True
         if self._moving is not None:
             return True  # the move resumes it once the new output is open
         try:
-            self._playback.resume()
+            playback.resume()
         except NoOutputDevice as exc:
-            if not self._playback.device:
+            if not playback.device:
                 self._fail_playing(exc)
                 return False
-            self._playback.device = ""  # the chosen output is gone: the default, and say so
-            return self._resume_on_default(exc)
+            playback.device = ""  # the chosen output is gone: the default, and say so
+            return self._resume_on_default(playback, exc)
         return True
 
-    def _resume_on_default(self, exc: NoOutputDevice) -> bool:
+    def _resume_on_default(self, playback: Playback, exc: NoOutputDevice) -> bool:
         try:
-            self._playback.resume()
+            playback.resume()
         except NoOutputDevice as again:
             self._fail_playing(again)
             return False
@@ -183,9 +188,10 @@ class Player(QObject):
     def _fail_playing(self, exc: NoOutputDevice) -> None:
         """The current utterance cannot be heard any more; device_problem says why."""
         self._done_up_to = self._request
-        self._playback.stop()
-        self._playback.close(wait=0)
-        self._playback = None
+        playback, self._playback = self._playback, None
+        if playback is not None:
+            playback.stop()
+            playback.close(wait=0)
         self._set_problem(str(exc))
 
     @property
@@ -224,6 +230,9 @@ class Player(QObject):
 
     @Slot()
     def _finish_move(self) -> None:
+        if self._moving is None:  # the timer runs only while a playback moves
+            self._move_timer.stop()
+            return
         playback, deadline = self._moving
         if playback is not self._playback:  # stopped or finished meanwhile
             self._moving = None
@@ -292,7 +301,7 @@ class Player(QObject):
     @Slot()
     def _close_retired(self, force: bool = False) -> None:
         now = time.perf_counter()
-        keep = []
+        keep: list[tuple[Playback, float]] = []
         for playback, deadline in self._retiring:
             if force or now >= deadline or playback.stopped_silent():
                 playback.close(wait=0)

@@ -13,10 +13,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
-from fasttts_desktop.engine.types import SAMPLE_RATE
+from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk
 from fasttts_desktop.worker.audio_output import PlaybackStats
 from fasttts_desktop.worker.engine_tools import ToolsControl
 from fasttts_desktop.worker.engine_worker import MAKE_AHEAD_S, EngineInfo, EngineWorker, Progress
@@ -25,6 +26,9 @@ from fasttts_desktop.worker.follow import Heard, Timeline
 from fasttts_desktop.worker.player import Player
 
 __all__ = ["MAKE_AHEAD_S", "Heard", "SpeechService", "UtteranceStats"]
+
+if TYPE_CHECKING:  # the engine module imports torch: loaded on the engine thread, not with the window
+    from fasttts_desktop.engine.engine import Engine
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +89,12 @@ class SpeechService(QObject):
     _request_load = Signal()
     _request_speak = Signal(int, str, str, float, int)
 
-    def __init__(self, load_engine: Callable[[Progress], object], player: Player | None = None, parent=None):
+    def __init__(
+        self,
+        load_engine: Callable[[Progress], Engine],
+        player: Player | None = None,
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self.engine_info: EngineInfo | None = None
         self._next_request = 0
@@ -304,7 +313,7 @@ class SpeechService(QObject):
             self.progress.emit(0, expected)
 
     @Slot(int, object)
-    def _on_chunk(self, request: int, chunk) -> None:
+    def _on_chunk(self, request: int, chunk: AudioChunk) -> None:
         u = self._current(request)
         if u is None:
             return  # the tail of a stopped or replaced utterance

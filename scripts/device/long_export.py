@@ -100,7 +100,7 @@ class Coverage:
 
 def proc_status(pid: str = "self") -> dict:
     out = {}
-    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+    with Path(f"/proc/{pid}/status").open(encoding="ascii") as f:
         for line in f:
             if line.startswith(("VmRSS:", "VmHWM:")):
                 out[line.split(":")[0]] = round(int(line.split()[1]) / 1024, 1)
@@ -274,7 +274,8 @@ def main() -> int:
         report["say_f"] = say_file(text_path, args.work / "say.wav")
         s = report["say_f"]
         print(
-            f"say -f: rc {s['returncode']}, {s['wall_s']} s, peak RSS {s['peak_rss_mb']} MB, GPU {s['peak_gpu_mb_nvidia_smi']} MB; {s['stdout'][-300:]}",
+            f"say -f: rc {s['returncode']}, {s['wall_s']} s, peak RSS {s['peak_rss_mb']} MB, "
+            f"GPU {s['peak_gpu_mb_nvidia_smi']} MB; {s['stdout'][-300:]}",
             flush=True,
         )
         (args.work / "say.wav").unlink(missing_ok=True)

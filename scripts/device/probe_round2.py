@@ -70,7 +70,8 @@ def g2p() -> None:
         "import time; t=time.time()\n"
         "from fasttts_desktop.engine.text.frontend import FrontEnd\n"
         "f = FrontEnd('a'); a=time.time()-t\n"
-        "cs = list(f.chunks('The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background.', pack=True, max_phonemes=510))\n"
+        "cs = list(f.chunks('The birch canoe slid on the smooth planks. "
+        "Glue the sheet to the dark blue background.', pack=True, max_phonemes=510))\n"
         "print('G2P', round(a,2), round(time.time()-t,2), [c.chunk.phonemes for c in cs])\n"
     )
     wall, out = fresh(code)
@@ -304,7 +305,8 @@ def main() -> None:
     save()
     say("")
     say(
-        f"{'config':24s}{'p50':>8s}{'p95':>8s}{'stream':>9s}{'batch':>9s}{'peakMB':>8s}{'compile s':>10s}  kind"
+        f"{'config':24s}{'p50':>8s}{'p95':>8s}{'stream':>9s}{'batch':>9s}{'peakMB':>8s}"
+        f"{'compile s':>10s}  kind"
     )
     for name in [*CONFIGS, "ncl+cudnn eager", "ncl+persistent eager"]:
         r = RESULTS.get(name, {})
@@ -312,12 +314,14 @@ def main() -> None:
             say(f"{name:24s} {r.get('error', 'missing')[:90]}")
             continue
         say(
-            f"{name:24s}{r['sentence_latency_p50_ms']:8.2f}{r['sentence_latency_p95_ms']:8.2f}{r['stream_xrt']:9.1f}"
-            f"{r['batched_xrt']:9.1f}{r['peak_mem_mb']:8.0f}{r['compiled_s']:10.1f}  {r['compiled']} {r.get('breakdown_ms')}"
+            f"{name:24s}{r['sentence_latency_p50_ms']:8.2f}{r['sentence_latency_p95_ms']:8.2f}"
+            f"{r['stream_xrt']:9.1f}{r['batched_xrt']:9.1f}{r['peak_mem_mb']:8.0f}{r['compiled_s']:10.1f}  "
+            f"{r['compiled']} {r.get('breakdown_ms')}"
         )
     w = RESULTS.get("warm_" + first, {})
     say(
-        f"warm {first}: first audio {w.get('first_audio_s')} s, compiled {w.get('compiled_ready_s')} s {w.get('compiled')}"
+        f"warm {first}: first audio {w.get('first_audio_s')} s, "
+        f"compiled {w.get('compiled_ready_s')} s {w.get('compiled')}"
     )
     say(f"probe wall {time.time() - t_start:.0f} s")
 

@@ -22,7 +22,8 @@ from torch import nn
 
 @dataclass(frozen=True)
 class AlbertConfig:
-    """The few hyperparameters the forward needs, under transformers' names (kokoro's config.json `plbert`)."""
+    """The few hyperparameters the forward needs, under transformers' names (kokoro's config.json
+    `plbert`)."""
 
     vocab_size: int = 178
     embedding_size: int = 128

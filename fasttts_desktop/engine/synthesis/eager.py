@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,6 +23,7 @@ class EagerBackend:
         for module in _cancel_points(self.model):
             module.register_forward_pre_hook(self._maybe_stop)
         self.chunk_phonemes = MAX_PHONEMES
+        self.first_chunk_phonemes = 60
         self.export_batch = 1  # kokoro's forward takes one sequence: batching gains nothing here
         if device.type == "cpu":
             # Measured on 2 cores: ~0.65 s of compute per second of audio up to ~120 phonemes, 1.2 at 200
@@ -58,12 +60,12 @@ class EagerBackend:
         # kokoro's forward handles one sequence at a time; the compiled backend batches for real.
         return [self.infer(r) for r in requests]
 
-    def _maybe_stop(self, _module, _args) -> None:
+    def _maybe_stop(self, _module: torch.nn.Module, _args: object) -> None:
         if self._cancel is not None and self._cancel():
-            raise Cancelled()
+            raise Cancelled
 
 
-def _cancel_points(model) -> list[torch.nn.Module]:
+def _cancel_points(model: Any) -> list[torch.nn.Module]:  # kokoro's KModel: untyped
     """Modules before which a chunk in progress may stop: about 30 points through kokoro's forward, each
     well under 0.2 s apart on a CPU, so a new Speak need not wait for the whole chunk (seconds there)."""
     predictor, decoder = model.predictor, model.decoder

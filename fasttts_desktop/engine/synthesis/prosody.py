@@ -67,7 +67,8 @@ class Projection(nn.Module):
 
 
 class TextEncoder(nn.Module):
-    """Phoneme ids [B, T] -> [B, channels, T]: embedding, conv + channel norm + leaky ReLU blocks, a BiLSTM."""
+    """Phoneme ids [B, T] -> [B, channels, T]: embedding, conv + channel norm + leaky ReLU blocks, a
+    BiLSTM."""
 
     def __init__(self, channels: int, kernel_size: int, depth: int, n_symbols: int):
         super().__init__()
@@ -145,7 +146,7 @@ class ProsodyPredictor(nn.Module):
         x, _ = self.lstm(d)
         return torch.sigmoid(self.duration_proj(x)).sum(dim=-1) / speed
 
-    def F0Ntrain(self, x: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def F0Ntrain(self, x: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: N802
         """Per-frame features x [B, C, F] -> (F0, N), each [B, 2F] (kokoro's name for it)."""
         x, _ = self.shared(x.transpose(-1, -2))
         f0 = n = x.transpose(-1, -2)

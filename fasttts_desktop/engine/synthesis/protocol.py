@@ -40,6 +40,9 @@ class Backend(Protocol):
     description: str  # for the status bar, e.g. "CPU · float32 (eager)" or "NVIDIA H100 · bf16 compiled"
     device: torch.device
     chunk_phonemes: int  # the longest chunk worth one call: past it, cost per second of audio climbs
+    # the first chunk's phoneme budget (the packer may stretch it to end at a clause): small where the
+    # first sound would otherwise come late (the CPU), 60 elsewhere
+    first_chunk_phonemes: int
 
     def prepare(self, progress: Progress | None = None) -> None:
         """Do slow one-time work (compilation, warm-up) before the first request."""

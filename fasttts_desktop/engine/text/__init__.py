@@ -1,1 +1,1 @@
-"""Text -> phoneme chunks: document importers (documents/), the English front end (misaki G2P), where to cut."""
+"""Text -> phoneme chunks: document importers (documents/), the G2P front ends, where to cut."""

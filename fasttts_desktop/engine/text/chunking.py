@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 NONE, WORD, CLAUSE, SENTENCE, PARAGRAPH = range(5)
 
@@ -56,7 +57,7 @@ class Tok:
     text: str  # misaki's token text: what boundary strength is judged on
     phonemes: str  # kokoro-vocab symbols only, never empty
     space: bool  # a space phoneme follows it inside a chunk
-    source: object = None  # the front end's own record (a misaki MToken)
+    source: Any = None  # the front end's own record (a misaki MToken; misaki has no type information)
     brk: int = NONE  # strength of the boundary right after this token
 
     @property

@@ -192,7 +192,8 @@ class FrontEnd:
                 lost.append(k)
         for n, j in enumerate(lost):
             spans[j] = (pos, len(piece)) if n == 0 else (len(piece), len(piece))
-        for mt, (s, e) in zip(mtokens, spans, strict=True):
+        for mt, span in zip(mtokens, spans, strict=True):
+            s, e = span or (len(piece), len(piece))  # never None: the loops above gave every token a span
             while s < e and piece[s].isspace():
                 s += 1
             while e > s and piece[e - 1].isspace():

@@ -57,7 +57,8 @@ class EspeakG2P:
                 phrase.append(k)
                 continue
             if phrase:
-                for j, ps in zip(phrase, self._phrase([text[pieces[j][0] : pieces[j][1]] for j in phrase])):
+                said = self._phrase([text[pieces[j][0] : pieces[j][1]] for j in phrase])
+                for j, ps in zip(phrase, said, strict=True):
                     phonemes[j] = ps
                 phrase = []
             if k < len(pieces):

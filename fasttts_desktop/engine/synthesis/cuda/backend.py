@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 import torch
 
@@ -19,9 +20,21 @@ from fasttts_desktop.engine.synthesis.cuda.pipeline import FastModel
 from fasttts_desktop.engine.synthesis.protocol import Request, Result
 from fasttts_desktop.engine.types import MAX_PHONEMES, Progress
 
+if TYPE_CHECKING:  # imported where used: the graphs and the compiler load Triton and Inductor
+    from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey
+    from fasttts_desktop.engine.synthesis.cuda.compiler import DecoderCompiler
+    from fasttts_desktop.engine.synthesis.cuda.graphs import GraphRunner
+
 log = logging.getLogger(__name__)
 
 RELEASE_AFTER_S = 2.0  # idle time after a batched call before its cached GPU memory is given back
+
+
+class WeightsLike(Protocol):
+    """What the backend reads of its weights: weights.store.Weights, or the bench's own."""
+
+    state_dict: dict[str, torch.Tensor]
+    fingerprint: str  # a compile-cache key
 
 
 @dataclass
@@ -61,21 +74,28 @@ class CompiledBackend:
     # are ~8,000 frames, one pass), few enough that save progress moves and Cancel is felt within a second
     export_batch = 64
     chunk_phonemes = MAX_PHONEMES
+    first_chunk_phonemes = 60
 
     def __init__(
-        self, weights, device: torch.device, progress: Progress | None = None, options: Options | None = None
+        self,
+        weights: WeightsLike | dict[str, torch.Tensor],
+        device: torch.device,
+        progress: Progress | None = None,
+        options: Options | None = None,
     ):
         if device.type != "cuda":
             raise ValueError("CompiledBackend needs a CUDA device")
         self.device = device
         self.options = opts = options or Options()
-        self.fingerprint = getattr(weights, "fingerprint", None) or "unknown"
+        if isinstance(weights, dict):  # a bare state dict (the bench's random weights)
+            state_dict, self.fingerprint = weights, "unknown"
+        else:
+            state_dict, self.fingerprint = weights.state_dict, weights.fingerprint or "unknown"
         _caches_under_ours(self._key("inductor"))
-        state_dict = weights.state_dict if hasattr(weights, "state_dict") else weights
         self.model = build_fast_model(state_dict, device, opts, progress)
-        self.decoder: Callable = self.model.decoder
-        self.runner = None
-        self.compiler = None
+        self.decoder: Callable[..., torch.Tensor] = self.model.decoder
+        self.runner: GraphRunner | None = None
+        self.compiler: DecoderCompiler | None = None
         self._lock = threading.Lock()
         self._release_timer: threading.Timer | None = None
         from fasttts_desktop.engine.synthesis.cuda.batched import BatchedPasses
@@ -91,27 +111,29 @@ class CompiledBackend:
         if self.options.graphs:
             from fasttts_desktop.engine.synthesis.cuda.graphs import GraphRunner
 
-            self.runner = GraphRunner(self.model, self.decoder, self.device)
+            runner = GraphRunner(self.model, self.decoder, self.device)
             with torch.inference_mode():
-                self.runner.precapture(progress)
+                runner.precapture(progress)
+            self.runner = runner
         torch.cuda.empty_cache()
 
-        self.compiler = DecoderCompiler(
+        compiler = DecoderCompiler(
             self.model.decoder, self.device, self.options.compile, self._key, self.set_decoder, progress
         )
-        self.compiler.start()
+        compiler.start()
+        self.compiler = compiler
         self._describe("eager")
         if progress:
             progress("GPU ready", 1.0)
 
-    def _key(self, name: str):
+    def _key(self, name: str) -> CacheKey:
         from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey
 
         return CacheKey.for_device(
             name, self.fingerprint, self.device, self.options.dtype, self.options.variant()
         )
 
-    def set_decoder(self, decoder: Callable, kind: str) -> None:
+    def set_decoder(self, decoder: Callable[..., torch.Tensor], kind: str) -> None:
         """The one hand-over of a (compiled) decoder: batched passes and the graphs use it from now on."""
         with self._lock:
             self.decoder = decoder
@@ -142,7 +164,8 @@ class CompiledBackend:
     # -- synthesis
 
     @torch.inference_mode()
-    def infer(self, request: Request, cancel=None) -> Result:  # GPU chunks take ms: nothing to poll
+    def infer(self, request: Request, cancel: Callable[[], bool] | None = None) -> Result:  # noqa: ARG002
+        # the Protocol's signature; a GPU chunk takes milliseconds: nothing to poll
         with self._lock:
             if self.runner is not None:
                 audio, durations = self.runner.run(request.input_ids, request.ref_s, request.speed)
@@ -174,7 +197,7 @@ class CompiledBackend:
             torch.cuda.empty_cache()
 
 
-def _caches_under_ours(key) -> None:
+def _caches_under_ours(key: CacheKey) -> None:
     """Inductor's and Triton's own caches (the persistent LSTM kernel's too) next to ours, keyed alike."""
     import os
 
@@ -192,7 +215,8 @@ def build_fast_model(
     progress: Progress | None = None,
 ) -> FastModel:
     """The model's modules (KokoroModel: kokoro's tree without transformers; weight norm folded) under our
-    forward functions, on `device`. Progress after each step (the steps' times show in the warm-start bench)."""
+    forward functions, on `device`. Progress after each step (the steps' times show in the warm-start
+    bench)."""
     from fasttts_desktop.engine.weights.model_build import build_folded_model
 
     def step(fraction: float) -> None:

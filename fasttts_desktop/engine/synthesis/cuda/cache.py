@@ -85,7 +85,7 @@ class CacheKey:
 
 def _sha256(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 22), b""):
             h.update(block)
     return h.hexdigest()
@@ -96,7 +96,8 @@ class CompileCache:
         self.root = root or cache_root()
 
     def lookup(self, key: CacheKey, artifact: str) -> Path | None:
-        """The artifact's path if a sound entry for exactly this key exists; else None (bad entries removed)."""
+        """The artifact's path if a sound entry for exactly this key exists; else None (bad entries
+        removed)."""
         folder = key.folder(self.root)
         if not folder.exists():
             return None
@@ -146,7 +147,7 @@ class CompileCache:
             folder = key.folder(self.root)
             if folder.exists():
                 shutil.rmtree(folder, ignore_errors=True)
-            os.replace(tmp, folder)
+            tmp.replace(folder)
             return folder / artifact
         finally:
             shutil.rmtree(tmp, ignore_errors=True)

@@ -169,12 +169,13 @@ class DecoderCompiler:
             fn = precompiled.load(path)
             self._check(fn, batch)
             cache.mark(key, True)
-            return fn
         except Exception as exc:  # noqa: BLE001 - a bad artifact is rebuilt, never trusted
             log.warning("saved compiled decoder %s unusable: %s", key.name, exc)
             cache.mark(key, False)
             self.detail += f" {key.name}: load failed {exc!r}"[:200] + ";"
             return None
+        else:
+            return fn
 
     def _compile_saved(self, cache: CompileCache, key: CacheKey, batch: int, shape: tuple[int, int]):
         from fasttts_desktop.engine.synthesis.cuda.decoder import example_inputs
@@ -248,10 +249,11 @@ class DecoderCompiler:
                 mode, detail = aoti.check_in_subprocess(path)
                 self.detail += f" aoti check: {detail};"
                 cache.mark(key, mode or False)
-                if not mode:
-                    return False
+            if not isinstance(mode, str):  # None: no mode works; an AOTI entry is never marked True
+                return False
             self._hand_over(aoti.load_package(path, mode), "aoti")
-            return True
         except Exception as exc:  # noqa: BLE001 - no toolchain, export failure, bad package
             self.detail += f" aoti failed: {exc!r}"[:300] + ";"
             return False
+        else:
+            return True

@@ -27,15 +27,16 @@ from torch import nn
 _SQRT_HALF = 2**-0.5
 
 
-def _is_adain(module: nn.Module) -> bool:
-    """kokoro's AdaIN1d (an instance norm and its style projection `fc`), recognised by shape, not class."""
-    return isinstance(getattr(module, "norm", None), nn.InstanceNorm1d) and isinstance(
-        getattr(module, "fc", None), nn.Linear
-    )
+def _adain_fc(module: nn.Module) -> nn.Linear | None:
+    """The style projection `fc` of kokoro's AdaIN1d (an instance norm and that projection), recognised by
+    shape, not class; None for any other module."""
+    norm, fc = getattr(module, "norm", None), getattr(module, "fc", None)
+    return fc if isinstance(norm, nn.InstanceNorm1d) and isinstance(fc, nn.Linear) else None
 
 
 def _per_channel(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A per-channel vector ([C], [B, C] or kokoro's [1, C, 1]) shaped to broadcast over `like` [B, C, ...]."""
+    """A per-channel vector ([C], [B, C] or kokoro's [1, C, 1]) shaped to broadcast over `like`
+    [B, C, ...]."""
     lead = v.shape[0] if v.dim() == 2 else 1
     if v.dim() == 1:
         return v.view(-1, *([1] * (like.dim() - 2)))
@@ -45,15 +46,21 @@ def _per_channel(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 class StyleTable(nn.Module):
     """All AdaIN style projections of a module tree as one GEMM: (gamma, beta) for each AdaIN1d."""
 
+    # buffers (register_buffer): declared so the type checker sees tensors, not Module.__getattr__'s union
+    weight: torch.Tensor
+    bias: torch.Tensor
+
     def __init__(self, root: nn.Module):
         super().__init__()
         weights, biases, offset = [], [], 0
         for module in root.modules():
-            if _is_adain(module):
-                channels = module.fc.out_features // 2
-                module.style_slot = (offset, channels)  # an attribute: tracing may rewrap modules
-                weights.append(module.fc.weight.detach().float())
-                biases.append(module.fc.bias.detach().float())
+            fc = _adain_fc(module)
+            if fc is not None:
+                channels = fc.out_features // 2
+                # an attribute: tracing may rewrap modules (torch's stubs allow only tensors and modules)
+                module.style_slot = (offset, channels)  # type: ignore[assignment]
+                weights.append(fc.weight.detach().float())
+                biases.append(fc.bias.detach().float())
                 offset += 2 * channels
         self.register_buffer("weight", torch.cat(weights))
         self.register_buffer("bias", torch.cat(biases))
@@ -61,8 +68,10 @@ class StyleTable(nn.Module):
     def project(self, style: torch.Tensor) -> torch.Tensor:
         return F.linear(style.float(), self.weight, self.bias)
 
-    def lookup(self, table: torch.Tensor, norm: nn.Module, like: torch.Tensor):
-        offset, channels = norm.style_slot
+    def lookup(
+        self, table: torch.Tensor, norm: nn.Module, like: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        offset, channels = norm.style_slot  # type: ignore[misc]  # set in __init__; stubs see Tensor | Module
         return (
             _per_channel(table[:, offset : offset + channels], like),
             _per_channel(table[:, offset + channels : offset + 2 * channels], like),
@@ -79,50 +88,65 @@ class Level:
         self.inv_n = (1.0 / valid.clamp(min=1).float()).view(-1, *lead, 1)
 
 
-def adain(x, gamma, beta, norm, level: Level):
+def adain(
+    x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, norm: nn.InstanceNorm1d, level: Level
+) -> torch.Tensor:
     """kokoro's AdaIN1d (instance norm + style affine), statistics over valid frames; float32 out."""
     xf = x.float()
     mean = (xf * level.mask).sum(-1, keepdim=True) * level.inv_n
     centered = xf - mean
     var = (centered * centered * level.mask).sum(-1, keepdim=True) * level.inv_n
     y = centered * torch.rsqrt(var + norm.eps)
-    if norm.weight is not None:
+    if norm.weight is not None and norm.bias is not None:  # affine norms have both
         y = y * _per_channel(norm.weight.float(), y) + _per_channel(norm.bias.float(), y)
     return (1 + gamma) * y + beta
 
 
-def snake(x, alpha):
+def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
     alpha = _per_channel(alpha.float(), x)
     return x + (1 / alpha) * torch.sin(alpha * x) ** 2
 
 
-def _conv2d_like(mod: nn.Module) -> nn.Module:
+def _conv2d_like(mod: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTranspose2d:
     """The same 1-D convolution as a 2-D one at height 1, channels-last, sharing nothing with `mod`."""
     weight = mod.weight.detach().unsqueeze(2)
-    kwargs = {
-        "stride": (1, mod.stride[0]),
-        "padding": (0, mod.padding[0]),
-        "dilation": (1, mod.dilation[0]),
-        "groups": mod.groups,
-        "bias": mod.bias is not None,
-        "device": weight.device,
-        "dtype": weight.dtype,
-    }
+    padding = mod.padding[0]
+    if not isinstance(padding, int):  # "same"/"valid": kokoro's convolutions give numbers
+        raise TypeError(f"padding {mod.padding!r}: only numeric padding converts to 2-D")
+    conv: nn.Conv2d | nn.ConvTranspose2d
     if isinstance(mod, nn.ConvTranspose1d):
         conv = nn.ConvTranspose2d(
             mod.in_channels,
             mod.out_channels,
             (1, mod.kernel_size[0]),
+            stride=(1, mod.stride[0]),
+            padding=(0, padding),
             output_padding=(0, mod.output_padding[0]),
-            **kwargs,
+            groups=mod.groups,
+            bias=mod.bias is not None,
+            dilation=(1, mod.dilation[0]),
+            device=weight.device,
+            dtype=weight.dtype,
         )
     else:
-        conv = nn.Conv2d(mod.in_channels, mod.out_channels, (1, mod.kernel_size[0]), **kwargs)
+        conv = nn.Conv2d(
+            mod.in_channels,
+            mod.out_channels,
+            (1, mod.kernel_size[0]),
+            stride=(1, mod.stride[0]),
+            padding=(0, padding),
+            dilation=(1, mod.dilation[0]),
+            groups=mod.groups,
+            bias=mod.bias is not None,
+            device=weight.device,
+            dtype=weight.dtype,
+        )
     with torch.no_grad():
         conv.weight.copy_(weight)
-        if mod.bias is not None:
+        if mod.bias is not None and conv.bias is not None:
             conv.bias.copy_(mod.bias.detach())
-    return conv.to(memory_format=torch.channels_last)
+    # Module.to takes memory_format (documented), which torch's stubs leave out of its overloads
+    return conv.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
 
 def _to_2d(root: nn.Module) -> None:
@@ -153,7 +177,7 @@ class _Masked(nn.Module):
         return x.unsqueeze(2).contiguous(memory_format=torch.channels_last)
 
     def leave(self, x: torch.Tensor) -> torch.Tensor:
-        """This module's layout -> [B, C, L] contiguous."""
+        """The module's layout -> [B, C, L] contiguous."""
         return x.squeeze(2).contiguous() if self.channels_last else x
 
     def conv(self, mod, x, level: Level | None):
@@ -198,7 +222,7 @@ class _Masked(nn.Module):
     def adain_resblock1(self, blk, x, table, styles: StyleTable, level: Level):
         """kokoro's AdaINResBlock1 (HiFi-GAN block with AdaIN and Snake)."""
         for c1, c2, n1, n2, a1, a2 in zip(
-            blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2
+            blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2, strict=True
         ):
             xt = snake(adain(x, *styles.lookup(table, n1, x), n1.norm, level), a1)
             xt = self.conv(c1, xt, level)
@@ -289,7 +313,8 @@ class DecoderCore(_Masked):
         self.dec = dec
 
     def forward(self, asr, f0_curve, n_curve, style, har, frames):
-        """asr [B, 512, F], f0/n [B, 2F], style [B, 128], har [B, 22, 120F+1], frames [B] -> [B, 22, 120F+1]."""
+        """asr [B, 512, F], f0/n [B, 2F], style [B, 128], har [B, 22, 120F+1], frames [B]
+        -> [B, 22, 120F+1]."""
         dec, gen = self.dec, self.dec.generator
         table = self.styles.project(style)
         length = asr.shape[-1]

@@ -72,14 +72,13 @@ class GraphRunner:
     def __init__(self, model, decoder: Callable, device: torch.device):
         self.model, self.decoder, self.device = model, decoder, device
         t = TOKEN_BUCKETS[-1]
-        z = {"device": device}
-        self.ids = torch.zeros(1, t, dtype=torch.long, **z)
-        self.lengths = torch.ones(1, dtype=torch.long, **z)
-        self.style = torch.zeros(1, 256, **z)
-        self.speed = torch.ones(1, **z)
-        self.dur = torch.zeros(1, t, dtype=torch.long, **z)
-        self.d = torch.zeros(1, t, 640, **z)
-        self.t_en = torch.zeros(1, 512, t, **z)
+        self.ids = torch.zeros(1, t, dtype=torch.long, device=device)
+        self.lengths = torch.ones(1, dtype=torch.long, device=device)
+        self.style = torch.zeros(1, 256, device=device)
+        self.speed = torch.ones(1, device=device)
+        self.dur = torch.zeros(1, t, dtype=torch.long, device=device)
+        self.d = torch.zeros(1, t, 640, device=device)
+        self.t_en = torch.zeros(1, 512, t, device=device)
         self.ids_host = torch.zeros(t, dtype=torch.long).pin_memory()
         self.dur_host = torch.zeros(t, dtype=torch.long).pin_memory()
         self.audio_host = torch.zeros(SAMPLES_PER_FRAME * FRAME_BUCKETS[-1]).pin_memory()

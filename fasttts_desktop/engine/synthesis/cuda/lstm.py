@@ -4,8 +4,8 @@ kokoro packs its sequences (`pack_padded_sequence`), which needs the lengths on 
 graph capture. Here the lengths stay on the device: the backward direction reads a right-aligned copy of
 each row, so both directions start at a real token and never see padding before it, and one cuDNN call
 does both. Where `use_persistent` marked an LSTM, the capturable form runs lstm_kernel's persistent kernel
-instead (same results; one launch for the whole sequence). Valid positions equal the packed result (up to GEMM rounding); padded positions are zero,
-as `pad_packed_sequence` leaves them.
+instead (same results; one launch for the whole sequence). Valid positions equal the packed result (up to
+GEMM rounding); padded positions are zero, as `pad_packed_sequence` leaves them.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def use_persistent(model: torch.nn.Module) -> int:
     count = 0
     for module in model.modules():
         if isinstance(module, torch.nn.LSTM) and module.bidirectional:
-            device = module.weight_hh_l0.device
+            device = module.get_parameter("weight_hh_l0").device  # set by name: not in nn.LSTM's stubs
             module.fasttts_persistent = lstm_kernel.PersistentBiLSTM(module).to(device)
             count += 1
     return count

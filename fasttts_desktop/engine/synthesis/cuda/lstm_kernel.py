@@ -131,12 +131,16 @@ class PersistentBiLSTM:
             raise ValueError(f"hidden size {self.hidden}: a power of two, a multiple of {UNITS}")
         self.blocks = blocks or blocks_for(self.hidden)
         self.units = self.hidden // self.blocks
+        p = lstm.get_parameter  # nn.LSTM's per-layer weights are set by name, unknown to its type stubs
         with torch.no_grad():
-            self.w_ih = torch.cat([lstm.weight_ih_l0, lstm.weight_ih_l0_reverse]).detach()  # [8H, C]
+            self.w_ih = torch.cat([p("weight_ih_l0"), p("weight_ih_l0_reverse")]).detach()  # [8H, C]
             self.b = torch.cat(
-                [lstm.bias_ih_l0 + lstm.bias_hh_l0, lstm.bias_ih_l0_reverse + lstm.bias_hh_l0_reverse]
+                [
+                    p("bias_ih_l0") + p("bias_hh_l0"),
+                    p("bias_ih_l0_reverse") + p("bias_hh_l0_reverse"),
+                ]
             ).detach()
-            self.w_hh = torch.stack([lstm.weight_hh_l0, lstm.weight_hh_l0_reverse]).detach().contiguous()
+            self.w_hh = torch.stack([p("weight_hh_l0"), p("weight_hh_l0_reverse")]).detach().contiguous()
 
     def fits(self, x: torch.Tensor) -> bool:
         return x.dtype == torch.float32 and fits(x.shape[0], self.hidden, x.device)

@@ -27,7 +27,8 @@ class FastModel(nn.Module):
         fp32_parts: tuple[str, ...] = (),
         channels_last: bool = False,
     ):
-        """`kmodel`: a KModel with weight norm removed (its modules are used, not copied, except the decoder)."""
+        """`kmodel`: a KModel with weight norm removed (its modules are used, not copied, except the
+        decoder)."""
         super().__init__()
         self.text = TextSide(kmodel)
         self.shared = kmodel.predictor.shared

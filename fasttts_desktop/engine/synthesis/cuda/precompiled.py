@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 def supported() -> bool:
-    """This torch can save and load compiled functions (torch._dynamo.aot_compile)."""
+    """Whether this torch can save and load compiled functions (torch._dynamo.aot_compile)."""
     try:
         import torch._dynamo.aot_compile
     except ImportError:
@@ -44,7 +44,7 @@ def run_decoder(core, asr, f0_curve, n_curve, style, har, frames):
 
 def mark_dynamic(args, batch: int) -> None:
     """Frames dynamic everywhere (har's length 120 F + 1 follows); the batch too unless it is 1."""
-    for t, dims in zip(args, ((0, 2), (0, 1), (0, 1), (0,), (0, 2), (0,))):
+    for t, dims in zip(args, ((0, 2), (0, 1), (0, 1), (0,), (0, 2), (0,)), strict=True):
         for dim in dims:
             if not (dim == 0 and batch == 1):
                 torch._dynamo.mark_dynamic(t, dim)
@@ -68,7 +68,9 @@ def compile_one(core, example_args, batch: int):
     with torch.inference_mode():
         args = [t.clone() for t in example_args]
         mark_dynamic(args, batch)
-        return compiled.aot_compile(((core, *args), {}))
+        # torch.compile's stub returns the function's own type; its wrapper's aot_compile (experimental)
+        # is not in it
+        return compiled.aot_compile(((core, *args), {}))  # type: ignore[attr-defined]
 
 
 def save(fn, path: Path) -> None:
@@ -80,8 +82,8 @@ def load(path: Path):
     grad mode of the moment they are built, and the app calls the decoder under inference mode."""
     configure_dynamo()
     torch._dynamo.config.enable_aot_compile = True
-    with open(path, "rb") as f, torch.inference_mode(), _kokoro_package_stand_in():
-        return torch.compiler.load_compiled_function(io.BytesIO(f.read()))
+    with torch.inference_mode(), _kokoro_package_stand_in():
+        return torch.compiler.load_compiled_function(io.BytesIO(path.read_bytes()))
 
 
 @contextmanager

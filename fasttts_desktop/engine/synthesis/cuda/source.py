@@ -57,6 +57,12 @@ def align(durations, d, t_en, n_frames: int):
 class HarmonicSource(nn.Module):
     """kokoro's SourceModuleHnNSF + the generator's STFT of it: F0 curve -> har [B, 22, 120F + 1]."""
 
+    # buffers (register_buffer): declared so the type checker sees tensors, not Module.__getattr__'s union
+    lin_weight: torch.Tensor
+    lin_bias: torch.Tensor
+    window: torch.Tensor
+    harm: torch.Tensor
+
     def __init__(self, generator):
         super().__init__()
         source = generator.m_source
@@ -115,6 +121,10 @@ class HarmonicSource(nn.Module):
 
 class ISTFT(nn.Module):
     """torch.istft(exp(x[:, :11]) * exp(1j * sin(x[:, 11:])), 20, 5, 20, hann) per row's valid frames."""
+
+    # buffers (register_buffer): declared so the type checker sees tensors, not Module.__getattr__'s union
+    idft: torch.Tensor
+    window_sq: torch.Tensor
 
     def __init__(self):
         super().__init__()

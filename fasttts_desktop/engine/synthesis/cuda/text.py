@@ -18,6 +18,10 @@ from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
 class TextSide(torch.nn.Module):
     """Phoneme ids -> (durations, d, t_en) for a right-padded batch; wraps a KModel's modules."""
 
+    # buffers (register_buffer): declared so the type checker sees tensors, not Module.__getattr__'s union
+    qkv_weight: torch.Tensor
+    qkv_bias: torch.Tensor
+
     def __init__(self, kmodel):
         super().__init__()
         self.bert = kmodel.bert
@@ -65,7 +69,7 @@ class TextSide(torch.nn.Module):
         s_t = s.unsqueeze(1).expand(-1, d_en.shape[1], -1)
         x = torch.cat([d_en, s_t], -1) * m
         blocks = self.predictor.text_encoder.lstms
-        for lstm, norm in zip(blocks[0::2], blocks[1::2]):
+        for lstm, norm in zip(blocks[0::2], blocks[1::2], strict=True):
             x = bilstm(lstm, x, lengths, mask, host_lengths)
             x = torch.cat([norm(x, s), s_t], -1) * m  # AdaLayerNorm maps [B, T, C] -> [B, T, C]
         d = x

@@ -1,4 +1,4 @@
-"""Assembles an importer's paragraphs into Document.text, keeping heading offsets right.
+r"""Assembles an importer's paragraphs into Document.text, keeping heading offsets right.
 
 Every format goes through `Builder`, so the text rules live in one place:
 
@@ -7,7 +7,7 @@ Every format goes through `Builder`, so the text rules live in one place:
   spaces, so that words they separated stay separate; runs of them and of spaces collapse into one space
   and lines are stripped. Soft hyphens (U+00AD) and stray byte order marks (U+FEFF) are removed: both are
   invisible and only break words apart for G2P.
-- One paragraph per line; paragraphs are separated by exactly one blank line ("\\n\\n"). A single "\\n"
+- One paragraph per line; paragraphs are separated by exactly one blank line ("\n\n"). A single "\n"
   is kept only inside a paragraph whose line breaks mean something (verse, list items, <br>, table rows).
   Empty lines and empty paragraphs never reach the text.
 """
@@ -85,7 +85,7 @@ class Builder:
             self._paragraphs.append(paragraph)
 
     def paragraph(self, text: str) -> None:
-        """A whole paragraph; "\\n" in it are kept as meaningful line breaks."""
+        r"""A whole paragraph; "\n" in it are kept as meaningful line breaks."""
         self.paragraph_break()
         for line in text.split("\n"):
             self._pieces.append(line)

@@ -24,16 +24,20 @@ from fasttts_desktop.engine.text.documents.encoding import decode_as, decode_tex
 from fasttts_desktop.engine.text.documents.model import Document, DocumentError
 
 _SKIP = frozenset(
-    ("head", "title", "script", "style", "template", "noscript")  # not shown as text
-    + ("svg", "iframe", "object", "embed", "audio", "video", "canvas", "img", "map")  # pictures, media
-    + ("select", "option", "button", "textarea", "input")  # form controls
-    + ("rt", "rp")  # ruby readings: G2P reads the base text
+    (
+        *("head", "title", "script", "style", "template", "noscript"),  # not shown as text
+        *("svg", "iframe", "object", "embed", "audio", "video", "canvas", "img", "map"),  # pictures, media
+        *("select", "option", "button", "textarea", "input"),  # form controls
+        *("rt", "rp"),  # ruby readings: G2P reads the base text
+    )
 )
 _BLOCK = frozenset(
-    ("html", "body", "p", "div", "section", "article", "aside", "header", "footer", "nav", "main")
-    + ("blockquote", "figure", "figcaption", "address", "details", "summary", "dialog", "fieldset")
-    + ("legend", "form", "center", "hgroup", "caption", "search", "pre", "hr")
-    + ("table", "thead", "tbody", "tfoot", "ul", "ol", "dl", "menu", "dir")
+    (
+        *("html", "body", "p", "div", "section", "article", "aside", "header", "footer", "nav", "main"),
+        *("blockquote", "figure", "figcaption", "address", "details", "summary", "dialog", "fieldset"),
+        *("legend", "form", "center", "hgroup", "caption", "search", "pre", "hr"),
+        *("table", "thead", "tbody", "tfoot", "ul", "ol", "dl", "menu", "dir"),
+    )
 )
 _LINES = frozenset(("li", "dt", "dd", "tr"))  # one line each inside their list/table paragraph
 _LISTS = frozenset(("ul", "ol", "dl", "menu", "dir"))

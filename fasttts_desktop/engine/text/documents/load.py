@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from fasttts_desktop.engine.files import describe_os_error
@@ -62,22 +63,30 @@ def read_document_bytes(data: bytes, kind: str, name: str = "") -> Document:
     )
 
 
-def _reader(kind: str):
+def _reader(kind: str) -> Callable[[bytes, str], Document]:
     # Imported on use: pypdfium2 and lxml load native libraries, markdown-it builds its rules.
     if kind == "txt":
-        from fasttts_desktop.engine.text.documents.plain import read_plain as reader
-    elif kind == "md":
-        from fasttts_desktop.engine.text.documents.markdown import read_markdown as reader
-    elif kind == "html":
+        from fasttts_desktop.engine.text.documents.plain import read_plain
+
+        return read_plain
+    if kind == "md":
+        from fasttts_desktop.engine.text.documents.markdown import read_markdown
+
+        return read_markdown
+    if kind == "html":
         from fasttts_desktop.engine.text.documents.html import read_html
 
         def reader(data: bytes, name: str) -> Document:
             return read_html(data, name, xhtml=name.lower().endswith((".xhtml", ".xht")))
-    elif kind == "epub":
-        from fasttts_desktop.engine.text.documents.epub import read_epub as reader
-    else:
-        from fasttts_desktop.engine.text.documents.pdf import read_pdf as reader
-    return reader
+
+        return reader
+    if kind == "epub":
+        from fasttts_desktop.engine.text.documents.epub import read_epub
+
+        return read_epub
+    from fasttts_desktop.engine.text.documents.pdf import read_pdf
+
+    return read_pdf
 
 
 def _sniff(data: bytes, suffix: str, label: str) -> str:

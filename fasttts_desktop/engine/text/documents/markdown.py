@@ -22,8 +22,15 @@ from fasttts_desktop.engine.text.documents.model import Document
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n[\w-]+[ \t]*:.*?\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _LISTS = frozenset(("bullet_list_open", "bullet_list_close", "ordered_list_open", "ordered_list_close"))
 _PARAGRAPH_ENDS = frozenset(
-    ("paragraph_open", "paragraph_close", "blockquote_open", "blockquote_close", "hr", "table_open")
-    + ("table_close",)
+    (
+        "paragraph_open",
+        "paragraph_close",
+        "blockquote_open",
+        "blockquote_close",
+        "hr",
+        "table_open",
+        "table_close",
+    )
 )
 
 

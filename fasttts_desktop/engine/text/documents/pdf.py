@@ -95,13 +95,15 @@ def _page_lines(pdf, index: int, raw) -> list[Line]:
                 end = box(start + len(printed.rstrip()) - 1)
                 marks = [m.end() for m in MARK.finditer(printed)]
                 last = box(start + marks[-1]) if marks else first
-                left, bottom, _, top = first or (None, None, None, None)
+                left, bottom, height = (
+                    (first[0], first[1], first[3] - first[1]) if first else (None, None, None)
+                )
                 lines.append(
                     Line(
                         stripped,
                         left,
                         bottom,
-                        top - bottom if first else None,
+                        height,
                         last[0] if last else None,
                         last[1] if last else None,
                         end[2] if end else None,

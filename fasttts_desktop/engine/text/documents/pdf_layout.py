@@ -69,8 +69,10 @@ _DIGITS = re.compile(r"\d+")
 _ROMAN = re.compile(r"(?i)\b[ivxlcdm]+\b")
 _SPACES = re.compile(r"\s+")
 _KEEPS_HYPHEN = frozenset(
-    ("self", "well", "ill", "half", "all", "ex", "cross", "great", "step")
-    + ("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
+    (
+        *("self", "well", "ill", "half", "all", "ex", "cross", "great", "step"),
+        *("twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"),
+    )
 )
 
 
@@ -155,13 +157,18 @@ def _margins(pages: list[list[Line]]) -> _Margins | None:
     """The text block's edges on these pages (medians over pages) and whether it is justified."""
     lefts, rights, flush, total = [], [], 0, 0
     for lines in pages:
-        placed = [line for line in lines if line.right is not None and line.left is not None and line.height]
+        # (left, right, height) of the lines that have all three
+        placed = [
+            (line.left, line.right, line.height)
+            for line in lines
+            if line.right is not None and line.left is not None and line.height
+        ]
         if len(placed) < 5:
             continue
-        right = _percentile([line.right for line in placed], 0.9)  # type: ignore[misc]
-        lefts.append(_percentile([line.left for line in placed], 0.1))  # type: ignore[misc]
+        right = _percentile([r for _, r, _ in placed], 0.9)
+        lefts.append(_percentile([left for left, _, _ in placed], 0.1))
         rights.append(right)
-        flush += sum(right - line.right < 0.5 * line.height for line in placed)  # type: ignore[operator]
+        flush += sum(right - r < 0.5 * h for _, r, h in placed)
         total += len(placed)
     if not total:
         return None
