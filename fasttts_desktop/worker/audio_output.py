@@ -23,24 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.output_devices import OutputGone, describe, pulse_sink, rescan_portaudio, resolve
+from fasttts_desktop.worker.sound_stream import NoOutputDevice, open_sounddevice_stream, sounddevice_module
 
 log = logging.getLogger(__name__)
 
-# Pause and Stop's fade start in the next callback, so they reach the speaker after what the device holds.
-# Measured at the null sink (ALSA->PulseAudio, 2-core machine, pause / stop-fade silent after, max of 8):
-# 1024 frames: ALSA holds 85 ms, 123 / 145 ms; 512 (~21 ms): 47 ms held, 65 / 79 ms; 0 (the host's choice,
-# 208 frames): 40 ms held, 51 / 67 ms, but the device underflowed under a GIL-heavy load where 512 did not.
-BLOCK_FRAMES = 512
-LATENCY = "high"  # the most the device buffers: rides out the GIL being busy on a loaded 2-core CPU
 TAIL_PAD_SECONDS = 0.25  # the last ~100-250 ms are lost in the PortAudio/PulseAudio path without it
 PAUSE_FADE_S = 0.005  # short enough to feel instant, long enough not to click
 STOP_FADE_S = 0.02
 _CLOCK_RECORDS = 64  # blocks remembered for the clock: far more than the device ever buffers
-
-
-class NoOutputDevice(RuntimeError):
-    """There is nothing to play sound on; the message is meant for the user."""
 
 
 @dataclass(frozen=True)
@@ -50,71 +40,6 @@ class PlaybackStats:
     underrun_s: float  # silence those gaps inserted
     device_underflows: int  # PortAudio's own output-underflow flags (the callback came too late)
     played_s: float  # audio handed to the device, padding excluded
-
-
-def _sounddevice():
-    try:
-        import sounddevice
-    except OSError as exc:  # libportaudio2 is missing
-        raise NoOutputDevice(f"Sound is unavailable ({exc}); Export Audio… still works.") from exc
-    return sounddevice
-
-
-def find_output_device(rescan: bool = False) -> None:
-    """Raise NoOutputDevice unless PortAudio has a default output.
-
-    PortAudio lists devices once, when it starts; a sound server that came up (or went away) later is only
-    seen after a rescan, which is safe here because no stream of ours is open when a new one is made.
-    """
-    sd = _sounddevice()
-    for again in (False, True):
-        if again or rescan:
-            rescan_portaudio()
-        try:
-            sd.query_devices(kind="output")
-        except sd.PortAudioError as exc:
-            reason = exc
-        else:
-            return
-    log.warning("no output device: %s", reason)
-    raise NoOutputDevice(
-        "No audio output device was found, so speech cannot be played. Export Audio… still works."
-    )
-
-
-def open_sounddevice_stream(callback, finished_callback, sample_rate: int, device: str = ""):
-    """A stream on `device` (a key from output_devices; "" is the system default). NoOutputDevice if
-    it cannot be opened; the caller decides whether to fall back to the default."""
-    sd = _sounddevice()
-    reason: object = ""
-    for rescan in (False, True):  # a device listed at start-up may be gone: look again once
-        find_output_device(rescan)
-        try:
-            index, sink = resolve(device)
-            with pulse_sink(sink):
-                return sd.OutputStream(
-                    samplerate=sample_rate,
-                    channels=1,
-                    dtype="float32",
-                    blocksize=BLOCK_FRAMES,
-                    latency=LATENCY,
-                    device=index,
-                    callback=callback,
-                    finished_callback=finished_callback,
-                )
-        except OutputGone:
-            reason = "it is not connected"
-        except sd.PortAudioError as exc:
-            reason = exc
-    log.warning("cannot open the output %s: %s", describe(device), reason)
-    if device:
-        raise NoOutputDevice(f"The output “{describe(device)}” could not be opened ({reason}).")
-    raise NoOutputDevice(f"The audio output could not be opened ({reason}). Export Audio… still works.")
-
-
-def warm_up_output(sample_rate: int = SAMPLE_RATE) -> None:
-    """Open and close a stream: raises NoOutputDevice, and makes the next open ~1 ms instead of ~250 ms."""
-    open_sounddevice_stream(lambda *_args: None, None, sample_rate).close()
 
 
 class Playback:
@@ -169,7 +94,7 @@ class Playback:
 
         Raises NoOutputDevice.
         """
-        self._callback_stop = _sounddevice().CallbackStop
+        self._callback_stop = sounddevice_module().CallbackStop
         self._open_and_start()
 
     def feed(self, audio: np.ndarray) -> None:
@@ -295,7 +220,7 @@ class Playback:
         )
 
     def _open_and_start(self) -> None:
-        sd = _sounddevice()
+        sd = sounddevice_module()
         stream = self._open_stream(self._callback, self._stream_finished, self._rate, device=self.device)
         with self._lock:
             self._stream = stream
@@ -315,7 +240,7 @@ class Playback:
             stream, self._stream = self._stream, None
             self._clock.clear()
         if stream is not None:
-            sd = _sounddevice()
+            sd = sounddevice_module()
             try:
                 stream.abort()
                 stream.close()
