@@ -204,7 +204,8 @@ def _say(args: argparse.Namespace) -> int:
         subtitle_format_for(args.subtitles)
         check_target(args.subtitles)
     # the output is checked (its temp file made, the encoder opened) before any work
-    title = given.title or Path(args.output).stem
+    # a document's title (else its file name) tags the file, as the window's export does; plain text none
+    title = (given.title or Path(args.file).stem) if args.file else None
     with open_audio_writer(args.output, format=fmt, title=title) as writer:
         t_load = time.perf_counter()
         engine = _load_engine(args)

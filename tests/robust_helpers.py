@@ -181,4 +181,13 @@ def assert_whole_wav_or_absent(path: Path, expect: bool | None = None) -> None:
     with wave.open(str(path), "rb") as w:
         frames, width, channels = w.getnframes(), w.getsampwidth(), w.getnchannels()
     assert (width, channels) == (2, 1) and frames > 0
-    assert path.stat().st_size == 44 + frames * width, "the header does not describe the whole file"
+    # the RIFF size covers the whole file and the data chunk ends it (a title adds a LIST chunk before it)
+    blob = path.read_bytes()
+    assert int.from_bytes(blob[4:8], "little") == len(blob) - 8, "the header does not describe the whole file"
+    at = 12  # walk the chunks after "RIFF....WAVE": fmt, maybe LIST, then data to the end
+    while blob[at : at + 4] != b"data":
+        size = int.from_bytes(blob[at + 4 : at + 8], "little")
+        at += 8 + size + (size & 1)  # chunks are padded to an even length
+        assert at < len(blob), "no data chunk"
+    data_size = int.from_bytes(blob[at + 4 : at + 8], "little")
+    assert data_size == frames * width == len(blob) - at - 8, "the samples do not fill the data chunk"

@@ -77,13 +77,13 @@ def save(fn, path: Path) -> None:
     fn.save_compiled_function(str(path))
 
 
-def load(path: Path):
+def load(path: Path | str):
     """The compiled function saved at `path`. Loaded under inference mode: the guards it rebuilds read the
     grad mode of the moment they are built, and the app calls the decoder under inference mode."""
     configure_dynamo()
     torch._dynamo.config.enable_aot_compile = True
     with torch.inference_mode(), _kokoro_package_stand_in():
-        return torch.compiler.load_compiled_function(io.BytesIO(path.read_bytes()))
+        return torch.compiler.load_compiled_function(io.BytesIO(Path(path).read_bytes()))
 
 
 @contextmanager
