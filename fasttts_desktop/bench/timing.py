@@ -20,6 +20,21 @@ def sync() -> None:
     torch.cuda.synchronize()
 
 
+def gpu_ms(fn, reps: int = 15) -> float:
+    """Median GPU time of `fn()` (a graph replay, a kernel) in ms, from CUDA events around each call."""
+    import torch
+
+    times = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        fn()
+        b.record()
+        b.synchronize()
+        times.append(a.elapsed_time(b))
+    return float(np.median(times))
+
+
 def seconds(results) -> float:
     return sum(len(r.audio) for r in results) / SAMPLE_RATE
 
@@ -146,8 +161,6 @@ def released_after_export() -> dict:
 
 def breakdown(fast, harvard, req=None) -> dict:
     """Median GPU time of each stage's graph replay for one request (default: a mid-length Harvard one)."""
-    import torch
-
     from fasttts_desktop.engine.synthesis.cuda.graphs import FRAME_BUCKETS, TOKEN_BUCKETS, bucket
 
     runner = fast.runner
@@ -164,15 +177,7 @@ def breakdown(fast, harvard, req=None) -> dict:
     if runner.acoustic_graph(frames) is not None:
         graphs["acoustic"] = runner.acoustic_graph(frames)[0]
     for name, g in graphs.items():
-        times = []
-        for _ in range(20):
-            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-            a.record()
-            g.replay()
-            b.record()
-            b.synchronize()
-            times.append(a.elapsed_time(b))
-        out[name] = round(float(np.median(times)), 3)
+        out[name] = round(gpu_ms(g.replay, 20), 3)
     return out
 
 

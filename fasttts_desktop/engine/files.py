@@ -24,6 +24,7 @@ import os
 import re
 import secrets
 import stat
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Self
 
@@ -79,6 +80,30 @@ def check_target(path: str | os.PathLike) -> Path:
     if not target.parent.is_dir():
         raise cannot_save(given, f"the folder {target.parent} does not exist")
     return target
+
+
+class WholeOrNothing(ABC):
+    """A writer over an AtomicFile (`_file`) used as a context manager: leaving the block normally closes it
+    (the file is renamed into place), an exception aborts it (nothing is left behind)."""
+
+    _file: AtomicFile
+
+    @abstractmethod
+    def close(self) -> Path:
+        """Finish the file and rename it into place; its path."""
+
+    @abstractmethod
+    def abort(self) -> None:
+        """Stop and leave nothing behind."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:
+            self.abort()
+        elif not self._file.done:
+            self.close()
 
 
 class AtomicFile:

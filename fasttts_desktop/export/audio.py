@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import os
 import re
+from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from fasttts_desktop.engine.files import AtomicFile
+from fasttts_desktop.engine.files import AtomicFile, WholeOrNothing
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.export.errors import ExportError
 
@@ -81,7 +82,7 @@ def one_line(exc: BaseException) -> str:
     return re.sub(r"\s+", " ", str(exc)).strip() or type(exc).__name__
 
 
-class AudioWriter:
+class AudioWriter(WholeOrNothing):
     """Mono float32 audio in, one finished file out. Use as a context manager: an exception aborts."""
 
     def __init__(self, path: str | os.PathLike, fmt: AudioFormat, sample_rate: int, title: str | None):
@@ -100,16 +101,19 @@ class AudioWriter:
             raise error from exc
 
     # -- what subclasses provide
+    @abstractmethod
     def _open(self, temp_path: Path) -> None:
-        raise NotImplementedError
+        """Open the encoder on the temp file (errors here are the user's one line, via `_error`)."""
 
+    @abstractmethod
     def _write(self, audio: np.ndarray) -> None:
-        raise NotImplementedError
+        """Encode `audio` (mono float32) after what was written so far."""
 
+    @abstractmethod
     def _finish(self) -> None:
         """Flush the encoder and close the library's handle; the file is then complete."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _drop(self) -> None:
         """Close the library's handle without caring about the result (abort)."""
 
@@ -171,15 +175,6 @@ class AudioWriter:
         except Exception:  # noqa: BLE001, S110 - a failing encoder must not keep its temp file alive
             pass
         self._file.discard()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self.abort()
-        elif not self._file.done:
-            self.close()
 
     def _check_open(self) -> None:
         if self._file.done:

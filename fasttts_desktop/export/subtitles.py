@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fasttts_desktop.engine.files import AtomicFile
+from fasttts_desktop.engine.files import AtomicFile, WholeOrNothing
 from fasttts_desktop.engine.types import AudioChunk
 from fasttts_desktop.export.cues import Cue, chunk_cues
 from fasttts_desktop.export.errors import ExportError
@@ -47,7 +47,7 @@ def format_cue(cue: Cue, number: int, fmt: str) -> str:
     return f"{number}\n{timestamp(start, '.')} --> {timestamp(end, '.')}\n{text}\n\n"
 
 
-class SubtitleWriter:
+class SubtitleWriter(WholeOrNothing):
     """Feed it each chunk with where its audio starts in the file; `close()` puts the file in place."""
 
     def __init__(self, path: str | os.PathLike, format: str | None = None):
@@ -94,12 +94,3 @@ class SubtitleWriter:
         except OSError:
             pass
         self._file.discard()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        if exc_type is not None:
-            self.abort()
-        elif not self._file.done:
-            self.close()

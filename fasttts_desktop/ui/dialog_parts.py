@@ -1,5 +1,5 @@
-"""What the voice mixer and the pronunciation dialog share: a dialog that remembers where it was (QSettings),
-controls with accessible names and tooltips, and the line that shows the engine's one-line messages."""
+"""What the window and its dialogs (voice mixer, pronunciation) share: controls with accessible names and
+tooltips, a dialog that remembers where it was (QSettings), the line that shows one-line messages."""
 
 from __future__ import annotations
 

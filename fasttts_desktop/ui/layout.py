@@ -4,7 +4,7 @@ says) and a tooltip naming its key. Behaviour lives in main_window.py; this file
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QFont
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED
 from fasttts_desktop.ui.actions import Actions
 from fasttts_desktop.ui.chapters import ChaptersPanel
+from fasttts_desktop.ui.dialog_parts import named
 from fasttts_desktop.ui.info_bar import InfoBar
 from fasttts_desktop.ui.reader_view import ReaderEdit
 
@@ -65,16 +66,6 @@ class WindowWidgets:
     save_progress: QProgressBar
 
 
-_W = TypeVar("_W", bound=QWidget)
-
-
-def _named(widget: _W, name: str, tip: str = "") -> _W:
-    widget.setAccessibleName(name)
-    if tip:
-        widget.setToolTip(tip)
-    return widget
-
-
 def _tool_button(action: QAction, name: str) -> QToolButton:
     button = QToolButton(objectName=name, autoRaise=True)
     button.setDefaultAction(action)  # icon, tooltip with its key, and enabled state follow the action
@@ -85,43 +76,41 @@ def _tool_button(action: QAction, name: str) -> QToolButton:
 
 def build_widgets(w: MainWindow, a: Actions, voice: str, speed: float) -> None:
     """Create the window's widgets as attributes of `w` and lay them out."""
-    w.banner = _named(QLabel(objectName="banner", wordWrap=True, visible=False), "Notice")
+    w.banner = named(QLabel(objectName="banner", wordWrap=True, visible=False), "Notice")
     w.banner.setStyleSheet(_BANNER_STYLE)
-    w.error_label = _named(QLabel(objectName="error", wordWrap=True, visible=False), "Error")
+    w.error_label = named(QLabel(objectName="error", wordWrap=True, visible=False), "Error")
     w.error_label.setStyleSheet(_ERROR_STYLE)
     w.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     w.resume_bar = InfoBar("resume-bar", "Reading position")
     w.notice_bar = InfoBar("notice-bar", "Characters not spoken")
 
-    w.text_edit = _named(ReaderEdit(objectName="text"), "Text to read")
+    w.text_edit = named(ReaderEdit(objectName="text"), "Text to read")
     w.text_edit.setAccessibleDescription("The text being read; the word being heard is highlighted")
     w.text_edit.setPlaceholderText(PLACEHOLDER)
     font = QFont(w.text_edit.font())
     font.setPointSizeF(font.pointSizeF() * 1.25)
     w.text_edit.setFont(font)
 
-    w.voice_box = _named(QComboBox(objectName="voice"), "Voice", "Voice (language, gender)")
+    w.voice_box = named(QComboBox(objectName="voice"), "Voice", "Voice (language, gender)")
     w.voice_box.setMinimumContentsLength(20)
     w.voice_box.addItem(voice or "Loading voices…", voice)
     w.voice_box.setEnabled(False)
     w.mix_button = QToolButton(objectName="mix-voices")
     w.mix_button.setDefaultAction(a.mix_voices)  # its text, tooltip and enabled state follow the action
     w.mix_button.setAccessibleName("Mix voices")
-    w.speed_box = _named(QDoubleSpinBox(objectName="speed"), "Speed", "Speaking rate: 1.00× is normal")
+    w.speed_box = named(QDoubleSpinBox(objectName="speed"), "Speed", "Speaking rate: 1.00× is normal")
     w.speed_box.setRange(MIN_SPEED, MAX_SPEED)
     w.speed_box.setSingleStep(0.1)
     w.speed_box.setDecimals(2)
     w.speed_box.setSuffix("×")
     w.speed_box.setValue(speed)
 
-    w.speak_button = _named(QPushButton("Speak", objectName="speak"), "Speak", a.speak.toolTip())
+    w.speak_button = named(QPushButton("Speak", objectName="speak"), "Speak", a.speak.toolTip())
     w.speak_button.setDefault(True)
-    w.pause_button = _named(QPushButton("Pause", objectName="pause", enabled=False), "Pause or resume")
+    w.pause_button = named(QPushButton("Pause", objectName="pause", enabled=False), "Pause or resume")
     w.pause_button.setToolTip(a.pause.toolTip())
-    w.stop_button = _named(QPushButton("Stop", objectName="stop", enabled=False), "Stop", a.stop.toolTip())
-    w.save_button = _named(
-        QPushButton("Export…", objectName="save"), "Export audio", a.export_audio.toolTip()
-    )
+    w.stop_button = named(QPushButton("Stop", objectName="stop", enabled=False), "Stop", a.stop.toolTip())
+    w.save_button = named(QPushButton("Export…", objectName="save"), "Export audio", a.export_audio.toolTip())
     nav = [
         _tool_button(a.previous_paragraph, "previous-paragraph"),
         _tool_button(a.previous_sentence, "previous-sentence"),
@@ -134,8 +123,8 @@ def build_widgets(w: MainWindow, a: Actions, voice: str, speed: float) -> None:
     for item in (None, *nav[:2], w.speak_button, w.pause_button, w.stop_button, *nav[2:], None):
         _add(transport, item)
     choices = QHBoxLayout()
-    voice_label = _named(QLabel("Voice:", buddy=w.voice_box), "Voice")
-    speed_label = _named(QLabel("Speed:", buddy=w.speed_box), "Speed")
+    voice_label = named(QLabel("Voice:", buddy=w.voice_box), "Voice")
+    speed_label = named(QLabel("Speed:", buddy=w.speed_box), "Speed")
     for part in (voice_label, w.voice_box, w.mix_button, 12, speed_label, w.speed_box, None, w.save_button):
         _add(choices, part)
 
@@ -157,22 +146,22 @@ def build_widgets(w: MainWindow, a: Actions, voice: str, speed: float) -> None:
     toggle.setShortcut("Ctrl+Shift+C")
     a.view_menu.insertAction(a.view_menu.actions()[0], toggle)
 
-    w.status_label = _named(QLabel("Loading the speech engine…", objectName="status"), "Status")
+    w.status_label = named(QLabel("Loading the speech engine…", objectName="status"), "Status")
     # Messages give way (cut at the right) before the reading position does.
     w.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     w.status_label.setMinimumWidth(80)
-    w.position_label = _named(QLabel(objectName="position"), "Reading position")
+    w.position_label = named(QLabel(objectName="position"), "Reading position")
     # Busy from the start: the engine's first progress report comes only after torch has imported.
-    w.progress = _named(
+    w.progress = named(
         QProgressBar(objectName="progress", maximumWidth=200, minimum=0, maximum=0), "Progress"
     )
     w.progress.setMinimumWidth(140)  # room for "chunk 12 of 12" or "20 s made ahead"
-    w.open_progress = _named(
+    w.open_progress = named(
         QProgressBar(objectName="open-progress", visible=False, maximumWidth=120, minimum=0, maximum=0),
         "Opening the document",
     )
     w.open_progress.setFormat("Opening…")
-    w.engine_label = _named(QLabel("Engine loading…", objectName="engine"), "Engine")
+    w.engine_label = named(QLabel("Engine loading…", objectName="engine"), "Engine")
     w.menuBar().setAccessibleName("Menu bar")
     bar = w.statusBar()
     bar.setAccessibleName("Status bar")

@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 from torch.profiler import ProfilerActivity, profile
 
+from fasttts_desktop.bench.timing import gpu_ms
 from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, example_inputs
 from fasttts_desktop.engine.weights.model_build import build_model, remove_weight_norm
 
@@ -25,15 +26,7 @@ from fasttts_desktop.engine.weights.model_build import build_model, remove_weigh
 def timed(fn, reps: int = 5) -> float:
     fn()
     torch.cuda.synchronize()
-    out = []
-    for _ in range(reps):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        fn()
-        b.record()
-        b.synchronize()
-        out.append(a.elapsed_time(b))
-    return round(sorted(out)[reps // 2], 2)
+    return round(gpu_ms(fn, reps), 2)
 
 
 def main() -> None:

@@ -80,6 +80,7 @@ def g2p() -> None:
 
 
 def lstm_bench() -> None:
+    from fasttts_desktop.bench.timing import gpu_ms
     from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
     from fasttts_desktop.engine.synthesis.cuda.lstm_kernel import PersistentBiLSTM
 
@@ -112,15 +113,7 @@ def lstm_bench() -> None:
                 torch.cuda.current_stream().wait_stream(s)
                 with torch.cuda.graph(g):
                     y = fn()
-                times = []
-                for _ in range(15):
-                    a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                    a.record()
-                    g.replay()
-                    b.record()
-                    b.synchronize()
-                    times.append(a.elapsed_time(b))
-                row[name] = round(sorted(times)[len(times) // 2], 3)
+                row[name] = round(gpu_ms(g.replay), 3)
                 row[name + "_maxdiff"] = float((y - ref).abs().max())
             row["error_flag"] = int(kernel.last_error)
         rows[steps] = row
@@ -130,7 +123,7 @@ def lstm_bench() -> None:
 
 
 def layout_bench() -> None:
-    from fasttts_desktop.bench.timing import kernel_group
+    from fasttts_desktop.bench.timing import gpu_ms, kernel_group
     from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, example_inputs
     from fasttts_desktop.engine.weights.model_build import build_kmodel, remove_weight_norm
 
@@ -155,15 +148,7 @@ def layout_bench() -> None:
             torch.cuda.current_stream().wait_stream(s)
             with torch.cuda.graph(g):
                 core(*args)
-            ev = []
-            for _ in range(15):
-                a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                a.record()
-                g.replay()
-                b.record()
-                b.synchronize()
-                ev.append(a.elapsed_time(b))
-            row["b1_graph_ms"] = round(sorted(ev)[7], 3)
+            row["b1_graph_ms"] = round(gpu_ms(g.replay), 3)
             del g
             big = example_inputs(dev, 64, 128)
             core(*big)

@@ -19,6 +19,7 @@ layout directly and the norms, Snake and residual math (fused by Inductor) run o
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -113,34 +114,21 @@ def _conv2d_like(mod: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTran
     padding = mod.padding[0]
     if not isinstance(padding, int):  # "same"/"valid": kokoro's convolutions give numbers
         raise TypeError(f"padding {mod.padding!r}: only numeric padding converts to 2-D")
+    shape: dict[str, Any] = {
+        "stride": (1, mod.stride[0]),
+        "padding": (0, padding),
+        "dilation": (1, mod.dilation[0]),
+        "groups": mod.groups,
+        "bias": mod.bias is not None,
+        "device": weight.device,
+        "dtype": weight.dtype,
+    }
+    size = (mod.in_channels, mod.out_channels, (1, mod.kernel_size[0]))
     conv: nn.Conv2d | nn.ConvTranspose2d
     if isinstance(mod, nn.ConvTranspose1d):
-        conv = nn.ConvTranspose2d(
-            mod.in_channels,
-            mod.out_channels,
-            (1, mod.kernel_size[0]),
-            stride=(1, mod.stride[0]),
-            padding=(0, padding),
-            output_padding=(0, mod.output_padding[0]),
-            groups=mod.groups,
-            bias=mod.bias is not None,
-            dilation=(1, mod.dilation[0]),
-            device=weight.device,
-            dtype=weight.dtype,
-        )
+        conv = nn.ConvTranspose2d(*size, output_padding=(0, mod.output_padding[0]), **shape)
     else:
-        conv = nn.Conv2d(
-            mod.in_channels,
-            mod.out_channels,
-            (1, mod.kernel_size[0]),
-            stride=(1, mod.stride[0]),
-            padding=(0, padding),
-            dilation=(1, mod.dilation[0]),
-            groups=mod.groups,
-            bias=mod.bias is not None,
-            device=weight.device,
-            dtype=weight.dtype,
-        )
+        conv = nn.Conv2d(*size, **shape)
     with torch.no_grad():
         conv.weight.copy_(weight)
         if mod.bias is not None and conv.bias is not None:

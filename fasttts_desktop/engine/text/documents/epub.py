@@ -140,6 +140,7 @@ class _Book:
             raise DocumentError(f"{self.label} is too large to open (its files unpack to over {limit}).")
         try:
             return self.zip.read(info)
+        # zipfile raises NotImplementedError for a compression method it lacks, RuntimeError for encryption
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
             raise self.damaged(f"{what} ({path}) cannot be unpacked") from None
 
