@@ -14,6 +14,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -191,3 +192,38 @@ def assert_whole_wav_or_absent(path: Path, expect: bool | None = None) -> None:
         assert at < len(blob), "no data chunk"
     data_size = int.from_bytes(blob[at + 4 : at + 8], "little")
     assert data_size == frames * width == len(blob) - at - 8, "the samples do not fill the data chunk"
+
+
+# -- outputs that are not regular files (issue 9: `-o FIFO` was replaced by a WAV; as root, -o /dev/null
+# deleted /dev/null): each makes one at tmp_path/out.wav
+
+
+def make_fifo(tmp_path: Path) -> Path:
+    os.mkfifo(tmp_path / "out.wav")
+    return tmp_path / "out.wav"
+
+
+def make_link_to_dev_null(tmp_path: Path) -> Path:
+    (tmp_path / "out.wav").symlink_to("/dev/null")
+    return tmp_path / "out.wav"
+
+
+def make_char_device(tmp_path: Path) -> Path:
+    import pytest
+
+    try:
+        os.mknod(tmp_path / "out.wav", 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # another /dev/null
+    except PermissionError:
+        pytest.skip("creating device nodes needs CAP_MKNOD; the FIFO and the /dev/null link cover this")
+    return tmp_path / "out.wav"
+
+
+def not_regular_files() -> list:
+    """The makers above as pytest parameters."""
+    import pytest
+
+    return [
+        pytest.param(make_fifo, id="fifo"),
+        pytest.param(make_link_to_dev_null, id="link-to-dev-null"),
+        pytest.param(make_char_device, id="char-device"),
+    ]

@@ -24,6 +24,8 @@ from robust_helpers import (
     assert_whole_wav_or_absent,
     full_disk,
     full_disk_child_limit,
+    make_link_to_dev_null,
+    not_regular_files,
     read_only_folder,
     run_cli,
     text_of,
@@ -143,35 +145,14 @@ def test_unusable_text_is_one_line(quick_env, tmp_path, args, stdin, fragment):
 # --- the output ---------------------------------------------------------------------------------------------
 
 
-def _fifo(tmp_path):
-    os.mkfifo(tmp_path / "out.wav")
-    return tmp_path / "out.wav"
-
-
-def _link_to_dev_null(tmp_path):
-    (tmp_path / "out.wav").symlink_to("/dev/null")
-    return tmp_path / "out.wav"
-
-
-def _device(tmp_path):
-    try:
-        os.mknod(tmp_path / "out.wav", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-    except PermissionError:
-        pytest.skip("creating device nodes needs CAP_MKNOD; the FIFO and the /dev/null link cover this")
-    return tmp_path / "out.wav"
-
-
-@pytest.mark.parametrize(
-    "make", [pytest.param(_fifo, id="fifo"), pytest.param(_link_to_dev_null, id="link-to-dev-null"),
-             pytest.param(_device, id="device")],
-)  # fmt: skip
+@pytest.mark.parametrize("make", not_regular_files())
 def test_output_that_is_not_a_regular_file_is_refused_untouched(quick_env, tmp_path, make):
     # issue 9: `-o FIFO` (or a device) was replaced by a WAV; as root `-o /dev/null` deleted /dev/null
     out = make(tmp_path)
     kind = stat.S_IFMT(out.stat().st_mode)
     early(["say", HELLO, "-o", str(out)], quick_env, tmp_path, "not a regular file")
     assert stat.S_IFMT(out.stat().st_mode) == kind
-    assert out.is_symlink() == (make is _link_to_dev_null)
+    assert out.is_symlink() == (make is make_link_to_dev_null)
 
 
 @pytest.mark.parametrize(

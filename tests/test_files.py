@@ -23,6 +23,7 @@ from robust_helpers import (
     file_size_limit,
     full_disk,
     is_root,
+    not_regular_files,
     open_folder,
     read_only_folder,
     unprivileged,
@@ -86,32 +87,8 @@ def test_leaving_without_commit_leaves_nothing(tmp_path):
     assert target.read_bytes() == b"old" and no_leftovers(tmp_path)
 
 
-def _fifo(tmp_path: Path) -> Path:
-    path = tmp_path / "pipe.wav"
-    os.mkfifo(path)
-    return path
-
-
-def _link_to_dev_null(tmp_path: Path) -> Path:
-    path = tmp_path / "null.wav"
-    path.symlink_to("/dev/null")
-    return path
-
-
-def _char_device(tmp_path: Path) -> Path:
-    path = tmp_path / "device.wav"
-    try:
-        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # another /dev/null
-    except PermissionError:
-        pytest.skip("creating device nodes needs CAP_MKNOD; the FIFO and the /dev/null link cover this")
-    return path
-
-
 @pytest.mark.parametrize("writer", WRITERS)
-@pytest.mark.parametrize(
-    "make", [pytest.param(_fifo, id="fifo"), pytest.param(_link_to_dev_null, id="link-to-dev-null"),
-             pytest.param(_char_device, id="char-device")],
-)  # fmt: skip
+@pytest.mark.parametrize("make", not_regular_files())
 def test_never_replaces_what_is_not_a_regular_file(tmp_path, make, writer):
     # issue 9: `say -o PATH` replaced a FIFO or device with a WAV (as root, -o /dev/null deleted /dev/null)
     path = make(tmp_path)
