@@ -22,6 +22,7 @@ from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, AudioChunk
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
 from fasttts_desktop.ui.clipboard_tray import ClipboardAndTray
+from fasttts_desktop.ui.desktop_menu import DesktopEntryMenu
 from fasttts_desktop.ui.document_opener import OpenedDocument
 from fasttts_desktop.ui.engine_reports import EngineReports
 from fasttts_desktop.ui.exporting import Exporter
@@ -79,11 +80,12 @@ class MainWindow(EngineReports, QMainWindow):
         self._restart_timer = QTimer(self, singleShot=True, interval=_RESTART_AFTER_MS)
         self._restart_timer.timeout.connect(self.reader.restart)
         # Each feature wires its own actions and widgets (exporting.py, output_menu.py, clipboard_tray.py,
-        # voice_dialogs.py).
+        # voice_dialogs.py, desktop_menu.py, media_controls.py).
         self.exporter = Exporter(self)
         self.outputs = OutputMenu(self)
         self.clipboard_tray = ClipboardAndTray(self)
         self.voice_dialogs = VoiceDialogs(self)
+        self.desktop_entry = DesktopEntryMenu(self)
         self._connect()
         self._restore()
         self.text_edit.setFocus()
