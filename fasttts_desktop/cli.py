@@ -58,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"fasttts-desktop {__version__}")
     _add_engine_options(p)
-    sub = p.add_subparsers(dest="command", metavar="{say,voices,phonemes,lexicon,blend,bench,install-desktop-entry}")
+    sub = p.add_subparsers(
+        dest="command", metavar="{say,voices,phonemes,lexicon,blend,bench,install-desktop-entry}"
+    )
 
     say = sub.add_parser("say", help="speak text into an audio file (WAV, FLAC, MP3, Ogg, Opus, M4B)")
     say.add_argument("text", nargs="?", help="the text; '-' or omitted reads standard input")

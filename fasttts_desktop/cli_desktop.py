@@ -24,5 +24,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Removed {len(removed)} files from {home}." if removed else f"Nothing to remove in {home}.")
         return 0
     written = entry.install(home)
-    print(f"Wrote {entry.desktop_file(home)} and {len(written) - 1} icons; FastTTS is in the application menu.")
+    print(
+        f"Wrote {entry.desktop_file(home)} and {len(written) - 1} icons; FastTTS is in the application menu."
+    )
     return 0

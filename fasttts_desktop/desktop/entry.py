@@ -40,7 +40,7 @@ _QUOTE_ESCAPED = frozenset('"`$\\')
 def data_home() -> Path:
     """$XDG_DATA_HOME when it is an absolute path (the spec ignores a relative one), else ~/.local/share."""
     value = os.environ.get("XDG_DATA_HOME", "")
-    return Path(value) if os.path.isabs(value) else Path.home() / ".local" / "share"
+    return Path(value) if Path(value).is_absolute() else Path.home() / ".local" / "share"
 
 
 def desktop_file(home: Path) -> Path:
@@ -56,11 +56,11 @@ def icon_files(home: Path) -> list[Path]:
 def launcher() -> list[str]:
     """The command that starts this installation's window: its console script beside the interpreter (a
     venv's, pipx's or uv's bin folder), else the interpreter running the package."""
-    bin_dir = Path(os.path.abspath(sys.executable)).parent  # not resolved: a venv's python is a symlink
+    bin_dir = Path(sys.executable).absolute().parent  # not resolved: a venv's python is a symlink
     script = bin_dir / "fasttts-desktop"
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
-    return [os.path.abspath(sys.executable), "-m", "fasttts_desktop"]
+    return [str(Path(sys.executable).absolute()), "-m", "fasttts_desktop"]
 
 
 def exec_argument(arg: str) -> str:
@@ -137,7 +137,7 @@ def _refresh(home: Path) -> None:
     apps = home / "applications"
     tool = shutil.which("update-desktop-database")
     if tool and apps.is_dir():
-        subprocess.run([tool, "-q", str(apps)], check=False, capture_output=True, timeout=60)
+        subprocess.run([tool, "-q", str(apps)], check=False, capture_output=True, timeout=60)  # noqa: S603 - our own folder
     hicolor = home / "icons" / "hicolor"
     if hicolor.is_dir():
         os.utime(hicolor)

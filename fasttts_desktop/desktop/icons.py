@@ -30,6 +30,6 @@ def render_png(size: int, svg: Path = SVG) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    if not image.save(buffer, "PNG"):
+    if not image.save(buffer, b"PNG"):
         raise ValueError("Qt could not encode the icon as PNG")
     return bytes(data.data())

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QSettings, QSocketNotifier, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from fasttts_desktop import __version__
@@ -133,7 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("fasttts-desktop")
     app.setApplicationName("fasttts-desktop")
-    app.setDesktopFileName(APP_ID)  # Wayland's app_id: how the desktop finds the entry and its icon
+    QGuiApplication.setDesktopFileName(
+        APP_ID
+    )  # Wayland's app_id: how the desktop finds the entry and its icon
     settings = QSettings()
     window = create_window(engine_loader(args), settings)
     reporter = ErrorReporter(log_path, window)

@@ -27,6 +27,7 @@ from fasttts_desktop.ui.document_opener import OpenedDocument
 from fasttts_desktop.ui.engine_reports import EngineReports
 from fasttts_desktop.ui.exporting import Exporter
 from fasttts_desktop.ui.layout import build_widgets
+from fasttts_desktop.ui.media_controls import MediaControls
 from fasttts_desktop.ui.opening import Documents
 from fasttts_desktop.ui.output_menu import OutputMenu
 from fasttts_desktop.ui.positions import PositionStore
@@ -87,6 +88,7 @@ class MainWindow(EngineReports, QMainWindow):
         self.voice_dialogs = VoiceDialogs(self)
         self.desktop_entry = DesktopEntryMenu(self)
         self._connect()
+        self.media_controls = MediaControls(self)  # after _connect: it reads what the window shows
         self._restore()
         self.text_edit.setFocus()
 
