@@ -92,6 +92,7 @@ def entry_text(command: list[str]) -> str:
         f"Exec={exec_line} %f\n"
         "Terminal=false\n"
         "StartupNotify=true\n"
+        "StartupWMClass=fasttts-desktop\n"  # X11 WM_CLASS: Qt sets the application name there
         "Categories=Utility;Accessibility;\n"
         "Keywords=speech;text to speech;TTS;read aloud;audiobook;Kokoro;\n"
         f"MimeType={';'.join(MIME_TYPES)};\n"
