@@ -11,6 +11,7 @@ import pytest
 from book_files import write_epub
 from dbus_session import Follower, client
 from fake_engine import FakeEngine
+from PySide6.QtCore import QUrl
 from PySide6.QtDBus import QDBusConnection
 from PySide6.QtGui import QGuiApplication
 
@@ -65,10 +66,15 @@ def test_playerctl_finds_the_window_and_reads_its_state(qtbot, make_app, session
         "--method", "org.freedesktop.DBus.Properties.Get", "org.mpris.MediaPlayer2", "DesktopEntry",
     )  # fmt: skip
 
-    book = write_epub(tmp_path / "b.epub", title="Harvard Lines")
+    book = write_epub(tmp_path / "b e.epub", title="Harvard Lines")
     qtbot.waitUntil(lambda: app.service.is_ready)
-    with qtbot.waitSignal(w.documents.opened, timeout=10_000):
-        w.open_path(str(book))
+    playerctl(qtbot, "open", "https://example.com/b.epub")  # not a local file: ignored
+    assert w.documents.current is None
+    with qtbot.waitSignal(w.documents.opened, timeout=10_000):  # MPRIS OpenUri
+        playerctl(
+            qtbot, "open", QUrl.fromLocalFile(str(book)).toString(QUrl.ComponentFormattingOption.FullyEncoded)
+        )
+    assert w.documents.current.path == str(book)
     meta = playerctl(
         qtbot, "metadata", "--format", "{{mpris:trackid}}|{{xesam:title}}|{{xesam:album}}|{{artist}}"
     )
@@ -85,8 +91,18 @@ def test_playerctl_plays_pauses_skips_and_stops_and_hears_of_each_change(
     qtbot.waitUntil(lambda: s.is_ready)
     w.text_edit.setPlainText(TEXT)
     follow = Follower(tmp_path / "follow.txt", "playerctl", "--player=fasttts", "--follow", "status")
+    titles = Follower(
+        tmp_path / "titles.txt",
+        "playerctl",
+        "--player=fasttts",
+        "--follow",
+        "metadata",
+        "--format",
+        "{{xesam:title}}",
+    )
     try:
         qtbot.waitUntil(lambda: follow.lines() == ["Stopped"], timeout=10_000)  # it has subscribed
+        qtbot.waitUntil(lambda: titles.lines() == ["First of all."], timeout=10_000)
         playerctl(qtbot, "play")
         qtbot.waitUntil(lambda: s.busy and len(engine.starts) == 1)
         assert engine.calls[-1][0] == TEXT
@@ -116,9 +132,13 @@ def test_playerctl_plays_pauses_skips_and_stops_and_hears_of_each_change(
         playerctl(qtbot, "stop")
         qtbot.waitUntil(lambda: not s.busy)
         qtbot.waitUntil(lambda: follow.lines()[-1:] == ["Stopped"], timeout=5000)
+        qtbot.waitUntil(lambda: titles.lines()[-1:] == ["Second one here."], timeout=5000)
     finally:
         follow.close()
+        titles.close()
     assert follow.lines() == ["Stopped", "Playing", "Paused", "Playing", "Stopped"]
+    seen = [t for i, t in enumerate(titles.lines()) if i == 0 or titles.lines()[i - 1] != t]
+    assert seen == ["First of all.", "Second one here.", "Third comes next.", "Second one here."]
 
 
 def test_rate_is_the_reading_speed(qtbot, make_app, session_bus):
