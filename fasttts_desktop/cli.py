@@ -17,11 +17,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from fasttts_desktop import __version__, cli_text
+from fasttts_desktop import __version__, cli_desktop, cli_text
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, EngineError
 
 _GUI_HELP = "With no command, opens the window (with PATH: that document, ready to read)."
-_COMMANDS = ("say", "voices", "bench", *cli_text.COMMANDS)
+_COMMANDS = ("say", "voices", "bench", *cli_text.COMMANDS, *cli_desktop.COMMANDS)
 _VALUED = ("--device", "--weights", "--voices")  # top-level options that take the next word as value
 
 
@@ -58,7 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"fasttts-desktop {__version__}")
     _add_engine_options(p)
-    sub = p.add_subparsers(dest="command", metavar="{say,voices,phonemes,lexicon,blend,bench}")
+    sub = p.add_subparsers(
+        dest="command", metavar="{say,voices,phonemes,lexicon,blend,bench,install-desktop-entry}"
+    )
 
     say = sub.add_parser("say", help="speak text into an audio file (WAV, FLAC, MP3, Ogg, Opus, M4B)")
     say.add_argument("text", nargs="?", help="the text; '-' or omitted reads standard input")
@@ -89,6 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_engine_options(voices)
 
     cli_text.add_parsers(sub)
+    cli_desktop.add_parsers(sub)
 
     sub.add_parser("bench", help="benchmark the GPU paths; `bench --cpu`: the CPU path", add_help=False)
     return p
@@ -316,6 +319,8 @@ def main(argv: list[str] | None = None) -> int:
         with _signals_stop_cleanly():
             if args.command in cli_text.COMMANDS:
                 code = cli_text.run(args, _read_text, _warn)
+            elif args.command in cli_desktop.COMMANDS:
+                code = cli_desktop.run(args)
             else:
                 code = _say(args) if args.command == "say" else _voices(args)
     except _Stopped as exc:

@@ -29,6 +29,9 @@ def pytest_configure(config):
     os.environ["FASTTTS_LOG_DIR"] = str(base / "log")
     os.environ["FASTTTS_CONFIG_DIR"] = str(base / "config")  # saved blends, the lexicon: never the user's
     os.environ["FASTTTS_OFFLINE"] = "1"
+    # The window puts itself on the session bus (ui/media_controls.py): never on the user's; a test that
+    # wants a bus gets its own (tests/dbus_session.py).
+    os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
 
 
 def pytest_unconfigure(config):

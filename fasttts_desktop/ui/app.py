@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QSettings, QSocketNotifier, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from fasttts_desktop import __version__
+from fasttts_desktop.desktop import APP_ID
 from fasttts_desktop.ui.error_reporting import ErrorReporter, start_log_file
 from fasttts_desktop.ui.main_window import MainWindow
 from fasttts_desktop.worker.engine_worker import Progress
@@ -132,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("fasttts-desktop")
     app.setApplicationName("fasttts-desktop")
+    QGuiApplication.setDesktopFileName(
+        APP_ID
+    )  # Wayland's app_id: how the desktop finds the entry and its icon
     settings = QSettings()
     window = create_window(engine_loader(args), settings)
     reporter = ErrorReporter(log_path, window)

@@ -22,10 +22,12 @@ from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, AudioChunk
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
 from fasttts_desktop.ui.clipboard_tray import ClipboardAndTray
+from fasttts_desktop.ui.desktop_menu import DesktopEntryMenu
 from fasttts_desktop.ui.document_opener import OpenedDocument
 from fasttts_desktop.ui.engine_reports import EngineReports
 from fasttts_desktop.ui.exporting import Exporter
 from fasttts_desktop.ui.layout import build_widgets
+from fasttts_desktop.ui.media_controls import MediaControls
 from fasttts_desktop.ui.opening import Documents
 from fasttts_desktop.ui.output_menu import OutputMenu
 from fasttts_desktop.ui.positions import PositionStore
@@ -79,12 +81,14 @@ class MainWindow(EngineReports, QMainWindow):
         self._restart_timer = QTimer(self, singleShot=True, interval=_RESTART_AFTER_MS)
         self._restart_timer.timeout.connect(self.reader.restart)
         # Each feature wires its own actions and widgets (exporting.py, output_menu.py, clipboard_tray.py,
-        # voice_dialogs.py).
+        # voice_dialogs.py, desktop_menu.py, media_controls.py).
         self.exporter = Exporter(self)
         self.outputs = OutputMenu(self)
         self.clipboard_tray = ClipboardAndTray(self)
         self.voice_dialogs = VoiceDialogs(self)
+        self.desktop_entry = DesktopEntryMenu(self)
         self._connect()
+        self.media_controls = MediaControls(self)  # after _connect: it reads what the window shows
         self._restore()
         self.text_edit.setFocus()
 
