@@ -91,7 +91,9 @@ def _parser() -> argparse.ArgumentParser:
     cli_text.add_parsers(sub)
 
     sub.add_parser("bench", help="benchmark the GPU paths; `bench --cpu`: the CPU path", add_help=False)
-    sub.add_parser("speechd", help="`speechd install|remove`: the fasttts speech-dispatcher module", add_help=False)
+    sub.add_parser(
+        "speechd", help="`speechd install|remove`: the fasttts speech-dispatcher module", add_help=False
+    )
     sub.add_parser("serve", help="the OpenAI-compatible speech API on 127.0.0.1:8880", add_help=False)
     return p
 

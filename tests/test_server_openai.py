@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -30,9 +29,9 @@ def _free_port() -> int:
 
 
 def _get(url: str, key: str | None = None):
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})  # noqa: S310 - http to our own server
     try:
-        with urllib.request.urlopen(request, timeout=5) as r:  # noqa: S310 - our own server on loopback
+        with urllib.request.urlopen(request, timeout=5) as r:  # noqa: S310 - http to our own server
             return r.status, json.loads(r.read())
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read())
@@ -53,9 +52,10 @@ def _start(cli_env, *args: str, env: dict | None = None):
         assert time.monotonic() < deadline, "the server did not come up"
         try:
             _get(f"http://127.0.0.1:{port}/v1/models", (env or {}).get("FASTTTS_API_KEY"))
-            return proc, f"http://127.0.0.1:{port}/v1"
         except OSError:
             time.sleep(0.2)
+        else:
+            return proc, f"http://127.0.0.1:{port}/v1"
 
 
 def _stop(proc) -> None:
@@ -115,8 +115,7 @@ def test_speech_is_streamed_as_it_is_made(server):
     with client.audio.speech.with_streaming_response.create(
         model="kokoro", voice="jm_kumo", input=text, response_format="pcm"
     ) as response:
-        for piece in response.iter_bytes():
-            arrivals.append((time.perf_counter(), len(piece)))
+        arrivals.extend((time.perf_counter(), len(piece)) for piece in response.iter_bytes())
     first, last = arrivals[0][0], arrivals[-1][0]
     total_s = sum(n for _, n in arrivals) / 2 / 24_000
     print(f"stream: {len(arrivals)} pieces over {last - first:.2f} s, {total_s:.1f} s of audio")
@@ -143,9 +142,11 @@ def test_voices_listed(server):
 
 
 def test_word_timestamps(server):
-    request = urllib.request.Request(
+    request = urllib.request.Request(  # noqa: S310 - http to our own server
         f"{server}/audio/speech/captioned",
-        data=json.dumps({"model": "kokoro", "input": "Hello there. Rice is good.", "response_format": "wav"}).encode(),
+        data=json.dumps(
+            {"model": "kokoro", "input": "Hello there. Rice is good.", "response_format": "wav"}
+        ).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=120) as r:  # noqa: S310 - our own server on loopback
@@ -223,7 +224,7 @@ def test_bad_requests_get_a_clear_json_error(server, kwargs, param, words):
 
 
 def test_malformed_json_is_a_400(server):
-    request = urllib.request.Request(f"{server}/audio/speech", data=b"{not json", method="POST")
+    request = urllib.request.Request(f"{server}/audio/speech", data=b"{not json", method="POST")  # noqa: S310 - http to our own server
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=10)  # noqa: S310 - our own server on loopback
     assert caught.value.code == 400
@@ -250,6 +251,8 @@ def test_a_key_is_checked(cli_env):
         with pytest.raises(openai.AuthenticationError):
             wrong.audio.speech.create(model="tts-1", voice="jm_kumo", input="Hello.", response_format="pcm")
         right = openai.OpenAI(base_url=base, api_key="s3cret-key", max_retries=0)
-        assert right.audio.speech.create(model="tts-1", voice="jm_kumo", input="Hello.", response_format="pcm").content
+        assert right.audio.speech.create(
+            model="tts-1", voice="jm_kumo", input="Hello.", response_format="pcm"
+        ).content
     finally:
         _stop(proc)

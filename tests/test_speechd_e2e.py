@@ -27,17 +27,11 @@ pytestmark = [
 ]
 
 SENTENCE = "Rice is often served in round bowls."  # PocketSphinx gets all 7 words of the engine's own audio
-LONG = " ".join(
-    [
-        "Glue the sheet to the dark blue background.",
-        "It is easy to tell the depth of a well.",
-        "These days a chicken leg is a rare dish.",
-        "Rice is often served in round bowls.",
-        "The juice of lemons makes fine punch.",
-        "The box was thrown beside the parked truck.",
-        "The hogs were fed chopped corn and garbage.",
-        "Four hours of steady work faced us.",
-    ]
+LONG = (
+    "Glue the sheet to the dark blue background. It is easy to tell the depth of a well. "
+    "These days a chicken leg is a rare dish. Rice is often served in round bowls. "
+    "The juice of lemons makes fine punch. The box was thrown beside the parked truck. "
+    "The hogs were fed chopped corn and garbage. Four hours of steady work faced us."
 )
 
 

@@ -129,10 +129,10 @@ def create_app(engine: Engine, *, api_key: str | None = None, queue_size: int = 
         yield
         jobs.shutdown()
 
-    async def not_found(request: Request, exc: Exception) -> Response:
+    async def not_found(request: Request, _exc: Exception) -> Response:
         return error(404, f"No such endpoint: {request.method} {request.url.path}.")
 
-    async def not_allowed(request: Request, exc: Exception) -> Response:
+    async def not_allowed(request: Request, _exc: Exception) -> Response:
         return error(405, f"{request.method} is not allowed on {request.url.path}.")
 
     app = Starlette(

@@ -37,7 +37,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="fasttts-desktop serve",
         description="OpenAI-compatible speech API: POST /v1/audio/speech, GET /v1/audio/voices.",
     )
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)"
+    )
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     p.add_argument(
         "--api-key-file",
@@ -45,7 +47,11 @@ def _parser() -> argparse.ArgumentParser:
         help="file holding the API key clients must send (or set FASTTTS_API_KEY); required beyond loopback",
     )
     p.add_argument(
-        "--queue", type=int, default=4, metavar="N", help="requests that may wait while one speaks (default 4)"
+        "--queue",
+        type=int,
+        default=4,
+        metavar="N",
+        help="requests that may wait while one speaks (default 4)",
     )
     _add_engine_options(p)
     return p
@@ -99,7 +105,9 @@ def main(argv: list[str]) -> int:
         flush=True,
     )
     app = create_app(engine, api_key=api_key, queue_size=args.queue)
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5
+    )
     server = uvicorn.Server(config)
     server.run()
     return 0 if server.started else fail(f"could not listen on {args.host}:{args.port}")

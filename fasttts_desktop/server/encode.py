@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import struct
 from fractions import Fraction
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.export.m4b import AAC_BIT_RATE
+
+if TYPE_CHECKING:  # PyAV loads only for the compressed formats
+    from av.audio.stream import AudioStream
+    from av.container import OutputContainer
 
 FORMATS = ("mp3", "opus", "aac", "flac", "wav", "pcm")
 MEDIA_TYPES = {
@@ -46,7 +51,7 @@ class Encoder:
         self.format = fmt
         self._rate = sample_rate
         self._started = False
-        self._container = None
+        self._container: OutputContainer | None = None
         if fmt in _AV:
             self._open_av(*_AV[fmt])
 
@@ -56,8 +61,9 @@ class Encoder:
         self._sink = _Sink()
         # Ogg pages are held a second by default: a fifth of one keeps a stream moving
         options = {"page_duration": "200000"} if muxer == "ogg" else {}
-        self._container = av.open(self._sink, "w", format=muxer, options=options)
-        self._stream = self._container.add_stream(codec, rate=self._rate, layout="mono")
+        container = av.open(self._sink, "w", format=muxer, options=options)
+        self._stream = cast("AudioStream", container.add_stream(codec, rate=self._rate, layout="mono"))
+        self._container = container
         if bit_rate:
             self._stream.bit_rate = bit_rate
         self._pts = 0

@@ -54,15 +54,21 @@ def speech_request(body: object, known_voice) -> Speech:
         raise BadRequest(f"'input' is {len(text):,} characters; the most is {MAX_INPUT_CHARS:,}.", "input")
     fmt = body.get("response_format", "mp3")
     if fmt not in FORMATS:
-        raise BadRequest(f"Unknown response_format {fmt!r}; use one of: {', '.join(FORMATS)}.", "response_format")
+        raise BadRequest(
+            f"Unknown response_format {fmt!r}; use one of: {', '.join(FORMATS)}.", "response_format"
+        )
     speed = body.get("speed", 1.0)
     if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not math.isfinite(speed):
         raise BadRequest("'speed' must be a number.", "speed")
     if not OPENAI_SPEEDS[0] <= speed <= OPENAI_SPEEDS[1]:
-        raise BadRequest(f"'speed' must be from {OPENAI_SPEEDS[0]} to {OPENAI_SPEEDS[1]}, not {speed}.", "speed")
+        raise BadRequest(
+            f"'speed' must be from {OPENAI_SPEEDS[0]} to {OPENAI_SPEEDS[1]}, not {speed}.", "speed"
+        )
     voice = body.get("voice")
     if voice is not None and not isinstance(voice, str):
-        raise BadRequest("'voice' must be a string: a voice name or a blend such as 'af_bella+af_sky'.", "voice")
+        raise BadRequest(
+            "'voice' must be a string: a voice name or a blend such as 'af_bella+af_sky'.", "voice"
+        )
     voice = (voice or "").strip() or None
     if voice is not None:
         voice = _openai_voice(voice, known_voice)

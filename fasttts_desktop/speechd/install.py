@@ -33,7 +33,7 @@ _ADD_MODULE = re.compile(r"^\s*AddModule\s", re.IGNORECASE | re.MULTILINE)
 
 def _xdg(name: str, fallback: str) -> Path:
     value = os.environ.get(name)
-    return Path(value) if value and os.path.isabs(value) else Path.home() / fallback
+    return Path(value) if value and Path(value).is_absolute() else Path.home() / fallback
 
 
 def module_dir() -> Path:
@@ -115,8 +115,11 @@ def remove() -> list[str]:
         if BEGIN in text:
             rest = _without_block(text).rstrip("\n") + "\n"
             header = COPIED.format(SYSTEM_CONF) + "\n"
-            if rest.startswith(header) and rest[len(header) :].rstrip("\n") == (_system_conf() or "").rstrip("\n"):
-                conf.unlink()  # our copy of the system's file, unchanged: speech-dispatcher reads the system's again
+            if rest.startswith(header) and rest[len(header) :].rstrip("\n") == (_system_conf() or "").rstrip(
+                "\n"
+            ):
+                # our copy of the system's file, unchanged: speech-dispatcher reads the system's again
+                conf.unlink()
                 done.append(f"removed {conf}")
             else:
                 _write_conf(conf, rest)

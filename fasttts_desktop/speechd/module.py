@@ -205,7 +205,7 @@ class Module:
     def _load(self) -> None:
         try:
             self._engine.set_result(self._load_engine())
-        except BaseException as exc:  # noqa: BLE001 - any failure is reported on each message
+        except BaseException as exc:  # any failure is reported on each message
             log.exception("the engine did not load")
             self._engine.set_exception(exc)
 

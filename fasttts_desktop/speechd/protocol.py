@@ -1,4 +1,4 @@
-"""speech-dispatcher's output-module protocol, the wire side: reading commands and their data blocks from
+r"""speech-dispatcher's output-module protocol, the wire side: reading commands and their data blocks from
 stdin, writing replies and events to stdout.
 
 Lines end in LF; a data block ends with a line holding only "."; a line of the block that starts with "."
@@ -41,11 +41,11 @@ class Reader:
 
     def block(self) -> list[str] | None:
         """The lines of a data block up to its closing "." (dot-stuffing undone); None at end of input."""
-        lines = []
+        lines: list[str] = []
         while (line := self.line()) is not None:
             if line == ".":
                 return lines
-            lines.append(line[1:] if line.startswith(".") else line)
+            lines.append(line.removeprefix("."))
         return None
 
 

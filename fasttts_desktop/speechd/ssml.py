@@ -18,7 +18,12 @@ _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, remove_pis=True
 )
 _RECOVERING = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, remove_pis=True, recover=True
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    remove_comments=True,
+    remove_pis=True,
+    recover=True,
 )
 MAX_BREAK_S = 10.0  # a <break time="1h"/> must not hold the speech queue for an hour
 # SSML's named break strengths, in seconds (the values most engines use)

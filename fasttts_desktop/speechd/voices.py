@@ -28,7 +28,7 @@ def language_tag(voice: Voice) -> str:
 
 
 def lang_code(language: str | None) -> str | None:
-    """Our language code for a speech-dispatcher language ("en", "en-GB", "en_us"...), None if we have none."""
+    """Our code for a speech-dispatcher language ("en", "en-GB", "en_us"...); None if we have none."""
     if not language or language == "NULL":
         return None
     key = language.strip().lower().replace("_", "-")
