@@ -167,6 +167,79 @@ def test_stop_silences_the_speech(speechd, sound_sink):  # noqa: F811
     assert np.any(np.abs(capture.stop()) > SILENCE), _logs(run)
 
 
+class _Ssip:
+    """A minimal SSIP client (speech-dispatcher's client protocol, CRLF lines) on the server's socket."""
+
+    def __init__(self, path: Path):
+        import socket
+
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(120)
+        self.sock.connect(str(path))
+        self.file = self.sock.makefile("rb")
+
+    def reply(self) -> list[str]:
+        """One reply or event: its lines, the last one "NNN text"."""
+        lines = []
+        while True:
+            line = self.file.readline().decode("utf-8").rstrip("\r\n")
+            assert line, "the server closed the connection"
+            lines.append(line)
+            if line[3:4] == " ":
+                return lines
+
+    def command(self, text: str) -> list[str]:
+        self.sock.sendall(f"{text}\r\n".encode())
+        return self.reply()
+
+    def close(self) -> None:
+        self.file.close()
+        self.sock.close()
+
+
+def test_ssml_marks_reach_the_client_in_time(speechd, sound_sink):  # noqa: F811
+    _env, run = speechd
+    client = _Ssip(run / "speech-dispatcher/speechd.sock")
+    try:
+        for setting in (
+            "SET SELF CLIENT_NAME test:marks:main",
+            "SET SELF OUTPUT_MODULE fasttts",
+            "SET SELF LANGUAGE en",
+            "SET SELF SSML_MODE on",
+            "SET SELF NOTIFICATION ALL on",
+        ):
+            assert client.command(setting)[-1].startswith("2"), setting
+        assert client.command("SPEAK")[-1].startswith("230")
+        capture = sound_sink.capture()
+        ssml = '<speak>Rice is often served. <mark name="middle"/>In round bowls.<mark name="last"/></speak>'
+        client.sock.sendall(f"{ssml}\r\n.\r\n".encode())
+        assert client.reply()[-1].startswith("225")
+        events, arrived = [], {}
+        while not events or events[-1][-1] not in ("702 END", "703 CANCELED"):
+            events.append(client.reply())
+            arrived[events[-1][-1]] = arrived.get(events[-1][-1], time.perf_counter())
+            if events[-1][-1].startswith("700"):
+                arrived[events[-1][2][4:]] = time.perf_counter()
+        time.sleep(0.3)
+        heard = capture.stop()
+    finally:
+        client.close()
+    ends = [e[-1] for e in events]
+    marks = [e[2][4:] for e in events if e[-1].startswith("700")]
+    assert ends[0] == "701 BEGIN", ends
+    assert ends[-1] == "702 END", [*ends, _logs(run)]
+    assert marks == ["middle", "last"]
+    # "middle" is reported when the first sentence has been played: there was sound before it and after it
+    before = heard[: capture.samples_by(arrived["middle"])]
+    after = heard[capture.samples_by(arrived["middle"]) :]
+    loud_before = np.flatnonzero(np.abs(before) > SILENCE)
+    assert len(loud_before)
+    spoken_before_s = (loud_before[-1] - loud_before[0]) / RATE
+    print(f"mark 'middle' reported after {spoken_before_s:.2f} s of speech")
+    assert spoken_before_s > 0.8  # "Rice is often served." had been heard (about 1.3 s), not just begun
+    assert np.any(np.abs(after) > SILENCE)
+
+
 def test_remove_takes_the_module_out(speechd):
     env, _run = speechd
     launcher = Path(env["HOME"]) / ".local/libexec/speech-dispatcher-modules/sd_fasttts"
