@@ -211,6 +211,7 @@ def test_busy_server_says_429_with_retry_after(server):
         pytest.param({"speed": 9.0}, "speed", "'speed' must be from", id="speed"),
         pytest.param({"model": "whisper-1"}, "model", "Unknown model", id="model"),
         pytest.param({"input": "!!! ..."}, "input", "nothing speakable", id="unspeakable"),
+        pytest.param({"stream_format": "sse"}, "stream_format", "Only stream_format", id="sse"),
     ],
 )
 def test_bad_requests_get_a_clear_json_error(server, kwargs, param, words):

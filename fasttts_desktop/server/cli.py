@@ -31,9 +31,9 @@ def is_loopback(host: str) -> bool:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from fasttts_desktop.cli import _add_engine_options
+    from fasttts_desktop.cli import _add_engine_options, _Parser
 
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="fasttts-desktop serve",
         description="OpenAI-compatible speech API: POST /v1/audio/speech, GET /v1/audio/voices.",
     )

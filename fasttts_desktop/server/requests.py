@@ -57,6 +57,8 @@ def speech_request(body: object, known_voice) -> Speech:
         raise BadRequest(
             f"Unknown response_format {fmt!r}; use one of: {', '.join(FORMATS)}.", "response_format"
         )
+    if body.get("stream_format", "audio") != "audio":  # OpenAI's server-sent events are not offered
+        raise BadRequest("Only stream_format 'audio' is offered: the audio, streamed.", "stream_format")
     speed = body.get("speed", 1.0)
     if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not math.isfinite(speed):
         raise BadRequest("'speed' must be a number.", "speed")

@@ -12,7 +12,6 @@ deletes such a copy when nothing else in it changed.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import shlex
@@ -140,7 +139,9 @@ def _write_conf(conf: Path, text: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(
+    from fasttts_desktop.cli import _Parser  # one-line errors, as every command
+
+    p = _Parser(
         prog="fasttts-desktop speechd",
         description="Make fasttts a speech-dispatcher voice for every program (Orca, browsers, Okular...).",
     )
