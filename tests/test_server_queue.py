@@ -84,3 +84,35 @@ def test_a_client_that_leaves_stops_its_request(served):
     time.sleep(1.0)
     assert engine.made == made < 15  # stopped soon after the client left, not at the end of the text
     assert _speak(client, "Next.") == round(0.4 * SAMPLE_RATE) * 2  # and the engine is free
+
+
+@pytest.mark.parametrize("fmt", ["pcm", "mp3", "opus"])
+def test_audio_is_sent_as_each_chunk_is_made(served, fmt):
+    """The engine is held after its first sentence: that sentence's audio still reaches the client."""
+    engine, client = served
+    gate, holding = threading.Event(), threading.Event()
+    original = engine.stream
+
+    def held(*args, **kwargs):
+        for i, chunk in enumerate(original(*args, **kwargs)):
+            if i == 1:
+                holding.set()
+                gate.wait(30)
+                holding.clear()
+            yield chunk
+
+    engine.stream = held
+    try:
+        with client.audio.speech.with_streaming_response.create(
+            model="kokoro", voice="jm_kumo", input="One. Two. Three.", response_format=fmt
+        ) as response:
+            pieces = response.iter_bytes()
+            first = next(pieces)
+            assert first
+            assert holding.is_set()  # sent while the second sentence was held back
+            gate.set()
+            rest = b"".join(pieces)
+    finally:
+        gate.set()
+    if fmt == "pcm":
+        assert len(first) + len(rest) == 3 * round(0.4 * SAMPLE_RATE) * 2
