@@ -109,7 +109,7 @@ def test_audio_is_sent_as_each_chunk_is_made(served, fmt):
             pieces = response.iter_bytes()
             first = next(pieces)
             assert first
-            assert holding.is_set()  # sent while the second sentence was held back
+            assert holding.wait(10)  # sent before the second sentence was let out of the engine
             gate.set()
             rest = b"".join(pieces)
     finally:
