@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def speechd(sound_sink, tmp_path_factory, cli_env):  # noqa: F811 - pytest's fix
         "FASTTTS_SPEECHD_DEVICE": "cpu",
     }
     done = subprocess.run(
-        [os.environ.get("PYTHON", _python()), "-m", "fasttts_desktop", "speechd", "install"],
+        [_python(), "-m", "fasttts_desktop", "speechd", "install"],
         env=env,
         capture_output=True,
         text=True,
@@ -83,8 +84,6 @@ def speechd(sound_sink, tmp_path_factory, cli_env):  # noqa: F811 - pytest's fix
 
 
 def _python() -> str:
-    import sys
-
     return sys.executable
 
 
