@@ -133,8 +133,9 @@ def test_spd_say_is_heard_and_understood(speechd, sound_sink):  # noqa: F811
     errors, words = word_error_rate(SENTENCE, text)
     print(f"spd-say -o fasttts: {seconds:.2f} s of speech, heard {text!r}, WER {errors / words:.2f}")
     assert 1.0 < seconds < 6.0
-    # the engine's own audio of this sentence scores 0.0 (jm_kumo, the offline voice); noise or silence ~1.0
-    assert errors / words <= 0.3, text
+    # the engine's own audio of this sentence scores 0.0 (jm_kumo, the offline voice), through the sink 0.0
+    # or 0.14 (the noise source differs each run); noise or silence ~1.0
+    assert errors <= 3, text
 
 
 def test_stop_silences_the_speech(speechd, sound_sink):  # noqa: F811
@@ -176,6 +177,7 @@ class _Ssip:
         self.sock.settimeout(120)
         self.sock.connect(str(path))
         self.file = self.sock.makefile("rb")
+        self.events: list[list[str]] = []
 
     def reply(self) -> list[str]:
         """One reply or event: its lines, the last one "NNN text"."""
@@ -188,8 +190,18 @@ class _Ssip:
                 return lines
 
     def command(self, text: str) -> list[str]:
+        """Send a command; its reply (events that came first are kept in `events`)."""
         self.sock.sendall(f"{text}\r\n".encode())
-        return self.reply()
+        while (reply := self.reply())[-1].startswith("7"):
+            self.events.append(reply)
+        return reply
+
+    def event(self, last: str) -> list[str]:
+        """Wait for the event whose last line is `last`."""
+        while True:
+            got = self.events.pop(0) if self.events else self.reply()
+            if got[-1] == last:
+                return got
 
     def close(self) -> None:
         self.file.close()
@@ -237,6 +249,46 @@ def test_ssml_marks_reach_the_client_in_time(speechd, sound_sink):  # noqa: F811
     print(f"mark 'middle' reported after {spoken_before_s:.2f} s of speech")
     assert spoken_before_s > 0.8  # "Rice is often served." had been heard (about 1.3 s), not just begun
     assert np.any(np.abs(after) > SILENCE)
+
+
+def _wait_for_sound(capture, after: float, run: Path) -> None:
+    deadline = time.monotonic() + 120
+    while not np.any(np.abs(capture.audio()[capture.samples_by(after) :]) > SILENCE):
+        assert time.monotonic() < deadline, "no speech came\n" + _logs(run)
+        time.sleep(0.02)
+
+
+def test_pause_and_resume(speechd, sound_sink):  # noqa: F811
+    _env, run = speechd
+    client = _Ssip(run / "speech-dispatcher/speechd.sock")
+    capture = sound_sink.capture()
+    try:
+        for setting in (
+            "SET SELF CLIENT_NAME test:pause:main",
+            "SET SELF OUTPUT_MODULE fasttts",
+            "SET SELF LANGUAGE en",
+            "SET SELF NOTIFICATION ALL on",
+        ):
+            assert client.command(setting)[-1].startswith("2"), setting
+        assert client.command("SPEAK")[-1].startswith("230")
+        client.sock.sendall(f"{LONG}\r\n.\r\n".encode())
+        assert client.reply()[-1].startswith("225")
+        _wait_for_sound(capture, 0.0, run)
+        time.sleep(1.0)
+        assert client.command("PAUSE self")[-1].startswith("2")
+        client.event("704 PAUSED")
+        time.sleep(2.5)
+        resumed_at = time.perf_counter()
+        assert client.command("RESUME self")[-1].startswith("2")
+        _wait_for_sound(capture, resumed_at, run)  # speech goes on (from the last sentence begun)
+        assert client.command("CANCEL self")[-1].startswith("2")
+        time.sleep(0.5)
+    finally:
+        client.close()
+        heard = capture.stop()
+    paused = heard[: capture.samples_by(resumed_at)][-int(1.5 * RATE) :]
+    assert not np.any(np.abs(paused) > SILENCE)  # silent while paused
+    assert np.any(np.abs(heard[capture.samples_by(resumed_at) :]) > SILENCE)
 
 
 def test_remove_takes_the_module_out(speechd):
