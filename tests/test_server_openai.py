@@ -226,7 +226,9 @@ def test_bad_requests_get_a_clear_json_error(server, kwargs, param, words):
 
 
 def test_malformed_json_is_a_400(server):
-    request = urllib.request.Request(f"{server}/audio/speech", data=b"{not json", method="POST")  # noqa: S310 - http to our own server
+    request = urllib.request.Request(  # noqa: S310 - http to our own server
+        f"{server}/audio/speech", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=10)  # noqa: S310 - our own server on loopback
     assert caught.value.code == 400

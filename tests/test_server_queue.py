@@ -4,9 +4,12 @@ refused with 429 + Retry-After, and a client that leaves stops its request."""
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -116,3 +119,17 @@ def test_audio_is_sent_as_each_chunk_is_made(served, fmt):
         gate.set()
     if fmt == "pcm":
         assert len(first) + len(rest) == 3 * round(0.4 * SAMPLE_RATE) * 2
+
+
+def test_only_json_is_taken(served):
+    """A form post (what a web page can send to any address without asking) is refused before any work."""
+    engine, client = served
+    url = str(client.base_url).rstrip("/") + "/audio/speech"
+    body = json.dumps({"model": "kokoro", "input": "Hello.", "voice": "jm_kumo"}).encode()
+    for kind in ("text/plain", "application/x-www-form-urlencoded"):
+        request = urllib.request.Request(url, data=body, headers={"Content-Type": kind})  # noqa: S310 - loopback
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            urllib.request.urlopen(request, timeout=10)  # noqa: S310 - http to our own server
+        assert caught.value.code == 415
+        assert "application/json" in json.loads(caught.value.read())["error"]["message"]
+    assert engine.calls == []

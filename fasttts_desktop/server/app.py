@@ -35,7 +35,8 @@ MAX_BODY_BYTES = 1 << 20  # MAX_INPUT_CHARS of text fit with room to spare
 
 def error(status: int, message: str, param: str | None = None, headers: dict | None = None) -> JSONResponse:
     kind = "invalid_request_error" if status < 500 else "server_error"
-    code = {401: "invalid_api_key", 404: "not_found", 413: "request_too_large", 429: "rate_limit_exceeded"}
+    code = {401: "invalid_api_key", 404: "not_found", 413: "request_too_large", 415: "unsupported_media_type"}
+    code[429] = "rate_limit_exceeded"
     body = {"error": {"message": message, "type": kind, "param": param, "code": code.get(status)}}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -51,6 +52,11 @@ def create_app(engine: Engine, *, api_key: str | None = None, queue_size: int = 
         return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), api_key.encode())
 
     async def read_json(request: Request) -> object:
+        # JSON only: a web page from another origin cannot send that without a CORS preflight, which is
+        # never answered, so a page in the user's browser cannot make this machine speak.
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            raise BadRequest("Send the request as JSON (Content-Type: application/json).", status=415)
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
             raise BadRequest(f"The request body is over {MAX_BODY_BYTES:,} bytes.", status=413)
