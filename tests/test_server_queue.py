@@ -30,7 +30,12 @@ def served():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(create_app(engine, queue_size=1), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(engine, queue_size=1, hosts=["127.0.0.1", "localhost"]),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -132,4 +137,17 @@ def test_only_json_is_taken(served):
             urllib.request.urlopen(request, timeout=10)  # noqa: S310 - http to our own server
         assert caught.value.code == 415
         assert "application/json" in json.loads(caught.value.read())["error"]["message"]
+    assert engine.calls == []
+
+
+def test_other_host_names_are_refused(served):
+    """A page whose name was pointed at 127.0.0.1 (DNS rebinding) sends its own name as Host."""
+    engine, client = served
+    url = str(client.base_url).rstrip("/") + "/audio/speech"
+    body = json.dumps({"model": "kokoro", "input": "Hello.", "voice": "jm_kumo"}).encode()
+    headers = {"Content-Type": "application/json", "Host": "attacker.example"}
+    request = urllib.request.Request(url, data=body, headers=headers)  # noqa: S310 - loopback
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310 - http to our own server
+    assert caught.value.code == 400
     assert engine.calls == []

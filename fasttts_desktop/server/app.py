@@ -16,6 +16,8 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -41,7 +43,11 @@ def error(status: int, message: str, param: str | None = None, headers: dict | N
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def create_app(engine: Engine, *, api_key: str | None = None, queue_size: int = 4) -> Starlette:
+def create_app(
+    engine: Engine, *, api_key: str | None = None, queue_size: int = 4, hosts: list[str] | None = None
+) -> Starlette:
+    """`hosts`: the Host headers accepted (None: any). On loopback that keeps out a web page whose own
+    name was made to point at 127.0.0.1 (DNS rebinding): it would send its own name."""
     jobs = Jobs(queue_size)
 
     def authorized(request: Request) -> bool:
@@ -151,6 +157,7 @@ def create_app(engine: Engine, *, api_key: str | None = None, queue_size: int = 
         ],
         exception_handlers={404: not_found, 405: not_allowed},
         lifespan=lifespan,
+        middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=hosts)] if hosts else [],
     )
     app.state.jobs = jobs
     return app

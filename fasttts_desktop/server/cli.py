@@ -104,7 +104,8 @@ def main(argv: list[str]) -> int:
         file=sys.stderr,
         flush=True,
     )
-    app = create_app(engine, api_key=api_key, queue_size=args.queue)
+    hosts = sorted({"localhost", "127.0.0.1", "::1", args.host}) if is_loopback(args.host) else None
+    app = create_app(engine, api_key=api_key, queue_size=args.queue, hosts=hosts)
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5
     )
