@@ -21,7 +21,7 @@ from fasttts_desktop import __version__, cli_desktop, cli_text
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, EngineError
 
 _GUI_HELP = "With no command, opens the window (with PATH: that document, ready to read)."
-_COMMANDS = ("say", "voices", "bench", *cli_text.COMMANDS, *cli_desktop.COMMANDS)
+_COMMANDS = ("say", "voices", "bench", "speechd", "serve", *cli_text.COMMANDS, *cli_desktop.COMMANDS)
 _VALUED = ("--device", "--weights", "--voices")  # top-level options that take the next word as value
 
 
@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"fasttts-desktop {__version__}")
     _add_engine_options(p)
     sub = p.add_subparsers(
-        dest="command", metavar="{say,voices,phonemes,lexicon,blend,bench,install-desktop-entry}"
+        dest="command",
+        metavar="{say,voices,phonemes,lexicon,blend,bench,install-desktop-entry,speechd,serve}",
     )
 
     say = sub.add_parser("say", help="speak text into an audio file (WAV, FLAC, MP3, Ogg, Opus, M4B)")
@@ -94,6 +95,10 @@ def _parser() -> argparse.ArgumentParser:
     cli_desktop.add_parsers(sub)
 
     sub.add_parser("bench", help="benchmark the GPU paths; `bench --cpu`: the CPU path", add_help=False)
+    sub.add_parser(
+        "speechd", help="`speechd install|remove`: the fasttts speech-dispatcher module", add_help=False
+    )
+    sub.add_parser("serve", help="the OpenAI-compatible speech API on 127.0.0.1:8880", add_help=False)
     return p
 
 
@@ -297,6 +302,14 @@ def main(argv: list[str] | None = None) -> int:
         from fasttts_desktop.bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv and argv[0] == "speechd":
+        from fasttts_desktop.speechd.install import main as speechd_main
+
+        return speechd_main(argv[1:])
+    if argv and argv[0] == "serve":
+        from fasttts_desktop.server.cli import main as serve_main
+
+        return serve_main(argv[1:])
     argv, path = _document_path(argv)
     args = _parser().parse_args(argv)
     if args.command is None:
