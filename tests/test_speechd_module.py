@@ -77,7 +77,11 @@ class Wire:
         """Messages up to and including the line `last` (audio as ("audio", samples))."""
         got = []
         while True:
-            kind, value = self.next(timeout)
+            try:
+                kind, value = self.next(timeout)
+            except queue.Empty:
+                seen = [g if isinstance(g, str) else "audio" for g in got]
+                pytest.fail(f"no {last!r} within {timeout} s; got {seen}")
             got.append((kind, value) if kind == "audio" else value)
             if kind == "line" and value == last:
                 return got

@@ -132,8 +132,10 @@ class Module:
         message = self._current
         if message is None:
             return
-        message.cancel.set()
+        # The event goes out (and `ended` is set) before the speaking thread can see the cancel: the other
+        # way round it could finish first and send 702 END where speech-dispatcher waits for 703/704.
         self._end(message, event)
+        message.cancel.set()
 
     def _list_voices(self, wanted: list[str]) -> None:
         language = wanted[0].lower() if wanted else None
