@@ -83,8 +83,11 @@ def _parser() -> argparse.ArgumentParser:
         help="normalise the file to this loudness (EBU R128, true peak <= -1 dBTP; default -18); "
         "'off' writes the speech as made",
     )
-    say.add_argument("--cover", metavar="IMAGE", help="cover picture (JPEG/PNG) for M4B/M4A and read-along EPUB; "
-                     "default: the EPUB's own cover")  # fmt: skip
+    say.add_argument(
+        "--cover",
+        metavar="IMAGE",
+        help="cover picture (JPEG/PNG) for M4B/M4A and read-along EPUB; default: the EPUB's own cover",
+    )
     say.add_argument("--author", help="the author to tag the file with (default: the EPUB's)")
     say.add_argument(
         "--voice",

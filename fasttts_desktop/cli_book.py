@@ -42,8 +42,6 @@ def open_output(args: argparse.Namespace, given, info: BookInfo):
     if is_readalong(args.output) and not args.format:
         if args.subtitles:
             raise EngineError("a read-along EPUB carries its own timings; --subtitles goes with audio files")
-        return ReadAlongWriter(
-            args.output, given.text, chapters=given.chapters, info=info, loudness=loudness
-        )
+        return ReadAlongWriter(args.output, given.text, chapters=given.chapters, info=info, loudness=loudness)
     fmt = format_for(args.output, args.format, default="wav").name
     return open_audio_writer(args.output, format=fmt, title=info.title, loudness=loudness, info=info)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -44,7 +45,7 @@ def test_lossless_exports_meet_the_target_and_the_ceiling(tmp_path, ext):
     assert true_peak_dbtp(got) <= TRUE_PEAK_DBTP
     assert writer.gain_db is not None
     assert writer.gain_db > 0
-    assert sorted(os.listdir(tmp_path)) == [f"out.{ext}"]  # the scratch audio left nothing behind
+    assert [p.name for p in tmp_path.iterdir()] == [f"out.{ext}"]  # the scratch audio left nothing behind
 
 
 @pytest.mark.parametrize("ext", ["mp3", "opus", "m4b"])
@@ -75,7 +76,7 @@ def test_an_aborted_export_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError), open_audio_writer(tmp_path / "out.mp3", loudness=-18.0) as writer:
         writer.write(speech_like(1.0))
         raise RuntimeError
-    assert os.listdir(tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
@@ -120,7 +121,7 @@ def test_say_refuses_a_bad_level(tmp_path):
         [sys.executable, "-m", "fasttts_desktop", "say", "Hello.", "-o", str(tmp_path / "x.wav"),
          "--loudness", "loud", "--offline"],
         capture_output=True, text=True, timeout=120, check=False,
-        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        env={**os.environ, "PYTHONPATH": str(Path.cwd())},
     )  # fmt: skip
     assert done.returncode == 2
     assert "LUFS" in done.stderr

@@ -68,7 +68,9 @@ def parse_loudness(value: str | float | None) -> float | None:
         try:
             target = float(text)
         except ValueError:
-            raise ValueError(f"--loudness takes 'off' or a level in LUFS such as -18, not {value!r}") from None
+            raise ValueError(
+                f"--loudness takes 'off' or a level in LUFS such as -18, not {value!r}"
+            ) from None
     lo, hi = LOUDNESS_RANGE
     if not (math.isfinite(target) and lo <= target <= hi):
         raise ValueError(f"a loudness target must lie between {lo:g} and {hi:g} LUFS (got {target:g})")
@@ -126,7 +128,8 @@ class Leveller:
         self.sample_rate = int(sample_rate)
         self._ceiling = 10 ** ((_LIMIT_DBTP - (_LOSSY_HEADROOM_DB if lossy else 0.0)) / 20)
         self._meter = _meter(self.sample_rate)
-        self._scratch = tempfile.TemporaryFile(dir=Path(folder), prefix=".fasttts-level-")
+        # open until close(): the audio is read back from it when the export is closed
+        self._scratch = tempfile.TemporaryFile(dir=Path(folder), prefix=".fasttts-level-")  # noqa: SIM115
         self.samples = 0
 
     def add(self, audio: np.ndarray) -> None:

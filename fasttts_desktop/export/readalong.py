@@ -125,7 +125,9 @@ class ReadAlongWriter(WholeOrNothing):
     def add_chunk(self, chunk: AudioChunk) -> None:
         if self._file.done:
             raise ExportError(f"{self.path} is already closed.")
-        at = max(0, bisect.bisect_right(self._starts, chunk.chunk.start) - 1)
+        c = chunk.chunk
+        first = c.start + len(c.text) - len(c.text.lstrip())  # a chunk may begin with the blank line before
+        at = max(0, bisect.bisect_right(self._starts, first) - 1)
         while self._current < at:
             self._next_section()
         writer = self._writer
@@ -134,7 +136,9 @@ class ReadAlongWriter(WholeOrNothing):
         section = self._sections[self._current]
         offset = writer.seconds
         base = chunk.chunk.start
-        section.words.extend((base + a, base + b, offset + t0, offset + t1) for a, b, t0, t1 in word_spans(chunk))
+        section.words.extend(
+            (base + a, base + b, offset + t0, offset + t1) for a, b, t0, t1 in word_spans(chunk)
+        )
         writer.write(chunk.audio)
         self.samples_written += len(chunk.audio)
 
@@ -214,23 +218,23 @@ class ReadAlongWriter(WholeOrNothing):
         paragraph: list[str] = []
         timed: list[tuple[str, float]] = []
         first = True
-        k = 0
-        for sentence in sentences(text[: section.end], section.start):
-            k += 1
+        for k, sentence in enumerate(sentences(text[: section.end], section.start), 1):
             sid = f"s{k}"
             lo = bisect.bisect_left(word_starts, sentence.start)
             hi = bisect.bisect_left(word_starts, sentence.end)
             inside = [w for w in words[lo:hi] if w[1] <= sentence.end]
             if inside:
                 timed.append((sid, min(w[2] for w in inside)))
-            paragraph.append(f'<span id="{sid}">{_marked(text, sentence.start, sentence.end, inside, k)}</span>')
+            paragraph.append(
+                f'<span id="{sid}">{_marked(text, sentence.start, sentence.end, inside, k)}</span>'
+            )
             if sentence.ends_paragraph:
                 tag = "h1" if first and section.heading else "p"
                 body.append(f"<{tag}>{' '.join(paragraph)}</{tag}>")
                 paragraph, first = [], False
         if paragraph:
             body.append(f"<p>{' '.join(paragraph)}</p>")
-        clips = []
+        clips: list[tuple[str, float, float]] = []
         for i, (sid, begin) in enumerate(timed):
             start = 0.0 if i == 0 else max(begin, clips[-1][1])
             end = timed[i + 1][1] if i + 1 < len(timed) else section.seconds
@@ -239,9 +243,11 @@ class ReadAlongWriter(WholeOrNothing):
             '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n'
             f'<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
             f'lang="{self.language}" xml:lang="{self.language}">\n'
-            f"<head><meta charset=\"utf-8\"/><title>{escape(section.title)}</title>"
+            f'<head><meta charset="utf-8"/><title>{escape(section.title)}</title>'
             '<link rel="stylesheet" type="text/css" href="style.css"/></head>\n'
-            f'<body><section epub:type="chapter" id="chapter_{n}">\n' + "\n".join(body) + "\n</section></body>\n</html>\n"
+            f'<body><section epub:type="chapter" id="chapter_{n}">\n'
+            + "\n".join(body)
+            + "\n</section></body>\n</html>\n"
         )
         return page, clips
 
@@ -251,8 +257,9 @@ class ReadAlongWriter(WholeOrNothing):
             '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n'
             '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
             f'lang="{self.language}" xml:lang="{self.language}">\n'
-            f"<head><meta charset=\"utf-8\"/><title>{escape(self._title())}</title></head>\n"
-            f'<body><nav epub:type="toc" id="toc"><h1>Contents</h1><ol>\n{items}\n</ol></nav></body>\n</html>\n'
+            f'<head><meta charset="utf-8"/><title>{escape(self._title())}</title></head>\n'
+            f'<body><nav epub:type="toc" id="toc"><h1>Contents</h1><ol>\n{items}\n</ol></nav></body>\n'
+            "</html>\n"
         )
 
     def _opf(self, spoken: list[tuple[int, _Section]]) -> str:
@@ -280,7 +287,9 @@ class ReadAlongWriter(WholeOrNothing):
         spine = []
         for n, s in spoken:
             overlay = f' media-overlay="mo{n}"' if s.seconds else ""
-            items.append(f'<item id="c{n}" href="chapter_{n}.xhtml" media-type="application/xhtml+xml"{overlay}/>')
+            items.append(
+                f'<item id="c{n}" href="chapter_{n}.xhtml" media-type="application/xhtml+xml"{overlay}/>'
+            )
             if s.seconds:
                 items.append(f'<item id="mo{n}" href="chapter_{n}.smil" media-type="application/smil+xml"/>')
                 items.append(f'<item id="a{n}" href="audio/chapter_{n}.mp3" media-type="audio/mpeg"/>')
@@ -303,7 +312,9 @@ class ReadAlongWriter(WholeOrNothing):
         return self.info.title or self.path.stem
 
 
-def _marked(text: str, start: int, end: int, words: list[tuple[int, int, float, float]], sentence: int) -> str:
+def _marked(
+    text: str, start: int, end: int, words: list[tuple[int, int, float, float]], sentence: int
+) -> str:
     """text[start:end] escaped, each word wrapped in <span id="wS-N">."""
     out = []
     pos = start
