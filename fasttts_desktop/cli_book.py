@@ -3,25 +3,15 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from fasttts_desktop.engine.types import EngineError
-from fasttts_desktop.export.tags import BookInfo, Cover, load_cover
+from fasttts_desktop.export.tags import BookInfo, gather_info
 
 
 def book_info(args: argparse.Namespace, title: str | None) -> BookInfo:
     """Title, author and cover for the file (the narrator, the voice, is added once the engine knows it):
     `--author` and `--cover` when given, else what an EPUB being read says about itself."""
-    author, cover = args.author, load_cover(args.cover) if args.cover else None
-    language = None
-    if args.file and Path(args.file).suffix.lower() == ".epub":
-        from fasttts_desktop.engine.text.documents.epub_meta import read_epub_meta
-
-        meta = read_epub_meta(args.file)
-        author, language = author or meta.author, meta.language
-        if cover is None and meta.cover and meta.cover_type:
-            cover = Cover(meta.cover, meta.cover_type)
-    return BookInfo(title=title, author=author, cover=cover, language=language)
+    return gather_info(title, author=args.author, cover_path=args.cover, source=args.file)
 
 
 def loudness_of(args: argparse.Namespace) -> float | None:

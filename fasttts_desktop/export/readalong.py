@@ -100,8 +100,8 @@ class ReadAlongWriter(WholeOrNothing):
         self.path = self._file.target
         self._folder = Path(tempfile.mkdtemp(prefix="fasttts-readalong-"))
         title = self.info.title or self.path.stem
-        self._sections = _sections(text, chapters, title)
-        self._starts = [s.start for s in self._sections]
+        self.sections = _sections(text, chapters, title)
+        self._starts = [s.start for s in self.sections]
         self._current = -1
         self._writer: AudioWriter | None = None
         self._done_s = 0.0  # audio in the chapters already closed
@@ -133,7 +133,7 @@ class ReadAlongWriter(WholeOrNothing):
         writer = self._writer
         if writer is None:  # never: _next_section opened it
             return
-        section = self._sections[self._current]
+        section = self.sections[self._current]
         offset = writer.seconds
         base = chunk.chunk.start
         section.words.extend(
@@ -147,7 +147,7 @@ class ReadAlongWriter(WholeOrNothing):
         self._current += 1
         self._writer = open_audio_writer(
             self._folder / f"chapter_{self._current + 1}.mp3",
-            title=self._sections[self._current].title,
+            title=self.sections[self._current].title,
             loudness=self.loudness,
             info=self.info,
         )
@@ -157,7 +157,7 @@ class ReadAlongWriter(WholeOrNothing):
         if writer is None:
             return
         if writer.samples_written:
-            self._sections[self._current].seconds = writer.seconds
+            self.sections[self._current].seconds = writer.seconds
             self._done_s += writer.seconds
             writer.close()
         else:
@@ -168,7 +168,7 @@ class ReadAlongWriter(WholeOrNothing):
             raise ExportError(f"{self.path} is already closed.")
         try:
             self._close_section()
-            if not any(s.seconds for s in self._sections):
+            if not any(s.seconds for s in self.sections):
                 raise ExportError(f"Nothing to save to {self.path}: no audio was made.")
             with os.fdopen(os.dup(self._file.fd), "wb") as out, zipfile.ZipFile(out, "w") as book:
                 self._pack(book)
@@ -197,7 +197,7 @@ class ReadAlongWriter(WholeOrNothing):
         deflated = zipfile.ZIP_DEFLATED
         book.writestr("META-INF/container.xml", _CONTAINER, compress_type=deflated)
         book.writestr("OEBPS/style.css", _CSS, compress_type=deflated)
-        spoken = [(i + 1, s) for i, s in enumerate(self._sections)]
+        spoken = [(i + 1, s) for i, s in enumerate(self.sections)]
         for n, section in spoken:
             page, clips = self._page(n, section)
             book.writestr(f"OEBPS/chapter_{n}.xhtml", page, compress_type=deflated)
@@ -337,7 +337,7 @@ def _smil(n: int, clips: list[tuple[str, float, float]]) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<smil xmlns="http://www.w3.org/ns/SMIL" xmlns:epub="http://www.idpf.org/2007/ops" version="3.0">\n'
-        f'<body><seq id="seq{n}" epub:textref={quoteattr(f"chapter_{n}.xhtml")} epub:type="chapter">\n'
+        f'<body><seq id="seq{n}" epub:textref={quoteattr(f"chapter_{n}.xhtml#chapter_{n}")} epub:type="chapter">\n'
         f"{pars}\n</seq></body>\n</smil>\n"
     )
 
@@ -353,3 +353,41 @@ _CONTAINER = """<?xml version="1.0" encoding="UTF-8"?>
   </rootfiles>
 </container>
 """
+
+
+def export_readalong(
+    chunks,
+    path: str | os.PathLike,
+    text: str,
+    *,
+    chapters=(),
+    info: BookInfo | None = None,
+    lang_code: str = "a",
+    loudness: float | None = None,
+    progress=None,
+    cancel=None,
+):
+    """export_utterance's counterpart for a read-along EPUB: the same progress, cancel and result."""
+    from fasttts_desktop.engine.types import Cancelled
+    from fasttts_desktop.export.job import ExportResult
+
+    stopped = cancel or (lambda: False)
+    count = 0
+    with ReadAlongWriter(
+        path, text, chapters=chapters, info=info, lang_code=lang_code, loudness=loudness
+    ) as writer:
+        for chunk in chunks:
+            if stopped():
+                raise Cancelled
+            writer.add_chunk(chunk)
+            count += 1
+            if progress is not None:
+                progress(
+                    f"Exporting {writer.path.name}", (chunk.index + 1) / max(chunk.total, chunk.index + 1)
+                )
+        if stopped():
+            raise Cancelled
+        seconds = writer.seconds
+        book = writer.close()
+    marks = [(s.title, 0.0) for s in writer.sections if s.seconds]
+    return ExportResult(book, None, seconds, count, marks)

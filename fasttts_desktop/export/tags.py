@@ -61,3 +61,25 @@ def load_cover(path: str | os.PathLike) -> Cover:
     except OSError as exc:
         raise ExportError(f"Cannot read the cover {p.name}: {describe_os_error(exc)}.") from None
     return cover_from_bytes(data, p.name)
+
+
+def gather_info(
+    title: str | None,
+    *,
+    author: str | None = None,
+    cover_path: str | os.PathLike | None = None,
+    source: str | os.PathLike | None = None,
+    narrator: str | None = None,
+) -> BookInfo:
+    """The tags for a file made from `source` (the document read, if any): the author and cover given,
+    else what an EPUB says about itself (its dc:creator, its cover image, its language)."""
+    cover = load_cover(cover_path) if cover_path else None
+    language = None
+    if source is not None and Path(source).suffix.lower() == ".epub":
+        from fasttts_desktop.engine.text.documents.epub_meta import read_epub_meta
+
+        meta = read_epub_meta(source)
+        author, language = author or meta.author, meta.language
+        if cover is None and meta.cover and meta.cover_type:
+            cover = Cover(meta.cover, meta.cover_type)
+    return BookInfo(title=title, author=author, narrator=narrator, cover=cover, language=language)

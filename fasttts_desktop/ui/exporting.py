@@ -113,6 +113,9 @@ class Exporter(QObject):
             chapters=chapters,
             title=self._title(),
             format=choice.format,
+            loudness=choice.loudness,
+            cover=choice.cover,
+            source=str(opened.path) if opened is not None else None,
         )
 
     def export_to(self, path: str) -> None:
@@ -120,7 +123,7 @@ class Exporter(QObject):
         suffix = Path(path).suffix.lower()
         if not suffix:
             path, suffix = path + ".wav", ".wav"
-        self.export(ExportChoice(path, suffix.lstrip("."), None, suffix == ".m4b"))
+        self.export(ExportChoice(path, suffix.lstrip("."), None, suffix in (".m4b", ".epub")))
 
     def _text(self) -> str:
         return self.window.reader.snapshot()[0]
