@@ -8,7 +8,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from tests.book_files import CHAPTERS, write_epub
+from book_files import CHAPTERS, write_epub
 
 
 def png(width: int = 8, height: int = 8, rgb: tuple[int, int, int] = (200, 40, 40)) -> bytes:

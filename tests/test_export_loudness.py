@@ -13,7 +13,7 @@ import pytest
 
 from fasttts_desktop.export.audio import open_audio_writer
 from fasttts_desktop.export.loudness import DEFAULT_LUFS, TRUE_PEAK_DBTP, parse_loudness
-from tests.loudness_checks import decode, integrated_lufs, speech_like, true_peak_dbtp
+from loudness_checks import decode, integrated_lufs, speech_like, true_peak_dbtp
 
 SR = 24_000
 

@@ -36,6 +36,9 @@ class LoudnessRow(QWidget):
         self.level.setDecimals(1)
         self.level.setSingleStep(1.0)
         self.level.setSuffix(" LUFS")
+        inner = self.level.findChild(QLineEdit)  # the spin box's own editor, which screen readers meet too
+        if inner is not None:
+            named(inner, "Loudness target in LUFS", "-18 suits speech")
         try:
             level = float(saved)
         except ValueError:
