@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from book_extras import png, write_epub_with_cover
+from book_files import write_epub
 
 from fasttts_desktop.engine.text.documents.epub_meta import read_epub_meta
 from fasttts_desktop.export import ExportError
 from fasttts_desktop.export.audio import open_audio_writer
 from fasttts_desktop.export.tags import BookInfo, cover_from_bytes, load_cover
-from book_extras import png, write_epub_with_cover
-from book_files import write_epub
 
 
 def _tone(seconds=1.0):

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from loudness_checks import decode, integrated_lufs, speech_like, true_peak_dbtp
 
 from fasttts_desktop.export.audio import open_audio_writer
 from fasttts_desktop.export.loudness import DEFAULT_LUFS, TRUE_PEAK_DBTP, parse_loudness
-from loudness_checks import decode, integrated_lufs, speech_like, true_peak_dbtp
 
 SR = 24_000
 

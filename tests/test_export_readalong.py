@@ -9,15 +9,15 @@ import subprocess
 import sys
 
 import pytest
+from book_extras import png, write_epub_with_cover
+from book_files import CHAPTERS
+from epub_checks import read_readalong
+from fake_engine import FakeEngine
 
 from fasttts_desktop.engine.text.documents import chapter_marks, load_document
 from fasttts_desktop.export import ExportError
 from fasttts_desktop.export.readalong import ReadAlongWriter
 from fasttts_desktop.export.tags import BookInfo, cover_from_bytes
-from book_extras import png, write_epub_with_cover
-from book_files import CHAPTERS
-from epub_checks import read_readalong
-from fake_engine import FakeEngine
 
 
 def _book(tmp_path, loudness=None, cover=None):

@@ -23,7 +23,7 @@ import zipfile
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from fasttts_desktop.engine.files import AtomicFile, WholeOrNothing
 from fasttts_desktop.engine.text.chunking import sentences
@@ -337,7 +337,7 @@ def _smil(n: int, clips: list[tuple[str, float, float]]) -> str:
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<smil xmlns="http://www.w3.org/ns/SMIL" xmlns:epub="http://www.idpf.org/2007/ops" version="3.0">\n'
-        f'<body><seq id="seq{n}" epub:textref={quoteattr(f"chapter_{n}.xhtml#chapter_{n}")} epub:type="chapter">\n'
+        f'<body><seq id="seq{n}" epub:textref="chapter_{n}.xhtml#chapter_{n}" epub:type="chapter">\n'
         f"{pars}\n</seq></body>\n</smil>\n"
     )
 
