@@ -149,7 +149,10 @@ def _read_text(args: argparse.Namespace):
         from fasttts_desktop.engine.text.documents import chapter_marks, load_document
 
         # Any document the window opens (txt, md, html, epub, pdf); DocumentError is an EngineError.
-        document = load_document(args.file)
+        from fasttts_desktop.engine.text.documents.web import fetch_page, is_url
+
+        # a web address is fetched (the one network use, asked for here); any other name is a file
+        document = fetch_page(args.file) if is_url(args.file) else load_document(args.file)
         return textinput.Text(
             document.text, list(document.notices), chapter_marks(document.headings), document.title
         )

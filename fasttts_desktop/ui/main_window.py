@@ -39,6 +39,7 @@ from fasttts_desktop.ui.status_text import (
     unspoken_in,
 )
 from fasttts_desktop.ui.voice_dialogs import VoiceDialogs
+from fasttts_desktop.ui.web_page import WebPages
 from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class MainWindow(EngineReports, QMainWindow):
         self.outputs = OutputMenu(self)
         self.clipboard_tray = ClipboardAndTray(self)
         self.voice_dialogs = VoiceDialogs(self)
+        self.web_pages = WebPages(self)
         self._connect()
         self._restore()
         self.text_edit.setFocus()
