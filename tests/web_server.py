@@ -43,6 +43,12 @@ class _Pages(BaseHTTPRequestHandler):
             self.end_headers()
         elif path == "/paper.pdf":
             self._send(200, "application/pdf", b"%PDF-1.4 not a page")
+        elif path == "/short":
+            page = "<html><head><title>Short Page</title></head><body><nav>Menu Home News</nav><article>"
+            page += (
+                "<h1>Short Page</h1><p>The birch canoe slid on the smooth planks.</p></article></body></html>"
+            )
+            self._send(200, "text/html; charset=utf-8", page.encode())
         elif path == "/notes.txt":
             self._send(200, "text/plain; charset=utf-8", b"Plain notes, read as they are.")
         elif path == "/slow":
