@@ -67,7 +67,12 @@ class Exporter(QObject):
         self.panel = ExportPanel()
         w.save_progress = self.panel.bar  # the name the rest of the window and its tests know
         # Permanent: a menu's status tip (a temporary message) would otherwise hide it while it runs.
-        w.statusBar().insertPermanentWidget(0, self.panel)
+        # before the engine's label: permanent widgets sit after the others, in the order added
+        bar = w.statusBar()
+        bar.removeWidget(w.engine_label)
+        bar.addPermanentWidget(self.panel)
+        bar.addPermanentWidget(w.engine_label)
+        w.engine_label.show()
         self.dialog: ExportDialog | None = None
         self.action = w.commands.export_audio
         self.action.triggered.connect(self.ask)

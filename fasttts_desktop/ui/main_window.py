@@ -31,11 +31,13 @@ from fasttts_desktop.ui.output_menu import OutputMenu
 from fasttts_desktop.ui.positions import PositionStore
 from fasttts_desktop.ui.reader_view import local_files
 from fasttts_desktop.ui.reading import Reader
+from fasttts_desktop.ui.sleep_timer import SleepTimer
 from fasttts_desktop.ui.status_text import (
     describe_failed,
     describe_progress,
     describe_unspoken,
     describe_utterance,
+    summarise_utterance,
     unspoken_in,
 )
 from fasttts_desktop.ui.voice_dialogs import VoiceDialogs
@@ -86,6 +88,7 @@ class MainWindow(EngineReports, QMainWindow):
         self.clipboard_tray = ClipboardAndTray(self)
         self.voice_dialogs = VoiceDialogs(self)
         self.web_pages = WebPages(self)
+        self.sleep_timer = SleepTimer(self)
         self._connect()
         self._restore()
         self.text_edit.setFocus()
@@ -243,9 +246,9 @@ class MainWindow(EngineReports, QMainWindow):
         self.set_notice("document", " ".join(doc.notices))
         self._update_editable()
         self.status_label.setText(
-            f"Opened {Path(opened.path).name}: {len(opened.text):,} characters, "
-            f"{len(opened.index):,} sentences, {len(doc.headings)} chapters"
+            f"Opened {Path(opened.path).name}: {len(opened.index):,} sentences, {len(doc.headings)} chapters"
         )
+        self.status_label.setToolTip(f"{opened.path}: {len(opened.text):,} characters")
         self.text_edit.setFocus()
 
     @Slot()
@@ -317,7 +320,8 @@ class MainWindow(EngineReports, QMainWindow):
 
     @Slot(object)
     def _on_finished(self, stats: UtteranceStats) -> None:
-        self.status_label.setText(describe_utterance(stats))
+        self.status_label.setText(summarise_utterance(stats))
+        self.status_label.setToolTip(describe_utterance(stats))
 
     @Slot(str)
     def _on_speech_error(self, message: str) -> None:
