@@ -21,10 +21,12 @@ from fasttts_desktop.engine.text.scripts import script_warning
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, AudioChunk
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
+from fasttts_desktop.ui.bookmarks import Bookmarks
 from fasttts_desktop.ui.clipboard_tray import ClipboardAndTray
 from fasttts_desktop.ui.document_opener import OpenedDocument
 from fasttts_desktop.ui.engine_reports import EngineReports
 from fasttts_desktop.ui.exporting import Exporter
+from fasttts_desktop.ui.find_bar import FindBar
 from fasttts_desktop.ui.layout import build_widgets
 from fasttts_desktop.ui.opening import Documents
 from fasttts_desktop.ui.output_menu import OutputMenu
@@ -89,6 +91,8 @@ class MainWindow(EngineReports, QMainWindow):
         self.voice_dialogs = VoiceDialogs(self)
         self.web_pages = WebPages(self)
         self.sleep_timer = SleepTimer(self)
+        self.bookmarks = Bookmarks(self)
+        self.find_bar = FindBar(self)
         self._connect()
         self._restore()
         self.text_edit.setFocus()
