@@ -42,6 +42,7 @@ from fasttts_desktop.ui.status_text import (
     summarise_utterance,
     unspoken_in,
 )
+from fasttts_desktop.ui.theme import ColourScheme
 from fasttts_desktop.ui.voice_dialogs import VoiceDialogs
 from fasttts_desktop.ui.web_page import WebPages
 from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
@@ -93,6 +94,7 @@ class MainWindow(EngineReports, QMainWindow):
         self.sleep_timer = SleepTimer(self)
         self.bookmarks = Bookmarks(self)
         self.find_bar = FindBar(self)
+        self.colours = ColourScheme(self)
         self._connect()
         self._restore()
         self.text_edit.setFocus()
