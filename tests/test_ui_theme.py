@@ -100,7 +100,7 @@ def test_the_real_window_under_xvfb(display, cli_env, tmp_path, scheme):
     try:
         window = display.find_window("FastTTS")
         level = 0.0
-        for attempt in range(20):  # until the window has painted (black before that)
+        for _ in range(20):  # until the window has painted (black before that)
             time.sleep(0.5)
             level = _text_area_level(display.screenshot(window, ARTIFACTS / f"window-{scheme}.png"))
             if level > 5:
