@@ -46,6 +46,7 @@ def test_find_step_and_read_from_a_match(qtbot, make_app):
     with qtbot.waitSignal(app.service.busy_changed, timeout=5000):
         bar.read_button.click()
     sentence = TEXT.index("The BIRCH")
+    qtbot.waitUntil(lambda: bool(app.engine.starts))  # the engine thread takes the request
     assert app.engine.starts[-1] == sentence
     qtbot.keyClick(bar.field, K.Key_Escape)
     assert not bar.isVisible()
