@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 MINUTES = (5, 10, 15, 30, 45, 60, 90)
 FADE_S = 8.0
 _TICK_MS = 1000
+_AFTER_FADE_S = 1.0
 
 
 class SleepTimer(QObject):
@@ -130,7 +131,9 @@ class SleepTimer(QObject):
         self.label.setText("Sleeping…")
         self.label.show()
         service.fade_out(self.fade_s)
-        QTimer.singleShot(round(self.fade_s * 1000), self._stop)
+        # the fade is counted in samples at the device; stop a little after it, heard out even when the
+        # device runs behind the clock (silence meanwhile: the faded stream plays nothing)
+        QTimer.singleShot(round((self.fade_s + _AFTER_FADE_S) * 1000), self._stop)
 
     @Slot()
     def _stop(self) -> None:
