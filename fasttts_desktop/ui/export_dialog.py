@@ -103,7 +103,7 @@ class ExportDialog(QDialog):
         self.loudness = LoudnessRow(settings)
         self.cover = CoverRow()
         self.error_label = _named(QLabel(objectName="export-error", wordWrap=True, visible=False), "Error")
-        self.error_label.setStyleSheet("QLabel { color: #8a1c1c; }")
+        self.error_label.setStyleSheet("QLabel { color: #8a1c1c; background: #fde8e8; padding: 2px 4px; }")
 
         file_row = QHBoxLayout()
         file_row.addWidget(self.path_edit, 1)
