@@ -63,7 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     say = sub.add_parser("say", help="speak text into an audio file (WAV, FLAC, MP3, Ogg, Opus, M4B)")
     say.add_argument("text", nargs="?", help="the text; '-' or omitted reads standard input")
     say.add_argument(
-        "-f", "--file", metavar="DOCUMENT", help="read the text from a .txt/.md/.html/.epub/.pdf"
+        "-f",
+        "--file",
+        metavar="DOCUMENT",
+        help="read the text from a .txt/.md/.html/.epub/.pdf/.docx/.odt/.rtf/.fb2, or a web page's "
+        "article (an http:// or https:// address: fetched now)",
     )
     say.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="where to write the audio, in the format its "
