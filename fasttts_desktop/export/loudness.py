@@ -130,6 +130,10 @@ class Leveller:
         self._meter = _meter(self.sample_rate)
         # open until close(): the audio is read back from it when the export is closed
         self._scratch = tempfile.TemporaryFile(dir=Path(folder), prefix=".fasttts-level-")  # noqa: SIM115
+        # each block's true peaks at unit gain, made on the first pass back and read on the later ones
+        # (a gain scales them alike): the interpolation is most of a pass's cost
+        self._peaks = tempfile.TemporaryFile(dir=Path(folder), prefix=".fasttts-peaks-")  # noqa: SIM115
+        self._peaks_made = 0  # blocks whose peaks are in that file
         self.samples = 0
 
     def add(self, audio: np.ndarray) -> None:
@@ -167,13 +171,21 @@ class Leveller:
         margin = ramp + _TAPS_PER_SIDE + 2  # a dip for a peak just outside a block reaches into it
         filters = _interpolators()
         step = max(1, round(_BLOCK_S * self.sample_rate))
-        for start in range(0, self.samples, step):
+        slot = 8 * (step + 2 * margin)  # bytes of one block's peaks (float64) in the peaks file
+        for k, start in enumerate(range(0, self.samples, step)):
             end = min(self.samples, start + step)
             lo, hi = max(0, start - margin), min(self.samples, end + margin)
             raw = os.pread(fd, 4 * (hi - lo), 4 * lo)
-            x = np.frombuffer(raw, "<f4").astype(np.float64) * gain
-            shaped = x * limiter_gain(true_peaks(x, filters), ceiling, ramp)
+            x = np.frombuffer(raw, "<f4").astype(np.float64)
+            if k < self._peaks_made:
+                peaks = np.frombuffer(os.pread(self._peaks.fileno(), 8 * (hi - lo), k * slot), np.float64)
+            else:
+                peaks = true_peaks(x, filters)
+                os.pwrite(self._peaks.fileno(), peaks.tobytes(), k * slot)
+                self._peaks_made = k + 1
+            shaped = x * gain * limiter_gain(peaks * gain, ceiling, ramp)
             yield np.clip(shaped[start - lo : end - lo], -1.0, 1.0).astype(np.float32)
 
     def close(self) -> None:
         self._scratch.close()
+        self._peaks.close()
