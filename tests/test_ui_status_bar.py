@@ -56,3 +56,19 @@ def test_a_long_text_reads_100_percent_at_the_end(qtbot, make_app):
     qtbot.waitUntil(lambda: "100%" in w.position_label.text())
     assert max(seen[:-1]) < 1.0 and seen[-1] == 1.0  # only the end reads 100%
     assert w.position_label.text().startswith("Sentence 6 of 6 · 100%")
+
+
+def test_the_opened_line_fits_beside_the_position(qtbot, make_app, tmp_path):
+    from book_files import write_epub
+
+    app = make_app(CpuLikeEngine())
+    w = app.window
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    with qtbot.waitSignal(w.documents.opened, timeout=10_000):
+        w.open_path(str(write_epub(tmp_path / "harvard-sentences.epub")))
+    qtbot.waitUntil(lambda: w.status_label.text().startswith("Opened harvard-sentences.epub:"))
+    assert "characters" in w.status_label.toolTip()
+    qtbot.wait(50)
+    for label in (w.status_label, w.position_label, w.engine_label):
+        if label.text():
+            assert _fits(label), (label.objectName(), label.text(), label.width(), label.sizeHint().width())
