@@ -142,3 +142,31 @@ def test_fb2_entities_are_not_expanded(tmp_path):
     ).replace("An epigraph line.", "An epigraph &x; line.")
     (tmp_path / "x.fb2").write_text(book)
     assert "SECRET" not in load_document(tmp_path / "x.fb2").text
+
+
+@pytest.mark.parametrize("kind", ["docx", "odt"])
+def test_external_entities_are_not_read(tmp_path, kind):
+    # a document part declaring an entity that names a local file: its text must not come in
+    (tmp_path / "secret.txt").write_text("SECRET")
+    doctype = f'<!DOCTYPE x [<!ENTITY s SYSTEM "file://{tmp_path}/secret.txt">]>'
+    if kind == "docx":
+        path = write_docx_by_hand(tmp_path / "x.docx")
+        part, old, new = "word/document.xml", "faced us.", "faced us &s;."
+    else:
+        path = write_odt(tmp_path / "x.odt")
+        part, old, new = "content.xml", "A line with a note", "A line with &s; a note"
+    with zipfile.ZipFile(path) as z:
+        members = [(info, z.read(info)) for info in z.infolist()]
+    with zipfile.ZipFile(path, "w") as z:
+        for info, data in members:
+            if info.filename == part:
+                body = data.decode().replace(old, new)
+                declaration, _, rest = body.partition("?>") if body.startswith("<?xml") else ("", "", body)
+                body = (declaration + "?>" if declaration else "") + doctype + rest
+                data = body.encode()
+            z.writestr(info, data)
+    try:
+        text = load_document(path).text
+    except DocumentError as exc:  # refusing the part is as good as ignoring the entity
+        text = str(exc)
+    assert "SECRET" not in text
