@@ -66,11 +66,16 @@ def _parser() -> argparse.ArgumentParser:
     say = sub.add_parser("say", help="speak text into an audio file (WAV, FLAC, MP3, Ogg, Opus, M4B)")
     say.add_argument("text", nargs="?", help="the text; '-' or omitted reads standard input")
     say.add_argument(
-        "-f", "--file", metavar="DOCUMENT", help="read the text from a .txt/.md/.html/.epub/.pdf"
+        "-f",
+        "--file",
+        metavar="DOCUMENT",
+        help="read the text from a .txt/.md/.html/.epub/.pdf/.docx/.odt/.rtf/.fb2, or a web page's "
+        "article (an http:// or https:// address: fetched now)",
     )
     say.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="where to write the audio, in the format its "
-        "extension names (.wav .flac .mp3 .ogg .opus .m4b .m4a); WAV for any other name"
+        "extension names (.wav .flac .mp3 .ogg .opus .m4b .m4a; .epub: a read-along EPUB 3 book with the "
+        "text, its speech and media overlays); WAV for any other name"
     )  # fmt: skip
     say.add_argument("--format", help="the audio format whatever the name: wav flac mp3 ogg opus m4b m4a")
     say.add_argument(
@@ -78,6 +83,19 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write subtitles timed to the speech, one cue per sentence (.srt or .vtt)",
     )
+    say.add_argument(
+        "--loudness",
+        default="-18",
+        metavar="off|LUFS",
+        help="normalise the file to this loudness (EBU R128, true peak <= -1 dBTP; default -18); "
+        "'off' writes the speech as made",
+    )
+    say.add_argument(
+        "--cover",
+        metavar="IMAGE",
+        help="cover picture (JPEG/PNG) for M4B/M4A and read-along EPUB; default: the EPUB's own cover",
+    )
+    say.add_argument("--author", help="the author to tag the file with (default: the EPUB's)")
     say.add_argument(
         "--voice",
         help='voice name (see `fasttts-desktop voices`), saved blend or blend "jm_kumo:60,jf_alpha:40"',
@@ -143,7 +161,10 @@ def _read_text(args: argparse.Namespace):
         from fasttts_desktop.engine.text.documents import chapter_marks, load_document
 
         # Any document the window opens (txt, md, html, epub, pdf); DocumentError is an EngineError.
-        document = load_document(args.file)
+        from fasttts_desktop.engine.text.documents.web import fetch_page, is_url
+
+        # a web address is fetched (the one network use, asked for here); any other name is a file
+        document = fetch_page(args.file) if is_url(args.file) else load_document(args.file)
         return textinput.Text(
             document.text, list(document.notices), chapter_marks(document.headings), document.title
         )
@@ -196,9 +217,9 @@ def _load_engine(args: argparse.Namespace):
 
 
 def _say(args: argparse.Namespace) -> int:
+    from fasttts_desktop.cli_book import book_info, open_output
     from fasttts_desktop.cli_say import speak_to_file
     from fasttts_desktop.engine.files import check_target
-    from fasttts_desktop.export.audio import format_for, open_audio_writer
     from fasttts_desktop.export.subtitles import subtitle_format_for
 
     given = _read_text(args)
@@ -207,14 +228,13 @@ def _say(args: argparse.Namespace) -> int:
     if not given.text.strip():
         return _fail("there is no text to speak")
     _check_voice(args)
-    fmt = format_for(args.output, args.format, default="wav").name
     if args.subtitles:
         subtitle_format_for(args.subtitles)
         check_target(args.subtitles)
     # the output is checked (its temp file made, the encoder opened) before any work
     # a document's title (else its file name) tags the file, as the window's export does; plain text none
     title = (given.title or Path(args.file).stem) if args.file else None
-    with open_audio_writer(args.output, format=fmt, title=title) as writer:
+    with open_output(args, given, book_info(args, title)) as writer:
         t_load = time.perf_counter()
         engine = _load_engine(args)
         load_s = time.perf_counter() - t_load

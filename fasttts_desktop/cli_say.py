@@ -79,10 +79,14 @@ def speak_to_file(
     and chapter marks ((offset, title): M4B/M4A keep them); print the summary and the report.
 
     `voice`: a voice, saved blend or blend spec; `lang`: the language to read in (default: the voice's)."""
+    from dataclasses import replace
+
     from fasttts_desktop.export.job import export_utterance
+    from fasttts_desktop.export.readalong import ReadAlongWriter
 
     v = engine.voice(voice)
     lang_code = engine.language(voice, lang)
+    writer.info = replace(writer.info, narrator=v.name)  # the narrator of an audiobook is its voice
     if engine.notice:
         print(engine.notice, file=sys.stderr)
     for start, end, warning in engine.script_warnings(text, voice, lang):
@@ -105,7 +109,12 @@ def speak_to_file(
 
     try:
         stream = engine.stream(text, v.name, speed, batch=engine.export_batch, lang=lang)
-        if subtitles is None and not chapters:
+        if isinstance(writer, ReadAlongWriter):
+            writer.set_language(lang_code)
+            result = None
+            for chunk in watched(stream):
+                writer.add_chunk(chunk)
+        elif subtitles is None and not chapters:
             result = None
             for chunk in watched(stream):
                 writer.write(chunk.audio)
@@ -126,6 +135,8 @@ def speak_to_file(
         extra += f", subtitles {result.subtitles_path}"
     if result is not None and result.chapters:
         extra += f", {len(result.chapters)} chapter marks"
+    if getattr(writer, "gain_db", None) is not None:
+        extra += f", loudness normalised ({writer.gain_db:+.1f} dB)"
     chunks = progress.done
     print_out(
         f"wrote {out} ({seconds:.2f} s of audio, {chunks} chunk{'s' * (chunks != 1)}{extra}) · "

@@ -106,6 +106,13 @@ class _Envelope:
         return t
 
 
+def word_spans(chunk: AudioChunk) -> list[tuple[int, int, float, float]]:
+    """(start, end) in the chunk's text and (start, end) in seconds into its audio of each word spoken."""
+    text = chunk.chunk.text
+    words = _placed(text, chunk.words) if chunk.words else _even_words(text, len(chunk.audio) / SAMPLE_RATE)
+    return [(w.start, w.end, w.start_s, w.end_s) for w in words if w.start < w.end]
+
+
 def _placed(text: str, timings: list[WordTiming]) -> list[_Word]:
     out = []
     pos = 0

@@ -34,7 +34,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--weights", metavar="PATH", help="kokoro weights (.pth or .safetensors)")
     p.add_argument("--voices", metavar="PATH", help="voices file or folder")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
-    p.add_argument("path", nargs="?", metavar="PATH", help="a document to open (.txt .md .html .epub .pdf)")
+    p.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="a document to open (.txt .md .html .epub .pdf .docx .odt .rtf .fb2) or a web page's address",
+    )
     return p.parse_args(argv)
 
 

@@ -47,8 +47,10 @@ class EngineReports(WindowWidgets):
 
     @Slot(object)
     def _on_ready(self, info: EngineInfo) -> None:
-        self.engine_label.setText(info.description)
-        self.engine_label.setToolTip("The path the speech engine runs on")
+        # the device alone ("CPU", "CUDA …"), the rest in the tooltip: the status bar keeps its room for
+        # the messages and the reading position
+        self.engine_label.setText(info.description.split(" · ")[0])
+        self.engine_label.setToolTip(f"The path the speech engine runs on: {info.description}")
         self.set_notice("engine", info.notice)
         self.fill_voices(info)
         self.voice_box.setEnabled(True)

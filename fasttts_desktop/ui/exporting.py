@@ -67,7 +67,12 @@ class Exporter(QObject):
         self.panel = ExportPanel()
         w.save_progress = self.panel.bar  # the name the rest of the window and its tests know
         # Permanent: a menu's status tip (a temporary message) would otherwise hide it while it runs.
-        w.statusBar().insertPermanentWidget(0, self.panel)
+        # before the engine's label: permanent widgets sit after the others, in the order added
+        bar = w.statusBar()
+        bar.removeWidget(w.engine_label)
+        bar.addPermanentWidget(self.panel)
+        bar.addPermanentWidget(w.engine_label)
+        w.engine_label.show()
         self.dialog: ExportDialog | None = None
         self.action = w.commands.export_audio
         self.action.triggered.connect(self.ask)
@@ -113,6 +118,9 @@ class Exporter(QObject):
             chapters=chapters,
             title=self._title(),
             format=choice.format,
+            loudness=choice.loudness,
+            cover=choice.cover,
+            source=str(opened.path) if opened is not None else None,
         )
 
     def export_to(self, path: str) -> None:
@@ -120,7 +128,7 @@ class Exporter(QObject):
         suffix = Path(path).suffix.lower()
         if not suffix:
             path, suffix = path + ".wav", ".wav"
-        self.export(ExportChoice(path, suffix.lstrip("."), None, suffix == ".m4b"))
+        self.export(ExportChoice(path, suffix.lstrip("."), None, suffix in (".m4b", ".epub")))
 
     def _text(self) -> str:
         return self.window.reader.snapshot()[0]

@@ -21,11 +21,13 @@ from fasttts_desktop.engine.text.scripts import script_warning
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, AudioChunk
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
+from fasttts_desktop.ui.bookmarks import Bookmarks
 from fasttts_desktop.ui.clipboard_tray import ClipboardAndTray
 from fasttts_desktop.ui.desktop_menu import DesktopEntryMenu
 from fasttts_desktop.ui.document_opener import OpenedDocument
 from fasttts_desktop.ui.engine_reports import EngineReports
 from fasttts_desktop.ui.exporting import Exporter
+from fasttts_desktop.ui.find_bar import FindBar
 from fasttts_desktop.ui.layout import build_widgets
 from fasttts_desktop.ui.media_controls import MediaControls
 from fasttts_desktop.ui.opening import Documents
@@ -33,14 +35,18 @@ from fasttts_desktop.ui.output_menu import OutputMenu
 from fasttts_desktop.ui.positions import PositionStore
 from fasttts_desktop.ui.reader_view import local_files
 from fasttts_desktop.ui.reading import Reader
+from fasttts_desktop.ui.sleep_timer import SleepTimer
 from fasttts_desktop.ui.status_text import (
     describe_failed,
     describe_progress,
     describe_unspoken,
     describe_utterance,
+    summarise_utterance,
     unspoken_in,
 )
+from fasttts_desktop.ui.theme import ColourScheme
 from fasttts_desktop.ui.voice_dialogs import VoiceDialogs
+from fasttts_desktop.ui.web_page import WebPages
 from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
 
 log = logging.getLogger(__name__)
@@ -87,6 +93,11 @@ class MainWindow(EngineReports, QMainWindow):
         self.clipboard_tray = ClipboardAndTray(self)
         self.voice_dialogs = VoiceDialogs(self)
         self.desktop_entry = DesktopEntryMenu(self)
+        self.web_pages = WebPages(self)
+        self.sleep_timer = SleepTimer(self)
+        self.bookmarks = Bookmarks(self)
+        self.find_bar = FindBar(self)
+        self.colours = ColourScheme(self)
         self._connect()
         self.media_controls = MediaControls(self)  # after _connect: it reads what the window shows
         self._restore()
@@ -245,9 +256,9 @@ class MainWindow(EngineReports, QMainWindow):
         self.set_notice("document", " ".join(doc.notices))
         self._update_editable()
         self.status_label.setText(
-            f"Opened {Path(opened.path).name}: {len(opened.text):,} characters, "
-            f"{len(opened.index):,} sentences, {len(doc.headings)} chapters"
+            f"Opened {Path(opened.path).name}: {len(opened.index):,} sentences, {len(doc.headings)} chapters"
         )
+        self.status_label.setToolTip(f"{opened.path}: {len(opened.text):,} characters")
         self.text_edit.setFocus()
 
     @Slot()
@@ -319,7 +330,8 @@ class MainWindow(EngineReports, QMainWindow):
 
     @Slot(object)
     def _on_finished(self, stats: UtteranceStats) -> None:
-        self.status_label.setText(describe_utterance(stats))
+        self.status_label.setText(summarise_utterance(stats))
+        self.status_label.setToolTip(describe_utterance(stats))
 
     @Slot(str)
     def _on_speech_error(self, message: str) -> None:

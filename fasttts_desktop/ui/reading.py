@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -247,6 +247,11 @@ class Reader(QObject):
     def _on_finished(self, _stats: UtteranceStats) -> None:
         # Read to the end: the next Speak starts from the top, and the document is not "in progress".
         if self._index is not None and self._ended_own:
+            progress = self.progress()
+            if progress is not None:  # the whole text was heard: 100%, nothing left
+                self.progress_changed.emit(
+                    replace(progress, sentence=progress.sentences, fraction=1.0, left_s=0.0)
+                )
             self._set_position(0)
             self.edit.clear_reading()
             self.reached_end.emit()

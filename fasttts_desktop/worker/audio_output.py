@@ -114,6 +114,11 @@ class Playback:
         if self._stream is None and not self._consumed:
             self._gain = 0.0  # nothing played yet, so nothing to fade: the first sound will fade in
 
+    def fade_out(self, seconds: float) -> None:
+        """Fade to silence over `seconds` (the sleep timer's slow fade); what is queued waits, as paused."""
+        self._step = 1.0 / max(1, round(seconds * self._rate))
+        self._target = 0.0
+
     def resume(self) -> None:
         """Fade in from the next sample not yet played. Raises NoOutputDevice if a parked stream cannot
         be opened again."""

@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -204,6 +204,8 @@ class EngineWorker(QObject):
             export.check()
             engine = self.engine_or_error()
             voice = engine.voice(export.voice or None).name
+            # the narrator's name and a read-along book's language are the voice's
+            export = replace(export, voice=voice, lang_code=engine.language(voice))
             last = self._last
             wanted = (export.text, voice, export.speed)
             reused = (

@@ -144,6 +144,11 @@ class Player(QObject):
         if request == self._request and self._playback is not None:
             self._playback.end()
 
+    def fade_out(self, seconds: float) -> None:
+        """Fade the reading to silence over `seconds` (then stop it: the owner's call)."""
+        if self._playback is not None:
+            self._playback.fade_out(seconds)
+
     @Slot()
     def pause(self) -> None:
         """Silence within a few ms of the next block; what is queued waits. Also before the first piece."""

@@ -185,6 +185,11 @@ class SpeechService(QObject):
     def paused(self) -> bool:
         return self._paused
 
+    def fade_out(self, seconds: float) -> None:
+        """Fade what is being read to silence over `seconds`; call stop() after (the sleep timer)."""
+        if self._utterance is not None:
+            self.player.fade_out(seconds)
+
     def pause(self) -> None:
         """Silence within ~50 ms; the audio made so far is kept. Works while the engine loads, too."""
         u = self._utterance
