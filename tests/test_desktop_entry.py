@@ -118,6 +118,10 @@ SUFFIX_TYPES = {
     ".xhtml": "application/xhtml+xml",
     ".epub": "application/epub+zip",
     ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".rtf": "application/rtf",
+    ".fb2": "application/x-fictionbook+xml",
 }
 
 

@@ -31,6 +31,10 @@ MIME_TYPES = (
     "application/xhtml+xml",
     "application/epub+zip",
     "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.oasis.opendocument.text",
+    "application/rtf",
+    "application/x-fictionbook+xml",
 )
 # Characters the Exec key reserves: an argument holding one is quoted (Desktop Entry spec, "The Exec key").
 _RESERVED = frozenset(" \t\n\"'\\><~|&;$*?#()`")
