@@ -12,7 +12,7 @@ import json
 import pytest
 import torch
 
-from fasttts_desktop.engine.synthesis.cuda.attention import PackedSDPA, PaddedAttention
+from fasttts_desktop.engine.synthesis.cuda.attention import PaddedAttention
 from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey, CompileCache
 from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
 
@@ -98,22 +98,17 @@ def test_bilstm_packed_with_host_lengths_equals_the_capturable_form():
     assert (packed[0, 2:] == 0).all()  # padding stays zero, as pad_packed_sequence leaves it
 
 
-def test_padded_and_packed_attention_match_per_sentence():
+def test_padded_attention_matches_per_sentence():
     torch.manual_seed(2)
     lengths = [5, 2, 4]
     q, k, v = (torch.randn(3, 5, 12, 64) for _ in range(3))
     mask = torch.arange(5)[None] < torch.tensor(lengths)[:, None]
     padded = PaddedAttention(mask)(q, k, v)
-    flat = mask.reshape(-1)
-    packed = PackedSDPA(lengths)(
-        q.reshape(15, 12, 64)[flat], k.reshape(15, 12, 64)[flat], v.reshape(15, 12, 64)[flat]
-    )
     for row, n in enumerate(lengths):
         alone = torch.nn.functional.scaled_dot_product_attention(
             q[row, :n].transpose(0, 1), k[row, :n].transpose(0, 1), v[row, :n].transpose(0, 1)
         ).transpose(0, 1)
         torch.testing.assert_close(padded[row, :n], alone, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(packed, padded.reshape(15, 12, 64)[flat], atol=1e-5, rtol=1e-5)
 
 
 def _kokoro_text_side(kmodel, ids, ref_s, speed):
@@ -146,21 +141,6 @@ def test_text_stage_matches_kokoro_and_batches(rand_kmodel, fast):
         torch.testing.assert_close(d[row, :n], ref_d, atol=1e-4, rtol=1e-4)
         torch.testing.assert_close(t_en[row, :, :n], ref_t, atol=1e-4, rtol=1e-4)
         assert (t_en[row, :, n:] == 0).all()
-
-
-@torch.inference_mode()
-def test_ragged_albert_equals_padded(fast):
-    seqs = [_ids(12, 4), _ids(30, 5), _ids(7, 6)]
-    ids, lengths = _batch(seqs)
-    styles = torch.cat([_style(i) for i in range(3)])
-    speed = torch.full((3,), SPEED)
-    padded = fast.text_stage(ids, lengths, styles, speed)
-    ragged = fast.text.forward_ragged(
-        ids, lengths, styles, speed, PackedSDPA(lengths.tolist()), lengths.tolist()
-    )
-    assert torch.equal(padded[0], ragged[0])
-    for a, b in zip(padded[1:], ragged[1:], strict=True):
-        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
 
 
 @torch.inference_mode()

@@ -40,7 +40,7 @@ class TextSide(torch.nn.Module):
     # -- ALBERT
 
     def albert(self, ids: torch.Tensor, positions: torch.Tensor, attention) -> torch.Tensor:
-        """ids/positions [B, T] (padded) or [N] (packed); attention: PaddedAttention or RaggedAttention."""
+        """ids/positions [B, T], padded; attention: a PaddedAttention over their mask."""
         emb = self.bert.embeddings
         h = (
             emb.word_embeddings(ids)
@@ -97,18 +97,3 @@ class TextSide(torch.nn.Module):
         bert_out = self.albert(ids, positions, PaddedAttention(mask))
         pred_dur, d = self.durations_from_bert(bert_out, style, speed, lengths, mask, host_lengths)
         return pred_dur, d, self.encode_text(ids, lengths, mask, host_lengths)
-
-    def forward_ragged(self, ids, lengths, style, speed, attention, host_lengths: list[int]):
-        """Same result, ALBERT on packed tokens (no padding rows through its 12 layers)."""
-        steps = ids.shape[1]
-        positions = torch.arange(steps, device=ids.device).unsqueeze(0).expand_as(ids)
-        mask = positions < lengths.unsqueeze(1)
-        # which padded positions are real tokens, from the host's lengths (no sync with the GPU)
-        flat = torch.cat([row * steps + torch.arange(n) for row, n in enumerate(host_lengths)])
-        flat = flat.pin_memory().to(ids.device, non_blocking=True) if ids.is_cuda else flat
-        packed = self.albert(ids.reshape(-1)[flat], positions.reshape(-1)[flat], attention)
-        bert_out = packed.new_zeros(ids.numel(), packed.shape[-1]).index_copy_(0, flat, packed)
-        bert_out = bert_out.view(*ids.shape, -1)
-        host = torch.tensor(host_lengths)
-        pred_dur, d = self.durations_from_bert(bert_out, style, speed, lengths, mask, host)
-        return pred_dur, d, self.encode_text(ids, lengths, mask, host)
