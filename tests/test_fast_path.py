@@ -232,9 +232,9 @@ def test_channels_last_decoder_equals_the_1d_one(rand_kmodel, fast):
     assert out.is_contiguous()  # handed to the iSTFT as [B, 22, L]
     torch.testing.assert_close(out, fast.decoder(*args), atol=1e-4, rtol=1e-4)
     # at batch 1 the convolutions listed in B1_AS_1D run as 1-D ones on the same weights: same result
-    from fasttts_desktop.engine.synthesis.cuda.decoder import B1_AS_1D
+    from fasttts_desktop.engine.synthesis.cuda.decoder import B1_AS_1D, BatchOneAs1d
 
-    marked = [m for m in convs if getattr(m, "weight_1d", None) is not None]
+    marked = [m for m in convs if isinstance(m, BatchOneAs1d)]
     assert marked and all((m.in_channels, m.kernel_size[1]) in B1_AS_1D for m in marked)
     # a contiguous weight of its own: a view of the channels-last one would put cuDNN back on NHWC kernels
     assert all(m.weight_1d.is_contiguous() and m.weight_1d.dim() == 3 for m in marked)

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from fasttts_desktop.engine.synthesis.cuda.attention import HEAD_DIM, HEADS, PaddedAttention
-from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
+from fasttts_desktop.engine.synthesis.cuda.lstm import BiLSTM
 
 
 class TextSide(torch.nn.Module):
@@ -28,6 +28,10 @@ class TextSide(torch.nn.Module):
         self.bert_encoder = kmodel.bert_encoder
         self.predictor = kmodel.predictor
         self.text_encoder = kmodel.text_encoder
+        blocks = kmodel.predictor.text_encoder.lstms  # kokoro's list: LSTM, norm, LSTM, norm, ...
+        self.duration_lstms = torch.nn.ModuleList(BiLSTM(lstm) for lstm in blocks[0::2])
+        self.duration_lstm = BiLSTM(kmodel.predictor.lstm)
+        self.text_lstm = BiLSTM(kmodel.text_encoder.lstm)
         layer = kmodel.bert.encoder.albert_layer_groups[0].albert_layers[0]
         att = layer.attention
         # ALBERT shares one layer 12 times; one GEMM for q, k and v instead of three.
@@ -68,12 +72,12 @@ class TextSide(torch.nn.Module):
         m = mask.unsqueeze(-1).to(d_en.dtype)
         s_t = s.unsqueeze(1).expand(-1, d_en.shape[1], -1)
         x = torch.cat([d_en, s_t], -1) * m
-        blocks = self.predictor.text_encoder.lstms
-        for lstm, norm in zip(blocks[0::2], blocks[1::2], strict=True):
-            x = bilstm(lstm, x, lengths, mask, host_lengths)
+        norms = self.predictor.text_encoder.lstms[1::2]
+        for lstm, norm in zip(self.duration_lstms, norms, strict=True):
+            x = lstm(x, lengths, mask, host_lengths)
             x = torch.cat([norm(x, s), s_t], -1) * m  # AdaLayerNorm maps [B, T, C] -> [B, T, C]
         d = x
-        x = bilstm(self.predictor.lstm, d, lengths, mask, host_lengths)
+        x = self.duration_lstm(d, lengths, mask, host_lengths)
         duration = torch.sigmoid(self.predictor.duration_proj(x)).sum(-1) / speed.unsqueeze(1)
         pred_dur = torch.round(duration).clamp(min=1).long() * mask
         return pred_dur, d
@@ -85,7 +89,7 @@ class TextSide(torch.nn.Module):
         x = te.embedding(ids).transpose(1, 2) * m
         for conv, norm, actv, _dropout in te.cnn:
             x = actv(norm(conv(x))) * m
-        return bilstm(te.lstm, x.transpose(1, 2), lengths, mask, host_lengths).transpose(1, 2)
+        return self.text_lstm(x.transpose(1, 2), lengths, mask, host_lengths).transpose(1, 2)
 
     def forward(self, ids, lengths, style, speed, host_lengths=None):
         """ids [B, T] (0 beyond each length), lengths [B], style [B, 256], speed [B].
