@@ -29,6 +29,7 @@ from fasttts_desktop.engine.weights.config import kokoro_config
 
 if TYPE_CHECKING:  # imported where used: the front end and the weight store load spaCy, misaki, safetensors
     from fasttts_desktop.engine.blends import Blend
+    from fasttts_desktop.engine.engine_like import EngineLike
     from fasttts_desktop.engine.synthesis.protocol import Result
     from fasttts_desktop.engine.text.frontend import FrontEnd, PhonemizedChunk
     from fasttts_desktop.engine.text.lexicon import Lexicon
@@ -351,3 +352,8 @@ def _load_lexicon(engine: Engine, path: Path | None = None) -> Lexicon:
 def _one_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _conforms(engine: Engine) -> EngineLike:
+    """Never called: mypy checks here that Engine is what the worker and the window take."""
+    return engine

@@ -180,10 +180,14 @@ class MainWindow(EngineReports, QMainWindow):
 
     @Slot()
     def toggle_pause(self) -> None:
-        if self.service.busy:
-            self.reader.toggle_pause()
-        else:
+        """Play/Pause (the menu, Ctrl+Space, the media key, the tray): the one pause path. With nothing being
+        read, read."""
+        if not self.service.busy:
             self.speak()
+        elif self.service.paused:
+            self.reader.resume()
+        else:
+            self.service.pause()
 
     @Slot()
     def stop(self) -> None:

@@ -49,7 +49,7 @@ class ExportControl(QObject):
             self.cancel()
         self._current = self._new_request()
         self.request = request
-        self._worker.wanted_save = self._current
+        self._worker.wanted.save(self._current)
         log.info("export #%d to %s", self._current, request.path)
         self._request.emit(self._current, request)
         self.started.emit(request)
@@ -57,7 +57,7 @@ class ExportControl(QObject):
 
     def cancel(self) -> None:
         """Abandon the export in progress; its files are never put in place (the writers are atomic)."""
-        self._worker.wanted_save = 0
+        self._worker.wanted.cancel_save()
         if self._current:
             log.info("export #%d cancelled", self._current)
             self._current = 0

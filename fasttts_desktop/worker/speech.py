@@ -27,8 +27,8 @@ from fasttts_desktop.worker.player import Player
 
 __all__ = ["MAKE_AHEAD_S", "Heard", "SpeechService", "UtteranceStats"]
 
-if TYPE_CHECKING:  # the engine module imports torch: loaded on the engine thread, not with the window
-    from fasttts_desktop.engine.engine import Engine
+if TYPE_CHECKING:  # the engine's modules import torch: loaded on the engine thread, not with the window
+    from fasttts_desktop.engine.engine_like import EngineLike
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ class SpeechService(QObject):
 
     def __init__(
         self,
-        load_engine: Callable[[Progress], Engine],
+        load_engine: Callable[[Progress], EngineLike],
         player: Player | None = None,
         parent: QObject | None = None,
     ):
@@ -161,8 +161,7 @@ class SpeechService(QObject):
         """
         self.player.stop()
         request = self._new_request()
-        self._worker.heard = (request, 0)
-        self._worker.wanted_speech = request  # the old utterance's synthesis ends at its next chunk
+        self._worker.wanted.speak(request)  # the old utterance's synthesis ends at its next chunk
         self._utterance = _Utterance(request, time.perf_counter(), Timeline(request))
         self._set_paused(False)
         where = f"{len(text)} characters from {start}, voice {voice or 'default'}, speed {speed:.2f}"
@@ -175,7 +174,7 @@ class SpeechService(QObject):
     def stop(self) -> None:
         """Fade out (~20 ms, silent within 100 ms) and drop the rest of the utterance (not an export:
         that goes on beside the reading until `cancel_save`)."""
-        self._worker.wanted_speech = 0
+        self._worker.wanted.stop_speech()
         stats = self.player.stop()
         if self._utterance is not None:
             log.info("stop #%d (%.1f s played)", self._utterance.request, stats.played_s if stats else 0.0)
@@ -207,14 +206,8 @@ class SpeechService(QObject):
         self._set_paused(False)
         if not self.player.resume():
             u.silent = True  # the output went away during the pause; the engine need not wait for it
-            self._worker.heard = (u.request, None)
+            self._worker.wanted.hear(u.request, None)
             self._maybe_finish(u)  # ends now if all was made already
-
-    def toggle_pause(self) -> None:
-        if self._paused:
-            self.resume()
-        else:
-            self.pause()
 
     def _set_paused(self, paused: bool) -> None:
         if paused != self._paused:
@@ -250,7 +243,7 @@ class SpeechService(QObject):
         if u is None:
             return
         if not u.silent:
-            self._worker.heard = (u.request, self.player.heard_sample() or 0)
+            self._worker.wanted.hear(u.request, self.player.heard_sample() or 0)
         self._show_ahead(self.ahead_s)
 
     def _show_ahead(self, seconds: float) -> None:
@@ -326,7 +319,7 @@ class SpeechService(QObject):
             u.timeline.add(chunk)
         else:
             u.silent = True
-            self._worker.heard = (request, None)  # nobody listens: make the rest without waiting
+            self._worker.wanted.hear(request, None)  # nobody listens: make the rest without waiting
 
     @Slot(int, float, float)
     def _on_made(self, request: int, audio_s: float, synth_s: float) -> None:
