@@ -17,7 +17,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from fasttts_desktop import __version__, cli_text
+from fasttts_desktop import __version__
+from fasttts_desktop.cli import text as cli_text
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, EngineError
 
 _GUI_HELP = "With no command, opens the window (with PATH: that document, ready to read)."
@@ -127,7 +128,7 @@ def _warn(message: str) -> None:
 
 def _read_text(args: argparse.Namespace):
     """The text to speak (a textinput.Text); every way of giving it is bounded and decoded."""
-    from fasttts_desktop import textinput
+    from fasttts_desktop.cli import textinput
 
     if args.file and args.text is not None:
         raise EngineError("give the text as an argument or with --file, not both")
@@ -188,7 +189,7 @@ def _load_engine(args: argparse.Namespace):
 
 
 def _say(args: argparse.Namespace) -> int:
-    from fasttts_desktop.cli_say import speak_to_file
+    from fasttts_desktop.cli.say import speak_to_file
     from fasttts_desktop.engine.files import check_target
     from fasttts_desktop.export.audio import format_for, open_audio_writer
     from fasttts_desktop.export.subtitles import subtitle_format_for
@@ -224,7 +225,7 @@ def _say(args: argparse.Namespace) -> int:
 
 
 def _voices(args: argparse.Namespace) -> int:
-    from fasttts_desktop.cli_say import print_out
+    from fasttts_desktop.cli.say import print_out
     from fasttts_desktop.engine.blends import saved_blends
 
     engine = _load_engine(args)
