@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blends
 from fasttts_desktop.engine.text.languages import LANGUAGES, resolve_lang
 from fasttts_desktop.engine.text.lexicon import Lexicon
 from fasttts_desktop.engine.text.scripts import script_warnings
@@ -47,8 +47,8 @@ def chunk_pitch(index: int) -> float:
 if TYPE_CHECKING:
     import torch
 
-    from fasttts_desktop.engine.blends import Blend
     from fasttts_desktop.engine.engine_like import EngineLike
+    from fasttts_desktop.engine.storage.blends import Blend
 
 
 class FakeEngine:

@@ -29,7 +29,7 @@ from robust_helpers import (
     unprivileged,
 )
 
-from fasttts_desktop.engine.files import remove_stale_parts, write_text_atomic
+from fasttts_desktop.engine.storage.files import remove_stale_parts, write_text_atomic
 from fasttts_desktop.engine.types import EngineError
 from fasttts_desktop.export import open_audio_writer
 
@@ -275,7 +275,7 @@ def test_unprivileged_really_cannot_write():
 
 
 def test_json_files_that_cannot_be_read_are_one_line(tmp_path):
-    from fasttts_desktop.engine.jsonfile import read_json
+    from fasttts_desktop.engine.storage.jsonfile import read_json
 
     latin = tmp_path / "blends.json"
     latin.write_bytes(b'{"caf\xe9": 1}')

@@ -160,7 +160,7 @@ def _progress_printer(stream=sys.stderr):
 
 def _check_voice(args: argparse.Namespace) -> None:
     """An unknown --voice or --lang (or unreadable --voices) is reported before the model loads."""
-    from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+    from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blends
     from fasttts_desktop.engine.text.languages import resolve_lang
     from fasttts_desktop.engine.weights import hub
     from fasttts_desktop.engine.weights.voices import voice_names
@@ -190,7 +190,7 @@ def _load_engine(args: argparse.Namespace):
 
 def _say(args: argparse.Namespace) -> int:
     from fasttts_desktop.cli.say import speak_to_file
-    from fasttts_desktop.engine.files import check_target
+    from fasttts_desktop.engine.storage.files import check_target
     from fasttts_desktop.export.audio import format_for, open_audio_writer
     from fasttts_desktop.export.subtitles import subtitle_format_for
 
@@ -226,7 +226,7 @@ def _say(args: argparse.Namespace) -> int:
 
 def _voices(args: argparse.Namespace) -> int:
     from fasttts_desktop.cli.say import print_out
-    from fasttts_desktop.engine.blends import saved_blends
+    from fasttts_desktop.engine.storage.blends import saved_blends
 
     engine = _load_engine(args)
     blends = saved_blends()
@@ -276,7 +276,7 @@ def _quiet_logging() -> None:
 
 
 def _describe(exc: OSError) -> str:
-    from fasttts_desktop.engine.files import describe_os_error
+    from fasttts_desktop.engine.storage.files import describe_os_error
 
     where = f"{exc.filename}: " if exc.filename else ""
     return f"{where}{describe_os_error(exc)}"

@@ -94,7 +94,7 @@ def _lexicon(args: argparse.Namespace) -> int:
 
 
 def _blend(args: argparse.Namespace) -> int:
-    from fasttts_desktop.engine.blends import delete_blend, save_blend, saved_blends
+    from fasttts_desktop.engine.storage.blends import delete_blend, save_blend, saved_blends
 
     if args.blend_command == "save":
         blend = save_blend(args.name, args.spec)

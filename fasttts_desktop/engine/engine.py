@@ -28,8 +28,8 @@ from fasttts_desktop.engine.types import (
 from fasttts_desktop.engine.weights.config import kokoro_config
 
 if TYPE_CHECKING:  # imported where used: the front end and the weight store load spaCy, misaki, safetensors
-    from fasttts_desktop.engine.blends import Blend
     from fasttts_desktop.engine.engine_like import EngineLike
+    from fasttts_desktop.engine.storage.blends import Blend
     from fasttts_desktop.engine.synthesis.protocol import Result
     from fasttts_desktop.engine.text.frontend import FrontEnd, PhonemizedChunk
     from fasttts_desktop.engine.text.lexicon import Lexicon
@@ -110,7 +110,7 @@ class Engine:
     @property
     def voices(self) -> list[Voice]:
         """The voice packs, then the user's saved blends (a blend speaks its first voice's language)."""
-        from fasttts_desktop.engine.blends import saved_blends
+        from fasttts_desktop.engine.storage.blends import saved_blends
 
         try:
             blends = saved_blends()
@@ -128,7 +128,7 @@ class Engine:
         for v in self._pack_voices:
             if v.name == name:
                 return v
-        from fasttts_desktop.engine.blends import blend_pack, is_blend_spec, parse_blend, saved_blends
+        from fasttts_desktop.engine.storage.blends import blend_pack, is_blend_spec, parse_blend, saved_blends
 
         blend = saved_blends().get(name) if not is_blend_spec(name) else parse_blend(name)
         if blend is None:
@@ -144,7 +144,7 @@ class Engine:
         v = self.voice(name)
         if v.name in self._packs:
             return self._packs[v.name]
-        from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+        from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blends
 
         blend = parse_blend(v.name) if is_blend_spec(v.name) else saved_blends()[v.name]
         with self._blend_lock:

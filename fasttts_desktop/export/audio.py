@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fasttts_desktop.engine.files import AtomicFile, WholeOrNothing
+from fasttts_desktop.engine.storage.files import AtomicFile, WholeOrNothing
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.export.errors import ExportError
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import platformdirs
 
-from fasttts_desktop.engine.files import SaveError, write_text_atomic
-from fasttts_desktop.engine.paths import APP_NAME
+from fasttts_desktop.engine.storage.files import SaveError, write_text_atomic
+from fasttts_desktop.engine.storage.paths import APP_NAME
 
 log = logging.getLogger(__name__)
 

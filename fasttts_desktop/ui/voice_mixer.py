@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fasttts_desktop.engine.blends import (
+from fasttts_desktop.engine.storage.blends import (
     MAX_VOICES,
     Blend,
     delete_blend,

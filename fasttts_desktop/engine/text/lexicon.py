@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fasttts_desktop.engine.jsonfile import read_json, write_json_atomic
+from fasttts_desktop.engine.storage.jsonfile import read_json, write_json_atomic
 from fasttts_desktop.engine.text.scripts import HAN, KANA, script_of
 from fasttts_desktop.engine.types import EngineError
 
@@ -118,7 +118,7 @@ class Lexicon:
 
     @staticmethod
     def default_path() -> Path:
-        from fasttts_desktop.engine.paths import config_dir
+        from fasttts_desktop.engine.storage.paths import config_dir
 
         return config_dir() / FILE_NAME
 

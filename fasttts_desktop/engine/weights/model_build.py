@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import torch
 
-from fasttts_desktop.engine.files import write_bytes_atomic
+from fasttts_desktop.engine.storage.files import write_bytes_atomic
 from fasttts_desktop.engine.weights.config import kokoro_config
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
-from fasttts_desktop.engine import paths
-from fasttts_desktop.engine.files import SaveError, cannot_save, describe_os_error, write_bytes_atomic
+from fasttts_desktop.engine.storage import paths
+from fasttts_desktop.engine.storage.files import SaveError, cannot_save, describe_os_error, write_bytes_atomic
 from fasttts_desktop.engine.types import EngineError, Progress
 from fasttts_desktop.engine.weights import hub, onnx_convert, voices
 

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from fasttts_desktop.engine.files import write_text_atomic
+from fasttts_desktop.engine.storage.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 

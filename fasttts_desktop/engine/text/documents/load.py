@@ -7,7 +7,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from fasttts_desktop.engine.files import describe_os_error
+from fasttts_desktop.engine.storage.files import describe_os_error
 from fasttts_desktop.engine.text.documents.model import KINDS, Document, DocumentError
 
 MAX_FILE_BYTES = 200 * 1024 * 1024

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fasttts_desktop.engine.files import cannot_save, describe_os_error, write_text_atomic
+from fasttts_desktop.engine.storage.files import cannot_save, describe_os_error, write_text_atomic
 from fasttts_desktop.engine.types import EngineError
 
 
