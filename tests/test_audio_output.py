@@ -13,7 +13,7 @@ from pause_checks import PAUSE_FADE, fade_gains, ramp, split_at_pause
 from timing_budget import within_budget
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.audio_output import STOP_FADE_S, Playback
+from fasttts_desktop.playback.audio_output import STOP_FADE_S, Playback
 
 FAST = 0.2  # the fake device runs 5x faster than real time where timing does not matter
 STOP_FADE = round(STOP_FADE_S * SAMPLE_RATE)

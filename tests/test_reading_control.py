@@ -244,8 +244,8 @@ def test_an_output_gone_during_a_long_pause_is_reported_and_the_utterance_still_
 ):
     from fake_stream import FakeOutput
 
+    from fasttts_desktop.playback.sound_stream import NoOutputDevice
     from fasttts_desktop.worker import player
-    from fasttts_desktop.worker.sound_stream import NoOutputDevice
 
     monkeypatch.setattr(player, "PARK_AFTER_S", 0.1)
     fake = FakeOutput()

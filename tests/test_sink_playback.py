@@ -20,7 +20,7 @@ from sound_sink import RATE
 from timing_budget import within_budget
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.audio_output import Playback
+from fasttts_desktop.playback.audio_output import Playback
 
 pytest_plugins = ["app_fixtures", "sound_sink"]
 

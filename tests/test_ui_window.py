@@ -151,7 +151,7 @@ def test_a_failed_load_is_shown_and_speak_explains_it(qtbot, make_app):
 
 
 def test_no_output_device_message_is_shown_and_save_still_works(qtbot, make_app, tmp_path):
-    from fasttts_desktop.worker.sound_stream import NoOutputDevice
+    from fasttts_desktop.playback.sound_stream import NoOutputDevice
 
     def no_device(*args, **kwargs):
         raise NoOutputDevice("No audio output device was found, so speech cannot be played.")

@@ -14,10 +14,10 @@ from fake_stream import FRAMES, FakeOutput
 from timing_budget import within_budget
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.audio_output import STOP_FADE_S, Playback
+from fasttts_desktop.playback.audio_output import STOP_FADE_S, Playback
+from fasttts_desktop.playback.sound_stream import NoOutputDevice
 from fasttts_desktop.worker.engine_worker import EngineWorker
 from fasttts_desktop.worker.player import Player
-from fasttts_desktop.worker.sound_stream import NoOutputDevice
 from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
 
 pytest_plugins = ["app_fixtures"]

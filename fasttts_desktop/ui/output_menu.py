@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QActionGroup
 
-from fasttts_desktop.worker.output_devices import OutputDevice, describe
+from fasttts_desktop.playback.output_devices import OutputDevice, describe
 
 if TYPE_CHECKING:  # main_window.py imports this module
     from fasttts_desktop.ui.main_window import MainWindow

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk
-from fasttts_desktop.worker.audio_output import PlaybackStats
+from fasttts_desktop.playback.audio_output import PlaybackStats
 from fasttts_desktop.worker.engine_tools import ToolsControl
 from fasttts_desktop.worker.engine_worker import MAKE_AHEAD_S, EngineInfo, EngineWorker, Progress
 from fasttts_desktop.worker.export_control import ExportControl, ExportRequest
