@@ -21,7 +21,7 @@ import numpy as np
 from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blends
 from fasttts_desktop.engine.text.languages import LANGUAGES, resolve_lang
 from fasttts_desktop.engine.text.lexicon import Lexicon
-from fasttts_desktop.engine.text.scripts import script_warnings
+from fasttts_desktop.engine.text.writing_systems import script_warnings
 from fasttts_desktop.engine.types import (
     MAX_SPEED,
     MIN_SPEED,

@@ -14,7 +14,7 @@ from netcut import run_without_network
 
 from fasttts_desktop.engine.text.frontend import word_timings
 from fasttts_desktop.engine.text.languages import front_end_for, g2p_for, lang_of_voice, resolve_lang
-from fasttts_desktop.engine.text.scripts import blank_unreadable, script_warning, script_warnings
+from fasttts_desktop.engine.text.writing_systems import blank_unreadable, script_warning, script_warnings
 from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError
 from fasttts_desktop.engine.weights.config import kokoro_config
 

@@ -52,7 +52,7 @@ def _phonemes(args: argparse.Namespace, text: str, warn) -> int:
     from fasttts_desktop.engine.text.languages import front_end_for, lang_of_voice, resolve_lang
     from fasttts_desktop.engine.text.lexicon import Lexicon
     from fasttts_desktop.engine.text.prepare import describe_unspoken
-    from fasttts_desktop.engine.text.scripts import script_warnings
+    from fasttts_desktop.engine.text.writing_systems import script_warnings
 
     if not text.strip():
         raise EngineError("there is no text")

@@ -179,7 +179,7 @@ class Engine:
         self, text: str, voice: str | None = None, lang: str | None = None
     ) -> list[tuple[int, int, str]]:
         """(start, end, message) for each paragraph with letters the front end cannot read (left silent)."""
-        from fasttts_desktop.engine.text.scripts import script_warnings
+        from fasttts_desktop.engine.text.writing_systems import script_warnings
 
         return script_warnings(text, self.language(voice, lang))
 

@@ -17,7 +17,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QIcon
 from PySide6.QtWidgets import QMainWindow, QWidget
 
 from fasttts_desktop.engine.text.languages import lang_of_voice
-from fasttts_desktop.engine.text.scripts import script_warning
+from fasttts_desktop.engine.text.writing_systems import script_warning
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, AudioChunk
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions

@@ -27,7 +27,12 @@ from fasttts_desktop.engine.text.chunking import (
 )
 from fasttts_desktop.engine.text.languages import G2P, LANGUAGES, g2p_for
 from fasttts_desktop.engine.text.prepare import Prepared, prepare, reportable, runs
-from fasttts_desktop.engine.text.scripts import LATIN_FALLBACK, blank_unreadable, latin_only, reads_latin
+from fasttts_desktop.engine.text.writing_systems import (
+    LATIN_FALLBACK,
+    blank_unreadable,
+    latin_only,
+    reads_latin,
+)
 from fasttts_desktop.engine.types import (
     MAX_PHONEMES,
     SAMPLE_RATE,

@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 
-from fasttts_desktop.engine.text.scripts import HAN, script_of
+from fasttts_desktop.engine.text.writing_systems import HAN, script_of
 from fasttts_desktop.engine.types import EngineError
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?%?")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fasttts_desktop.engine.storage.jsonfile import read_json, write_json_atomic
-from fasttts_desktop.engine.text.scripts import HAN, KANA, script_of
+from fasttts_desktop.engine.text.writing_systems import HAN, KANA, script_of
 from fasttts_desktop.engine.types import EngineError
 
 __all__ = ["Lexicon", "LexiconEntry", "english_phonemes"]
