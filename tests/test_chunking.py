@@ -8,6 +8,7 @@ import time
 import pytest
 from timing_budget import within_budget
 
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 from fasttts_desktop.engine.text.chunk_estimate import estimate_chunk_count
 from fasttts_desktop.engine.text.chunking import (
     G2P_MAX_CHARS,
@@ -15,7 +16,6 @@ from fasttts_desktop.engine.text.chunking import (
     g2p_spans,
 )
 from fasttts_desktop.engine.types import MAX_PHONEMES
-from fasttts_desktop.engine.weights.config import kokoro_config
 
 HARVARD = [
     "The birch canoe slid on the smooth planks.",

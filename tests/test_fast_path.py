@@ -21,7 +21,7 @@ SPEED = 20.0
 
 @pytest.fixture(scope="module")
 def rand_kmodel():
-    from fasttts_desktop.engine.weights.model_build import build_kmodel, remove_weight_norm
+    from fasttts_desktop.engine.synthesis.model_build import build_kmodel, remove_weight_norm
 
     torch.manual_seed(0)
     return remove_weight_norm(build_kmodel())
@@ -41,7 +41,7 @@ def fast(rand_kmodel):
 def _weight_normed(kmodel) -> dict[str, torch.Tensor]:
     """The state dict in the weight store's form (weight_g / weight_v) from a model with weight norm
     removed."""
-    from fasttts_desktop.engine.weights.model_build import build_kmodel
+    from fasttts_desktop.engine.synthesis.model_build import build_kmodel
 
     skeleton = build_kmodel().state_dict()
     folded = kmodel.state_dict()
@@ -344,7 +344,7 @@ def test_failed_build_leaves_nothing(tmp_path):
 
 
 def test_model_built_without_init_equals_the_ordinary_build(rand_kmodel):
-    from fasttts_desktop.engine.weights.model_build import _construct, build_kmodel, remove_weight_norm
+    from fasttts_desktop.engine.synthesis.model_build import _construct, build_kmodel, remove_weight_norm
 
     state = build_kmodel().state_dict()  # weight_g / weight_v form, as the weight store gives it
     fast = remove_weight_norm(build_kmodel(state))  # on the meta device, handed the tensors

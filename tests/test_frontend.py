@@ -11,9 +11,9 @@ import pytest
 from netcut import run_without_network
 from timing_budget import within_budget
 
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 from fasttts_desktop.engine.text.frontend import FrontEnd, PhonemizedChunk, word_timings
 from fasttts_desktop.engine.types import SAMPLE_RATE, SAMPLES_PER_FRAME, EngineError
-from fasttts_desktop.engine.weights.config import kokoro_config
 
 HARVARD = "The birch canoe slid on the smooth planks."
 HARVARD_PHONEMES = "ðə bˈɜɹʧ kənˈu slˈɪd ˌɔn ðə smˈuð plˈæŋks."  # misaki 0.9.4, American

@@ -14,6 +14,7 @@ import torch
 
 from fasttts_desktop.engine.backend_choice import make_backend, pick_device
 from fasttts_desktop.engine.stream_helpers import ahead, fade_edges, in_groups
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 from fasttts_desktop.engine.synthesis.protocol import Backend, Request
 from fasttts_desktop.engine.types import (
     MAX_PHONEMES,
@@ -25,7 +26,6 @@ from fasttts_desktop.engine.types import (
     Progress,
     Voice,
 )
-from fasttts_desktop.engine.weights.config import kokoro_config
 
 if TYPE_CHECKING:  # imported where used: the front end and the weight store load spaCy, misaki, safetensors
     from fasttts_desktop.engine.engine_like import EngineLike

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fasttts_desktop.engine.weights.kokoro_parts import istftnet
+from fasttts_desktop.engine.synthesis.kokoro_parts import istftnet
 
 
 def per_channel(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -35,7 +35,7 @@ _IPA_TO_MISAKI_EN = (
 
 
 def _vocab() -> frozenset[str]:
-    from fasttts_desktop.engine.weights.config import kokoro_config
+    from fasttts_desktop.engine.synthesis.config import kokoro_config
 
     return frozenset(kokoro_config()["vocab"])
 

@@ -155,7 +155,7 @@ def _checked(state_dict: dict[str, torch.Tensor], label: str) -> dict[str, torch
 def _skeleton() -> torch.nn.Module:
     """KModel's structure with no memory behind it: the reference for names, shapes and module types (ours
     has KModel's, and needs no transformers import)."""
-    from fasttts_desktop.engine.weights.model_build import build_model
+    from fasttts_desktop.engine.synthesis.model_build import build_model
 
     with torch.device("meta"):
         return build_model()

@@ -215,7 +215,7 @@ def build_fast_model(
     """The model's modules (KokoroModel: kokoro's tree without transformers; weight norm folded) under our
     forward functions, on `device`. Progress after each step (the steps' times show in the warm-start
     bench)."""
-    from fasttts_desktop.engine.weights.model_build import build_folded_model
+    from fasttts_desktop.engine.synthesis.model_build import build_folded_model
 
     def step(fraction: float) -> None:
         if progress:
