@@ -1,4 +1,4 @@
-"""Command line: the window (no subcommand), `say`, `voices`, `bench`, and (cli_text) `phonemes`, `lexicon`,
+"""Command line: the window (no subcommand), `say`, `voices`, `bench`, and (text.py) `phonemes`, `lexicon`,
 `blend`.
 
 Whatever goes wrong, the user gets one line on stderr and an exit status, never a traceback: 2 for a

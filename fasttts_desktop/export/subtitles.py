@@ -1,4 +1,4 @@
-"""SRT and WebVTT files written cue by cue as chunks arrive, whole or not at all (engine/files.py)."""
+"""SRT and WebVTT files written cue by cue as chunks arrive, whole or not at all (engine/storage/files.py)."""
 
 from __future__ import annotations
 

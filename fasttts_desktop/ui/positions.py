@@ -2,7 +2,7 @@
 
 No Qt. Keyed by the document's path and a hash of its text, so an edited or replaced file starts afresh
 and the same book at another path is another book (a copy may be a different edition). The file is
-written whole or not at all (engine/files.py), and a damaged one is ignored, never fatal.
+written whole or not at all (engine/storage/files.py), and a damaged one is ignored, never fatal.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Small JSON files of the user's own making (saved blends, the lexicon): read leniently, written whole.
 
-A file is replaced only once its new content is complete on disk (engine/files.py), so a crash or a full
+A file is replaced only once its new content is complete on disk (storage/files.py), so a crash or a full
 disk leaves the previous version, never half of one.
 """
 
