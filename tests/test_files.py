@@ -1,6 +1,5 @@
 """Saving files (engine/storage/files.py, and every writer on it): whole or not at all, only over regular
-files,
-with the mode any new file would get, and one line naming the real reason when it fails.
+files, with the mode any new file would get, and one line naming the real reason when it fails.
 
 Faults are real: FIFOs, device nodes, a full tmpfs, a file-size limit, a folder the writer may not write
 (as an unprivileged user when the tests run as root), a save killed with SIGKILL.
