@@ -195,8 +195,8 @@ def test_a_save_is_made_while_speech_waits_for_the_listener(qtbot, make_app, tmp
     app.service.pause()
     qtbot.waitUntil(lambda: engine.made > MAKE_AHEAD_S, timeout=3000)
     target = tmp_path / "minute.wav"
-    with qtbot.waitSignal(app.service.saved, timeout=5000):
-        app.service.save(str(target), " ".join(f"Other {i}." for i in range(60)), "", 1.0)
+    with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
+        app.service.exports.save(str(target), " ".join(f"Other {i}." for i in range(60)), "", 1.0)
     assert target.stat().st_size > 60 * SAMPLE_RATE * 2  # a minute of 16-bit audio, never held back
     assert app.service.busy and app.service.paused  # the reading waited, as it was
     app.service.stop()

@@ -105,7 +105,7 @@ def test_ctrl_s_exports_through_the_export_dialog(qtbot, make_app, tmp_path):
     assert dialog is not None and dialog.isVisible()
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("wav"))
     dialog.path_edit.setText(str(tmp_path / "speech"))  # no extension: the chosen format's is added
-    with qtbot.waitSignal(app.service.saved, timeout=5000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
         dialog.export_button.click()
     assert (tmp_path / "speech.wav").stat().st_size > 44
     assert w.status_label.text().startswith(f"Exported {tmp_path / 'speech.wav'} (0:01 of audio")
@@ -164,7 +164,7 @@ def test_no_output_device_message_is_shown_and_save_still_works(qtbot, make_app,
         w.speak()
     assert w.banner.isVisible() and "No audio output device" in w.banner.text()
     assert "not played" in w.status_label.text()
-    with qtbot.waitSignal(app.service.saved, timeout=5000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
         w.save_to(str(tmp_path / "x.wav"))
     assert (tmp_path / "x.wav").exists()
 

@@ -167,8 +167,8 @@ def test_save_reuses_what_was_just_played(qtbot, make_app, tmp_path):
     with qtbot.waitSignal(app.service.utterance_finished, timeout=5000):
         app.service.speak(THREE, "jf_alpha", 1.2)
     target = tmp_path / "out.wav"
-    with qtbot.waitSignal(app.service.saved, timeout=5000):
-        app.service.save(str(target), THREE, "jf_alpha", 1.2)
+    with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
+        app.service.exports.save(str(target), THREE, "jf_alpha", 1.2)
     assert len(app.engine.calls) == 1  # not synthesized again
     audio, rate = soundfile.read(str(target), dtype="float32")  # by the library that wrote it
     assert rate == SAMPLE_RATE
@@ -176,9 +176,9 @@ def test_save_reuses_what_was_just_played(qtbot, make_app, tmp_path):
 
     # A different speed is a different utterance: made again, and saved with its progress shown.
     progress = []
-    app.service.save_progress.connect(lambda done, total: progress.append((done, total)))
-    with qtbot.waitSignal(app.service.saved, timeout=5000):
-        app.service.save(str(target), THREE, "jf_alpha", 1.0)
+    app.service.exports.chunks.connect(lambda done, total: progress.append((done, total)))
+    with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
+        app.service.exports.save(str(target), THREE, "jf_alpha", 1.0)
     assert len(app.engine.calls) == 2
     assert progress[-1] == (3, 3)
 
@@ -189,11 +189,11 @@ def test_a_cancelled_save_writes_nothing(qtbot, make_app, tmp_path):
     qtbot.waitUntil(lambda: app.service.is_ready)
     target = tmp_path / "cancelled.wav"
     failed = []
-    app.service.save_failed.connect(failed.append)
-    app.service.save(str(target), THREE, "", 1.0)
+    app.service.exports.failed.connect(failed.append)
+    app.service.exports.save(str(target), THREE, "", 1.0)
     qtbot.waitUntil(engine.in_chunk.is_set, timeout=2000)
     app.window.exporter.panel.cancel_button.click()
-    assert failed == [""] and not app.service.saving
+    assert failed == [""] and not app.service.exports.busy
     qtbot.wait(1200)
     assert list(tmp_path.glob("cancelled*")) == [] and list(tmp_path.glob(".cancelled*")) == []
     assert failed == [""]  # the engine thread's late report was ignored
@@ -202,8 +202,8 @@ def test_a_cancelled_save_writes_nothing(qtbot, make_app, tmp_path):
 def test_an_unwritable_path_gives_a_clear_error(qtbot, make_app, tmp_path):
     app = make_app()
     qtbot.waitUntil(lambda: app.service.is_ready)
-    with qtbot.waitSignal(app.service.save_failed, timeout=5000) as failed:
-        app.service.save(str(tmp_path / "no-such-folder" / "x.wav"), "Hi.", "", 1.0)
+    with qtbot.waitSignal(app.service.exports.failed, timeout=5000) as failed:
+        app.service.exports.save(str(tmp_path / "no-such-folder" / "x.wav"), "Hi.", "", 1.0)
     assert "does not exist" in failed.args[0]
 
 
@@ -224,8 +224,8 @@ def test_without_an_output_device_speech_still_finishes_and_save_works(qtbot, tm
             service.speak(THREE, "", 1.0)
         assert finished.args[0].first_sound_s is None and finished.args[0].chunks == 3
         assert problems == ["No audio output device was found."]
-        with qtbot.waitSignal(service.saved, timeout=5000):
-            service.save(str(tmp_path / "x.wav"), THREE, "", 1.0)
+        with qtbot.waitSignal(service.exports.finished, timeout=5000):
+            service.exports.save(str(tmp_path / "x.wav"), THREE, "", 1.0)
         assert len(engine.calls) == 1
     finally:
         assert service.shutdown()

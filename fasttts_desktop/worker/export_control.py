@@ -1,4 +1,5 @@
-"""The GUI thread's side of exports: start one, follow it, cancel it. Part of SpeechService (its `exports`).
+"""The GUI thread's side of exports: start one, follow it, cancel it. SpeechService's `exports`: the one way
+the window and the tests export.
 
 An export runs beside the reading: Stop stops the reading, not the export; only `cancel` (or closing the
 window) ends an export early, and then no file is left behind.
@@ -54,6 +55,11 @@ class ExportControl(QObject):
         self._request.emit(self._current, request)
         self.started.emit(request)
         return self._current
+
+    def save(self, path: str, text: str, voice: str, speed: float, **options) -> int:
+        """Export `text` to `path` beside the reading; `options` as ExportRequest's (subtitles, chapters,
+        title, format). The format comes from the extension unless `format` names it."""
+        return self.start(ExportRequest(path, text, voice, speed, **options))
 
     def cancel(self) -> None:
         """Abandon the export in progress; its files are never put in place (the writers are atomic)."""

@@ -21,7 +21,7 @@ from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk
 from fasttts_desktop.playback.audio_output import PlaybackStats
 from fasttts_desktop.worker.engine_tools import ToolsControl
 from fasttts_desktop.worker.engine_worker import MAKE_AHEAD_S, EngineInfo, EngineWorker, Progress
-from fasttts_desktop.worker.export_control import ExportControl, ExportRequest
+from fasttts_desktop.worker.export_control import ExportControl
 from fasttts_desktop.worker.follow import Heard, Timeline
 from fasttts_desktop.worker.player import Player
 
@@ -78,9 +78,6 @@ class SpeechService(QObject):
     utterance_finished = Signal(object)  # UtteranceStats
     speech_error = Signal(str)
     device_problem = Signal(str)  # "" once sound works again
-    save_progress = Signal(int, int)  # an export's chunks written, expected (`exports` reports more)
-    saved = Signal(object)  # ExportSummary
-    save_failed = Signal(str)  # "" when cancelled
     crashed = Signal(str)
     chunk_played = Signal(int, object)  # request, AudioChunk: what went to the player (tests and logs)
     paused_changed = Signal(bool)
@@ -120,9 +117,6 @@ class SpeechService(QObject):
         self._request_load.connect(self._worker.load)
         self._request_speak.connect(self._worker.speak)
         self.exports = ExportControl(self._worker, self._new_request, self)
-        self.exports.chunks.connect(self.save_progress)
-        self.exports.finished.connect(self.saved)
-        self.exports.failed.connect(self.save_failed)
         self.tools = ToolsControl(self._worker.tools, self)  # voices read again, phonemes, the lexicon
         w = self._worker
         w.load_progress.connect(self.load_progress)
@@ -173,7 +167,7 @@ class SpeechService(QObject):
 
     def stop(self) -> None:
         """Fade out (~20 ms, silent within 100 ms) and drop the rest of the utterance (not an export:
-        that goes on beside the reading until `cancel_save`)."""
+        that goes on beside the reading until `exports.cancel`)."""
         self._worker.wanted.stop_speech()
         stats = self.player.stop()
         if self._utterance is not None:
@@ -250,18 +244,6 @@ class SpeechService(QObject):
         if abs(seconds - self._ahead_shown) >= 0.05 or (seconds == 0) != (self._ahead_shown == 0):
             self._ahead_shown = seconds
             self.ahead_changed.emit(seconds)
-
-    def save(self, path: str, text: str, voice: str, speed: float, **options) -> None:
-        """Export `text` to `path` beside the reading; `options` as ExportRequest's (subtitles, chapters,
-        title, format). The format comes from the extension unless `format` names it."""
-        self.exports.start(ExportRequest(path, text, voice, speed, **options))
-
-    @property
-    def saving(self) -> bool:
-        return self.exports.busy
-
-    def cancel_save(self) -> None:
-        self.exports.cancel()
 
     def shutdown(self, wait_s: float = 3.0) -> bool:
         """Stop sound and the engine thread. False if a chunk was still being made after `wait_s`."""
