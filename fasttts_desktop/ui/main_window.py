@@ -81,7 +81,9 @@ class MainWindow(EngineReports, QMainWindow):
         # Each feature wires its own actions and widgets (exporting.py, output_menu.py, clipboard_tray.py,
         # voice_dialogs.py).
         self.exporter = Exporter(self)
-        self.outputs = OutputMenu(self)
+        self.outputs = OutputMenu(
+            self.commands.output_menu, self.service.player, self.settings, self.status_label, self
+        )
         self.clipboard_tray = ClipboardAndTray(self)
         self.voice_dialogs = VoiceDialogs(self)
         self._connect()
