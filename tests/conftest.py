@@ -56,7 +56,7 @@ def weights(weights_cache_dir):
 @pytest.fixture(scope="session")
 def kmodel(weights):
     """kokoro's own KModel (float32, CPU, eval, weight norm kept) with `weights`. Leave it as you found it."""
-    from fasttts_desktop.engine.weights.model_build import build_kmodel
+    from fasttts_desktop.engine.synthesis.model_build import build_kmodel
 
     return build_kmodel(weights.state_dict)
 

@@ -32,7 +32,7 @@ class Case:
         if self.text is not None:
             return self.text
         data = self.stdin if self.stdin is not None else self.file
-        from fasttts_desktop.textinput import decode
+        from fasttts_desktop.cli.textinput import decode
 
         return decode(data, "input").text
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from audio_checks import pitch_track
 
-from fasttts_desktop.engine.blends import (
+from fasttts_desktop.engine.storage.blends import (
     Blend,
     blend_pack,
     delete_blend,

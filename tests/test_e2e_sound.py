@@ -80,7 +80,7 @@ def test_the_sink_hears_the_utterance_as_it_is_made_and_save_writes_it(qtbot, re
 
     # Save now: same text, voice and speed, so it is what was just played, sample for sample.
     target = tmp_path / "played.wav"
-    with qtbot.waitSignal(app.service.saved, timeout=10_000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=10_000):
         w.save_to(str(target))
     saved, rate = soundfile.read(str(target), dtype="float32")  # read back by the library that wrote it
     played = np.concatenate([c.audio for _, c in made])

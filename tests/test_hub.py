@@ -18,6 +18,7 @@ from typing import ClassVar
 
 import pytest
 import torch
+from timing_budget import within_budget
 
 from fasttts_desktop.engine.weights import hub
 from fasttts_desktop.engine.weights.store import HUB_SOURCE, OFFLINE_SOURCE, load_weights
@@ -169,13 +170,13 @@ def test_unreachable_hub_costs_seconds_and_falls_back_offline(
     timeout = 3.0
     t0 = time.perf_counter()
     assert hub.fetch(timeout) is None
-    assert time.perf_counter() - t0 < timeout + 0.5
+    within_budget("a hub fetch that cannot connect", time.perf_counter() - t0, timeout + 0.5)
     t0 = time.perf_counter()
     w = load_weights(use_hub=True, hub_timeout_s=timeout, cache_dir=weights_cache_dir)
     elapsed = time.perf_counter() - t0
     assert w.source == OFFLINE_SOURCE and w.fingerprint == weights.fingerprint
     assert set(w.voices) == JAPANESE
-    assert elapsed < 6.0, elapsed
+    within_budget("offline fallback after the hub timed out", elapsed, 6.0)
 
 
 def test_hf_cache_is_used_first_even_when_the_hub_is_down(
@@ -186,7 +187,7 @@ def test_hf_cache_is_used_first_even_when_the_hub_is_down(
     )
     t0 = time.perf_counter()
     w = load_weights(use_hub=True, hub_timeout_s=1.0, cache_dir=weights_cache_dir)
-    assert time.perf_counter() - t0 < 6.0
+    within_budget("loading through the hub", time.perf_counter() - t0, 6.0)
     assert w.source == HUB_SOURCE
     assert w.fingerprint == weights.fingerprint  # the same Kokoro v1.0 values, read from kokoro's .pth layout
     assert set(w.voices) == JAPANESE | {"af_heart"}

@@ -12,11 +12,11 @@ import pytest
 from audio_checks import pitch_track
 from netcut import run_without_network
 
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 from fasttts_desktop.engine.text.frontend import word_timings
 from fasttts_desktop.engine.text.languages import front_end_for, g2p_for, lang_of_voice, resolve_lang
-from fasttts_desktop.engine.text.scripts import blank_unreadable, script_warning, script_warnings
+from fasttts_desktop.engine.text.writing_systems import blank_unreadable, script_warning, script_warnings
 from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError
-from fasttts_desktop.engine.weights.config import kokoro_config
 
 VOCAB = set(kokoro_config()["vocab"])
 JA = "こんにちは、世界。今日は2024年12月3日です。東京タワーに行きました！"

@@ -12,11 +12,11 @@ from pause_checks import ramp, split_at_pause
 from PySide6.QtCore import QSettings
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker import output_devices
-from fasttts_desktop.worker.audio_output import Playback
-from fasttts_desktop.worker.output_devices import OutputDevice
+from fasttts_desktop.playback import output_devices
+from fasttts_desktop.playback.audio_output import Playback
+from fasttts_desktop.playback.output_devices import OutputDevice
+from fasttts_desktop.playback.sound_stream import NoOutputDevice
 from fasttts_desktop.worker.player import Player
-from fasttts_desktop.worker.sound_stream import NoOutputDevice
 
 pytest_plugins = ["app_fixtures"]
 

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fasttts_desktop.engine.blends import saved_blends
-from fasttts_desktop.engine.paths import config_dir
+from fasttts_desktop.engine.storage.blends import saved_blends
+from fasttts_desktop.engine.storage.paths import config_dir
 from fasttts_desktop.engine.text.lexicon import Lexicon
 from fasttts_desktop.ui.lexicon_entry import EntryDialog
 from fasttts_desktop.ui.voice_mixer import SAMPLES, VoiceMixer

@@ -107,7 +107,7 @@ def test_ctrl_s_exports_through_the_export_dialog(qtbot, make_app, tmp_path):
     assert dialog is not None and dialog.isVisible()
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("wav"))
     dialog.path_edit.setText(str(tmp_path / "speech"))  # no extension: the chosen format's is added
-    with qtbot.waitSignal(app.service.saved, timeout=5000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
         dialog.export_button.click()
     assert (tmp_path / "speech.wav").stat().st_size > 44
     assert w.status_label.text().startswith(f"Exported {tmp_path / 'speech.wav'} (0:01 of audio")
@@ -153,7 +153,7 @@ def test_a_failed_load_is_shown_and_speak_explains_it(qtbot, make_app):
 
 
 def test_no_output_device_message_is_shown_and_save_still_works(qtbot, make_app, tmp_path):
-    from fasttts_desktop.worker.sound_stream import NoOutputDevice
+    from fasttts_desktop.playback.sound_stream import NoOutputDevice
 
     def no_device(*args, **kwargs):
         raise NoOutputDevice("No audio output device was found, so speech cannot be played.")
@@ -166,7 +166,7 @@ def test_no_output_device_message_is_shown_and_save_still_works(qtbot, make_app,
         w.speak()
     assert w.banner.isVisible() and "No audio output device" in w.banner.text()
     assert "not played" in w.status_label.text()
-    with qtbot.waitSignal(app.service.saved, timeout=5000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
         w.save_to(str(tmp_path / "x.wav"))
     assert (tmp_path / "x.wav").exists()
 

@@ -226,7 +226,7 @@ def test_a_model_that_fails_every_chunk_stops_with_one_error(engine, monkeypatch
     ],
 )
 def test_script_warning(text, lang, expect):
-    from fasttts_desktop.engine.text.scripts import script_warning
+    from fasttts_desktop.engine.text.writing_systems import script_warning
 
     warning = script_warning(text, lang)
     if expect is None:

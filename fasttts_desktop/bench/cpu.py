@@ -115,9 +115,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from fasttts_desktop.engine import Engine
+    from fasttts_desktop.engine.synthesis.config import kokoro_config
     from fasttts_desktop.engine.synthesis.eager import EagerBackend
     from fasttts_desktop.engine.synthesis.protocol import Request, Result
-    from fasttts_desktop.engine.weights.config import kokoro_config
     from fasttts_desktop.engine.weights.store import load_weights
 
     load_before = os.getloadavg()

@@ -54,7 +54,7 @@ def load(weights_file: str | None = None, random_weights: bool = False) -> Bench
         blob = torch.load(weights_file, weights_only=True)
         return BenchWeights(blob["state_dict"], offline_voices(), blob["fingerprint"])
     if random_weights:
-        from fasttts_desktop.engine.weights.model_build import build_model
+        from fasttts_desktop.engine.synthesis.model_build import build_model
 
         torch.manual_seed(0)
         return BenchWeights(build_model().state_dict(), offline_voices(), "random-seed0")
@@ -65,8 +65,8 @@ def load(weights_file: str | None = None, random_weights: bool = False) -> Bench
 
 
 def requests(items: list[dict], pack, speed: float):
+    from fasttts_desktop.engine.synthesis.config import kokoro_config
     from fasttts_desktop.engine.synthesis.protocol import Request
-    from fasttts_desktop.engine.weights.config import kokoro_config
 
     vocab = kokoro_config()["vocab"]
     return [Request.from_phonemes(item["phonemes"], pack, speed, vocab) for item in items]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from fasttts_desktop.desktop import APP_ID
 from fasttts_desktop.desktop.icons import SIZES, SVG, render_png
-from fasttts_desktop.engine.files import write_bytes_atomic, write_text_atomic
+from fasttts_desktop.engine.storage.files import write_bytes_atomic, write_text_atomic
 from fasttts_desktop.engine.types import EngineError
 
 # What the window opens (engine/text/documents/load.py's suffixes), by MIME type; text/x-markdown is what

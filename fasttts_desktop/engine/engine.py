@@ -14,6 +14,7 @@ import torch
 
 from fasttts_desktop.engine.backend_choice import make_backend, pick_device
 from fasttts_desktop.engine.stream_helpers import ahead, fade_edges, in_groups
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 from fasttts_desktop.engine.synthesis.protocol import Backend, Request
 from fasttts_desktop.engine.types import (
     MAX_PHONEMES,
@@ -25,10 +26,10 @@ from fasttts_desktop.engine.types import (
     Progress,
     Voice,
 )
-from fasttts_desktop.engine.weights.config import kokoro_config
 
 if TYPE_CHECKING:  # imported where used: the front end and the weight store load spaCy, misaki, safetensors
-    from fasttts_desktop.engine.blends import Blend
+    from fasttts_desktop.engine.engine_like import EngineLike
+    from fasttts_desktop.engine.storage.blends import Blend
     from fasttts_desktop.engine.synthesis.protocol import Result
     from fasttts_desktop.engine.text.frontend import FrontEnd, PhonemizedChunk
     from fasttts_desktop.engine.text.lexicon import Lexicon
@@ -109,7 +110,7 @@ class Engine:
     @property
     def voices(self) -> list[Voice]:
         """The voice packs, then the user's saved blends (a blend speaks its first voice's language)."""
-        from fasttts_desktop.engine.blends import saved_blends
+        from fasttts_desktop.engine.storage.blends import saved_blends
 
         try:
             blends = saved_blends()
@@ -127,7 +128,7 @@ class Engine:
         for v in self._pack_voices:
             if v.name == name:
                 return v
-        from fasttts_desktop.engine.blends import blend_pack, is_blend_spec, parse_blend, saved_blends
+        from fasttts_desktop.engine.storage.blends import blend_pack, is_blend_spec, parse_blend, saved_blends
 
         blend = saved_blends().get(name) if not is_blend_spec(name) else parse_blend(name)
         if blend is None:
@@ -143,7 +144,7 @@ class Engine:
         v = self.voice(name)
         if v.name in self._packs:
             return self._packs[v.name]
-        from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+        from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blends
 
         blend = parse_blend(v.name) if is_blend_spec(v.name) else saved_blends()[v.name]
         with self._blend_lock:
@@ -178,7 +179,7 @@ class Engine:
         self, text: str, voice: str | None = None, lang: str | None = None
     ) -> list[tuple[int, int, str]]:
         """(start, end, message) for each paragraph with letters the front end cannot read (left silent)."""
-        from fasttts_desktop.engine.text.scripts import script_warnings
+        from fasttts_desktop.engine.text.writing_systems import script_warnings
 
         return script_warnings(text, self.language(voice, lang))
 
@@ -351,3 +352,8 @@ def _load_lexicon(engine: Engine, path: Path | None = None) -> Lexicon:
 def _one_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _conforms(engine: Engine) -> EngineLike:
+    """Never called: mypy checks here that Engine is what the worker and the window take."""
+    return engine

@@ -4,8 +4,8 @@ One writer per file, fed chunk by chunk, so a 10-hour book never sits in memory.
 Ogg (Vorbis, Opus) go through soundfile (libsndfile >= 1.1 encodes MP3 and Opus; its wheel bundles its
 own copy), WAV with a size check of its own (wav.py); M4B/M4A (AAC in MP4, with chapter marks) through
 PyAV, see m4b.py. Every file is written under a temporary name and renamed into place by `close()`
-(engine/files.py), and a write that fails for want of space reads "no space left on device" whatever the
-library said.
+(engine/storage/files.py), and a write that fails for want of space reads "no space left on device"
+whatever the library said.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fasttts_desktop.engine.files import AtomicFile, WholeOrNothing
+from fasttts_desktop.engine.storage.files import AtomicFile, WholeOrNothing
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.export.errors import ExportError
 from fasttts_desktop.export.loudness import Leveller

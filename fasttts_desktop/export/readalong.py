@@ -20,7 +20,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from fasttts_desktop.engine.files import AtomicFile, WholeOrNothing
+from fasttts_desktop.engine.storage.files import AtomicFile, WholeOrNothing
 from fasttts_desktop.engine.types import AudioChunk
 from fasttts_desktop.export.audio import AudioWriter, open_audio_writer
 from fasttts_desktop.export.cues import word_spans

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from fasttts_desktop.engine.files import describe_os_error
+from fasttts_desktop.engine.storage.files import describe_os_error
 from fasttts_desktop.export.errors import ExportError
 
 MAX_COVER_BYTES = 20 * 1024 * 1024  # a cover is a picture, not a payload

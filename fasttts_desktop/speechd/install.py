@@ -19,7 +19,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from fasttts_desktop.engine.files import write_text_atomic
+from fasttts_desktop.engine.storage.files import write_text_atomic
 from fasttts_desktop.engine.types import EngineError
 
 MODULE = "fasttts"

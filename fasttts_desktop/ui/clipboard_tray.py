@@ -20,7 +20,7 @@ from PySide6.QtGui import QClipboard, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from fasttts_desktop.engine.text.languages import lang_of_voice
-from fasttts_desktop.engine.text.scripts import script_warning
+from fasttts_desktop.engine.text.writing_systems import script_warning
 
 if TYPE_CHECKING:  # main_window.py imports this module
     from fasttts_desktop.ui.main_window import MainWindow

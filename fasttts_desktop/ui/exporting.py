@@ -77,7 +77,7 @@ class Exporter(QObject):
         self.action = w.commands.export_audio
         self.action.triggered.connect(self.ask)
         w.save_button.clicked.connect(self.action.trigger)
-        self.panel.cancel_button.clicked.connect(w.service.cancel_save)
+        self.panel.cancel_button.clicked.connect(w.service.exports.cancel)
         exports = w.service.exports
         exports.started.connect(self._on_started)
         exports.progress.connect(self.panel.show_progress)
@@ -109,7 +109,7 @@ class Exporter(QObject):
             return
         opened = self.window.documents.current
         chapters = chapter_marks(opened.document.headings) if opened is not None and choice.chapters else ()
-        self.window.service.save(
+        self.window.service.exports.save(
             choice.path,
             text,
             self.window.voice(),

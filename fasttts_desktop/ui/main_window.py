@@ -17,7 +17,7 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QIcon
 from PySide6.QtWidgets import QMainWindow, QWidget
 
 from fasttts_desktop.engine.text.languages import lang_of_voice
-from fasttts_desktop.engine.text.scripts import script_warning
+from fasttts_desktop.engine.text.writing_systems import script_warning
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, AudioChunk
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
@@ -89,7 +89,9 @@ class MainWindow(EngineReports, QMainWindow):
         # Each feature wires its own actions and widgets (exporting.py, output_menu.py, clipboard_tray.py,
         # voice_dialogs.py, desktop_menu.py, media_controls.py).
         self.exporter = Exporter(self)
-        self.outputs = OutputMenu(self)
+        self.outputs = OutputMenu(
+            self.commands.output_menu, self.service.player, self.settings, self.status_label, self
+        )
         self.clipboard_tray = ClipboardAndTray(self)
         self.voice_dialogs = VoiceDialogs(self)
         self.desktop_entry = DesktopEntryMenu(self)
@@ -195,10 +197,14 @@ class MainWindow(EngineReports, QMainWindow):
 
     @Slot()
     def toggle_pause(self) -> None:
-        if self.service.busy:
-            self.reader.toggle_pause()
-        else:
+        """Play/Pause (the menu, Ctrl+Space, the media key, the tray): the one pause path. With nothing being
+        read, read."""
+        if not self.service.busy:
             self.speak()
+        elif self.service.paused:
+            self.reader.resume()
+        else:
+            self.service.pause()
 
     @Slot()
     def stop(self) -> None:

@@ -244,10 +244,8 @@ class MediaControls(QObject):
 
     def play(self) -> None:
         w = self.window
-        if not w.service.busy:
-            w.speak()
-        elif w.service.paused:
-            w.reader.toggle_pause()
+        if not w.service.busy or w.service.paused:  # Play never pauses: the window's one pause path otherwise
+            w.toggle_pause()
 
     def set_rate(self, rate: float) -> None:
         if MIN_SPEED <= rate <= MAX_SPEED:  # the spec: a rate outside the range is ignored

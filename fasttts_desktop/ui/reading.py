@@ -157,18 +157,10 @@ class Reader(QObject):
         if text.strip():
             self.speak_from(index.read_from(offset))
 
-    def toggle_pause(self) -> None:
-        """Play/Pause: pause or resume what is being read; with nothing being read, read."""
-        if not self.service.busy:
-            self.speak()
-        elif self.service.paused:
-            self.edit.set_following(True)
-            self.service.resume()
-        else:
-            self.service.pause()
-
-    def stop(self) -> None:
-        self.service.stop()
+    def resume(self) -> None:
+        """Go on from the pause, the view following the reading again."""
+        self.edit.set_following(True)
+        self.service.resume()
 
     def restart(self) -> None:
         """Read on from the current sentence with the window's voice and speed now (they were changed)."""

@@ -1,4 +1,5 @@
-"""The GUI thread's side of exports: start one, follow it, cancel it. Part of SpeechService (its `exports`).
+"""The GUI thread's side of exports: start one, follow it, cancel it. SpeechService's `exports`: the one way
+the window and the tests export.
 
 An export runs beside the reading: Stop stops the reading, not the export; only `cancel` (or closing the
 window) ends an export early, and then no file is left behind.
@@ -49,15 +50,20 @@ class ExportControl(QObject):
             self.cancel()
         self._current = self._new_request()
         self.request = request
-        self._worker.wanted_save = self._current
+        self._worker.wanted.save(self._current)
         log.info("export #%d to %s", self._current, request.path)
         self._request.emit(self._current, request)
         self.started.emit(request)
         return self._current
 
+    def save(self, path: str, text: str, voice: str, speed: float, **options) -> int:
+        """Export `text` to `path` beside the reading; `options` as ExportRequest's (subtitles, chapters,
+        title, format). The format comes from the extension unless `format` names it."""
+        return self.start(ExportRequest(path, text, voice, speed, **options))
+
     def cancel(self) -> None:
         """Abandon the export in progress; its files are never put in place (the writers are atomic)."""
-        self._worker.wanted_save = 0
+        self._worker.wanted.cancel_save()
         if self._current:
             log.info("export #%d cancelled", self._current)
             self._current = 0

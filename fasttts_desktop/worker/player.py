@@ -10,9 +10,9 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from fasttts_desktop.worker.audio_output import Playback, PlaybackStats
-from fasttts_desktop.worker.output_devices import OutputDevice, describe, list_outputs
-from fasttts_desktop.worker.sound_stream import NoOutputDevice, warm_up_output
+from fasttts_desktop.playback.audio_output import Playback, PlaybackStats
+from fasttts_desktop.playback.output_devices import OutputDevice, describe, list_outputs
+from fasttts_desktop.playback.sound_stream import NoOutputDevice, warm_up_output
 
 log = logging.getLogger(__name__)
 

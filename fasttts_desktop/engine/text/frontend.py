@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 from fasttts_desktop.engine.text.chunk_estimate import estimate_chunk_count
 from fasttts_desktop.engine.text.chunking import (
     SILENT_PHONEMES,
@@ -27,7 +28,12 @@ from fasttts_desktop.engine.text.chunking import (
 )
 from fasttts_desktop.engine.text.languages import G2P, LANGUAGES, g2p_for
 from fasttts_desktop.engine.text.prepare import Prepared, prepare, reportable, runs
-from fasttts_desktop.engine.text.scripts import LATIN_FALLBACK, blank_unreadable, latin_only, reads_latin
+from fasttts_desktop.engine.text.writing_systems import (
+    LATIN_FALLBACK,
+    blank_unreadable,
+    latin_only,
+    reads_latin,
+)
 from fasttts_desktop.engine.types import (
     MAX_PHONEMES,
     SAMPLE_RATE,
@@ -36,7 +42,6 @@ from fasttts_desktop.engine.types import (
     TextChunk,
     WordTiming,
 )
-from fasttts_desktop.engine.weights.config import kokoro_config
 
 __all__ = ["LANGUAGES", "FrontEnd", "PhonemizedChunk", "estimate_chunk_count", "word_timings"]
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fasttts_desktop.engine.jsonfile import read_json, write_json_atomic
-from fasttts_desktop.engine.text.scripts import HAN, KANA, script_of
+from fasttts_desktop.engine.storage.jsonfile import read_json, write_json_atomic
+from fasttts_desktop.engine.text.writing_systems import HAN, KANA, script_of
 from fasttts_desktop.engine.types import EngineError
 
 __all__ = ["Lexicon", "LexiconEntry", "english_phonemes"]
@@ -35,7 +35,7 @@ _IPA_TO_MISAKI_EN = (
 
 
 def _vocab() -> frozenset[str]:
-    from fasttts_desktop.engine.weights.config import kokoro_config
+    from fasttts_desktop.engine.synthesis.config import kokoro_config
 
     return frozenset(kokoro_config()["vocab"])
 
@@ -118,7 +118,7 @@ class Lexicon:
 
     @staticmethod
     def default_path() -> Path:
-        from fasttts_desktop.engine.paths import config_dir
+        from fasttts_desktop.engine.storage.paths import config_dir
 
         return config_dir() / FILE_NAME
 

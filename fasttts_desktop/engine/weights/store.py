@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
-from fasttts_desktop.engine import paths
-from fasttts_desktop.engine.files import SaveError, cannot_save, describe_os_error, write_bytes_atomic
+from fasttts_desktop.engine.storage import paths
+from fasttts_desktop.engine.storage.files import SaveError, cannot_save, describe_os_error, write_bytes_atomic
 from fasttts_desktop.engine.types import EngineError, Progress
 from fasttts_desktop.engine.weights import hub, onnx_convert, voices
 
@@ -155,7 +155,7 @@ def _checked(state_dict: dict[str, torch.Tensor], label: str) -> dict[str, torch
 def _skeleton() -> torch.nn.Module:
     """KModel's structure with no memory behind it: the reference for names, shapes and module types (ours
     has KModel's, and needs no transformers import)."""
-    from fasttts_desktop.engine.weights.model_build import build_model
+    from fasttts_desktop.engine.synthesis.model_build import build_model
 
     with torch.device("meta"):
         return build_model()

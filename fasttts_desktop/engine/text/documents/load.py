@@ -7,7 +7,7 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from fasttts_desktop.engine.files import describe_os_error
+from fasttts_desktop.engine.storage.files import describe_os_error
 from fasttts_desktop.engine.text.documents.model import KINDS, Document, DocumentError
 from fasttts_desktop.engine.text.documents.more_kinds import (
     MORE_KINDS,

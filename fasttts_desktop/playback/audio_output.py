@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.sound_stream import NoOutputDevice, open_sounddevice_stream, sounddevice_module
+from fasttts_desktop.playback.sound_stream import NoOutputDevice, open_sounddevice_stream, sounddevice_module
 
 log = logging.getLogger(__name__)
 

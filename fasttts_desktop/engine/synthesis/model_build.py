@@ -23,8 +23,8 @@ from typing import Any, TypeVar
 
 import torch
 
-from fasttts_desktop.engine.files import write_bytes_atomic
-from fasttts_desktop.engine.weights.config import kokoro_config
+from fasttts_desktop.engine.storage.files import write_bytes_atomic
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +197,8 @@ def build_folded_model(
     seconds on a 2-core machine). Parameters start as uninitialised CPU tensors, never touched, then
     replaced by the given ones. `cast`, `consume`: as for `fold_weight_norm`."""
     from fasttts_desktop.engine.synthesis import prosody
+    from fasttts_desktop.engine.synthesis.kokoro_parts import istftnet
     from fasttts_desktop.engine.synthesis.model import KokoroModel
-    from fasttts_desktop.engine.weights.kokoro_parts import istftnet
 
     folded = fold_weight_norm(state_dict, cast, consume)
     kokoro_blocks: Any = istftnet()  # kokoro.istftnet, untyped; its weight_norm is swapped below

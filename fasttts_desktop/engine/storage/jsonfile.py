@@ -1,6 +1,6 @@
 """Small JSON files of the user's own making (saved blends, the lexicon): read leniently, written whole.
 
-A file is replaced only once its new content is complete on disk (engine/files.py), so a crash or a full
+A file is replaced only once its new content is complete on disk (storage/files.py), so a crash or a full
 disk leaves the previous version, never half of one.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fasttts_desktop.engine.files import cannot_save, describe_os_error, write_text_atomic
+from fasttts_desktop.engine.storage.files import cannot_save, describe_os_error, write_text_atomic
 from fasttts_desktop.engine.types import EngineError
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fasttts_desktop.engine.jsonfile import read_json, write_json_atomic
+from fasttts_desktop.engine.storage.jsonfile import read_json, write_json_atomic
 from fasttts_desktop.engine.types import EngineError
 
 if TYPE_CHECKING:  # torch costs seconds to import; the blend dialog's parsing needs none of it
@@ -96,7 +96,7 @@ def blend_pack(blend: Blend, packs: dict[str, torch.Tensor]) -> torch.Tensor:
 
 
 def _path() -> Path:
-    from fasttts_desktop.engine.paths import config_dir
+    from fasttts_desktop.engine.storage.paths import config_dir
 
     return config_dir() / FILE_NAME
 

@@ -1,4 +1,4 @@
-"""Command line: the window (no subcommand), `say`, `voices`, `bench`, and (cli_text) `phonemes`, `lexicon`,
+"""Command line: the window (no subcommand), `say`, `voices`, `bench`, and (text.py) `phonemes`, `lexicon`,
 `blend`.
 
 Whatever goes wrong, the user gets one line on stderr and an exit status, never a traceback: 2 for a
@@ -17,7 +17,9 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from fasttts_desktop import __version__, cli_desktop, cli_text
+from fasttts_desktop import __version__
+from fasttts_desktop.cli import desktop as cli_desktop
+from fasttts_desktop.cli import text as cli_text
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, EngineError
 
 _GUI_HELP = "With no command, opens the window (with PATH: that document, ready to read)."
@@ -153,7 +155,7 @@ def _warn(message: str) -> None:
 
 def _read_text(args: argparse.Namespace):
     """The text to speak (a textinput.Text); every way of giving it is bounded and decoded."""
-    from fasttts_desktop import textinput
+    from fasttts_desktop.cli import textinput
 
     if args.file and args.text is not None:
         raise EngineError("give the text as an argument or with --file, not both")
@@ -188,7 +190,7 @@ def _progress_printer(stream=sys.stderr):
 
 def _check_voice(args: argparse.Namespace) -> None:
     """An unknown --voice or --lang (or unreadable --voices) is reported before the model loads."""
-    from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+    from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blends
     from fasttts_desktop.engine.text.languages import resolve_lang
     from fasttts_desktop.engine.weights import hub
     from fasttts_desktop.engine.weights.voices import voice_names
@@ -217,9 +219,9 @@ def _load_engine(args: argparse.Namespace):
 
 
 def _say(args: argparse.Namespace) -> int:
-    from fasttts_desktop.cli_book import book_info, open_output
-    from fasttts_desktop.cli_say import speak_to_file
-    from fasttts_desktop.engine.files import check_target
+    from fasttts_desktop.cli.book import book_info, open_output
+    from fasttts_desktop.cli.say import speak_to_file
+    from fasttts_desktop.engine.storage.files import check_target
     from fasttts_desktop.export.subtitles import subtitle_format_for
 
     given = _read_text(args)
@@ -252,8 +254,8 @@ def _say(args: argparse.Namespace) -> int:
 
 
 def _voices(args: argparse.Namespace) -> int:
-    from fasttts_desktop.cli_say import print_out
-    from fasttts_desktop.engine.blends import saved_blends
+    from fasttts_desktop.cli.say import print_out
+    from fasttts_desktop.engine.storage.blends import saved_blends
 
     engine = _load_engine(args)
     blends = saved_blends()
@@ -303,7 +305,7 @@ def _quiet_logging() -> None:
 
 
 def _describe(exc: OSError) -> str:
-    from fasttts_desktop.engine.files import describe_os_error
+    from fasttts_desktop.engine.storage.files import describe_os_error
 
     where = f"{exc.filename}: " if exc.filename else ""
     return f"{where}{describe_os_error(exc)}"

@@ -52,7 +52,7 @@ def _phonemes(args: argparse.Namespace, text: str, warn) -> int:
     from fasttts_desktop.engine.text.languages import front_end_for, lang_of_voice, resolve_lang
     from fasttts_desktop.engine.text.lexicon import Lexicon
     from fasttts_desktop.engine.text.prepare import describe_unspoken
-    from fasttts_desktop.engine.text.scripts import script_warnings
+    from fasttts_desktop.engine.text.writing_systems import script_warnings
 
     if not text.strip():
         raise EngineError("there is no text")
@@ -94,7 +94,7 @@ def _lexicon(args: argparse.Namespace) -> int:
 
 
 def _blend(args: argparse.Namespace) -> int:
-    from fasttts_desktop.engine.blends import delete_blend, save_blend, saved_blends
+    from fasttts_desktop.engine.storage.blends import delete_blend, save_blend, saved_blends
 
     if args.blend_command == "save":
         blend = save_blend(args.name, args.spec)

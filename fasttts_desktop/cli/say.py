@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 
-from fasttts_desktop.engine.files import describe_os_error
+from fasttts_desktop.engine.storage.files import describe_os_error
 from fasttts_desktop.engine.text.prepare import describe_unspoken
 from fasttts_desktop.engine.types import AudioChunk, EngineError
 

@@ -9,7 +9,13 @@ from __future__ import annotations
 import logging
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.output_devices import OutputGone, describe, pulse_sink, rescan_portaudio, resolve
+from fasttts_desktop.playback.output_devices import (
+    OutputGone,
+    describe,
+    pulse_sink,
+    rescan_portaudio,
+    resolve,
+)
 
 log = logging.getLogger(__name__)
 

@@ -1,21 +1,27 @@
-"""Experiments beside the main measurement: each builds its own backends from explicit options (nothing
-shared is changed) and reports numbers for docs/benchmarks/NOTES.md.
+"""GPU experiments beside the bench (not shipped): each builds its own backends from explicit options
+(nothing shared is changed) and reports numbers for docs/benchmarks/NOTES.md.
 
 - precision: our eager model per decoder precision, drawing the reference's own noise (same seeds, same
   draws in the same order): the implementation's error alone;
 - noiseless: each production path against our own eager model with the source's noise off;
 - batched A/B: batched throughput with one batching option changed at a time on one built backend;
 - variants: whole other builds of the backend (layout, LSTM kernel, compile mode), same measurements.
+
+Run from the repository root on a GPU machine (scripts/device/setup.sh for the lent one):
+    python3 -m experiments.gpu_probes --precision --noiseless --variants ncl,cudnn-lstm --out probes.json
 """
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
+import json
 import time
+from pathlib import Path
 
 import torch
 
-from fasttts_desktop.bench import parity
+from fasttts_desktop.bench import cli, inputs, parity
 from fasttts_desktop.bench.timing import measure, one_by_one, say, seconds, time_batched
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
@@ -32,7 +38,6 @@ PRECISIONS = {
 VARIANTS: dict[str, dict[str, object]] = {  # Options fields to replace
     "eager-graphs": {"compile": "none"},
     "no-graphs": {"graphs": False},
-    "ragged": {"ragged_attention": True},
     "nhwc": {"channels_last": True},
     "ncl": {"channels_last": False},
     "persistent": {"lstm": "persistent"},
@@ -168,3 +173,50 @@ def variants(names: list[str], weights, dev, work, ref_out, base, out: dict, sav
         torch.cuda.empty_cache()
         save()
     return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m experiments.gpu_probes", description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", type=Path)
+    p.add_argument("--voice", default="jm_kumo")
+    p.add_argument("--precision", action="store_true", help="decoder precisions against the reference")
+    p.add_argument("--noiseless", action="store_true", help="production paths with the noise off")
+    p.add_argument("--ab", default="", help="batched A/B: semicolon list of option=value sets")
+    p.add_argument("--variants", default="", help=f"comma list of builds: {', '.join(VARIANTS)}")
+    p.add_argument("--random-weights", action="store_true")
+    args = p.parse_args(argv)
+    inputs.kokoro_without_g2p()
+    dev = torch.device("cuda")
+    weights = inputs.load(None, args.random_weights)
+    work = inputs.workload(weights, args.voice, 1.0, 8)
+    out: dict = {"gpu": torch.cuda.get_device_name(dev), "torch": torch.__version__, "results": {}}
+
+    def save() -> None:
+        if args.out:
+            args.out.write_text(json.dumps(out, indent=1))
+
+    ref_out = cli.reference(weights, dev, work, out)
+    from fasttts_desktop.engine.synthesis.cuda import Options
+
+    base = Options()  # the shipped build, as the bench runs it
+    if args.precision:
+        out["precision"] = precision(weights, dev, work, ref_out, base)
+        save()
+    if args.noiseless or args.ab:
+        fast = _build(weights, dev, base)
+        fast.wait_compiled()
+        if args.noiseless:
+            out["noiseless"] = noiseless(weights, dev, fast, work, ref_out)
+        if args.ab:
+            out["batched_ab"] = batched_ab(fast, work, args.ab, ref_out)
+        save()
+        del fast
+        torch.cuda.empty_cache()
+    names = [n for n in args.variants.split(",") if n]
+    variants(names, weights, dev, work, ref_out, base, out.setdefault("variants", {}), save)
+    save()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
