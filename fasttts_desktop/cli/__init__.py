@@ -325,11 +325,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return bench_main(argv[1:])
     if argv and argv[0] == "speechd":
-        from fasttts_desktop.speechd.install import main as speechd_main
+        from fasttts_desktop.cli.speechd import main as speechd_main
 
         return speechd_main(argv[1:])
     if argv and argv[0] == "serve":
-        from fasttts_desktop.server.cli import main as serve_main
+        from fasttts_desktop.cli.serve import main as serve_main
 
         return serve_main(argv[1:])
     argv, path = _document_path(argv)

@@ -15,12 +15,10 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
 from fasttts_desktop.engine.storage.files import write_text_atomic
-from fasttts_desktop.engine.types import EngineError
 
 MODULE = "fasttts"
 BEGIN = "# >>> fasttts-desktop (fasttts-desktop speechd remove takes this out)"
@@ -136,33 +134,3 @@ def _system_conf() -> str | None:
 def _write_conf(conf: Path, text: str) -> None:
     conf.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(conf, text)
-
-
-def main(argv: list[str]) -> int:
-    from fasttts_desktop.cli import _Parser  # one-line errors, as every command
-
-    p = _Parser(
-        prog="fasttts-desktop speechd",
-        description="Make fasttts a speech-dispatcher voice for every program (Orca, browsers, Okular...).",
-    )
-    sub = p.add_subparsers(dest="action", required=True)
-    add = sub.add_parser("install", help="add the fasttts module to your speech-dispatcher")
-    add.add_argument("--default", action="store_true", help="also make it speech-dispatcher's default module")
-    sub.add_parser("remove", help="take the fasttts module out again")
-    args = p.parse_args(argv)
-    try:
-        done = install(args.default) if args.action == "install" else remove()
-    except (OSError, EngineError) as exc:
-        print(f"fasttts-desktop: error: {exc}", file=sys.stderr)  # noqa: T201
-        return 2
-    for line in done or ["nothing to remove"]:
-        print(line)  # noqa: T201
-    if shutil.which("speech-dispatcher") is None:
-        print("note: speech-dispatcher is not installed (Debian: apt install speech-dispatcher)")  # noqa: T201
-    else:
-        print(  # noqa: T201
-            "speech-dispatcher reads this when it next starts (it starts by itself when a program speaks; "
-            "to restart a running one: `systemctl --user restart speech-dispatcher` or end its process); "
-            f"try: spd-say -o {MODULE} 'Hello'"
-        )
-    return 0

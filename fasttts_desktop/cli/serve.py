@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from fasttts_desktop.cli import _add_engine_options, _load_engine, _Parser
+
 DEFAULT_PORT = 8880  # Kokoro-FastAPI's, which clients are set up for
 
 
@@ -31,8 +33,6 @@ def is_loopback(host: str) -> bool:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from fasttts_desktop.cli import _add_engine_options, _Parser
-
     p = _Parser(
         prog="fasttts-desktop serve",
         description="OpenAI-compatible speech API: POST /v1/audio/speech, GET /v1/audio/voices.",
@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
 
     def fail(message: str) -> int:
-        print(f"fasttts-desktop: error: {message}", file=sys.stderr)  # noqa: T201
+        print(f"fasttts-desktop: error: {message}", file=sys.stderr)
         return 2
 
     try:
@@ -89,7 +89,6 @@ def main(argv: list[str]) -> int:
 
     import uvicorn
 
-    from fasttts_desktop.cli import _load_engine
     from fasttts_desktop.engine.types import EngineError
     from fasttts_desktop.server.app import create_app
 
@@ -98,7 +97,7 @@ def main(argv: list[str]) -> int:
         engine = _load_engine(args)
     except EngineError as exc:
         return fail(str(exc))
-    print(  # noqa: T201
+    print(
         f"fasttts-desktop: engine ready in {time.perf_counter() - t0:.1f} s ({engine.description}); "
         f"serving on http://{args.host}:{args.port}/v1",
         file=sys.stderr,
