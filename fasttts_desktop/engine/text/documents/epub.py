@@ -25,12 +25,16 @@ from urllib.parse import unquote, urldefrag
 
 from lxml import etree
 
+from fasttts_desktop.engine.text.documents.budget import MAX_UNPACKED, UNPACK_BLOCK, megabytes
 from fasttts_desktop.engine.text.documents.builder import Builder
+from fasttts_desktop.engine.text.documents.dtd import unread_notice
 from fasttts_desktop.engine.text.documents.encoding import looks_binary
 from fasttts_desktop.engine.text.documents.html import add_html, decode_html, parse_html
 from fasttts_desktop.engine.text.documents.model import Document, DocumentError
 
-MAX_UNPACKED = 200 * 1024 * 1024  # bytes unpacked from one book: a zip bomb stops here
+# ZIP_STORED, ZIP_DEFLATED: the two methods the EPUB container standard (OCF) allows; zipfile inflates
+# them block by block, bounded by the read size asked for.
+_METHODS = frozenset((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
 
 _FONT_OBFUSCATION = frozenset(("http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"))
 _OPS_TYPE = "{http://www.idpf.org/2007/ops}type"
@@ -71,12 +75,16 @@ def read_epub(data: bytes, name: str = "") -> Document:
     first_headings: dict[str, str | None] = {}
     notices: list[str] = []
     for item in spine:
-        root = book.chapter(item, notices)
+        unread: list[str] = []
+        root = book.chapter(item, notices, unread)
         if root is None:
             continue
         builder.paragraph_break()
         start = builder.position()
         found = add_html(builder, root, headings=False, anchors=frozenset(wanted.get(item.path, ())))
+        unread += found.unread
+        if unread:
+            notices.append(unread_notice(posixpath.basename(item.path), unread))
         if builder.length > start:
             starts.setdefault(item.path, start)
             anchors[item.path] = found.anchors
@@ -110,7 +118,7 @@ def _manifest(opf: etree._Element, base: str) -> dict[str, _Item]:
 
 
 class _Book:
-    """The zip, read with bounds: every member read counts against MAX_UNPACKED."""
+    """The zip, read with bounds: every byte inflated counts against MAX_UNPACKED (budget.py)."""
 
     def __init__(self, data: bytes, label: str) -> None:
         self.label = label
@@ -134,15 +142,27 @@ class _Book:
         if member is None:
             raise self.damaged(f"{what} ({path}) is missing")
         info = self.zip.getinfo(member)
-        self._unpacked += info.file_size
-        if self._unpacked > MAX_UNPACKED:
-            limit = f"{MAX_UNPACKED / (1 << 20):.3g} MB"
-            raise DocumentError(f"{self.label} is too large to open (its files unpack to over {limit}).")
+        if info.compress_type not in _METHODS:
+            method = zipfile.compressor_names.get(info.compress_type, f"method {info.compress_type}")
+            raise self.damaged(
+                f"{what} ({path}) is compressed with {method}, which EPUB does not allow (only deflate)"
+            )
+        # The declared size is not trusted: what counts is what comes out of the decompressor.
+        blocks = []
         try:
-            return self.zip.read(info)
+            with self.zip.open(info) as f:
+                while block := f.read(UNPACK_BLOCK):
+                    self._unpacked += len(block)
+                    if self._unpacked > MAX_UNPACKED:
+                        raise DocumentError(
+                            f"{self.label} is too large to open "
+                            f"(its files unpack to over {megabytes(MAX_UNPACKED)})."
+                        )
+                    blocks.append(block)
         # zipfile raises NotImplementedError for a compression method it lacks, RuntimeError for encryption
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
             raise self.damaged(f"{what} ({path}) cannot be unpacked") from None
+        return b"".join(blocks)
 
     def xml(self, path: str, what: str) -> etree._Element:
         data = self.read(path, what)
@@ -207,8 +227,9 @@ class _Book:
             return " (Apple FairPlay)"
         return ""
 
-    def chapter(self, item: _Item, notices: list[str]) -> etree._Element | None:
-        """The chapter's parsed document, or None for a spine item that is not text (an SVG page)."""
+    def chapter(self, item: _Item, notices: list[str], unread: list[str]) -> etree._Element | None:
+        """The chapter's parsed document, or None for a spine item that is not text (an SVG page);
+        `unread` gets the entity references the HTML parser's path took out (see parse_html)."""
         is_html = item.path.casefold().endswith((".xhtml", ".html", ".htm", ".xht"))
         if item.media_type not in _CHAPTER_TYPES and not is_html:
             return None
@@ -218,7 +239,7 @@ class _Book:
         text, chapter_notices = decode_html(data, item.path)
         notices.extend(f"{posixpath.basename(item.path)}: {n}" for n in chapter_notices)
         try:
-            return parse_html(text, item.path, xhtml=True)  # None: an empty chapter
+            return parse_html(text, item.path, xhtml=True, unread=unread)  # None: an empty chapter
         except DocumentError:
             notices.append(f"{posixpath.basename(item.path)} could not be read and was left out.")
             return None
