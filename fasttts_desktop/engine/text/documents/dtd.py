@@ -50,16 +50,16 @@ def cut_internal_subset(text: str) -> tuple[str, frozenset[str]]:
                 entity = _ENTITY_NAME.match(m.group())
                 if entity is not None:
                     names.add(entity.group(1))
-        if m is not None:
-            pos = m.end()
-            continue
-        end = _SUBSET_END.match(text, pos)
-        if end is None:  # not a declaration and not the end: a damaged subset; cut at its first "]>"
-            end = _SUBSET_END.search(text, pos)
+        if m is None:
+            break
+        pos = m.end()
+    end = _SUBSET_END.match(text, pos)
+    if end is None:  # a damaged subset: it ends at its first "]>", and what it seems to declare counts
+        end = _SUBSET_END.search(text, opened.end())
         if end is None:
             return text, frozenset()
-        return text[: opened.end() - 1].rstrip() + ">" + text[end.end() :], frozenset(names)
-    return text, frozenset()
+        names = {m.group(1) for m in _ENTITY_NAME.finditer(text, opened.end(), end.start())}
+    return text[: opened.end() - 1].rstrip() + ">" + text[end.end() :], frozenset(names)
 
 
 def drop_references(text: str, names: frozenset[str], dropped: list[str]) -> str:
