@@ -35,6 +35,7 @@ from fasttts_desktop.engine.text.documents.model import Document, DocumentError
 # ZIP_STORED, ZIP_DEFLATED: the two methods the EPUB container standard (OCF) allows; zipfile inflates
 # them block by block, bounded by the read size asked for.
 _METHODS = frozenset((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
+_METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "Deflate64", 93: "Zstandard"}
 
 _FONT_OBFUSCATION = frozenset(("http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"))
 _OPS_TYPE = "{http://www.idpf.org/2007/ops}type"
@@ -143,7 +144,7 @@ class _Book:
             raise self.damaged(f"{what} ({path}) is missing")
         info = self.zip.getinfo(member)
         if info.compress_type not in _METHODS:
-            method = zipfile.compressor_names.get(info.compress_type, f"method {info.compress_type}")
+            method = _METHOD_NAMES.get(info.compress_type, f"compression method {info.compress_type}")
             raise self.damaged(
                 f"{what} ({path}) is compressed with {method}, which EPUB does not allow (only deflate)"
             )
