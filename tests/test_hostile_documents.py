@@ -160,3 +160,19 @@ def test_zip_members_are_streamed_not_read_whole(monkeypatch, tmp_path):
     book = one_chapter_epub(tmp_path / "b.epub", [b"<html><body><p>Hi.</p></body></html>"], method=8)
     monkeypatch.setattr(zipfile.ZipFile, "read", whole)
     assert load_document(book).text == "Hi."
+
+
+def test_a_zip_whose_directory_offset_points_past_itself_is_damaged_not_a_traceback(tmp_path):
+    # found by the fuzzer (test_fuzz_documents): the end record claims the central directory starts 64 KB
+    # further on than it does, so zipfile shifts every member's offset to before the file's start and
+    # raises ValueError("negative seek value") on opening one
+    book = one_chapter_epub(tmp_path / "b.epub", [b"<html><body><p>Hi.</p></body></html>"], method=8)
+    blob = bytearray(book.read_bytes())
+    end = blob.rindex(b"PK\x05\x06")
+    offset = int.from_bytes(blob[end + 16 : end + 20], "little")
+    blob[end + 16 : end + 20] = (offset + 65536).to_bytes(4, "little")
+    book.write_bytes(bytes(blob))
+    with pytest.raises(
+        DocumentError, match=r"^b\.epub is damaged: its container file \(META-INF/container\.xml\) cannot"
+    ):
+        load_document(book)

@@ -160,8 +160,9 @@ class _Book:
                             f"(its files unpack to over {megabytes(MAX_UNPACKED)})."
                         )
                     blocks.append(block)
-        # zipfile raises NotImplementedError for a compression method it lacks, RuntimeError for encryption
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
+        # zipfile raises NotImplementedError for a compression method it lacks, RuntimeError for encryption,
+        # ValueError for a header offset that points before the file's start (found by tests/test_fuzz_*)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError):
             raise self.damaged(f"{what} ({path}) cannot be unpacked") from None
         return b"".join(blocks)
 
