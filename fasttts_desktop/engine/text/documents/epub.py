@@ -35,6 +35,17 @@ from fasttts_desktop.engine.text.documents.model import Document, DocumentError
 # ZIP_STORED, ZIP_DEFLATED: the two methods the EPUB container standard (OCF) allows; zipfile inflates
 # them block by block, bounded by the read size asked for.
 _METHODS = frozenset((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
+# zipfile raises NotImplementedError for a compression method it lacks, RuntimeError for encryption,
+# ValueError for a member offset that points before the file's start (a damaged directory record)
+_UNPACK_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
 _METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "Deflate64", 93: "Zstandard"}
 
 _FONT_OBFUSCATION = frozenset(("http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"))
@@ -160,9 +171,7 @@ class _Book:
                             f"(its files unpack to over {megabytes(MAX_UNPACKED)})."
                         )
                     blocks.append(block)
-        # zipfile raises NotImplementedError for a compression method it lacks, RuntimeError for encryption,
-        # ValueError for a header offset that points before the file's start (found by tests/test_fuzz_*)
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError, ValueError):
+        except _UNPACK_ERRORS:
             raise self.damaged(f"{what} ({path}) cannot be unpacked") from None
         return b"".join(blocks)
 
