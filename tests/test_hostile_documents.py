@@ -176,3 +176,17 @@ def test_a_zip_whose_directory_offset_points_past_itself_is_damaged_not_a_traceb
         DocumentError, match=r"^b\.epub is damaged: its container file \(META-INF/container\.xml\) cannot"
     ):
         load_document(book)
+
+
+def test_a_zip_asking_for_a_newer_zip_version_is_refused_in_one_line(tmp_path):
+    # found by the fuzzer: zipfile's constructor raises NotImplementedError("zip file version 6.4")
+    book = one_chapter_epub(tmp_path / "b.epub", [b"<html><body><p>Hi.</p></body></html>"], method=8)
+    blob = bytearray(book.read_bytes())
+    with zipfile.ZipFile(book) as z:
+        central = z.start_dir
+    blob[central + 6] = 64  # the first directory entry's "version needed to extract": 6.4
+    book.write_bytes(bytes(blob))
+    with pytest.raises(
+        DocumentError, match=r"^b\.epub is not a valid EPUB \(not a zip archive, or damaged\)\.$"
+    ):
+        load_document(book)

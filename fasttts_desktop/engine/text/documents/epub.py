@@ -136,7 +136,8 @@ class _Book:
         self.label = label
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
+        # NotImplementedError: a directory entry asking for a newer zip version than zipfile reads
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, NotImplementedError, EOFError):
             raise DocumentError(f"{label} is not a valid EPUB (not a zip archive, or damaged).") from None
         self.names = set(self.zip.namelist())
         self._folded = {n.casefold(): n for n in self.names}
