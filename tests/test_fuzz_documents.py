@@ -31,7 +31,7 @@ from fasttts_desktop.engine.text.documents import DocumentError, read_document_b
 
 settings.register_profile(
     "fuzz",
-    max_examples=int(os.environ.get("FASTTTS_FUZZ_EXAMPLES", "120")),
+    max_examples=int(os.environ.get("FASTTTS_FUZZ_EXAMPLES", "600")),
     deadline=timedelta(seconds=10),
     database=None,
     derandomize=bool(os.environ.get("CI")),
