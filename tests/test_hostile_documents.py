@@ -118,6 +118,7 @@ def test_a_documents_own_entities_are_read_as_nothing_and_reported(name, data):
     text = document.text
     assert text == DTD_TEXT, text
     assert "]>" not in text and "author" not in text and text.count("in spring") == 1
+    assert document.title == "By"  # the <title> too: never "By &author;"
     assert any("&author;" in n and "left out" in n for n in document.notices), document.notices
 
 

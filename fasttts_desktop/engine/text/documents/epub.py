@@ -29,7 +29,7 @@ from fasttts_desktop.engine.text.documents.budget import MAX_UNPACKED, UNPACK_BL
 from fasttts_desktop.engine.text.documents.builder import Builder
 from fasttts_desktop.engine.text.documents.dtd import unread_notice
 from fasttts_desktop.engine.text.documents.encoding import looks_binary
-from fasttts_desktop.engine.text.documents.html import add_html, decode_html, parse_html
+from fasttts_desktop.engine.text.documents.html import add_html, decode_html, element_text, parse_html
 from fasttts_desktop.engine.text.documents.model import Document, DocumentError
 
 # ZIP_STORED, ZIP_DEFLATED: the two methods the EPUB container standard (OCF) allows; zipfile inflates
@@ -289,7 +289,7 @@ class _Book:
             for child in li:
                 tag = _local(child)
                 if tag in ("a", "span"):
-                    self._entry("".join(child.itertext()), child.get("href"), base, level, out)
+                    self._entry(element_text(child), child.get("href"), base, level, out)
                 elif tag == "ol":
                     self._nav_list(child, base, level + 1, out)
 
@@ -307,7 +307,7 @@ class _Book:
                 continue
             label = next(point.iter("{*}text"), None)
             content = next((c for c in point if _local(c) == "content"), None)
-            title = "".join(label.itertext()) if label is not None else ""
+            title = element_text(label) if label is not None else ""
             self._entry(title, content.get("src") if content is not None else None, base, level, out)
             self._ncx_points(point, base, level + 1, out)
 
@@ -323,5 +323,5 @@ class _Book:
 
     def title(self, opf: etree._Element) -> str | None:
         el = next(opf.iter("{http://purl.org/dc/elements/1.1/}title"), None)
-        title = " ".join("".join(el.itertext()).split()) if el is not None else ""
+        title = " ".join(element_text(el).split()) if el is not None else ""
         return title or None

@@ -138,7 +138,7 @@ def add_html(
     head = _child(root, "head")
     title = next(head.iter("{*}title"), None) if head is not None else None
     if title is not None:
-        found.title = clean_line("".join(title.itertext())) or None
+        found.title = clean_line(element_text(title)) or None
     body = _child(root, "body")
     body = root if body is None else body
     pre = 0  # depth inside <pre>: keep its line breaks
@@ -208,6 +208,19 @@ def add_html(
                 _text(builder, el.tail, pre)
     builder.paragraph_break()
     return found
+
+
+def element_text(el: etree._Element) -> str:
+    """The text inside `el` as a reader sees it (titles, table-of-contents labels): an entity reference
+    (never expanded), a comment or a processing instruction adds nothing, the text after it does.
+    itertext() would give "&author;" for the reference."""
+    parts = []
+    for event, node in etree.iterwalk(el, events=("start", "end", "comment", "pi")):
+        if event == "start" and isinstance(node.tag, str):
+            parts.append(node.text or "")
+        elif node is not el and event in ("end", "comment", "pi"):
+            parts.append(node.tail or "")  # an entity reference ends once; a comment or PI only comes once
+    return "".join(parts)
 
 
 def _hidden(el: etree._Element) -> bool:
