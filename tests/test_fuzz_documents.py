@@ -8,7 +8,8 @@ the structures, every word the generator placed where a reader sees it, once, in
 words it hid (scripts, styles, ruby readings, link targets, its own DTD entities).
 
 The budget is fixed so that CI spends about a minute here on 2 cores: a bounded number of examples per
-test, no example database (nothing written into the tree), derandomized under CI so a failure there is
+test, no example database (a failure is shrunk and printed with the call that reproduces it; only
+Hypothesis's own caches go to the ignored .hypothesis/), derandomized under CI so a failure there is
 reproducible; a deadline per example far above what one takes (milliseconds) catches a hang or a
 quadratic blow-up and names the example; the peak memory of the whole run is bounded.
 """
