@@ -99,8 +99,6 @@ def blend_of(parts: Iterable[tuple[str, float]], where: str) -> Blend:
     if not largest > 0:
         raise EngineError(f"The weights in {where} add up to nothing: give at least one voice a weight.")
     scaled = {name: w / largest for name, w in summed.items()}
-    if math.isinf(largest):  # two weights near the float limit may add up to infinity
-        raise EngineError(f"The weights in {where} are too large: use percentages.")
     total = sum(scaled.values())
     return Blend(tuple((name, w / total) for name, w in scaled.items()))
 
@@ -168,7 +166,7 @@ def _read_saved() -> dict[str, Blend | str]:
         if not isinstance(parts, list) or not all(
             isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in parts
         ):
-            out[name] = f"{where} is not a list of [voice, weight] pairs."
+            out[name] = f"The saved blend {_shown(name)} is not a list of [voice, weight] pairs."
             continue
         try:
             out[name] = blend_of(((voice, w) for voice, w in parts), where)
