@@ -227,3 +227,95 @@ def not_regular_files() -> list:
         pytest.param(make_link_to_dev_null, id="link-to-dev-null"),
         pytest.param(make_char_device, id="char-device"),
     ]
+
+
+# -- hostile documents: zip members that lie about their size, and what opening one costs in memory
+
+_EPUB_CONTAINER = (
+    '<?xml version="1.0"?><container version="1.0" xmlns="urn:oasis:names:tc:opendocument:xmlns:container">'
+    '<rootfiles><rootfile full-path="content.opf" media-type="application/oebps-package+xml"/></rootfiles>'
+    "</container>"
+)
+_EPUB_OPF = (
+    '<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/opf" version="3.0"><metadata/>'
+    '<manifest><item id="c" href="ch.xhtml" media-type="application/xhtml+xml"/></manifest>'
+    '<spine><itemref idref="c"/></spine></package>'
+)
+
+
+def one_chapter_epub(path: Path, blocks, *, method: int, declared: int | None = None) -> Path:
+    """An EPUB whose one chapter (ch.xhtml) is the byte blocks `blocks`, compressed with `method` as they
+    come (a gigabyte costs no memory to write); with `declared`, the zip's headers then claim that size."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")
+        z.writestr("META-INF/container.xml", _EPUB_CONTAINER)
+        z.writestr("content.opf", _EPUB_OPF)
+        info = zipfile.ZipInfo("ch.xhtml")
+        info.compress_type = method
+        with z.open(info, "w") as member:
+            for block in blocks:
+                member.write(block)
+    if declared is not None:
+        lie_about_size(path, "ch.xhtml", declared)
+    return path
+
+
+def lie_about_size(path: Path, member: str, declared: int) -> None:
+    """Rewrite the uncompressed size that `member`'s local header and central directory entry state."""
+    import struct
+    import zipfile
+
+    blob = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as z:
+        local = z.getinfo(member).header_offset
+        central = z.start_dir
+    assert blob[local : local + 4] == b"PK\x03\x04"
+    struct.pack_into("<I", blob, local + 22, declared)
+    at = central
+    while blob[at : at + 4] == b"PK\x01\x02":
+        name_len, extra_len, comment_len = struct.unpack_from("<HHH", blob, at + 28)
+        if blob[at + 46 : at + 46 + name_len].decode() == member:
+            struct.pack_into("<I", blob, at + 24, declared)
+        at += 46 + name_len + extra_len + comment_len
+    path.write_bytes(bytes(blob))
+
+
+_OPEN_AND_MEASURE = """
+import json, sys
+from fasttts_desktop.engine.text.documents import DocumentError, load_document
+from fasttts_desktop.engine.text.documents import epub, html, plain  # their imports are not the document's
+
+def peak_kb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+
+with open("/proc/self/clear_refs", "w") as clear:
+    clear.write("5")  # the peak starts again from what is resident now (Linux 4.0+)
+before = peak_kb()
+try:
+    result = {"chars": len(load_document(sys.argv[1]).text)}
+except DocumentError as exc:
+    result = {"error": str(exc)}
+result["peak_growth_mb"] = (peak_kb() - before) / 1024
+print(json.dumps(result))
+"""
+
+
+def open_in_fresh_process(path: Path) -> dict:
+    """load_document(path) in a new interpreter: {"chars": n} or {"error": line}, and "peak_growth_mb",
+    how far its peak resident memory rose while opening the document (imports done before)."""
+    import json
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _OPEN_AND_MEASURE, str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return json.loads(done.stdout.splitlines()[-1])

@@ -7,7 +7,9 @@ happen: the exit status, the one error line (a fragment of it), a warning that m
 from __future__ import annotations
 
 import codecs
+import io
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
 
 import pytest
@@ -19,6 +21,7 @@ class Case:
     text: str | None = None  # the text argument
     stdin: bytes | None = None
     file: bytes | None = None  # written to a file given with -f
+    file_name: str = "input.txt"  # that file's name (its suffix picks the importer)
     args: tuple[str, ...] = ()
     code: int = 0
     error: str = ""  # fragment of the one error line (code != 0)
@@ -39,6 +42,32 @@ class Case:
 
 NFC = "Crème brûlée, café and résumé in Zürich."
 UTF8 = "utf-8"
+OWN_ENTITIES = (
+    b'<!DOCTYPE html [<!ENTITY author "Alice Walker">]>\n'
+    b"<html><body><p>Written by &author; in spring.</p></body></html>"
+)
+
+
+def bzip2_epub() -> bytes:
+    """A small EPUB whose chapter is bzip2-compressed, which the EPUB standard does not allow."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/epub+zip")
+        z.writestr(
+            "META-INF/container.xml",
+            '<container xmlns="urn:oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+            '<rootfile full-path="c.opf" media-type="application/oebps-package+xml"/>'
+            "</rootfiles></container>",
+        )
+        z.writestr(
+            "c.opf",
+            '<package xmlns="http://www.idpf.org/2007/opf"><manifest>'
+            '<item id="a" href="a.xhtml" media-type="application/xhtml+xml"/></manifest>'
+            '<spine><itemref idref="a"/></spine></package>',
+        )
+        z.writestr("a.xhtml", "<html><body><p>Hello.</p></body></html>", zipfile.ZIP_BZIP2)
+    return buf.getvalue()
+
 
 CASES = [
     # --- encodings
@@ -113,6 +142,39 @@ CASES = [
     Case("voice-empty-is-default", "Default voice.", args=("--voice", "")),
     Case("voice-unknown", "Hi.", args=("--voice", "xx_nobody"), code=2, error="Unknown voice"),
     Case("voice-path-like", "Hi.", args=("--voice", "../jm_kumo"), code=2, error="Unknown voice"),
+    # --- blend weights: checked before the model loads, the reason named (never "nan", never the digits)
+    Case(
+        "blend-weight-400-nines",
+        "Hi.",
+        args=("--voice", "jm_kumo:" + "9" * 400 + ",jf_alpha:1"),
+        code=2,
+        error="is too large",
+        window=False,
+    ),
+    Case(
+        "blend-weights-all-zero",
+        "Hi.",
+        args=("--voice", "jm_kumo:0,jf_alpha:0"),
+        code=2,
+        error="add up to nothing",
+        window=False,
+    ),
+    # --- hostile documents (tests/test_hostile_documents.py has the bombs and their memory)
+    Case(
+        "html-own-dtd-entities",
+        file=OWN_ENTITIES,
+        file_name="page.html",
+        warn="&author;",  # read as nothing, and said so; never "]>" or the sentence twice
+        window=False,
+    ),
+    Case(
+        "epub-bzip2-chapter",
+        file=bzip2_epub(),
+        file_name="book.epub",
+        code=2,
+        error="compressed with bzip2, which EPUB does not allow",
+        window=False,
+    ),
 ]
 
 OUTPUT_CASES = [  # where the WAV goes, relative to the test's folder

@@ -10,6 +10,7 @@ from audio_checks import pitch_track
 
 from fasttts_desktop.engine.storage.blends import (
     Blend,
+    blend_of,
     blend_pack,
     delete_blend,
     parse_blend,
@@ -62,6 +63,33 @@ def test_specs_are_read_and_weights_normalised(spec, parts):
 def test_bad_specs_are_one_clear_line(spec, message):
     with pytest.raises(EngineError, match=message):
         parse_blend(spec)
+
+
+@pytest.mark.parametrize(
+    ("parts", "message"),
+    [
+        pytest.param([("jm_kumo", float("nan"))], "is not a number (NaN)", id="nan"),
+        pytest.param([("jm_kumo", float("inf")), ("jf_alpha", 1)], "is infinite", id="infinity"),
+        pytest.param([("jm_kumo", -1), ("jf_alpha", 1)], "is negative (-1)", id="negative"),
+        pytest.param([("jm_kumo", 0)], "add up to nothing", id="zero"),
+        pytest.param([("jm_kumo", "60")], "is not a number", id="text"),
+        pytest.param([("jm_kumo", True)], "is not a number", id="boolean"),
+    ],
+)
+def test_weights_are_checked_with_the_reason_named(parts, message):
+    with pytest.raises(EngineError) as err:
+        blend_of(parts, "the saved blend 'duo'")
+    assert message in str(err.value) and "the saved blend 'duo'" in str(err.value)
+
+
+def test_weights_near_the_float_limit_still_mix_and_400_nines_are_named_not_echoed():
+    assert blend_of([("jm_kumo", 1e308), ("jf_alpha", 1e308)], "x").parts == (
+        ("jm_kumo", 0.5),
+        ("jf_alpha", 0.5),
+    )
+    with pytest.raises(EngineError, match=r"is too large") as err:
+        parse_blend("jm_kumo:" + "9" * 400 + ",jf_alpha:1")
+    assert "nan" not in str(err.value) and len(str(err.value)) < 150
 
 
 def test_a_100_to_0_blend_is_the_voice_exactly(packs):

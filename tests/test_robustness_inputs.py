@@ -57,7 +57,7 @@ def argv_for(case: Case, tmp_path, out) -> list[str]:
     if case.text is not None:
         argv.insert(1, case.text)
     if case.file is not None:
-        path = tmp_path / "input.txt"
+        path = tmp_path / case.file_name
         path.write_bytes(case.file)
         argv += ["-f", str(path)]
     return argv

@@ -302,6 +302,22 @@ def test_hear_it_speaks_with_the_windows_voice_and_show_phonemes_asks_the_engine
     assert not lexicon.ask_phonemes() and "Type a word" in lexicon.message.text()
 
 
+def test_an_entry_the_cli_added_while_the_dialog_was_open_is_kept(qtbot, make_app):
+    import os
+
+    from robust_helpers import REPO, run_cli
+
+    w = ready(qtbot, make_app())
+    lexicon = w.voice_dialogs.open_lexicon()
+    add(qtbot, lexicon, "zorp", "zap")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "FASTTTS_CONFIG_DIR": str(config_dir())}
+    added = run_cli(["lexicon", "add", "cli", "from the command line"], env, timeout=120)  # a real process
+    assert added.returncode == 0, added.stderr
+    add(qtbot, lexicon, "Kokoro", "koh-KOH-roh")  # the dialog still shows only zorp
+    assert sorted(e.text for e in Lexicon.load().entries()) == ["Kokoro", "cli", "zorp"]
+    assert lexicon.table.rowCount() == 3
+
+
 def test_a_damaged_lexicon_file_is_shown_and_left_alone(qtbot, make_app):
     w = ready(qtbot, make_app())
     path = Lexicon.default_path()

@@ -30,6 +30,7 @@ _VALUED = ("--device", "--weights", "--voices")  # top-level options that take t
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         # one line, as for every other error; argparse's usage block would bury it
+        message = " ".join(message.split())  # a value with a line break in it must not make it two lines
         self.exit(2, f"fasttts-desktop: error: {message} (see {self.prog} --help)\n")
 
 
@@ -60,9 +61,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--version", action="version", version=f"fasttts-desktop {__version__}")
     _add_engine_options(p)
+    # prog: the commands' own help is named as typed ("fasttts-desktop say --help"), not after the two-line
+    # usage above
     sub = p.add_subparsers(
         dest="command",
         metavar="{say,voices,phonemes,lexicon,blend,bench,install-desktop-entry,speechd,serve}",
+        prog=p.prog,
     )
 
     say = sub.add_parser("say", help="speak text into an audio file (WAV, FLAC, MP3, Ogg, Opus, M4B)")
@@ -190,7 +194,7 @@ def _progress_printer(stream=sys.stderr):
 
 def _check_voice(args: argparse.Namespace) -> None:
     """An unknown --voice or --lang (or unreadable --voices) is reported before the model loads."""
-    from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blends
+    from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blend
     from fasttts_desktop.engine.text.languages import resolve_lang
     from fasttts_desktop.engine.weights import hub
     from fasttts_desktop.engine.weights.voices import voice_names
@@ -200,7 +204,8 @@ def _check_voice(args: argparse.Namespace) -> None:
     names = voice_names(args.voices, hub=hub.hub_allowed(False if args.offline else None))
     if not args.voice or args.voice in names:  # "" is the default voice, as in the engine
         return
-    blend = parse_blend(args.voice) if is_blend_spec(args.voice) else saved_blends().get(args.voice)
+    # a blend's weights are checked here, before the model loads: a bad one is named with its reason
+    blend = parse_blend(args.voice) if is_blend_spec(args.voice) else saved_blend(args.voice)
     unknown = [n for n in blend.voices if n not in names] if blend else [args.voice]
     if unknown:
         raise EngineError(f"Unknown voice {unknown[0]!r}. Available voices: {', '.join(sorted(names))}.")

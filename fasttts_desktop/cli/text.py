@@ -76,18 +76,17 @@ def _phonemes(args: argparse.Namespace, text: str, warn) -> int:
 def _lexicon(args: argparse.Namespace) -> int:
     from fasttts_desktop.engine.text.lexicon import Lexicon
 
-    lexicon = Lexicon.load()
     if args.lexicon_command == "add":
-        entry = lexicon.add(args.word, args.replacement, args.lang)
-        path = lexicon.save()
-        print(f"{entry.text} -> {entry.replacement} ({entry.kind}) saved in {path}")
+        with Lexicon.editing() as lexicon:  # locked: a `lexicon add` running beside this one is not lost
+            entry = lexicon.add(args.word, args.replacement, args.lang)
+        print(f"{entry.text} -> {entry.replacement} ({entry.kind}) saved in {lexicon.path}")
     elif args.lexicon_command == "remove":
-        if not lexicon.remove(args.word):
-            raise EngineError(f"no lexicon entry for {args.word!r}")
-        lexicon.save()
+        with Lexicon.editing() as lexicon:
+            if not lexicon.remove(args.word):
+                raise EngineError(f"no lexicon entry for {args.word!r}")
         print(f"removed {args.word}")
     else:
-        for e in lexicon.entries():
+        for e in Lexicon.load().entries():
             langs = f"  [{','.join(e.languages)}]" if e.languages else ""
             print(f"{e.text}\t{e.replacement}\t{e.kind}{langs}")
     return 0

@@ -128,9 +128,9 @@ class Engine:
         for v in self._pack_voices:
             if v.name == name:
                 return v
-        from fasttts_desktop.engine.storage.blends import blend_pack, is_blend_spec, parse_blend, saved_blends
+        from fasttts_desktop.engine.storage.blends import blend_pack, is_blend_spec, parse_blend, saved_blend
 
-        blend = saved_blends().get(name) if not is_blend_spec(name) else parse_blend(name)
+        blend = saved_blend(name) if not is_blend_spec(name) else parse_blend(name)
         if blend is None:
             known = ", ".join(v.name for v in self.voices)
             raise EngineError(f"Unknown voice {name!r}. Available voices: {known}.")
@@ -144,9 +144,11 @@ class Engine:
         v = self.voice(name)
         if v.name in self._packs:
             return self._packs[v.name]
-        from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blends
+        from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blend
 
-        blend = parse_blend(v.name) if is_blend_spec(v.name) else saved_blends()[v.name]
+        blend = parse_blend(v.name) if is_blend_spec(v.name) else saved_blend(v.name)
+        if blend is None:  # deleted between the two reads
+            raise EngineError(f"Unknown voice {v.name!r}.")
         with self._blend_lock:
             return self._blend_packs[blend.spec]
 

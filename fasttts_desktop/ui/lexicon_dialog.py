@@ -170,17 +170,18 @@ class LexiconDialog(RememberedDialog):
             self.phonemes_view.clear()
 
     def _change(self, change: Callable[[Lexicon], LexiconEntry | None]) -> str:
-        """Apply `change` to a copy, save it whole, then use it; "" or the one line saying why not."""
+        """Apply `change` to the saved lexicon as it is now (read again under the file's lock, so an entry
+        the CLI added meanwhile is kept), save it whole, then use it; "" or the one line saying why not."""
         if self.lexicon is None:
             return "The lexicon file could not be read, so it is left as it is."
-        trial = Lexicon(self.lexicon.entries(), self.lexicon.path)
         try:
-            chosen = change(trial)
-            path = trial.save()
+            with Lexicon.editing(self.lexicon.path) as trial:
+                chosen = change(trial)
+            path = trial.path
         except EngineError as exc:
             return str(exc)
         except OSError as exc:
-            return str(cannot_save(trial.path, describe_os_error(exc)))
+            return str(cannot_save(self.lexicon.path, describe_os_error(exc)))
         self.lexicon = trial
         self._fill(chosen)
         show_message(self.message, "")

@@ -8,19 +8,21 @@ voice's language is the blend's), written whole.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fasttts_desktop.engine.storage.jsonfile import read_json, write_json_atomic
+from fasttts_desktop.engine.storage.jsonfile import locked, read_json, write_json_atomic
 from fasttts_desktop.engine.types import EngineError
 
 if TYPE_CHECKING:  # torch costs seconds to import; the blend dialog's parsing needs none of it
     import torch
 
-__all__ = ["MAX_VOICES", "Blend", "blend_pack", "delete_blend", "is_blend_spec", "parse_blend", "save_blend",
-           "saved_blends"]  # fmt: skip
+__all__ = ["MAX_VOICES", "Blend", "blend_of", "blend_pack", "delete_blend", "is_blend_spec", "parse_blend",
+           "save_blend", "saved_blend", "saved_blends"]  # fmt: skip
 
 FILE_NAME = "blends.json"
 MAX_VOICES = 3
@@ -57,23 +59,53 @@ def is_blend_spec(text: str) -> bool:
 def parse_blend(spec: str) -> Blend:
     """A Blend from "a:60,b:40", "a:3+b:1" or "a(2)+b(1)"; weights are normalised. EngineError if
     malformed."""
-    parts: dict[str, float] = {}
+    parts: list[tuple[str, float]] = []
     for piece in re.split(r"[,+]", spec):
         m = _PART.match(piece)
         if not m:
-            raise EngineError(f"Cannot read the voice blend {spec!r}: write it like jm_kumo:60,jf_alpha:40")
+            raise EngineError(
+                f"Cannot read the voice blend {_shown(spec)}: write it like jm_kumo:60,jf_alpha:40"
+            )
         name, weight = m.group(1), m.group(2) or m.group(3) or "1"
         try:
             w = float(weight)
         except ValueError:
-            raise EngineError(f"Weight {weight!r} for {name} in {spec!r} is not a number") from None
-        parts[name] = parts.get(name, 0.0) + w
-    if len(parts) > MAX_VOICES:
-        raise EngineError(f"A blend mixes at most {MAX_VOICES} voices ({len(parts)} in {spec!r}).")
-    total = sum(parts.values())
-    if total <= 0:
-        raise EngineError(f"The weights in {spec!r} add up to nothing: give at least one voice a weight.")
-    return Blend(tuple((name, w / total) for name, w in parts.items()))
+            raise EngineError(f"The weight {_shown(weight)} for {name} is not a number.") from None
+        if not math.isfinite(w):  # 400 nines parse as infinity
+            raise EngineError(f"The weight {_shown(weight)} for {name} is too large: use percentages.")
+        parts.append((name, w))
+    return blend_of(parts, f"the blend {_shown(spec)}")
+
+
+def blend_of(parts: Iterable[tuple[str, float]], where: str) -> Blend:
+    """A Blend from (voice, weight) pairs, weights normalised; a voice named twice adds up. EngineError
+    naming the reason (and `where`, e.g. "the saved blend 'duo'") when a weight is not a finite number of
+    0 or more, or when they add up to nothing."""
+    summed: dict[str, float] = {}
+    for name, w in parts:
+        if isinstance(w, bool) or not isinstance(w, (int, float)):
+            raise EngineError(f"The weight of {name} in {where} is not a number.")
+        if math.isnan(w):
+            raise EngineError(f"The weight of {name} in {where} is not a number (NaN).")
+        if math.isinf(w):
+            raise EngineError(f"The weight of {name} in {where} is infinite: use percentages.")
+        if w < 0:
+            raise EngineError(f"The weight of {name} in {where} is negative ({w:g}): weights are 0 or more.")
+        summed[name] = summed.get(name, 0.0) + w
+    if len(summed) > MAX_VOICES:
+        raise EngineError(f"A blend mixes at most {MAX_VOICES} voices ({len(summed)} in {where}).")
+    # Scaled by the largest first, so that weights near the float limit (1e308) cannot overflow the sum.
+    largest = max(summed.values(), default=0.0)
+    if not largest > 0:
+        raise EngineError(f"The weights in {where} add up to nothing: give at least one voice a weight.")
+    scaled = {name: w / largest for name, w in summed.items()}
+    total = sum(scaled.values())
+    return Blend(tuple((name, w / total) for name, w in scaled.items()))
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """`text` quoted for a message, cut short: a pasted megabyte must not become the message."""
+    return repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text):,} characters)"
 
 
 def blend_pack(blend: Blend, packs: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -102,19 +134,44 @@ def _path() -> Path:
 
 
 def saved_blends() -> dict[str, Blend]:
-    """The user's saved blends by name (a malformed one is skipped, the rest still load)."""
+    """The user's saved blends by name (a malformed one is skipped with its reason logged, the rest still
+    load)."""
+    out = {}
+    for name, blend in _read_saved().items():
+        if isinstance(blend, Blend):
+            out[name] = blend
+        else:
+            import logging
+
+            logging.getLogger(__name__).warning("skipping the saved blend %r in %s: %s", name, _path(), blend)
+    return out
+
+
+def saved_blend(name: str) -> Blend | None:
+    """The saved blend `name`; None when there is none; EngineError saying why when it cannot be used."""
+    blend = _read_saved().get(name)
+    if isinstance(blend, str):
+        raise EngineError(f"{blend} Fix it in {_path()} or save the blend again.")
+    return blend
+
+
+def _read_saved() -> dict[str, Blend | str]:
+    """Each saved blend, or the reason it cannot be used."""
     raw = read_json(_path(), {})
     if not isinstance(raw, dict):
         raise EngineError(f"{_path()} is not a list of saved blends: fix or remove it")
-    out = {}
+    out: dict[str, Blend | str] = {}
     for name, parts in raw.items():
+        where = f"the saved blend {_shown(name)}"
+        if not isinstance(parts, list) or not all(
+            isinstance(p, list) and len(p) == 2 and isinstance(p[0], str) for p in parts
+        ):
+            out[name] = f"The saved blend {_shown(name)} is not a list of [voice, weight] pairs."
+            continue
         try:
-            spec = ",".join(f"{voice}:{float(w)}" for voice, w in parts)
-            out[name] = parse_blend(spec)
-        except (EngineError, AttributeError, TypeError, ValueError):
-            import logging
-
-            logging.getLogger(__name__).warning("skipping saved blend %r in %s", name, _path())
+            out[name] = blend_of(((voice, w) for voice, w in parts), where)
+        except EngineError as exc:
+            out[name] = str(exc)
     return out
 
 
@@ -127,18 +184,20 @@ def save_blend(name: str, blend: Blend | str) -> Blend:
         raise EngineError(f"{name!r} looks like one of Kokoro's voice names; give the blend another name.")
     if isinstance(blend, str):
         blend = parse_blend(blend)
-    raw = read_json(_path(), {})
-    raw = raw if isinstance(raw, dict) else {}
-    raw[name] = [[voice, round(w, 6)] for voice, w in blend.parts]
-    write_json_atomic(_path(), raw)
+    with locked(_path()):
+        raw = read_json(_path(), {})
+        raw = raw if isinstance(raw, dict) else {}
+        raw[name] = [[voice, round(w, 6)] for voice, w in blend.parts]
+        write_json_atomic(_path(), raw)
     return blend
 
 
 def delete_blend(name: str) -> bool:
     """Forget a saved blend; False when there was none of that name."""
-    raw = read_json(_path(), {})
-    if not isinstance(raw, dict) or name not in raw:
-        return False
-    del raw[name]
-    write_json_atomic(_path(), raw)
+    with locked(_path()):
+        raw = read_json(_path(), {})
+        if not isinstance(raw, dict) or name not in raw:
+            return False
+        del raw[name]
+        write_json_atomic(_path(), raw)
     return True

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fasttts_desktop.engine.storage.jsonfile import read_json, write_json_atomic
+from fasttts_desktop.engine.storage.jsonfile import locked, read_json, write_json_atomic
 from fasttts_desktop.engine.text.writing_systems import HAN, KANA, script_of
 from fasttts_desktop.engine.types import EngineError
 
@@ -102,7 +103,7 @@ def _checked(text: str, replacement: str, languages: Iterable[str]) -> LexiconEn
         english = not langs or set(langs) <= {"a", "b"}
         unknown = sorted({c for c in (english_phonemes(ps) if english else ps) if c not in vocab})
         if not ps or unknown:
-            shown = " ".join(unknown) or "(none given)"
+            shown = " ".join(unknown[:20]) + (" ..." if len(unknown) > 20 else "") or "(none given)"
             raise EngineError(f"Phonemes for {text!r} must be from Kokoro's symbols; not known: {shown}")
     return entry
 
@@ -139,10 +140,23 @@ class Lexicon:
                 # one bad entry must not cost the user the rest of their lexicon
                 import logging
 
-                logging.getLogger(__name__).warning("skipping lexicon entry %r in %s: %s", item, path, exc)
+                logging.getLogger(__name__).warning(
+                    "skipping the lexicon entry %s in %s: %s", _entry_label(item), path, _first_line(exc)
+                )
         lexicon = cls(entries, path)
         lexicon._stamp = stamp
         return lexicon
+
+    @classmethod
+    @contextmanager
+    def editing(cls, path: str | os.PathLike | None = None) -> Iterator[Lexicon]:
+        """The saved lexicon to change in the block, saved at its end, all under the file's lock: another
+        process's change made meanwhile waits, and is not lost (see jsonfile.locked)."""
+        target = Path(path) if path is not None else cls.default_path()
+        with locked(target):
+            lexicon = cls.load(target)
+            yield lexicon
+            lexicon.save(target)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         target = Path(path) if path is not None else self.path or self.default_path()
@@ -209,6 +223,22 @@ class Lexicon:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _entry_label(item: object) -> str:
+    """A skipped entry named in a warning: its text, cut short (a 10,000-character key is not echoed)."""
+    if not isinstance(item, dict):
+        return f"({type(item).__name__}, not an entry)"
+    text = item.get("text")
+    if not isinstance(text, str):
+        return "(no text)"
+    shown = " ".join(text.split())
+    return repr(shown) if len(shown) <= 40 else f"{shown[:40]!r}... ({len(text):,} characters)"
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc) if not isinstance(exc, KeyError) else f"no {exc.args[0]!r}"
+    return (text.splitlines() or [type(exc).__name__])[0][:200]
 
 
 def _spaced_word_char(c: str) -> bool:

@@ -101,6 +101,8 @@ def weights_fingerprint(state_dict: dict[str, torch.Tensor]) -> str:
 
 def load_checkpoint(path: Path) -> dict[str, torch.Tensor]:
     """A kokoro .pth (sub-module state dicts, maybe `module.`-prefixed) or a flat .safetensors, checked."""
+    if path.is_dir():
+        raise EngineError(f"Weights {path} is a folder: give the weights file in it (.pth or .safetensors).")
     if not path.is_file():
         raise EngineError(f"Weights not found: {path}")
     suffix = path.suffix.lower()

@@ -15,14 +15,16 @@ Every format goes through `Builder`, so the text rules live in one place:
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 
+from fasttts_desktop.engine.text.documents import budget
+from fasttts_desktop.engine.text.documents.budget import MAX_CHARS
 from fasttts_desktop.engine.text.documents.model import DocumentError, Heading
 
-# Bounds on what one document may turn into (the window holds it all in a QTextEdit).
-MAX_CHARS = 50_000_000
-
-_BLANKS = re.compile(r"[\x00-\x20\x7f-\x9f\u2028\u2029]+")
+# Runs of blanks that need rewriting: any with a control or separator in it, and runs of spaces. Single
+# spaces are left alone: re.sub keeps one string per match, and a 20 MB line has millions of them.
+_BLANKS = re.compile(r" *[\x00-\x1f\x7f-\x9f\u2028\u2029][\x00-\x20\x7f-\x9f\u2028\u2029]*|  +")
 _INVISIBLE = str.maketrans("", "", "\u00ad\ufeff")
 
 
@@ -47,6 +49,7 @@ class Builder:
     def __init__(self, name: str = "", max_chars: int | None = None) -> None:
         self.name = name
         self.max_chars = MAX_CHARS if max_chars is None else max_chars
+        self._deadline = time.monotonic() + budget.MAX_OPEN_SECONDS
         self.headings: list[Heading] = []
         self._paragraphs: list[str] = []
         self._length = 0  # len("\n\n".join(self._paragraphs))
@@ -83,6 +86,11 @@ class Builder:
                     f"(the limit is {self.max_chars:,} characters)."
                 )
             self._paragraphs.append(paragraph)
+            if time.monotonic() > self._deadline:
+                raise DocumentError(
+                    f"{self.name or 'The document'} takes too long to open "
+                    f"(the limit is {budget.MAX_OPEN_SECONDS:g} seconds)."
+                )
 
     def paragraph(self, text: str) -> None:
         r"""A whole paragraph; "\n" in it are kept as meaningful line breaks."""

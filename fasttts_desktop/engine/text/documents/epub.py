@@ -25,12 +25,28 @@ from urllib.parse import unquote, urldefrag
 
 from lxml import etree
 
+from fasttts_desktop.engine.text.documents.budget import MAX_UNPACKED, UNPACK_BLOCK, megabytes
 from fasttts_desktop.engine.text.documents.builder import Builder
+from fasttts_desktop.engine.text.documents.dtd import unread_notice
 from fasttts_desktop.engine.text.documents.encoding import looks_binary
-from fasttts_desktop.engine.text.documents.html import add_html, decode_html, parse_html
+from fasttts_desktop.engine.text.documents.html import add_html, decode_html, element_text, parse_html
 from fasttts_desktop.engine.text.documents.model import Document, DocumentError
 
-MAX_UNPACKED = 200 * 1024 * 1024  # bytes unpacked from one book: a zip bomb stops here
+# ZIP_STORED, ZIP_DEFLATED: the two methods the EPUB container standard (OCF) allows; zipfile inflates
+# them block by block, bounded by the read size asked for.
+_METHODS = frozenset((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))
+# zipfile raises NotImplementedError for a compression method it lacks, RuntimeError for encryption,
+# ValueError for a member offset that points before the file's start (a damaged directory record)
+_UNPACK_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    NotImplementedError,
+    RuntimeError,
+    ValueError,
+)
+_METHOD_NAMES = {zipfile.ZIP_BZIP2: "bzip2", zipfile.ZIP_LZMA: "LZMA", 9: "Deflate64", 93: "Zstandard"}
 
 _FONT_OBFUSCATION = frozenset(("http://www.idpf.org/2008/embedding", "http://ns.adobe.com/pdf/enc#RC"))
 _OPS_TYPE = "{http://www.idpf.org/2007/ops}type"
@@ -71,12 +87,16 @@ def read_epub(data: bytes, name: str = "") -> Document:
     first_headings: dict[str, str | None] = {}
     notices: list[str] = []
     for item in spine:
-        root = book.chapter(item, notices)
+        unread: list[str] = []
+        root = book.chapter(item, notices, unread)
         if root is None:
             continue
         builder.paragraph_break()
         start = builder.position()
         found = add_html(builder, root, headings=False, anchors=frozenset(wanted.get(item.path, ())))
+        unread += found.unread
+        if unread:
+            notices.append(unread_notice(posixpath.basename(item.path), unread))
         if builder.length > start:
             starts.setdefault(item.path, start)
             anchors[item.path] = found.anchors
@@ -110,13 +130,14 @@ def _manifest(opf: etree._Element, base: str) -> dict[str, _Item]:
 
 
 class _Book:
-    """The zip, read with bounds: every member read counts against MAX_UNPACKED."""
+    """The zip, read with bounds: every byte inflated counts against MAX_UNPACKED (budget.py)."""
 
     def __init__(self, data: bytes, label: str) -> None:
         self.label = label
         try:
             self.zip = zipfile.ZipFile(io.BytesIO(data))
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError):
+        # NotImplementedError: a directory entry asking for a newer zip version than zipfile reads
+        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, NotImplementedError, EOFError):
             raise DocumentError(f"{label} is not a valid EPUB (not a zip archive, or damaged).") from None
         self.names = set(self.zip.namelist())
         self._folded = {n.casefold(): n for n in self.names}
@@ -134,15 +155,26 @@ class _Book:
         if member is None:
             raise self.damaged(f"{what} ({path}) is missing")
         info = self.zip.getinfo(member)
-        self._unpacked += info.file_size
-        if self._unpacked > MAX_UNPACKED:
-            limit = f"{MAX_UNPACKED / (1 << 20):.3g} MB"
-            raise DocumentError(f"{self.label} is too large to open (its files unpack to over {limit}).")
+        if info.compress_type not in _METHODS:
+            method = _METHOD_NAMES.get(info.compress_type, f"compression method {info.compress_type}")
+            raise self.damaged(
+                f"{what} ({path}) is compressed with {method}, which EPUB does not allow (only deflate)"
+            )
+        # The declared size is not trusted: what counts is what comes out of the decompressor.
+        blocks = []
         try:
-            return self.zip.read(info)
-        # zipfile raises NotImplementedError for a compression method it lacks, RuntimeError for encryption
-        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError):
+            with self.zip.open(info) as f:
+                while block := f.read(UNPACK_BLOCK):
+                    self._unpacked += len(block)
+                    if self._unpacked > MAX_UNPACKED:
+                        raise DocumentError(
+                            f"{self.label} is too large to open "
+                            f"(its files unpack to over {megabytes(MAX_UNPACKED)})."
+                        )
+                    blocks.append(block)
+        except _UNPACK_ERRORS:
             raise self.damaged(f"{what} ({path}) cannot be unpacked") from None
+        return b"".join(blocks)
 
     def xml(self, path: str, what: str) -> etree._Element:
         data = self.read(path, what)
@@ -207,8 +239,9 @@ class _Book:
             return " (Apple FairPlay)"
         return ""
 
-    def chapter(self, item: _Item, notices: list[str]) -> etree._Element | None:
-        """The chapter's parsed document, or None for a spine item that is not text (an SVG page)."""
+    def chapter(self, item: _Item, notices: list[str], unread: list[str]) -> etree._Element | None:
+        """The chapter's parsed document, or None for a spine item that is not text (an SVG page);
+        `unread` gets the entity references the HTML parser's path took out (see parse_html)."""
         is_html = item.path.casefold().endswith((".xhtml", ".html", ".htm", ".xht"))
         if item.media_type not in _CHAPTER_TYPES and not is_html:
             return None
@@ -218,7 +251,7 @@ class _Book:
         text, chapter_notices = decode_html(data, item.path)
         notices.extend(f"{posixpath.basename(item.path)}: {n}" for n in chapter_notices)
         try:
-            return parse_html(text, item.path, xhtml=True)  # None: an empty chapter
+            return parse_html(text, item.path, xhtml=True, unread=unread)  # None: an empty chapter
         except DocumentError:
             notices.append(f"{posixpath.basename(item.path)} could not be read and was left out.")
             return None
@@ -256,7 +289,7 @@ class _Book:
             for child in li:
                 tag = _local(child)
                 if tag in ("a", "span"):
-                    self._entry("".join(child.itertext()), child.get("href"), base, level, out)
+                    self._entry(element_text(child), child.get("href"), base, level, out)
                 elif tag == "ol":
                     self._nav_list(child, base, level + 1, out)
 
@@ -274,7 +307,7 @@ class _Book:
                 continue
             label = next(point.iter("{*}text"), None)
             content = next((c for c in point if _local(c) == "content"), None)
-            title = "".join(label.itertext()) if label is not None else ""
+            title = element_text(label) if label is not None else ""
             self._entry(title, content.get("src") if content is not None else None, base, level, out)
             self._ncx_points(point, base, level + 1, out)
 
@@ -290,5 +323,5 @@ class _Book:
 
     def title(self, opf: etree._Element) -> str | None:
         el = next(opf.iter("{http://purl.org/dc/elements/1.1/}title"), None)
-        title = " ".join("".join(el.itertext()).split()) if el is not None else ""
+        title = " ".join(element_text(el).split()) if el is not None else ""
         return title or None

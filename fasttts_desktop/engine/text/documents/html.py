@@ -20,6 +20,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from fasttts_desktop.engine.text.documents.builder import Builder, clean_line
+from fasttts_desktop.engine.text.documents.dtd import cut_internal_subset, drop_references, unread_notice
 from fasttts_desktop.engine.text.documents.encoding import decode_as, decode_text, pretty_name
 from fasttts_desktop.engine.text.documents.model import Document, DocumentError
 
@@ -61,14 +62,19 @@ class HtmlText:
     title: str | None = None  # <title>
     first_heading: str | None = None
     anchors: dict[str, int] = field(default_factory=dict)  # id -> offset, for the ids asked for
+    unread: list[str] = field(default_factory=list)  # names of the entity references read as nothing
 
 
 def read_html(data: bytes, name: str = "", xhtml: bool = False) -> Document:
     text, notices = decode_html(data, name)
-    root = parse_html(text, name, xhtml)
+    unread: list[str] = []
+    root = parse_html(text, name, xhtml, unread)
     builder = Builder(name)
     found = add_html(builder, root, headings=True) if root is not None else HtmlText()
     body, headings = builder.build()
+    unread += found.unread
+    if unread:
+        notices.append(unread_notice(name or "The document", unread))
     title = found.title or found.first_heading
     return Document(body, headings, title, "html", tuple(notices), name)
 
@@ -89,14 +95,23 @@ def decode_html(data: bytes, name: str = "") -> tuple[str, list[str]]:
     return decode_text(data, name)
 
 
-def parse_html(text: str, name: str = "", xhtml: bool = False) -> etree._Element | None:
-    """The document's root element; None when it holds no markup at all (empty, or only comments)."""
+def parse_html(
+    text: str, name: str = "", xhtml: bool = False, unread: list[str] | None = None
+) -> etree._Element | None:
+    """The document's root element; None when it holds no markup at all (empty, or only comments).
+
+    References to entities the document declares itself are never expanded: the XML parser keeps them as
+    entity nodes (add_html reads them as nothing); for the HTML parser they are taken out of the text, and
+    their names added to `unread`, along with the DOCTYPE's internal subset (see dtd.py).
+    """
     text = _XML_DECLARATION.sub("", text, count=1)
     if xhtml:
         try:
             return etree.fromstring(text, _XML_PARSER)
         except etree.XMLSyntaxError:
             pass  # not well-formed after all (named entities, stray tags): read it as HTML
+    text, declared = cut_internal_subset(text)
+    text = drop_references(text, declared, unread if unread is not None else [])
     if not text.strip():
         return None
     try:
@@ -123,7 +138,7 @@ def add_html(
     head = _child(root, "head")
     title = next(head.iter("{*}title"), None) if head is not None else None
     if title is not None:
-        found.title = clean_line("".join(title.itertext())) or None
+        found.title = clean_line(element_text(title)) or None
     body = _child(root, "body")
     body = root if body is None else body
     pre = 0  # depth inside <pre>: keep its line breaks
@@ -132,8 +147,11 @@ def add_html(
     walk = etree.iterwalk(body, events=("start", "end", "comment", "pi"))
     for event, el in walk:
         tag = el.tag
-        if not isinstance(tag, str):  # comment or processing instruction: only its tail is text
-            _text(builder, el.tail, pre)
+        if not isinstance(tag, str):  # comment, processing instruction or entity: only its tail is text
+            if event != "end":  # an entity reference comes as "start" and "end"; its tail is read once
+                if tag is etree.Entity:
+                    found.unread.append(el.name)
+                _text(builder, el.tail, pre)
             continue
         tag = _local(tag)
         if event == "start":
@@ -190,6 +208,19 @@ def add_html(
                 _text(builder, el.tail, pre)
     builder.paragraph_break()
     return found
+
+
+def element_text(el: etree._Element) -> str:
+    """The text inside `el` as a reader sees it (titles, table-of-contents labels): an entity reference
+    (never expanded), a comment or a processing instruction adds nothing, the text after it does.
+    itertext() would give "&author;" for the reference."""
+    parts = []
+    for event, node in etree.iterwalk(el, events=("start", "end", "comment", "pi")):
+        if event == "start" and isinstance(node.tag, str):
+            parts.append(node.text or "")
+        elif node is not el and event in ("end", "comment", "pi"):
+            parts.append(node.tail or "")  # an entity reference ends once; a comment or PI only comes once
+    return "".join(parts)
 
 
 def _hidden(el: etree._Element) -> bool:

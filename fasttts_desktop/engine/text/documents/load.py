@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fasttts_desktop.engine.storage.files import describe_os_error
+from fasttts_desktop.engine.text.documents.budget import MAX_FILE_BYTES
+from fasttts_desktop.engine.text.documents.budget import megabytes as _mb
 from fasttts_desktop.engine.text.documents.model import KINDS, Document, DocumentError
 from fasttts_desktop.engine.text.documents.more_kinds import (
     MORE_KINDS,
@@ -15,8 +17,6 @@ from fasttts_desktop.engine.text.documents.more_kinds import (
     more_reader,
     sniff_more,
 )
-
-MAX_FILE_BYTES = 200 * 1024 * 1024
 
 _SUFFIXES = {
     ".txt": "txt",
@@ -153,7 +153,3 @@ def _read_regular_file(path: Path, name: str) -> bytes:
     if len(data) > MAX_FILE_BYTES:
         raise DocumentError(f"{name} is too large to open (the limit is {_mb(MAX_FILE_BYTES)}).")
     return data
-
-
-def _mb(n: int) -> str:
-    return f"{n / (1 << 20):.3g} MB"
