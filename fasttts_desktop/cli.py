@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fasttts_desktop import __version__, cli_desktop, cli_text
+from fasttts_desktop.cli_reading import add_reading_options
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, EngineError
 
 _GUI_HELP = "With no command, opens the window (with PATH: that document, ready to read)."
@@ -85,6 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     say.add_argument(
         "--speed", type=_speed, default=1.0, help=f"speaking rate, {MIN_SPEED} to {MAX_SPEED}; 1.0 = normal"
     )
+    add_reading_options(say)
     _add_engine_options(say)
 
     voices = sub.add_parser("voices", help="list the available voices and saved blends")
@@ -191,6 +193,7 @@ def _load_engine(args: argparse.Namespace):
 
 
 def _say(args: argparse.Namespace) -> int:
+    from fasttts_desktop.cli_reading import reading_from_args
     from fasttts_desktop.cli_say import speak_to_file
     from fasttts_desktop.engine.files import check_target
     from fasttts_desktop.export.audio import format_for, open_audio_writer
@@ -202,6 +205,7 @@ def _say(args: argparse.Namespace) -> int:
     if not given.text.strip():
         return _fail("there is no text to speak")
     _check_voice(args)
+    reading = reading_from_args(args, given.text, given.chapters)
     fmt = format_for(args.output, args.format, default="wav").name
     if args.subtitles:
         subtitle_format_for(args.subtitles)
@@ -223,6 +227,7 @@ def _say(args: argparse.Namespace) -> int:
             args.lang,
             subtitles=args.subtitles,
             chapters=given.chapters,
+            reading=reading,
         )
 
 

@@ -182,7 +182,7 @@ def _phoneme_chunk(
 
 
 def _placed(chunk: AudioChunk, seg: Segment, text: str) -> AudioChunk:
-    """`chunk` (offsets into the segment's text) placed in `text`, its words named as they are written there."""
+    """`chunk` (offsets into the segment's text) placed in `text`, its words named as written there."""
     c = chunk.chunk
     lo, hi = seg.source(c.start, c.end) if c.end > c.start else (seg.starts[0], seg.starts[0])
     words, at = [], 0
