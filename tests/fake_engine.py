@@ -124,8 +124,20 @@ class FakeEngine:
     def estimate_chunks(self, text: str, max_phonemes=None, lang_code="a") -> int:
         return len(self._sentences(text))  # one chunk per sentence, whatever the budget and language
 
-    def stream(self, text, voice=None, speed=1.0, *, cancel=None, pack=True, batch=1, start=0, lang=None):
-        """Like Engine.stream; `pack` and `batch` change nothing here (a chunk is a sentence)."""
+    def stream(
+        self,
+        text,
+        voice=None,
+        speed=1.0,
+        *,
+        cancel=None,
+        pack=True,
+        batch=1,
+        start=0,
+        lang=None,
+        reading=None,
+    ):
+        """Like Engine.stream; `pack`, `batch` and `reading` change nothing here (a chunk is a sentence)."""
         if not text or not text[start:].strip():
             raise EngineError("There is no text to speak.")
         if not (MIN_SPEED <= speed <= MAX_SPEED):

@@ -33,6 +33,7 @@ from fasttts_desktop.ui.output_menu import OutputMenu
 from fasttts_desktop.ui.positions import PositionStore
 from fasttts_desktop.ui.reader_view import local_files
 from fasttts_desktop.ui.reading import Reader
+from fasttts_desktop.ui.reading_options import ReadingOptions
 from fasttts_desktop.ui.status_text import (
     describe_failed,
     describe_progress,
@@ -87,6 +88,7 @@ class MainWindow(EngineReports, QMainWindow):
         self.clipboard_tray = ClipboardAndTray(self)
         self.voice_dialogs = VoiceDialogs(self)
         self.desktop_entry = DesktopEntryMenu(self)
+        self.reading_options = ReadingOptions(self)
         self._connect()
         self.media_controls = MediaControls(self)  # after _connect: it reads what the window shows
         self._restore()

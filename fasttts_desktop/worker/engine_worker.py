@@ -30,6 +30,7 @@ from fasttts_desktop.worker.export_job import MAX_BACKLOG_S, Encoder, ExportRequ
 
 if TYPE_CHECKING:  # the engine module imports torch: loaded on the engine thread, not with the window
     from fasttts_desktop.engine.engine import Engine
+    from fasttts_desktop.engine.text.segments import Reading
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,9 @@ class EngineWorker(QObject):
         # Written by the GUI thread, read here between chunks; plain ints are safe to share under the GIL.
         self.wanted_speech = 0
         self.wanted_save = 0
+        # How each speech request is read (markup, pauses, voices: engine/text/segments.py), posted by the
+        # GUI thread before it asks for the request; None: the text as written.
+        self.readings: dict[int, Reading | None] = {}
         # (request, utterance samples heard so far), posted by the GUI thread; None heard: nobody listens
         # (no output device), so there is nothing to wait for.
         self.heard: tuple[int, int | None] = (0, 0)
@@ -185,7 +189,12 @@ class EngineWorker(QObject):
             voice = engine.voice(voice or None).name
             self.speech_started.emit(request, max(1, engine.estimate_chunks(text[start:])))
             chunks = engine.stream(
-                text, voice, speed, cancel=lambda: self.wanted_speech != request, start=start
+                text,
+                voice,
+                speed,
+                cancel=lambda: self.wanted_speech != request,
+                start=start,
+                reading=self.readings.pop(request, None),
             )
         except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
             self._speech_failed(request, exc)
@@ -216,6 +225,7 @@ class EngineWorker(QObject):
                     export.speed,
                     cancel=lambda: self.wanted_save != request,
                     batch=engine.export_batch,
+                    reading=export.reading,
                 )
         except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
             self._save_failed(request, export.path, exc)

@@ -18,9 +18,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, Cancelled, EngineError
 from fasttts_desktop.export import check_target, export_utterance, format_for, subtitle_format_for
+
+if TYPE_CHECKING:
+    from fasttts_desktop.engine.text.segments import Reading
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,7 @@ class ExportRequest:
     chapters: tuple[tuple[int, str], ...] = ()  # (character offset, title), stored in M4B/M4A
     title: str | None = None
     format: str | None = None  # None: by the extension of `path`
+    reading: Reading | None = None  # markup, pauses, voices per chapter (engine/text/segments.py)
 
     def check(self) -> None:
         """ExportError (one line) now, before any audio is made, for a place or format that cannot work."""

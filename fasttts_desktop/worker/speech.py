@@ -29,6 +29,7 @@ __all__ = ["MAKE_AHEAD_S", "Heard", "SpeechService", "UtteranceStats"]
 
 if TYPE_CHECKING:  # the engine module imports torch: loaded on the engine thread, not with the window
     from fasttts_desktop.engine.engine import Engine
+    from fasttts_desktop.engine.text.segments import Reading
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,8 @@ class SpeechService(QObject):
         super().__init__(parent)
         self.engine_info: EngineInfo | None = None
         self._next_request = 0
+        # How a text is read beyond voice and speed (ui/reading_options.py sets it); None: as written.
+        self.reading_for: Callable[[str], Reading | None] | None = None
         self._utterance: _Utterance | None = None
         self._started = False
         self._shut_down: bool | None = None
@@ -167,6 +170,7 @@ class SpeechService(QObject):
         self._set_paused(False)
         where = f"{len(text)} characters from {start}, voice {voice or 'default'}, speed {speed:.2f}"
         log.info("speak #%d: %s", request, where)
+        self._worker.readings[request] = self.reading_for(text) if self.reading_for else None
         self._request_speak.emit(request, text, voice, speed, start)
         self._clock_timer.start()
         self.busy_changed.emit(True)
@@ -261,6 +265,8 @@ class SpeechService(QObject):
     def save(self, path: str, text: str, voice: str, speed: float, **options) -> None:
         """Export `text` to `path` beside the reading; `options` as ExportRequest's (subtitles, chapters,
         title, format). The format comes from the extension unless `format` names it."""
+        if self.reading_for and "reading" not in options:
+            options["reading"] = self.reading_for(text)
         self.exports.start(ExportRequest(path, text, voice, speed, **options))
 
     @property

@@ -62,7 +62,8 @@ def is_ssml(text: str) -> bool:
     head = text.lstrip("\ufeff \t\r\n")
     if head.startswith("<?xml"):
         head = head[head.find("?>") + 2 :].lstrip() if "?>" in head else head
-    return head.startswith("<speak")
+    # a DOCTYPE is refused by parse_ssml, with a line saying so, rather than read silently as plain text
+    return head.startswith(("<speak", "<!DOCTYPE speak"))
 
 
 class _Builder:
