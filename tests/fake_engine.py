@@ -61,6 +61,7 @@ class FakeEngine:
         self.word_gaps = word_gaps
         self.calls: list[tuple[str, str, float]] = []
         self.starts: list[int] = []  # the `start` of each stream call
+        self.readings: list = []  # the `reading` of each stream call
         self.made = 0  # chunks yielded, all calls together
         self.in_chunk = threading.Event()  # set while a chunk is being made
 
@@ -147,6 +148,7 @@ class FakeEngine:
         lexicon = self.lexicon
         self.calls.append((text, v.name, speed))
         self.starts.append(start)
+        self.readings.append(reading)
         cancelled = cancel or (lambda: False)
         # Like the engine: read from `start`, offsets in the coordinates of the whole text.
         spans = [(a + start, b + start) for a, b in self._sentences(text[start:])]

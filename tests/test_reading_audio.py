@@ -14,6 +14,7 @@ from audio_checks import read_wav
 from fasttts_desktop.engine.text.pauses import SILENCE_LEVEL, Pauses
 from fasttts_desktop.engine.text.segments import Reading
 from fasttts_desktop.engine.types import SAMPLE_RATE
+from fasttts_desktop.worker.follow import _place as follow_place
 
 pytestmark = pytest.mark.slow
 
@@ -23,6 +24,10 @@ def gaps(audio: np.ndarray, longer_than: float = 0.12) -> list[float]:
     loud = np.flatnonzero(np.abs(audio) > SILENCE_LEVEL)
     steps = np.diff(loud)
     return [float(s) / SAMPLE_RATE for s in steps[steps > longer_than * SAMPLE_RATE]]
+
+
+def _spans(chunk):
+    return follow_place(chunk, 0, SAMPLE_RATE).spans
 
 
 def joined(chunks):
@@ -63,9 +68,13 @@ def test_ssml_break_voice_and_alias_land_on_the_original_words(engine):
     spans = [text[c.chunk.start : c.chunk.end] for c in chunks]
     assert spans[0] == "One."
     assert spans[-1] == "three"
-    heard = [(w.text, text.index(w.text, c.chunk.start)) for c in chunks for w in c.words]
+    heard = [(w.text, w.offset) for c in chunks for w in c.words]
     assert [h[0] for h in heard] == ["One", "Two", "W", "three"]
-    assert heard[2][1] == text.index(">W<") + 1  # the alias said, the written word lit
+    assert [text[o : o + len(t)] for t, o in heard] == ["One", "Two", "W", "three"]
+    assert heard[2][1] == text.index(">W<") + 1  # the alias said, the written word lit (not alias="World")
+    # what the window lights while each word is heard (worker/follow.py)
+    lit = {text[s:e] for c in chunks for s, e in _spans(c)}
+    assert lit == {"One", "Two", "W", "three"}
     audio, _ = joined(chunks)
     assert gaps(audio)[0] == pytest.approx(1.2, abs=0.03)
 

@@ -193,7 +193,7 @@ def _placed(chunk: AudioChunk, seg: Segment, text: str) -> AudioChunk:
             continue
         at = found + len(w.text)
         s, e = seg.source(c.start + found, c.start + at)
-        words.append(WordTiming(text[s:e], w.start_s, w.end_s))
+        words.append(WordTiming(text[s:e], w.start_s, w.end_s, s))
     unspoken = tuple((seg.starts[o], chars) for o, chars in chunk.unspoken if o < len(seg.starts))
     return replace(chunk, chunk=TextChunk(text[lo:hi], lo, hi, c.phonemes), words=words, unspoken=unspoken)
 
@@ -206,7 +206,7 @@ def _after_pause(chunk: AudioChunk, lead_s: float, *, lead: bool) -> AudioChunk:
         pad = silence(lead_s)
         shift = len(pad) / SAMPLE_RATE
         audio = np.concatenate([pad, audio])
-        words = [WordTiming(w.text, w.start_s + shift, w.end_s + shift) for w in words]
+        words = [replace(w, start_s=w.start_s + shift, end_s=w.end_s + shift) for w in words]
     return replace(chunk, audio=audio, words=words)
 
 

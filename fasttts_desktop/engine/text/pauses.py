@@ -124,7 +124,7 @@ def trim_start(audio: np.ndarray, words: list[WordTiming]) -> tuple[np.ndarray, 
         return audio, words, 0.0
     cut = max(0, first - round(EDGE_S * SAMPLE_RATE))
     shift = cut / SAMPLE_RATE
-    moved = [WordTiming(w.text, max(0.0, w.start_s - shift), max(0.0, w.end_s - shift)) for w in words]
+    moved = [replace(w, start_s=max(0.0, w.start_s - shift), end_s=max(0.0, w.end_s - shift)) for w in words]
     return audio[cut:], moved, shift
 
 
@@ -137,7 +137,7 @@ def end_with_pause(audio: np.ndarray, words: list[WordTiming], pause_s: float) -
     keep = min(len(audio), last + round(EDGE_S * SAMPLE_RATE))
     # a word the timings run past the sound ends with it (the timings are frames; the sound is the truth)
     words[:] = [
-        WordTiming(w.text, min(w.start_s, keep / SAMPLE_RATE), min(w.end_s, keep / SAMPLE_RATE))
+        replace(w, start_s=min(w.start_s, keep / SAMPLE_RATE), end_s=min(w.end_s, keep / SAMPLE_RATE))
         for w in words
     ]
     pad = max(0, round((pause_s - EDGE_S) * SAMPLE_RATE) - (keep - last))
