@@ -69,9 +69,9 @@ def stream_reading(
     index = 0
     pending: float | None = p.lead_pause if start == 0 and p.lead_pause else None
     lead_in = pending is not None  # a break before the first words: silence before them
-    todo = [(k, s) for k, s in enumerate(p.segments) if s.ends and s.ends[-1] > start]
+    todo = [(k, s) for k, s in enumerate(p.segments) if len(s.ends) and s.ends[-1] > start]
     for n, (k, seg) in enumerate(todo):
-        local = next((i for i, e in enumerate(seg.ends) if e > start), 0) if n == 0 else 0
+        local = int(np.searchsorted(seg.ends, start, side="right")) if n == 0 else 0
         seg_voice = voices[k]
         rate = min(MAX_SPEED, max(MIN_SPEED, speed * seg.rate))
         try:
@@ -184,7 +184,7 @@ def _phoneme_chunk(
 def _placed(chunk: AudioChunk, seg: Segment, text: str) -> AudioChunk:
     """`chunk` (offsets into the segment's text) placed in `text`, its words named as written there."""
     c = chunk.chunk
-    lo, hi = seg.source(c.start, c.end) if c.end > c.start else (seg.starts[0], seg.starts[0])
+    lo, hi = seg.source(c.start, c.end) if c.end > c.start else (int(seg.starts[0]),) * 2
     words, at = [], 0
     for w in chunk.words:
         found = c.text.find(w.text, at) if w.text else -1
@@ -194,7 +194,7 @@ def _placed(chunk: AudioChunk, seg: Segment, text: str) -> AudioChunk:
         at = found + len(w.text)
         s, e = seg.source(c.start + found, c.start + at)
         words.append(WordTiming(text[s:e], w.start_s, w.end_s, s))
-    unspoken = tuple((seg.starts[o], chars) for o, chars in chunk.unspoken if o < len(seg.starts))
+    unspoken = tuple((int(seg.starts[o]), chars) for o, chars in chunk.unspoken if o < len(seg.starts))
     return replace(chunk, chunk=TextChunk(text[lo:hi], lo, hi, c.phonemes), words=words, unspoken=unspoken)
 
 
@@ -219,13 +219,13 @@ def _pause_after(
     rest = seg.text[local_end:]
     explicit, kind_after = None, None
     if rest.strip():  # more of this segment follows
-        nxt = seg.starts[local_end + len(rest) - len(rest.lstrip())]
+        nxt = int(seg.starts[local_end + len(rest) - len(rest.lstrip())])
     else:
         j = next((i for i in range(k + 1, len(p.segments)) if p.segments[i].text.strip()), None)
         if j is None:
             return None  # the end of the reading: nothing to pause before
         following = p.segments[j].text
-        nxt = p.segments[j].starts[len(following) - len(following.lstrip())]
+        nxt = int(p.segments[j].starts[len(following) - len(following.lstrip())])
         between = p.segments[k:j]
         if any(s.pause_after is not None for s in between):
             explicit = sum(s.pause_after or 0.0 for s in between)

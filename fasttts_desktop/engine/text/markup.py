@@ -14,16 +14,18 @@ import html
 import re
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 from lxml import etree
 
 from fasttts_desktop.engine.text.pauses import parse_seconds
-from fasttts_desktop.engine.text.segments import MARKUP_MODES, Segment, plain
+from fasttts_desktop.engine.text.segments import MARKUP_MODES, Segment, identity, plain
 from fasttts_desktop.engine.types import EngineError
 
 # Breaks by SSML strength, in seconds.
 _STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.5, "strong": 0.8, "x-strong": 1.2}
 _RATE_WORDS = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
 _INLINE = re.compile(r"\[(pause|voice|rate)(?::([^\]\n]*))?\]", re.IGNORECASE)
+_NONE = np.zeros(0, np.int64)
 _MONTHS = [
     "January",
     "February",
@@ -71,14 +73,14 @@ class _Builder:
 
     def __init__(self) -> None:
         self.done: list[Segment] = []
-        self.current = Segment("", [], [])
+        self.current = Segment("", _NONE, _NONE)
         self.lead_pause = 0.0
 
-    def add(self, said: str, starts: list[int], ends: list[int]) -> None:
+    def add(self, said: str, starts: np.ndarray, ends: np.ndarray) -> None:
         c = self.current
         c.text += said
-        c.starts += starts
-        c.ends += ends
+        c.starts = np.concatenate([c.starts, starts]) if len(c.starts) else starts
+        c.ends = np.concatenate([c.ends, ends]) if len(c.ends) else ends
 
     def close(self, *, pause: float | None = None, kind: str | None = None, **changes) -> None:
         """End the current segment (with a break or structure after it); the next one has `changes`."""
@@ -93,7 +95,9 @@ class _Builder:
                 self.done[-1].pause_after = (self.done[-1].pause_after or 0.0) + pause
             else:
                 self.lead_pause += pause
-        self.current = replace(c, text="", starts=[], ends=[], phonemes="", pause_after=None, kind_after=None)
+        self.current = replace(
+            c, text="", starts=_NONE, ends=_NONE, phonemes="", pause_after=None, kind_after=None
+        )
         for key, value in changes.items():
             setattr(self.current, key, value)
 
@@ -115,7 +119,7 @@ def parse_tags(text: str) -> Parsed:
         except EngineError as exc:
             notices.append(f"{_where(text, m.start())}: {m.group()} is read as text: {exc}")
             continue
-        b.add(text[pos : m.start()], list(range(pos, m.start())), list(range(pos + 1, m.start() + 1)))
+        b.add(text[pos : m.start()], *identity(pos, m.start()))
         pos = m.end()
         if name == "pause":
             b.close(pause=float(change))
@@ -123,7 +127,7 @@ def parse_tags(text: str) -> Parsed:
             b.close(voice=change)
         else:
             b.close(rate=change)
-    b.add(text[pos:], list(range(pos, len(text))), list(range(pos + 1, len(text) + 1)))
+    b.add(text[pos:], *identity(pos, len(text)))
     segments, lead = b.finish()
     return Parsed(segments, notices, lead)
 
@@ -199,7 +203,7 @@ def _parse_xml(text: str) -> etree._Element:
     return root
 
 
-def _char_data(raw: str) -> tuple[str, list[int], list[int]]:
+def _char_data(raw: str) -> tuple[str, np.ndarray, np.ndarray]:
     """The character data of well-formed XML `raw` in document order, and where each character lies."""
     out: list[str] = []
     starts: list[int] = []
@@ -239,7 +243,7 @@ def _char_data(raw: str) -> tuple[str, list[int], list[int]]:
             starts.append(i)
             ends.append(i + 1)
             i += 1
-    return "".join(out), starts, ends
+    return "".join(out), np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
 
 
 def _tag_end(raw: str, i: int) -> int:
@@ -256,16 +260,16 @@ def _tag_end(raw: str, i: int) -> int:
 
 
 class _Walker:
-    def __init__(self, chars: tuple[str, list[int], list[int]]):
+    def __init__(self, chars: tuple[str, np.ndarray, np.ndarray]):
         self.chars = chars
         self.pos = 0
         self.b = _Builder()
         self.notices: list[str] = []
 
-    def take(self, data: str | None) -> tuple[str, list[int], list[int]]:
+    def take(self, data: str | None) -> tuple[str, np.ndarray, np.ndarray]:
         """The next `data` of the character data, with its offsets."""
         if not data:
-            return "", [], []
+            return "", _NONE, _NONE
         text, starts, ends = self.chars
         lo, hi = self.pos, self.pos + len(data)
         if text[lo:hi] != data:
@@ -279,8 +283,8 @@ class _Walker:
     def say_instead(self, said: str, element: etree._Element) -> None:
         """`said` in place of the element's text, every character of it placed over that text."""
         _, starts, ends = self.take("".join(element.itertext()))
-        if starts:
-            self.b.add(said, [starts[0]] * len(said), [ends[-1]] * len(said))
+        if len(starts):
+            self.b.add(said, np.full(len(said), starts[0]), np.full(len(said), ends[-1]))
 
     def element(self, el: etree._Element) -> None:
         name = etree.QName(el).localname

@@ -87,7 +87,8 @@ def join_kind(
     next one starts at `next_start`; None for a cut inside a sentence with no punctuation."""
     if any(end < c <= next_start for c in chapters):
         return "chapter"
-    if any(end < h <= next_start for h in headings) or _heading_ends(text, end, next_start, headings):
+    titles = (*chapters, *headings)  # a chapter's title line is a heading too
+    if any(end < h <= next_start for h in headings) or _heading_ends(text, end, next_start, titles):
         return "heading"
     gap = text[end:next_start]
     breaks = list(LINE_BREAK.finditer(gap))

@@ -12,6 +12,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
+import numpy as np
+
 from fasttts_desktop.engine.text.chunking import CLAUSE_END, SENTENCE_END
 from fasttts_desktop.engine.text.pauses import Pauses
 
@@ -36,8 +38,8 @@ class Segment:
     """One span to say: `text` is what is said; character k of it comes from text[starts[k]:ends[k]]."""
 
     text: str
-    starts: list[int]
-    ends: list[int]
+    starts: np.ndarray  # int64, one per character of `text` (numpy: a 2 MB book is one plain segment)
+    ends: np.ndarray
     voice: str = ""  # from the markup; "" : the chapter's, the dialogue's or the reading's voice
     chapter_voice: str = ""
     dialogue: bool = False
@@ -48,18 +50,18 @@ class Segment:
 
     def source(self, lo: int, hi: int) -> tuple[int, int]:
         """Where text[lo:hi] (non-empty) lies in the original."""
-        return self.starts[lo], self.ends[hi - 1]
-
-    def split(self, k: int) -> tuple[Segment, Segment]:
-        head = replace(self, text=self.text[:k], starts=self.starts[:k], ends=self.ends[:k])
-        head.pause_after = head.kind_after = None
-        tail = replace(self, text=self.text[k:], starts=self.starts[k:], ends=self.ends[k:])
-        return head, tail
+        return int(self.starts[lo]), int(self.ends[hi - 1])
 
 
 def plain(text: str, lo: int = 0, hi: int | None = None) -> Segment:
+    """text[lo:hi] as it stands."""
     hi = len(text) if hi is None else hi
-    return Segment(text[lo:hi], list(range(lo, hi)), list(range(lo + 1, hi + 1)))
+    return Segment(text[lo:hi], *identity(lo, hi))
+
+
+def identity(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """Offsets of characters said as written at lo..hi."""
+    return np.arange(lo, hi, dtype=np.int64), np.arange(lo + 1, hi + 1, dtype=np.int64)
 
 
 @dataclass
@@ -107,9 +109,9 @@ def _cut(segments: Iterable[Segment], cuts_of) -> Iterator[Segment]:
 
 
 def _chapter_voices(segments: list[Segment], voices: tuple[tuple[int, int, str], ...]) -> Iterator[Segment]:
-    edges = {e for s, end, _ in voices for e in (s, end)}
-    for seg in _cut(segments, lambda seg: [k for k in range(1, len(seg.starts)) if seg.starts[k] in edges]):
-        at = seg.starts[0] if seg.starts else -1
+    edges = np.array(sorted({e for s, end, _ in voices for e in (s, end)}), dtype=np.int64)
+    for seg in _cut(segments, lambda seg: (np.flatnonzero(np.isin(seg.starts[1:], edges)) + 1).tolist()):
+        at = int(seg.starts[0]) if len(seg.starts) else -1
         for s, e, voice in voices:
             if s <= at < e:
                 seg.chapter_voice = voice
