@@ -61,8 +61,7 @@ def stream_reading(
     lang: str | None = None,
 ) -> Iterator[AudioChunk]:
     """Engine.stream's contract (offsets into `text`, timings into each chunk's audio), under `reading`."""
-    if not text[start:].strip():
-        raise EngineError("There is no text to speak.")
+    engine._check(text, speed, start)  # noqa: SLF001 - the same checks and messages as a plain stream
     p = plan(text, reading)
     voices = _voices(engine, p, reading, voice)
     total = max(1, engine.estimate_chunks(text[start:]))
@@ -93,7 +92,11 @@ def stream_reading(
         except _NothingToSay:
             continue
     if index == 0:
-        raise EngineError("The text has nothing speakable in it.")
+        from fasttts_desktop.engine.text.prepare import describe_unspoken, reportable, runs
+
+        silent = runs([i for i in range(start, len(text)) if reportable(text[i])], text)
+        why = describe_unspoken(silent) or "only punctuation?"
+        raise EngineError(f"The text has nothing speakable in it ({why}).")
 
 
 class _NothingToSay(Exception):
