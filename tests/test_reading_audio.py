@@ -9,7 +9,7 @@ import sys
 
 import numpy as np
 import pytest
-from audio_checks import read_wav
+from audio_checks import pitch_track, read_wav
 
 from fasttts_desktop.engine.text.pauses import SILENCE_LEVEL, Pauses
 from fasttts_desktop.engine.text.segments import Reading
@@ -77,6 +77,9 @@ def test_ssml_break_voice_and_alias_land_on_the_original_words(engine):
     assert lit == {"One", "Two", "W", "three"}
     audio, _ = joined(chunks)
     assert gaps(audio)[0] == pytest.approx(1.2, abs=0.03)
+    # <voice>: "three" in jf_alpha (a female voice) is pitched well above jm_kumo's "One."
+    male, female = (pitch_track(c.audio, SAMPLE_RATE) for c in (chunks[0], chunks[-1]))
+    assert np.median(female[female > 0]) > 1.3 * np.median(male[male > 0])
 
 
 def test_say_voice_map_dialogue_and_chapter_pause(cli_env, tmp_path):

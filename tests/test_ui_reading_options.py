@@ -12,7 +12,7 @@ from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QApplication, QDoubleSpinBox
 
 from fasttts_desktop.engine.text.pauses import Pauses
-from fasttts_desktop.ui.preferences import load_prefs
+from fasttts_desktop.ui.preferences import ReadingPrefs, load_prefs
 
 pytest_plugins = ["app_fixtures"]
 
@@ -135,3 +135,14 @@ def test_bad_markup_is_one_line_in_the_banner_and_the_text_is_read(qtbot, make_a
     qtbot.waitUntil(lambda: bool(app.engine.calls), timeout=3000)
     assert app.engine.calls[-1][0] == "<speak>Hello <b>there</speak>"
     w.stop()
+
+
+def test_export_reads_with_the_preferences_too(qtbot, make_app, tmp_path):
+    app = make_app(FakeEngine(chunk_s=0.2, synth_s=0.01))
+    w = ready(qtbot, app)
+    w.reading_options.use(ReadingPrefs(Pauses(sentence=0.6), "off", ""))
+    w.text_edit.setPlainText("One. [pause:2s] Two.")
+    with qtbot.waitSignal(app.service.saved, timeout=10000):
+        w.exporter.export_to(str(tmp_path / "out.wav"))
+    sent = app.engine.readings[-1]
+    assert (sent.markup, sent.pauses.sentence) == ("off", 0.6)
