@@ -220,6 +220,7 @@ class Engine:
         start: int = 0,
         lang: str | None = None,
         reading: Reading | None = None,
+        short_first: bool = True,
     ) -> Iterator[AudioChunk]:
         """Yield the utterance chunk by chunk, each as soon as it is made.
 
@@ -234,7 +235,8 @@ class Engine:
         fails on comes out with `failed` set and no audio, and reading goes on; MAX_FAILURES_IN_A_ROW
         failures in a row raise EngineError.
         `reading` (text/segments.py): markup, pauses, voices per chapter and for dialogue (segmented.py);
-        None reads the text as it stands.
+        None reads the text as it stands. `short_first=False`: no short first chunk (the text continues
+        a reading already sounding).
         """
         if reading is not None:
             from fasttts_desktop.engine.segmented import stream_reading
@@ -265,7 +267,7 @@ class Engine:
         index = failures = 0
         chunks = frontend.chunks(
             text,
-            first_max=self._first_max,
+            first_max=self._first_max if short_first else None,
             pack=pack,
             max_phonemes=max_phonemes,
             start=start,

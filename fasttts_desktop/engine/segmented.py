@@ -74,7 +74,10 @@ def stream_reading(
         seg_voice = voices[k]
         rate = min(MAX_SPEED, max(MIN_SPEED, speed * seg.rate))
         try:
-            chunks = _segment_chunks(engine, seg, seg_voice, rate, cancel, pack, batch, local, lang, voice)
+            first = index == 0  # a short first chunk only where the reading starts
+            chunks = _segment_chunks(
+                engine, seg, seg_voice, rate, cancel, pack, batch, local, lang, voice, first
+            )
             for made in chunks:
                 chunk = _placed(made, seg, text)
                 chunk.index, chunk.total = index, max(total, index + 1)
@@ -136,6 +139,7 @@ def _segment_chunks(
     start: int,
     lang: str | None,
     reading_voice: str | None,
+    short_first: bool,
 ) -> Iterator[AudioChunk]:
     # a segment in another voice speaks that voice's language; `lang` is for the reading's own voice
     seg_lang = lang if voice == reading_voice else None
@@ -146,7 +150,15 @@ def _segment_chunks(
         raise _NothingToSay
     try:
         yield from engine.stream(
-            seg.text, voice, speed, cancel=cancel, pack=pack, batch=batch, start=start, lang=seg_lang
+            seg.text,
+            voice,
+            speed,
+            cancel=cancel,
+            pack=pack,
+            batch=batch,
+            start=start,
+            lang=seg_lang,
+            short_first=short_first,
         )
     except EngineError as exc:
         if "nothing speakable" in str(exc):  # a segment of symbols only: the rest of the text goes on
