@@ -146,3 +146,13 @@ def test_export_reads_with_the_preferences_too(qtbot, make_app, tmp_path):
         w.exporter.export_to(str(tmp_path / "out.wav"))
     sent = app.engine.readings[-1]
     assert (sent.markup, sent.pauses.sentence) == ("off", 0.6)
+
+
+def test_an_unknown_voice_in_a_tag_is_named_and_the_text_read(qtbot, make_app):
+    app = make_app(FakeEngine(chunk_s=0.3, synth_s=0.01))
+    w = ready(qtbot, app)
+    w.text_edit.setPlainText("Hello [voice:nobody_here] there.")
+    qtbot.keyClick(w.text_edit, K.Key_Return, M.ControlModifier)
+    qtbot.waitUntil(lambda: "Unknown voice 'nobody_here'" in w.banner.text(), timeout=3000)
+    qtbot.waitUntil(lambda: bool(app.engine.calls), timeout=3000)
+    w.stop()

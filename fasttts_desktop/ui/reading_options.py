@@ -141,6 +141,17 @@ class ReadingOptions(QObject):
         if not busy:
             return
         text = self.window.reader.snapshot()[0]
-        notices = plan(text, self.reading_for(text)).notices if text.strip() else []
+        if not text.strip():
+            return
+        planned = plan(text, self.reading_for(text))
+        box = self.window.voice_box
+        known = {str(box.itemData(i)) for i in range(box.count())}
+        # blend specs ("a:60,b:40") are checked by the engine; a plain name not offered here is unknown
+        unknown = sorted(
+            {s.voice for s in planned.segments if s.voice and not set(s.voice) & set(":,+")} - known
+        )
+        notices = planned.notices + [
+            f"Unknown voice {name!r}: read in {self.window.voice()}." for name in unknown
+        ]
         more = f" (and {len(notices) - 1} more)" if len(notices) > 1 else ""
         self.window.set_notice("markup", notices[0] + more if notices else "")
