@@ -181,6 +181,9 @@ class EngineWorker(QObject):
 
     @Slot(int, str, str, float, int)
     def speak(self, request: int, text: str, voice: str, speed: float, start: int = 0) -> None:
+        reading = self.readings.pop(request, None)
+        for older in [r for r in list(self.readings) if r < request]:  # requests replaced before they ran
+            self.readings.pop(older, None)
         if request != self.wanted_speech:
             return  # stopped or replaced while it waited (for instance while the engine was loading)
         self._drop_cancelled()
@@ -194,7 +197,7 @@ class EngineWorker(QObject):
                 speed,
                 cancel=lambda: self.wanted_speech != request,
                 start=start,
-                reading=self.readings.pop(request, None),
+                reading=reading,
             )
         except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
             self._speech_failed(request, exc)
