@@ -61,20 +61,24 @@ def test_comma_and_sentence_pauses_are_the_silence_heard(engine):
 
 def test_ssml_break_voice_and_alias_land_on_the_original_words(engine):
     text = (
-        '<speak>One. <break time="1.2s"/>Two <sub alias="World">W</sub> '
-        '<voice name="jf_alpha">three</voice></speak>'
+        '<speak>One. <break time="1.2s"/>Two <sub alias="World">W</sub> <phoneme ph="kˈOkəɹO">Kokoro'
+        '</phoneme> <voice name="jf_alpha">three</voice></speak>'
     )
     chunks = list(engine.stream(text, "jm_kumo", reading=Reading(pauses=Pauses.natural())))
     spans = [text[c.chunk.start : c.chunk.end] for c in chunks]
     assert spans[0] == "One."
     assert spans[-1] == "three"
     heard = [(w.text, w.offset) for c in chunks for w in c.words]
-    assert [h[0] for h in heard] == ["One", "Two", "W", "three"]
-    assert [text[o : o + len(t)] for t, o in heard] == ["One", "Two", "W", "three"]
+    assert [h[0] for h in heard] == ["One", "Two", "W", "Kokoro", "three"]
+    assert [text[o : o + len(t)] for t, o in heard] == ["One", "Two", "W", "Kokoro", "three"]
+    said_as_given = next(c for c in chunks if c.chunk.text == "Kokoro")
+    assert said_as_given.chunk.phonemes == "kˈOkəɹO"
+    assert not said_as_given.failed
+    assert said_as_given.seconds > 0.3
     assert heard[2][1] == text.index(">W<") + 1  # the alias said, the written word lit (not alias="World")
     # what the window lights while each word is heard (worker/follow.py)
     lit = {text[s:e] for c in chunks for s, e in _spans(c)}
-    assert lit == {"One", "Two", "W", "three"}
+    assert lit == {"One", "Two", "W", "Kokoro", "three"}
     audio, _ = joined(chunks)
     assert gaps(audio)[0] == pytest.approx(1.2, abs=0.03)
     # <voice>: "three" in jf_alpha (a female voice) is pitched well above jm_kumo's "One."
