@@ -55,6 +55,7 @@ class _Utterance:
     voice: str
     speed: float
     chunks: list[AudioChunk]
+    reading: Reading | None = None
 
 
 @dataclass
@@ -71,6 +72,7 @@ class _Job:
     parts: list[AudioChunk] = field(default_factory=list)
     made: int = 0  # samples
     synth_s: float = 0.0
+    reading: Reading | None = None
 
 
 class _ShuttingDown(Exception):
@@ -203,7 +205,7 @@ class EngineWorker(QObject):
             self._speech_failed(request, exc)
             return
         # Only a whole utterance can stand in for Save.
-        self._speech = _Job(request, text, voice, speed, iter(chunks), keep=start == 0)
+        self._speech = _Job(request, text, voice, speed, iter(chunks), keep=start == 0, reading=reading)
         self._step_timer.start(0)
 
     @Slot(int, object)
@@ -217,9 +219,11 @@ class EngineWorker(QObject):
             engine = self.engine_or_error()
             voice = engine.voice(export.voice or None).name
             last = self._last
-            wanted = (export.text, voice, export.speed)
+            wanted = (export.text, voice, export.speed, export.reading)
             reused = (
-                last.chunks if last is not None and (last.text, last.voice, last.speed) == wanted else None
+                last.chunks
+                if last is not None and (last.text, last.voice, last.speed, last.reading) == wanted
+                else None
             )
             if reused is None:
                 chunks = engine.stream(
@@ -301,7 +305,7 @@ class EngineWorker(QObject):
                 self.speech_cancelled.emit(job.request)
                 return
             if job.keep:
-                self._last = _Utterance(job.text, job.voice, job.speed, job.parts)
+                self._last = _Utterance(job.text, job.voice, job.speed, job.parts, job.reading)
             self.speech_done.emit(job.request, job.made / SAMPLE_RATE, job.synth_s)
             return
         job.made += len(chunk.audio)
