@@ -137,8 +137,10 @@ class FakeEngine:
         start=0,
         lang=None,
         reading=None,
+        short_first=True,
     ):
-        """Like Engine.stream; `pack`, `batch` and `reading` change nothing here (a chunk is a sentence)."""
+        """Like Engine.stream; `pack`, `batch`, `reading` and `short_first` change nothing here (a chunk is a
+        sentence)."""
         if not text or not text[start:].strip():
             raise EngineError("There is no text to speak.")
         if not (MIN_SPEED <= speed <= MAX_SPEED):
