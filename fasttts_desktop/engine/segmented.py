@@ -70,6 +70,8 @@ def stream_reading(
     lead_in = pending is not None  # a break before the first words: silence before them
     todo = [(k, s) for k, s in enumerate(p.segments) if len(s.ends) and s.ends[-1] > start]
     for n, (k, seg) in enumerate(todo):
+        if cancel and cancel():
+            return
         local = int(np.searchsorted(seg.ends, start, side="right")) if n == 0 else 0
         seg_voice = voices[k]
         rate = min(MAX_SPEED, max(MIN_SPEED, speed * seg.rate))
@@ -94,7 +96,7 @@ def stream_reading(
                 index += 1
         except _NothingToSay:
             continue
-    if index == 0:
+    if index == 0 and not (cancel and cancel()):
         from fasttts_desktop.engine.text.prepare import describe_unspoken, reportable, runs
 
         silent = runs([i for i in range(start, len(text)) if reportable(text[i])], text)
