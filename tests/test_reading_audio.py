@@ -57,6 +57,8 @@ def test_comma_and_sentence_pauses_are_the_silence_heard(engine):
         assert abs(start - onset) < 0.1, (word, start, onset)
         assert end <= len(audio) / SAMPLE_RATE
     assert [w[0] for w in words] == ["Yes", "go", "Now"]
+    # stopped before anything was made: nothing, and no error (as the plain stream)
+    assert list(engine.stream(text, "jm_kumo", cancel=lambda: True, reading=Reading())) == []
 
 
 def test_ssml_break_voice_and_alias_land_on_the_original_words(engine):
