@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
     from fasttts_desktop.engine.engine_like import EngineLike
     from fasttts_desktop.engine.storage.blends import Blend
+    from fasttts_desktop.engine.text.segments import Reading
 
 
 class FakeEngine:
@@ -70,6 +71,7 @@ class FakeEngine:
         self.word_gaps = word_gaps
         self.calls: list[tuple[str, str, float]] = []
         self.starts: list[int] = []  # the `start` of each stream call
+        self.readings: list = []  # the `reading` of each stream call
         self.made = 0  # chunks yielded, all calls together
         self.in_chunk = threading.Event()  # set while a chunk is being made
 
@@ -146,8 +148,11 @@ class FakeEngine:
         batch: int = 1,
         start: int = 0,
         lang: str | None = None,
+        reading: Reading | None = None,
+        short_first: bool = True,
     ) -> Iterator[AudioChunk]:
-        """Like Engine.stream; `pack` and `batch` change nothing here (a chunk is a sentence)."""
+        """Like Engine.stream; `pack`, `batch`, `reading` and `short_first` change nothing here (a chunk is a
+        sentence)."""
         if not text or not text[start:].strip():
             raise EngineError("There is no text to speak.")
         if not (MIN_SPEED <= speed <= MAX_SPEED):
@@ -157,6 +162,7 @@ class FakeEngine:
         lexicon = self.lexicon
         self.calls.append((text, v.name, speed))
         self.starts.append(start)
+        self.readings.append(reading)
         cancelled = cancel or (lambda: False)
         # Like the engine: read from `start`, offsets in the coordinates of the whole text.
         spans = [(a + start, b + start) for a, b in self._sentences(text[start:])]

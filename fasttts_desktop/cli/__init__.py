@@ -20,6 +20,7 @@ from pathlib import Path
 from fasttts_desktop import __version__
 from fasttts_desktop.cli import desktop as cli_desktop
 from fasttts_desktop.cli import text as cli_text
+from fasttts_desktop.cli.reading import add_reading_options
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, EngineError
 
 _GUI_HELP = "With no command, opens the window (with PATH: that document, ready to read)."
@@ -110,6 +111,7 @@ def _parser() -> argparse.ArgumentParser:
     say.add_argument(
         "--speed", type=_speed, default=1.0, help=f"speaking rate, {MIN_SPEED} to {MAX_SPEED}; 1.0 = normal"
     )
+    add_reading_options(say)
     _add_engine_options(say)
 
     voices = sub.add_parser("voices", help="list the available voices and saved blends")
@@ -225,6 +227,7 @@ def _load_engine(args: argparse.Namespace):
 
 def _say(args: argparse.Namespace) -> int:
     from fasttts_desktop.cli.book import book_info, open_output
+    from fasttts_desktop.cli.reading import reading_from_args
     from fasttts_desktop.cli.say import speak_to_file
     from fasttts_desktop.engine.storage.files import check_target
     from fasttts_desktop.export.subtitles import subtitle_format_for
@@ -235,6 +238,7 @@ def _say(args: argparse.Namespace) -> int:
     if not given.text.strip():
         return _fail("there is no text to speak")
     _check_voice(args)
+    reading = reading_from_args(args, given.text, given.chapters)
     if args.subtitles:
         subtitle_format_for(args.subtitles)
         check_target(args.subtitles)
@@ -255,6 +259,7 @@ def _say(args: argparse.Namespace) -> int:
             args.lang,
             subtitles=args.subtitles,
             chapters=given.chapters,
+            reading=reading,
         )
 
 

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from fasttts_desktop.engine.storage.files import describe_os_error
 from fasttts_desktop.engine.text.prepare import describe_unspoken
+from fasttts_desktop.engine.text.segments import Reading
 from fasttts_desktop.engine.types import AudioChunk, EngineError
 
 
@@ -74,6 +75,7 @@ def speak_to_file(
     *,
     subtitles: str | None = None,
     chapters: Sequence[tuple[int, str]] = (),
+    reading: Reading | None = None,
 ) -> int:
     """Speak `text` into `writer` (an export AudioWriter) and close it, with subtitles beside it when asked
     and chapter marks ((offset, title): M4B/M4A keep them); print the summary and the report.
@@ -91,6 +93,11 @@ def speak_to_file(
         print(engine.notice, file=sys.stderr)
     for start, end, warning in engine.script_warnings(text, voice, lang):
         _warn(f"characters {start}-{end}: {warning}")
+    if reading is not None:
+        from fasttts_desktop.engine.segmented import reading_notices
+
+        for notice in reading_notices(engine, text, reading, v.name):
+            _warn(notice)
     progress = Progress(engine.estimate_chunks(text, lang_code=lang_code))
     t0 = time.perf_counter()
     first: list[float] = []
@@ -108,7 +115,7 @@ def speak_to_file(
             progress.update(chunk, writer.seconds)
 
     try:
-        stream = engine.stream(text, v.name, speed, batch=engine.export_batch, lang=lang)
+        stream = engine.stream(text, v.name, speed, batch=engine.export_batch, lang=lang, reading=reading)
         if isinstance(writer, ReadAlongWriter):
             writer.set_language(lang_code)
             result = None

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # imported where used: the front end and the weight store loa
     from fasttts_desktop.engine.synthesis.protocol import Result
     from fasttts_desktop.engine.text.frontend import FrontEnd, PhonemizedChunk
     from fasttts_desktop.engine.text.lexicon import Lexicon
+    from fasttts_desktop.engine.text.segments import Reading
     from fasttts_desktop.engine.weights.store import Weights
 
 log = logging.getLogger(__name__)
@@ -221,6 +222,8 @@ class Engine:
         batch: int = 1,
         start: int = 0,
         lang: str | None = None,
+        reading: Reading | None = None,
+        short_first: bool = True,
     ) -> Iterator[AudioChunk]:
         """Yield the utterance chunk by chunk, each as soon as it is made.
 
@@ -234,7 +237,26 @@ class Engine:
         Each chunk lists the characters of its text that were not spoken (`unspoken`). A chunk the model
         fails on comes out with `failed` set and no audio, and reading goes on; MAX_FAILURES_IN_A_ROW
         failures in a row raise EngineError.
+        `reading` (text/segments.py): markup, pauses, voices per chapter and for dialogue (segmented.py);
+        None reads the text as it stands. `short_first=False`: no short first chunk (the text continues
+        a reading already sounding).
         """
+        if reading is not None:
+            from fasttts_desktop.engine.segmented import stream_reading
+
+            yield from stream_reading(
+                self,
+                text,
+                voice,
+                speed,
+                reading,
+                cancel=cancel,
+                pack=pack,
+                batch=batch,
+                start=start,
+                lang=lang,
+            )
+            return
         from fasttts_desktop.engine.text.frontend import word_timings
 
         self._check(text, speed, start)
@@ -248,7 +270,7 @@ class Engine:
         index = failures = 0
         chunks = frontend.chunks(
             text,
-            first_max=self._first_max,
+            first_max=self._first_max if short_first else None,
             pack=pack,
             max_phonemes=max_phonemes,
             start=start,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from fasttts_desktop.engine.text.frontend import PhonemizedChunk
     from fasttts_desktop.engine.text.lexicon import Lexicon
+    from fasttts_desktop.engine.text.segments import Reading
     from fasttts_desktop.engine.types import AudioChunk, Voice
 
 
@@ -57,6 +58,8 @@ class EngineLike(Protocol):
         batch: int = 1,
         start: int = 0,
         lang: str | None = None,
+        reading: Reading | None = None,
+        short_first: bool = True,
     ) -> Iterator[AudioChunk]: ...
     def synthesize(
         self,

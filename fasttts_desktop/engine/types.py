@@ -58,6 +58,9 @@ class WordTiming:
     text: str
     start_s: float  # seconds from the start of the chunk's audio
     end_s: float
+    # Where the word is in the utterance's text, when it cannot simply be searched for in the chunk's text
+    # (markup: a tag's attributes may hold the same letters); None: the next occurrence after the last word.
+    offset: int | None = None
 
 
 @dataclass

@@ -35,6 +35,7 @@ from fasttts_desktop.ui.output_menu import OutputMenu
 from fasttts_desktop.ui.positions import PositionStore
 from fasttts_desktop.ui.reader_view import local_files
 from fasttts_desktop.ui.reading import Reader
+from fasttts_desktop.ui.reading_options import ReadingOptions
 from fasttts_desktop.ui.sleep_timer import SleepTimer
 from fasttts_desktop.ui.status_text import (
     describe_failed,
@@ -100,6 +101,7 @@ class MainWindow(EngineReports, QMainWindow):
         self.bookmarks = Bookmarks(self)
         self.find_bar = FindBar(self)
         self.colours = ColourScheme(self)
+        self.reading_options = ReadingOptions(self)
         self._connect()
         self.media_controls = MediaControls(self)  # after _connect: it reads what the window shows
         self._restore()

@@ -31,6 +31,7 @@ from fasttts_desktop.worker.export_job import MAX_BACKLOG_S, Encoder, ExportRequ
 
 if TYPE_CHECKING:  # the engine's modules import torch: loaded on the engine thread, not with the window
     from fasttts_desktop.engine.engine_like import EngineLike
+    from fasttts_desktop.engine.text.segments import Reading
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class _Utterance:
     voice: str
     speed: float
     chunks: list[AudioChunk]
+    reading: Reading | None = None
 
 
 @dataclass
@@ -71,6 +73,7 @@ class _Job:
     parts: list[AudioChunk] = field(default_factory=list)
     made: int = 0  # samples
     synth_s: float = 0.0
+    reading: Reading | None = None
 
 
 class Wanted:
@@ -229,8 +232,16 @@ class EngineWorker(QObject):
             raise EngineError(self._load_error or "The speech engine is not loaded.")
         return self._engine
 
-    @Slot(int, str, str, float, int)
-    def speak(self, request: int, text: str, voice: str, speed: float, start: int = 0) -> None:
+    @Slot(int, str, str, float, int, object)
+    def speak(
+        self,
+        request: int,
+        text: str,
+        voice: str,
+        speed: float,
+        start: int = 0,
+        reading: Reading | None = None,
+    ) -> None:
         if request != self.wanted.speech:
             return  # stopped or replaced while it waited (for instance while the engine was loading)
         self._drop_cancelled()
@@ -239,13 +250,18 @@ class EngineWorker(QObject):
             voice = engine.voice(voice or None).name
             self.speech_started.emit(request, max(1, engine.estimate_chunks(text[start:])))
             chunks = engine.stream(
-                text, voice, speed, cancel=lambda: self.wanted.speech != request, start=start
+                text,
+                voice,
+                speed,
+                cancel=lambda: self.wanted.speech != request,
+                start=start,
+                reading=reading,
             )
         except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
             self._speech_failed(request, exc)
             return
         # Only a whole utterance can stand in for Save.
-        self._speech = _Job(request, text, voice, speed, iter(chunks), keep=start == 0)
+        self._speech = _Job(request, text, voice, speed, iter(chunks), keep=start == 0, reading=reading)
         self._step_timer.start(0)
 
     @Slot(int, object)
@@ -261,9 +277,11 @@ class EngineWorker(QObject):
             # the narrator's name and a read-along book's language are the voice's
             export = replace(export, voice=voice, lang_code=engine.language(voice))
             last = self._last
-            wanted = (export.text, voice, export.speed)
+            wanted = (export.text, voice, export.speed, export.reading)
             reused = (
-                last.chunks if last is not None and (last.text, last.voice, last.speed) == wanted else None
+                last.chunks
+                if last is not None and (last.text, last.voice, last.speed, last.reading) == wanted
+                else None
             )
             if reused is None:
                 chunks = engine.stream(
@@ -272,6 +290,7 @@ class EngineWorker(QObject):
                     export.speed,
                     cancel=lambda: self.wanted.export != request,
                     batch=engine.export_batch,
+                    reading=export.reading,
                 )
         except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
             self._save_failed(request, export.path, exc)
@@ -344,7 +363,7 @@ class EngineWorker(QObject):
                 self.speech_cancelled.emit(job.request)
                 return
             if job.keep:
-                self._last = _Utterance(job.text, job.voice, job.speed, job.parts)
+                self._last = _Utterance(job.text, job.voice, job.speed, job.parts, job.reading)
             self.speech_done.emit(job.request, job.made / SAMPLE_RATE, job.synth_s)
             return
         job.made += len(chunk.audio)

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from fasttts_desktop.worker.engine_worker import EngineWorker
 from fasttts_desktop.worker.export_job import ExportProgress, ExportRequest, ExportSummary
+
+if TYPE_CHECKING:
+    from fasttts_desktop.engine.text.segments import Reading
 
 __all__ = ["ExportControl", "ExportProgress", "ExportRequest", "ExportSummary"]
 
@@ -29,10 +34,17 @@ class ExportControl(QObject):
 
     _request = Signal(int, object)
 
-    def __init__(self, worker: EngineWorker, new_request: Callable[[], int], parent: QObject | None = None):
+    def __init__(
+        self,
+        worker: EngineWorker,
+        new_request: Callable[[], int],
+        reading_for: Callable[[str], Reading | None],
+        parent: QObject | None = None,
+    ):
         super().__init__(parent)
         self._worker = worker
         self._new_request = new_request
+        self._reading_for = reading_for  # how the window reads a text (markup, pauses, voices)
         self._current = 0  # the export in progress, 0 when none
         self.request: ExportRequest | None = None
         self._request.connect(worker.save)  # queued: the worker lives on the engine thread
@@ -45,7 +57,10 @@ class ExportControl(QObject):
         return self._current != 0
 
     def start(self, request: ExportRequest) -> int:
-        """Export `request`, replacing (cancelling) one in progress; returns its id."""
+        """Export `request`, replacing (cancelling) one in progress; returns its id. A request with no
+        reading of its own is read the way the window reads."""
+        if request.reading is None:
+            request = replace(request, reading=self._reading_for(request.text))
         if self._current:
             self.cancel()
         self._current = self._new_request()

@@ -18,12 +18,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, Cancelled, EngineError
 from fasttts_desktop.export import check_target, export_utterance, format_for, subtitle_format_for
 from fasttts_desktop.export.loudness import DEFAULT_LUFS
 from fasttts_desktop.export.readalong import export_readalong, is_readalong
 from fasttts_desktop.export.tags import gather_info
+
+if TYPE_CHECKING:
+    from fasttts_desktop.engine.text.segments import Reading
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ class ExportRequest:
     loudness: float | None = DEFAULT_LUFS  # LUFS the file is normalised to; None: as made
     cover: str | None = None  # a picture for M4B/M4A and read-along books (else an EPUB source's own)
     source: str | None = None  # the document read, whose author (and cover) tag the file
+    reading: Reading | None = None  # markup, pauses, voices per chapter (engine/text/segments.py)
     lang_code: str = "a"  # the voice's language (a read-along book's language), set by the engine worker
 
     @property

@@ -29,6 +29,7 @@ __all__ = ["MAKE_AHEAD_S", "Heard", "SpeechService", "UtteranceStats"]
 
 if TYPE_CHECKING:  # the engine's modules import torch: loaded on the engine thread, not with the window
     from fasttts_desktop.engine.engine_like import EngineLike
+    from fasttts_desktop.engine.text.segments import Reading
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +85,7 @@ class SpeechService(QObject):
     ahead_changed = Signal(float)  # seconds of audio made but not yet heard (at most ~MAKE_AHEAD_S + a chunk)
 
     _request_load = Signal()
-    _request_speak = Signal(int, str, str, float, int)
+    _request_speak = Signal(int, str, str, float, int, object)  # ..., start, Reading or None
 
     def __init__(
         self,
@@ -95,6 +96,8 @@ class SpeechService(QObject):
         super().__init__(parent)
         self.engine_info: EngineInfo | None = None
         self._next_request = 0
+        # How a text is read beyond voice and speed (ui/reading_options.py sets it); None: as written.
+        self.reading_for: Callable[[str], Reading | None] | None = None
         self._utterance: _Utterance | None = None
         self._started = False
         self._shut_down: bool | None = None
@@ -116,7 +119,7 @@ class SpeechService(QObject):
         self._thread.finished.connect(self._worker.halt, Qt.ConnectionType.DirectConnection)
         self._request_load.connect(self._worker.load)
         self._request_speak.connect(self._worker.speak)
-        self.exports = ExportControl(self._worker, self._new_request, self)
+        self.exports = ExportControl(self._worker, self._new_request, self._reading, self)
         self.tools = ToolsControl(self._worker.tools, self)  # voices read again, phonemes, the lexicon
         w = self._worker
         w.load_progress.connect(self.load_progress)
@@ -143,6 +146,9 @@ class SpeechService(QObject):
     def busy(self) -> bool:
         return self._utterance is not None
 
+    def _reading(self, text: str) -> Reading | None:
+        return self.reading_for(text) if self.reading_for else None
+
     def _new_request(self) -> int:
         self._next_request += 1
         return self._next_request
@@ -160,7 +166,7 @@ class SpeechService(QObject):
         self._set_paused(False)
         where = f"{len(text)} characters from {start}, voice {voice or 'default'}, speed {speed:.2f}"
         log.info("speak #%d: %s", request, where)
-        self._request_speak.emit(request, text, voice, speed, start)
+        self._request_speak.emit(request, text, voice, speed, start, self._reading(text))
         self._clock_timer.start()
         self.busy_changed.emit(True)
         return request
