@@ -26,7 +26,7 @@ def test_loudness_is_on_by_default_and_remembered_off(qtbot, make_app, tmp_path)
     for control in (row.box, row.level, dialog.cover.path_edit, dialog.cover.choose_button):
         assert control.accessibleName() and control.toolTip()
     type_path(qtbot, dialog, tmp_path / "loud.flac")
-    with qtbot.waitSignal(app.service.saved, timeout=10_000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=10_000):
         dialog.export_button.click()
     audio, sr = decode(tmp_path / "loud.flac")
     assert integrated_lufs(audio, sr) == pytest.approx(-18.0, abs=0.3)
@@ -35,7 +35,7 @@ def test_loudness_is_on_by_default_and_remembered_off(qtbot, make_app, tmp_path)
     dialog.loudness.box.click()  # off
     assert not dialog.loudness.level.isEnabled() and dialog.choice().loudness is None
     type_path(qtbot, dialog, tmp_path / "asmade.flac")
-    with qtbot.waitSignal(app.service.saved, timeout=10_000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=10_000):
         dialog.export_button.click()
     audio, sr = decode(tmp_path / "asmade.flac")
     assert abs(audio).max() == pytest.approx(0.3, abs=0.001)  # the fake engine's tones, untouched
@@ -56,7 +56,7 @@ def test_a_cover_that_is_not_a_picture_is_refused_in_the_dialog(qtbot, make_app,
     dialog.cover.path_edit.setText(str(tmp_path / "notes.png"))
     dialog.export_button.click()
     assert dialog.isVisible() and "not a JPEG or PNG" in dialog.error_label.text()
-    assert not app.service.saving
+    assert not app.service.exports.busy
     dialog.reject()
 
 
@@ -75,7 +75,7 @@ def test_a_read_along_book_from_the_window(qtbot, make_app, tmp_path):
     assert dialog.chapters_box.isEnabled() and dialog.chapters_box.isChecked()
     (tmp_path / "out").mkdir()
     type_path(qtbot, dialog, tmp_path / "out" / "read-along.epub")
-    with qtbot.waitSignal(app.service.saved, timeout=20_000) as saved:
+    with qtbot.waitSignal(app.service.exports.finished, timeout=20_000) as saved:
         dialog.export_button.click()
     assert saved.args[0].audio_path == str(tmp_path / "out" / "read-along.epub")
     made = read_readalong(tmp_path / "out" / "read-along.epub")

@@ -142,7 +142,7 @@ def test_export_reads_with_the_preferences_too(qtbot, make_app, tmp_path):
     w = ready(qtbot, app)
     w.reading_options.use(ReadingPrefs(Pauses(sentence=0.6), "off", ""))
     w.text_edit.setPlainText("One. [pause:2s] Two.")
-    with qtbot.waitSignal(app.service.saved, timeout=10000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=10000):
         w.exporter.export_to(str(tmp_path / "out.wav"))
     sent = app.engine.readings[-1]
     assert (sent.markup, sent.pauses.sentence) == ("off", 0.6)

@@ -168,7 +168,7 @@ def test_save_reuses_what_was_just_played(qtbot, make_app, tmp_path):
         app.service.speak(THREE, "jf_alpha", 1.2)
     target = tmp_path / "out.wav"
     with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
-        app.service.exports.save(str(target), THREE, "jf_alpha", 1.2)
+        app.service.exports.save(str(target), THREE, "jf_alpha", 1.2, loudness=None)  # samples as played
     assert len(app.engine.calls) == 1  # not synthesized again
     audio, rate = soundfile.read(str(target), dtype="float32")  # by the library that wrote it
     assert rate == SAMPLE_RATE

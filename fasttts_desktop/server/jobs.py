@@ -2,8 +2,9 @@
 
 Admission is bounded: one request speaking plus `queue_size` waiting; the next gets a 429 with a
 Retry-After (the expected wait, from how long requests have been taking) instead of a growing backlog.
-A request's audio is handed to the event loop chunk by chunk as it is made; a client that goes away
-cancels its request (the engine stops between chunks, or inside one where the backend can).
+A request's audio is handed to the event loop chunk by chunk as it is made, at most AHEAD chunks ahead of
+what the client has read (a slow reader holds the engine back rather than filling memory); a client that
+goes away cancels its request (the engine stops between chunks, or inside one where the backend can).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 log = logging.getLogger(__name__)
 
 DONE = object()
+AHEAD = 8  # items made but not yet read by the client
 
 
 class Busy(Exception):
@@ -35,12 +37,18 @@ class Job:
     loop: asyncio.AbstractEventLoop
     items: asyncio.Queue = field(default_factory=asyncio.Queue)
     cancel: threading.Event = field(default_factory=threading.Event)
+    room: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(AHEAD))
 
     def put(self, item: object) -> None:
+        """Waits while AHEAD items are unread; gives up waiting once the request is cancelled."""
+        while not self.room.acquire(timeout=0.1):
+            if self.cancel.is_set():
+                return
         self.loop.call_soon_threadsafe(self.items.put_nowait, item)
 
     async def next(self) -> object:
         item = await self.items.get()
+        self.room.release()
         if isinstance(item, BaseException):
             raise item
         return item

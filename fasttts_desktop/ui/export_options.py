@@ -19,11 +19,18 @@ from fasttts_desktop.export.tags import load_cover
 from fasttts_desktop.ui.dialog_parts import named
 
 
+def remembered_loudness(settings: QSettings) -> float | None:
+    """The loudness target last chosen in the export dialog (None: off); -18 LUFS until one is chosen."""
+    try:
+        return float(str(settings.value("export/loudness", DEFAULT_LUFS)))
+    except ValueError:
+        return None
+
+
 class LoudnessRow(QWidget):
     def __init__(self, settings: QSettings, parent: QWidget | None = None):
         super().__init__(parent, objectName="export-loudness-row")
         self.settings = settings
-        saved = str(settings.value("export/loudness", DEFAULT_LUFS))
         self.box = named(
             QCheckBox("Normalise to", objectName="export-loudness"),
             "Normalise loudness",
@@ -39,10 +46,7 @@ class LoudnessRow(QWidget):
         inner = self.level.findChild(QLineEdit)  # the spin box's own editor, which screen readers meet too
         if inner is not None:
             named(inner, "Loudness target in LUFS", "-18 suits speech")
-        try:
-            level = float(saved)
-        except ValueError:
-            level = None
+        level = remembered_loudness(settings)
         self.box.setChecked(level is not None)
         self.level.setValue(level if level is not None else DEFAULT_LUFS)
         row = QHBoxLayout(self)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QW
 
 from fasttts_desktop.engine.text.documents import chapter_marks
 from fasttts_desktop.ui.export_dialog import ExportChoice, ExportDialog
+from fasttts_desktop.ui.export_options import remembered_loudness
 from fasttts_desktop.worker.export_control import ExportProgress, ExportRequest, ExportSummary
 
 if TYPE_CHECKING:  # main_window.py imports this module
@@ -124,11 +125,13 @@ class Exporter(QObject):
         )
 
     def export_to(self, path: str) -> None:
-        """Export with the format its extension names, no subtitles, chapters where the format has them."""
+        """Export with the format its extension names, no subtitles, chapters where the format has them and
+        the loudness last chosen in the dialog."""
         suffix = Path(path).suffix.lower()
         if not suffix:
             path, suffix = path + ".wav", ".wav"
-        self.export(ExportChoice(path, suffix.lstrip("."), None, suffix in (".m4b", ".epub")))
+        loudness = remembered_loudness(self.window.settings)
+        self.export(ExportChoice(path, suffix.lstrip("."), None, suffix in (".m4b", ".epub"), loudness))
 
     def _text(self) -> str:
         return self.window.reader.snapshot()[0]
