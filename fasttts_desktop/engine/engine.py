@@ -52,10 +52,14 @@ class Engine:
         self._vocab = kokoro_config()["vocab"]
         self._blend_packs: dict[str, torch.Tensor] = {}  # blend spec -> its pack
         self._blend_lock = threading.Lock()
-        from fasttts_desktop.engine.weights.voices import default_voice, voice_info
+        from fasttts_desktop.engine.weights.voice_catalog import language_defaults
+        from fasttts_desktop.engine.weights.voices import catalog, default_voice, voice_info
 
-        self._pack_voices: list[Voice] = sorted((voice_info(n) for n in self._packs), key=lambda v: v.name)
+        facts = catalog()
+        self._pack_voices: list[Voice] = sorted((voice_info(n, facts) for n in self._packs), key=lambda v: v.name)
         self.default_voice: str = default_voice(list(self._packs))
+        # each language's best-graded voice (af_heart, bf_emma, ff_siwis, jf_alpha...): what --lang alone speaks in
+        self.language_defaults: dict[str, str] = language_defaults(self._packs, facts)
         self._lexicon = _load_lexicon(self)
 
     @classmethod
