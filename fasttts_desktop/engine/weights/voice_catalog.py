@@ -1,4 +1,4 @@
-"""What kokoro says about each of its voices (gender, quality grades), and which voice each language starts in.
+"""What kokoro says about each of its voices (gender, quality grades), and each language's default voice.
 
 The facts come from `kokoro.js/src/voices.js` in kokoro's own sdist (the same archive the voices come from),
 read by `parse_voices_js` when the voices are installed and kept beside them as `catalog.json`. That file is
@@ -50,7 +50,9 @@ def parse_voices_js(text: str) -> dict[str, VoiceFacts]:
 
 
 def facts_to_json(facts: Mapping[str, VoiceFacts]) -> dict:
-    return {name: {"gender": f.gender, "grade": f.grade, "target": f.target_quality} for name, f in facts.items()}
+    return {
+        name: {"gender": f.gender, "grade": f.grade, "target": f.target_quality} for name, f in facts.items()
+    }
 
 
 def facts_from_json(data: object) -> dict[str, VoiceFacts]:

@@ -27,7 +27,12 @@ import numpy as np
 from fasttts_desktop.engine import paths
 from fasttts_desktop.engine.files import describe_os_error
 from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, Progress
-from fasttts_desktop.engine.weights.voice_catalog import VoiceFacts, facts_from_json, facts_to_json, parse_voices_js
+from fasttts_desktop.engine.weights.voice_catalog import (
+    VoiceFacts,
+    facts_from_json,
+    facts_to_json,
+    parse_voices_js,
+)
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +91,9 @@ def installed(root: Path | None = None) -> InstalledSet | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as e:
-        log.warning("The installed voices in %s are unusable (%s): reinstall with `voices --install`", folder, e)
+        log.warning(
+            "The installed voices in %s are unusable (%s): reinstall with `voices --install`", folder, e
+        )
         return None
     return InstalledSet(folder, files, facts_from_json(voices))
 
@@ -100,7 +107,9 @@ def check_sdist(sdist: Path, sha256: str = SDIST_SHA256) -> None:
     except OSError as e:
         raise EngineError(f"Cannot read {sdist}: {describe_os_error(e)}") from e
     if digest.hexdigest() != sha256:
-        raise EngineError(f"{sdist.name} is not kokoro {KOKORO_VERSION}'s sdist (sha256 mismatch): nothing installed.")
+        raise EngineError(
+            f"{sdist.name} is not kokoro {KOKORO_VERSION}'s sdist (sha256 mismatch): nothing installed."
+        )
 
 
 def read_sdist(sdist: Path) -> tuple[dict[str, bytes], dict[str, VoiceFacts]]:
@@ -116,7 +125,9 @@ def read_sdist(sdist: Path) -> tuple[dict[str, bytes], dict[str, VoiceFacts]]:
                     continue
                 limit = VOICE_BYTES if m else _VOICES_JS_MAX
                 if not member.isreg() or member.size > limit or (m and member.size != VOICE_BYTES):
-                    raise EngineError(f"{sdist.name}: {member.name} is not what kokoro ships: nothing installed.")
+                    raise EngineError(
+                        f"{sdist.name}: {member.name} is not what kokoro ships: nothing installed."
+                    )
                 f = tar.extractfile(member)
                 data = f.read(limit + 1) if f else b""
                 if m:
@@ -136,7 +147,7 @@ def read_sdist(sdist: Path) -> tuple[dict[str, bytes], dict[str, VoiceFacts]]:
 def install_sdist(
     sdist: Path, root: Path | None = None, *, sha256: str = SDIST_SHA256, progress: Progress | None = None
 ) -> InstalledSet:
-    """Install the voice set from kokoro's sdist into `root` (default: the user data dir), whole or not at all."""
+    """The voice set from kokoro's sdist into `root` (default: the user data dir), whole or not at all."""
     report = progress or (lambda _message, _fraction: None)
     report(f"Checking {sdist.name}", 0.0)
     check_sdist(sdist, sha256)
@@ -151,11 +162,14 @@ def install_sdist(
         raise EngineError(f"Cannot install the voices into {root}: {describe_os_error(e)}.") from e
     try:
         report("Writing the voices", 0.6)
-        manifest = {"format": _FORMAT, "source": SDIST_NAME, "source_sha256": sha256, "voices": {}}
-        entries = facts_to_json({name: facts.get(name, VoiceFacts(None, None, None)) for name in sorted(voices)})
+        listed: dict[str, dict] = {}
+        manifest = {"format": _FORMAT, "source": SDIST_NAME, "source_sha256": sha256, "voices": listed}
+        entries = facts_to_json(
+            {name: facts.get(name, VoiceFacts(None, None, None)) for name in sorted(voices)}
+        )
         for name in sorted(voices):
             _write_synced(tmp / f"{name}.bin", voices[name])
-            manifest["voices"][name] = {**entries[name], "sha256": hashlib.sha256(voices[name]).hexdigest()}
+            listed[name] = {**entries[name], "sha256": hashlib.sha256(voices[name]).hexdigest()}
         _write_synced(tmp / MANIFEST, json.dumps(manifest, indent=1).encode())
         tmp.chmod(0o755)  # mkdtemp's 0700 would hide the set from nobody but other users; keep it readable
         _swap_into_place(tmp, final)
@@ -216,7 +230,11 @@ def download_sdist(folder: Path) -> Path:
 
 
 def install(
-    sdist: Path | None = None, root: Path | None = None, *, force: bool = False, progress: Progress | None = None
+    sdist: Path | None = None,
+    root: Path | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
 ) -> tuple[InstalledSet, bool]:
     """(the installed set, whether anything was written): from `sdist`, else downloaded by pip."""
     if not force and (present := installed(root)) is not None:

@@ -42,21 +42,24 @@ ENGLISH_VOICES = (
     "bm_daniel", "bm_fable", "bm_george", "bm_lewis",
 )  # fmt: skip
 JAPANESE_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")
-KOKORO_VOICES = ENGLISH_VOICES + (
-    "ef_dora", "em_alex", "em_santa", "ff_siwis", "hf_alpha", "hf_beta", "hm_omega", "hm_psi",
-    "if_sara", "im_nicola", *JAPANESE_VOICES, "pf_dora", "pm_alex", "pm_santa",
-    "zf_xiaobei", "zf_xiaoni", "zf_xiaoxiao", "zf_xiaoyi", "zm_yunjian", "zm_yunxi", "zm_yunxia", "zm_yunyang",
+KOKORO_VOICES = (
+    *ENGLISH_VOICES, "ef_dora", "em_alex", "em_santa", "ff_siwis", "hf_alpha", "hf_beta", "hm_omega",
+    "hm_psi", "if_sara", "im_nicola", *JAPANESE_VOICES, "pf_dora", "pm_alex", "pm_santa",
+    "zf_xiaobei", "zf_xiaoni", "zf_xiaoxiao", "zf_xiaoyi", "zm_yunjian", "zm_yunxi", "zm_yunxia",
+    "zm_yunyang",
 )  # fmt: skip
 
 
 def voice_info(name: str, facts: Mapping[str, VoiceFacts] | None = None) -> Voice:
-    """What kokoro's naming (and its catalog, where given) says about a voice; names outside the convention get
-    language "Unknown"."""
+    """What kokoro's naming (and its catalog, where given) says about a voice; names outside the
+    convention get language "Unknown"."""
     lang, gender, sep = name[:1], name[1:2], name[2:3]
     if sep == "_" and lang in LANGUAGES:
         known = (facts or {}).get(name)
         grade = known.grade if known else None
-        return Voice(name=name, language=LANGUAGES[lang], gender=GENDERS.get(gender), lang_code=lang, grade=grade)
+        return Voice(
+            name=name, language=LANGUAGES[lang], gender=GENDERS.get(gender), lang_code=lang, grade=grade
+        )
     # The G2P still needs a language; American English is kokoro's (and this app's) default.
     return Voice(name=name, language="Unknown", gender=None, lang_code="a")
 
@@ -66,7 +69,7 @@ def default_voice(names: Iterable[str]) -> str:
     names = list(names)
     if not names:
         raise EngineError("No voices are available.")
-    return app_default(names) or sorted(names)[0]
+    return app_default(names) or names[0]
 
 
 def catalog() -> dict[str, VoiceFacts]:
@@ -198,7 +201,9 @@ def _from_bin(path: Path) -> torch.Tensor:
     except (OSError, ValueError) as e:
         raise EngineError(f"Cannot read voice {path.stem} from {path}: {first_line(e)}") from e
     if data.size != MAX_PHONEMES * STYLE_WIDTH:
-        raise EngineError(f"Voice {path.stem} in {path} has {data.size} values, expected {MAX_PHONEMES * STYLE_WIDTH}")
+        raise EngineError(
+            f"Voice {path.stem} in {path} has {data.size} values, expected {MAX_PHONEMES * STYLE_WIDTH}"
+        )
     return _checked(torch.from_numpy(data.reshape(PACK_SHAPE)), path.stem, path.name)
 
 
