@@ -56,6 +56,7 @@ class FakeEngine:
         self._lexicon: Lexicon | None = None  # read on first use: the test's config dir is set by then
         self.lexicons_set: list[Lexicon | None] = []  # what set_lexicon was handed, in order
         self.default_voice = "jm_kumo"
+        self.language_defaults = {"j": "jf_alpha", "a": "af_test"}
         self.chunk_s = chunk_s  # seconds of audio per sentence
         self.synth_s = synth_s  # wall time each chunk takes to "synthesize"
         self.word_gaps = word_gaps

@@ -137,7 +137,7 @@ def make_bad(tmp_path: Path, case: str) -> tuple[Path, str]:
             (last, b"", {"type": tarfile.LNKTYPE, "linkname": f"{PREFIX}voices/af_heart.bin"})
         ],
         "escaping-path": [(last, voice, {}), (f"{PREFIX}voices/../../../../escaped.bin", voice, {})],
-        "absolute-path": [(last, voice, {}), ("/tmp/fasttts-escaped.bin", voice, {})],
+        "absolute-path": [(last, voice, {}), (str(tmp_path / "escaped.bin"), voice, {})],
         "huge-catalog": [(last, voice, {}), (PREFIX + "src/voices.js", b"x" * (1 << 20), {})],
     }[case]
     return make_sdist(path, names=names, extra=extra)
@@ -163,7 +163,6 @@ def test_hostile_or_damaged_archives_install_nothing_and_write_nowhere(tmp_path,
     bad, sha = make_bad(tmp_path, case)
     if message is None:  # members the installer does not want are never looked at, let alone written
         voice_install.install_sdist(bad, sha256=sha)
-        assert not (tmp_path / "escaped.bin").exists() and not Path("/tmp/fasttts-escaped.bin").exists()
         assert not list(tmp_path.rglob("escaped.bin"))
         return
     with pytest.raises(EngineError, match=message) as e:
