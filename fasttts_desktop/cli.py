@@ -45,7 +45,9 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (default: CUDA if present), cpu or cuda")
     p.add_argument("--weights", metavar="PATH", help="kokoro weights (.pth or .safetensors) to use")
     p.add_argument(
-        "--voices", metavar="PATH", help="voices: a .pt file or folder of them, voices-v1.0.bin or .npz"
+        "--voices",
+        metavar="PATH",
+        help="voices: a .pt file or folder of them, voices-v1.0.bin, a kokoro.js .bin or .npz",
     )
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
 
@@ -77,9 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     say.add_argument(
         "--voice",
-        help='voice name (see `fasttts-desktop voices`), saved blend or blend "jm_kumo:60,jf_alpha:40"',
+        help="voice name (see `fasttts-desktop voices`; default af_heart), saved blend or blend "
+        '"af_heart:60,bf_emma:40"',
     )
-    say.add_argument("--lang", help="language to read the text in (a b e f h i j p z); default: the voice's")
+    say.add_argument(
+        "--lang",
+        help="language to read the text in (a b e f h i j p z); default: the voice's. Without --voice, "
+        "that language's best-graded voice speaks",
+    )
     say.add_argument(
         "--speed", type=_speed, default=1.0, help=f"speaking rate, {MIN_SPEED} to {MAX_SPEED}; 1.0 = normal"
     )
@@ -221,10 +228,15 @@ def _say(args: argparse.Namespace) -> int:
         t_load = time.perf_counter()
         engine = _load_engine(args)
         load_s = time.perf_counter() - t_load
+        voice = args.voice
+        if not voice and args.lang:  # --lang alone: that language's best-graded voice (ff_siwis for French)
+            from fasttts_desktop.engine.text.languages import resolve_lang
+
+            voice = engine.language_defaults.get(resolve_lang(args.lang))
         return speak_to_file(
             engine,
             given.text,
-            args.voice,
+            voice,
             args.speed,
             writer,
             load_s,

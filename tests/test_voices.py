@@ -107,6 +107,15 @@ def test_kokoro_onnx_bin_and_npz(tmp_path, filename):
     assert torch.equal(voices["af_sky"], pack(3)) and torch.equal(voices["am_flat"], pack(4))
 
 
+def test_a_kokoro_js_raw_voice_file(tmp_path):
+    path = tmp_path / "bf_raw.bin"
+    pack(6).numpy().astype("<f4").tofile(path)
+    assert torch.equal(load_voices(path)["bf_raw"], pack(6)) and "bf_raw" in voice_names(path)
+    (tmp_path / "bf_cut.bin").write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(EngineError, match="has 250 values"):
+        load_voices(tmp_path / "bf_cut.bin")
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [

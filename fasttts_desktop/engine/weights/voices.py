@@ -131,11 +131,16 @@ def voice_names(voices_path: str | Path | None = None, hub: bool = False) -> set
             raise EngineError(f"Voices not found: {path}")
         if path.is_dir():
             names.update(f.stem for f in path.glob("*.pt"))
-        elif path.suffix == ".pt":
+        elif path.suffix == ".pt" or _raw_bin(path):
             names.add(path.stem)
         elif path.suffix in (".bin", ".npz"):
             names.update(_npz_names(path, path.name))
     return names
+
+
+def _raw_bin(path: Path) -> bool:
+    """A single kokoro.js voice file (raw float32) rather than kokoro-onnx's voices-v1.0.bin (a zip)."""
+    return path.suffix == ".bin" and path.is_file() and not zipfile.is_zipfile(path)
 
 
 def _npz_names(path, label: str) -> list[str]:
@@ -147,7 +152,8 @@ def _npz_names(path, label: str) -> list[str]:
 
 
 def load_voices(path: str | Path) -> dict[str, torch.Tensor]:
-    """Voices from a kokoro .pt file, a folder of them, kokoro-onnx's voices-v1.0.bin or any .npz."""
+    """Voices from a kokoro .pt file, a folder of them, kokoro-onnx's voices-v1.0.bin, one of kokoro.js's raw
+    .bin voice files or any .npz."""
     path = Path(path).expanduser()
     if not path.exists():
         raise EngineError(f"Voices not found: {path}")
@@ -158,6 +164,8 @@ def load_voices(path: str | Path) -> dict[str, torch.Tensor]:
         return {f.stem: _from_pt(f) for f in files}
     if path.suffix == ".pt":
         return {path.stem: _from_pt(path)}
+    if _raw_bin(path):
+        return {path.stem: _from_bin(path)}
     if path.suffix in (".bin", ".npz"):
         with path.open("rb") as f:
             return _from_npz(f, path.name)
