@@ -136,16 +136,10 @@ def script_warning(text: str, lang_code: str) -> str | None:
     unreadable = sum(counts.values())
     if not letters or unreadable <= _MOSTLY * letters:
         return None
-    main = counts.most_common(1)[0][0]
-    if counts["HIRAGANA"] + counts["KATAKANA"]:
-        what, hint = "Japanese", " (a Japanese voice such as jf_alpha reads it)"
-    elif main == "CJK":
-        what, hint = "Chinese characters", " (a Japanese or Mandarin voice reads them)"
-    else:
-        what, hint = f"in {main.title()} script", ""
+    main = counts.most_common(1)[0][0]  # never kana or Han: reader_runs sends those to their front ends
     return (
-        f"Most of this text is {what}, which the {FRONT_END_NAMES[code]} text front end cannot read: "
-        f"it will be skipped{hint}."
+        f"Most of this text is in {main.title()} script, which the {FRONT_END_NAMES[code]} text front end "
+        "cannot read: it will be skipped."
     )
 
 
