@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from audio_checks import read_wav
@@ -63,5 +64,5 @@ def test_all_54_voices_and_mixed_sentences_with_the_network_cut(cli_env):
     done = run_without_network(VOICES_AND_MIXED, env=cli_env, timeout=600)
     assert done.returncode == 0, f"[{done.netcut}] {done.stderr[-3000:]}"
     assert "kʲoː βa həlˈO wˈɜɹld to iʔta." in done.stdout  # the English words read as English words
-    listed = [line.split()[0] for line in done.stdout.splitlines() if line.startswith("  ")]
+    listed = [line.split()[0] for line in done.stdout.splitlines() if re.match(r"  [a-z]{2}_", line)]
     assert len(listed) == 54 and "af_heart" in listed
