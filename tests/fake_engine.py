@@ -66,6 +66,7 @@ class FakeEngine:
         self._lexicon: Lexicon | None = None  # read on first use: the test's config dir is set by then
         self.lexicons_set: list[Lexicon | None] = []  # what set_lexicon was handed, in order
         self.default_voice = "jm_kumo"
+        self.language_defaults = {"j": "jf_alpha", "a": "af_test"}
         self.chunk_s = chunk_s  # seconds of audio per sentence
         self.synth_s = synth_s  # wall time each chunk takes to "synthesize"
         self.word_gaps = word_gaps
@@ -100,7 +101,7 @@ class FakeEngine:
 
     def _blend_voice(self, name: str, blend: Blend) -> Voice:
         code = next((v.lang_code for v in self.packs if v.name == blend.voices[0]), "a")
-        return Voice(name, LANGUAGES[code], None, code)
+        return Voice(name, LANGUAGES[code], None, code, blend=True)
 
     def voice_pack(self, name: str | None) -> torch.Tensor:
         """A silent style table of the real shape [510, 1, 256] (nothing here reads it)."""

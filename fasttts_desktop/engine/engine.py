@@ -54,10 +54,18 @@ class Engine:
         self._vocab = kokoro_config()["vocab"]
         self._blend_packs: dict[str, torch.Tensor] = {}  # blend spec -> its pack
         self._blend_lock = threading.Lock()
-        from fasttts_desktop.engine.weights.voices import default_voice, voice_info
+        from fasttts_desktop.engine.weights.voice_catalog import grade_rank, language_defaults
+        from fasttts_desktop.engine.weights.voices import catalog, default_voice, voice_info
 
-        self._pack_voices: list[Voice] = sorted((voice_info(n) for n in self._packs), key=lambda v: v.name)
+        facts = catalog()
+        # by language, best grade first: the order the picker and `voices` show them in
+        self._pack_voices: list[Voice] = sorted(
+            (voice_info(n, facts) for n in self._packs),
+            key=lambda v: (v.language == "Unknown", v.language, grade_rank(v.grade), v.name),
+        )
         self.default_voice: str = default_voice(list(self._packs))
+        # each language's best-graded voice (af_heart, bf_emma, ff_siwis, jf_alpha...)
+        self.language_defaults: dict[str, str] = language_defaults(self._packs, facts)
         self._lexicon = _load_lexicon(self)
 
     @classmethod
@@ -358,7 +366,7 @@ def _blend_voice(name: str, blend: Blend) -> Voice:
     from fasttts_desktop.engine.text.languages import LANGUAGES, lang_of_voice
 
     code = lang_of_voice(blend.voices[0])
-    return Voice(name=name, language=LANGUAGES[code], gender=None, lang_code=code)
+    return Voice(name=name, language=LANGUAGES[code], gender=None, lang_code=code, blend=True)
 
 
 def _load_lexicon(engine: Engine, path: Path | None = None) -> Lexicon:

@@ -36,10 +36,13 @@ class Voice:
     language: str  # human-readable, e.g. "American English", "Japanese"
     gender: str | None  # "female", "male" or None when unknown
     lang_code: str  # kokoro's one-letter code: 'a', 'b', 'j', ...
+    grade: str | None = None  # kokoro's overall quality grade ("A" to "F"), where its catalog has one
+    blend: bool = False  # a saved blend (it speaks its first voice's language)
 
     @property
     def label(self) -> str:
         parts = [self.language] + ([self.gender] if self.gender else [])
+        parts += [f"grade {self.grade}"] if self.grade else []
         return f"{self.name} ({', '.join(parts)})"
 
 

@@ -48,6 +48,9 @@ class EngineInfo:
     voices: list[tuple[str, str]]  # (name, label) in display order
     default_voice: str
     weights_source: str = ""  # where the weights came from, one line (Help > About)
+    voice_groups: dict[str, str] = field(
+        default_factory=dict
+    )  # voice name -> its language (the picker's heading)
 
 
 @dataclass(frozen=True)
@@ -214,6 +217,7 @@ class EngineWorker(QObject):
                 voices=[(v.name, v.label) for v in engine.voices],
                 default_voice=engine.default_voice,
                 weights_source=engine.weights_source,
+                voice_groups={v.name: v.language for v in engine.voices if not v.blend},
             )
         )
 

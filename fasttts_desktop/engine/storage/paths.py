@@ -1,8 +1,8 @@
 """Where the app keeps what it can rebuild (converted weights), what it writes for people (logs) and what
 people make themselves (saved voice blends, the pronunciation lexicon).
 
-FASTTTS_CACHE_DIR / FASTTTS_LOG_DIR / FASTTTS_CONFIG_DIR override the platform defaults: portable installs,
-and test runs that must neither touch nor depend on the user's own files.
+FASTTTS_CACHE_DIR / FASTTTS_LOG_DIR / FASTTTS_CONFIG_DIR / FASTTTS_DATA_DIR override the platform defaults:
+portable installs, and test runs that must neither touch nor depend on the user's own files.
 """
 
 from __future__ import annotations
@@ -45,3 +45,9 @@ def log_dir() -> Path:
 def config_dir() -> Path:
     """The user config dir, e.g. ~/.config/fasttts-desktop: the user's own work, never deleted by the app."""
     return _dir("FASTTTS_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME, appauthor=False))
+
+
+def data_dir_path() -> Path:
+    """The user data dir, e.g. ~/.local/share/fasttts-desktop (installed voices), whether or not it exists."""
+    default = platformdirs.user_data_dir(APP_NAME, appauthor=False)
+    return Path(os.environ.get("FASTTTS_DATA_DIR") or default).expanduser()

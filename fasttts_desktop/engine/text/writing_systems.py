@@ -9,9 +9,11 @@ it spells out or names: kana and kanji become "Japanese letter" / "Chinese lette
 Japanese front end (pyopenjtalk) reads kana, kanji and Latin words; the Mandarin one hanzi, and Latin words
 through espeak's English.
 
-One exception keeps the app useful with the voices it ships: sentences written only in Latin letters are
-read with the English front end when the chosen language does not use the Latin alphabet (Japanese,
-Mandarin, Hindi): the offline voices are Japanese, and reading English with them is this app's default.
+Within a sentence, each stretch of letters is read by the front end of its own script (`reader_runs`):
+Latin words in a Japanese, Mandarin or Hindi sentence by the English one (never spelled out letter by
+letter, acronyms aside), kana and kanji in any other sentence by the Japanese one (kanji with no kana by
+the Mandarin one), Devanagari by the Hindi one. Other scripts stay with the chosen language's front end,
+which reads them or leaves them silent and reported, as above.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = [
     "blank_unreadable",
     "latin_only",
     "letter_script",
+    "reader_runs",
     "reads_latin",
     "script_of",
     "script_warning",
@@ -64,6 +67,16 @@ FRONT_END_NAMES = {
 FALLBACK_CODE = "a"
 # The front end Latin-only text is read with when the chosen language's own does not use Latin letters.
 LATIN_FALLBACK = "a"
+# The scripts each language's own front end is the right reader for; letters of these scripts in another
+# language's sentence go to the front end named in _READER (Han: Japanese when the sentence has kana).
+_NATIVE: dict[str, frozenset[str]] = {
+    **dict.fromkeys("abefip", frozenset({"LATIN"})),
+    "h": frozenset({"DEVANAGARI"}),
+    "j": KANA | HAN,
+    "z": HAN,
+}
+_READER = {"LATIN": "a", "DEVANAGARI": "h", **dict.fromkeys(KANA, "j")}
+ROUTED = frozenset(_READER) | HAN
 # Single letters of these alphabets are named usefully by espeak (α -> "alpha"); words are not.
 _NAMED_SINGLY = frozenset({"GREEK"})
 
@@ -111,9 +124,7 @@ def script_warning(text: str, lang_code: str) -> str | None:
     """A line for the user when most letters of `text` are in scripts the front end for `lang_code`
     cannot read (None otherwise, and for text with no letters)."""
     code = lang_code if lang_code in READABLE_SCRIPTS else FALLBACK_CODE
-    if not reads_latin(code) and latin_only(text):
-        return None  # read with the English front end, see the module's docstring
-    readable = READABLE_SCRIPTS[code]
+    readable = READABLE_SCRIPTS[code] | ROUTED  # what reader_runs sends to another front end is read too
     counts: Counter[str] = Counter()
     letters = 0
     for ch in text[:_SAMPLE_CHARS]:
@@ -125,16 +136,10 @@ def script_warning(text: str, lang_code: str) -> str | None:
     unreadable = sum(counts.values())
     if not letters or unreadable <= _MOSTLY * letters:
         return None
-    main = counts.most_common(1)[0][0]
-    if counts["HIRAGANA"] + counts["KATAKANA"]:
-        what, hint = "Japanese", " (a Japanese voice such as jf_alpha reads it)"
-    elif main == "CJK":
-        what, hint = "Chinese characters", " (a Japanese or Mandarin voice reads them)"
-    else:
-        what, hint = f"in {main.title()} script", ""
+    main = counts.most_common(1)[0][0]  # never kana or Han: reader_runs sends those to their front ends
     return (
-        f"Most of this text is {what}, which the {FRONT_END_NAMES[code]} text front end cannot read: "
-        f"it will be skipped{hint}."
+        f"Most of this text is in {main.title()} script, which the {FRONT_END_NAMES[code]} text front end "
+        "cannot read: it will be skipped."
     )
 
 
@@ -166,3 +171,61 @@ def blank_unreadable(text: str, lang_code: str) -> str:
             out[i:j] = " " * (j - i)
         i = j
     return "".join(out)
+
+
+def reader_runs(text: str, lang_code: str) -> list[tuple[int, int, str]]:
+    """(start, end, front-end code) covering `text` in order: which front end reads each stretch of it.
+
+    A letter of a script the language's own front end is not the reader for (see _NATIVE) goes to that
+    script's reader; everything else, the language's own. Characters between two letters with the same
+    reader go with them ("Hello, world" stays one English stretch), as do those at the text's edges; between
+    different readers, and wherever they are not ASCII, they go with the language's own (a 、 or 。 stays
+    Japanese).
+    """
+    own = lang_code if lang_code in READABLE_SCRIPTS else FALLBACK_CODE
+    native = _NATIVE.get(own, frozenset())
+    sample = text[:_SAMPLE_CHARS]
+    has_kana = any(script_of(c) in KANA for c in sample)
+    labels: list[str | None] = [None] * len(text)
+    last: str | None = None
+    for i, ch in enumerate(text):
+        script = script_of(ch)
+        if script is None:
+            if last is not None and unicodedata.category(ch).startswith("M"):
+                labels[i] = last  # a mark goes with its letter
+            continue
+        if script in native:
+            last = own
+        elif script in HAN:
+            last = "j" if has_kana or own == "j" else "z"
+        else:
+            last = _READER.get(script, own)
+        labels[i] = last
+    # the characters between letters: with them when both sides agree, else the language's own
+    prev: str | None = None
+    i = 0
+    while i < len(text):
+        if labels[i] is not None:
+            prev = labels[i]
+            i += 1
+            continue
+        j = i
+        while j < len(text) and labels[j] is None:
+            j += 1
+        after = labels[j] if j < len(text) else None
+        if prev is None or after is None:  # the text's edges go with the one stretch beside them
+            fill = after if prev is None and after is not None else (prev or own)
+        else:
+            fill = prev if prev == after else own
+        if fill != own and not text[i:j].isascii():  # a 、 or 。 is the own front end's to read
+            fill = own
+        labels[i:j] = [fill] * (j - i)
+        i = j
+    runs: list[tuple[int, int, str]] = []
+    for i, label in enumerate(labels):
+        code = label or own
+        if runs and runs[-1][2] == code:
+            runs[-1] = (runs[-1][0], i + 1, code)
+        else:
+            runs.append((i, i + 1, code))
+    return runs
