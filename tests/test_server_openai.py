@@ -10,6 +10,7 @@ import json
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -39,16 +40,19 @@ def _get(url: str, key: str | None = None):
 
 def _start(cli_env, *args: str, env: dict | None = None):
     port = _free_port()
+    # the server's log: a file never fills up and blocks the server as an unread pipe can; closed in _stop
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "fasttts_desktop", "serve", "--port", str(port), "--device", "cpu", *args],
         env={**cli_env, **(env or {})},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
         text=True,
     )
+    proc.log = log  # type: ignore[attr-defined]
     deadline = time.monotonic() + 180
     while True:
-        assert proc.poll() is None, proc.stderr.read()
+        assert proc.poll() is None, _log_of(proc)
         assert time.monotonic() < deadline, "the server did not come up"
         try:
             _get(f"http://127.0.0.1:{port}/v1/models", (env or {}).get("FASTTTS_API_KEY"))
@@ -58,6 +62,11 @@ def _start(cli_env, *args: str, env: dict | None = None):
             return proc, f"http://127.0.0.1:{port}/v1"
 
 
+def _log_of(proc) -> str:
+    proc.log.seek(0)
+    return proc.log.read()
+
+
 def _stop(proc) -> None:
     proc.terminate()
     try:
@@ -65,14 +74,19 @@ def _stop(proc) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    proc.log.close()
 
 
 @pytest.fixture(scope="module")
 def server(cli_env):
     """One engine, no waiting room: a second request while one speaks is refused (429)."""
     proc, base = _start(cli_env, "--queue", "0")
+    _SERVERS[base] = proc
     yield base
     _stop(proc)
+
+
+_SERVERS: dict[str, subprocess.Popen] = {}
 
 
 def _client(base: str, **kw):
@@ -161,7 +175,9 @@ def test_word_timestamps(server):
 
 def test_busy_server_says_429_with_retry_after(server):
     client = _client(server, max_retries=0)
-    long_text = "Glue the sheet to the dark blue background. " * 40  # many chunks; cancelled after the 429
+    # ~8 min of audio, more than the socket buffers hold (~24 MB of PCM): the server makes only a few chunks
+    # ahead of what the client reads, so this request holds the engine until it is abandoned below
+    long_text = "Glue the sheet to the dark blue background. " * 200
     started, refused = threading.Event(), threading.Event()
     outcome = {}
 
@@ -179,16 +195,20 @@ def test_busy_server_says_429_with_retry_after(server):
     t.start()
     assert started.wait(120)
     try:
-        with pytest.raises(openai.RateLimitError) as caught:
-            client.audio.speech.create(model="tts-1", voice="jm_kumo", input="Me too.", response_format="pcm")
+        client.audio.speech.create(model="tts-1", voice="jm_kumo", input="Me too.", response_format="pcm")
+    except openai.RateLimitError as exc:
+        caught = exc
+    else:
+        log = _log_of(_SERVERS[server])
+        pytest.fail(f"a second request was served while the first spoke; the server's log:\n{log}")
     finally:
         refused.set()
         t.join(120)
     assert outcome["first"] == 200
-    response = caught.value.response
+    response = caught.response
     assert response.status_code == 429
     assert int(response.headers["retry-after"]) >= 1
-    assert "busy" in caught.value.body["message"]
+    assert "busy" in caught.body["message"]
     # the engine is free again for the next one (the abandoned request was cancelled, not finished)
     deadline = time.monotonic() + 120
     while True:

@@ -85,6 +85,7 @@ def test_an_entry_added_in_the_dialog_changes_the_next_utterances_phonemes(
 ):
     engine = engine_lexicon_restored
     app, w = ready_app(qtbot, make_app, engine)
+    w.voice_box.setCurrentIndex(w.voice_box.findData("jm_kumo"))  # a Japanese voice for Japanese text
     before = " ".join(c.chunk.phonemes for c in speak(qtbot, app, TEXT))
     assert "toːkʲoː" in before and "oːsaka" not in before
 
