@@ -332,7 +332,8 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_logging()
     try:
         with _signals_stop_cleanly():
-            _say_what_cannot_be_saved()
+            if not cli_text.saves(args):  # those refuse to run instead (cli_text.run)
+                _say_what_cannot_be_saved()
             if args.command in cli_text.COMMANDS:
                 code = cli_text.run(args, _read_text, _warn)
             else:

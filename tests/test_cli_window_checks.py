@@ -4,6 +4,7 @@ exit status 2 before Qt starts (Qt itself aborts with SIGABRT and a core when it
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from robust_helpers import assert_model_not_loaded, assert_one_line_error, run_cli
@@ -12,9 +13,7 @@ from robust_helpers import assert_model_not_loaded, assert_one_line_error, run_c
 @pytest.fixture
 def no_display_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), env.get("PYTHONPATH")) if p
-    )
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
     return env
 
 

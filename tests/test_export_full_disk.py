@@ -49,7 +49,7 @@ def test_the_first_write_past_a_full_disk_stops_the_export(fmt, tmp_path):
                     for _ in range(300):
                         writer.write(second)
                         writes += 1
-        left = sorted(os.listdir(folder))
+        left = list(folder.iterdir())
     assert str(raised.value).endswith(("no space left on device.", "file too large.")), raised.value
     # the seconds that fit on the disk, and one more: an encoder may hold back a second's worth of packets
     fits = math.ceil(DISK_KB * 1024 / rate)

@@ -2,7 +2,7 @@
 the app then works from a temporary folder for this run, and says so once, in one line.
 
 Settings, the lexicon and saved blends found nowhere start empty and live in the temporary folder until
-the process ends; the converted weights are converted into it (the next start converts again).
+the process ends; the converted weights stay in memory (weights/store.py; the next start converts again).
 """
 
 from __future__ import annotations
@@ -42,10 +42,18 @@ def notice() -> str:
         return ""
     _told.append(True)
     parts = [f"{_WHAT.get(what, what)} in {folder} ({reason})" for what, (folder, reason) in _missing.items()]
-    return (
-        f"Cannot save {'; nor '.join(parts)}: this run keeps them in a temporary folder, "
-        "and they are gone when it ends."
-    )
+    return f"Cannot save {' or '.join(parts)}: this run keeps them only until it ends."
+
+
+def why(what: str) -> str:
+    """The words "cannot save <what> in <folder> (<reason>)", for a `what` that has a stand-in."""
+    folder, reason = _missing[what]
+    return f"cannot save {_WHAT.get(what, what)} in {folder} ({reason})"
+
+
+def is_stand_in(path: Path) -> bool:
+    """Whether `path` lies in this run's temporary folder (what is written there is lost at exit)."""
+    return bool(_temp) and path.is_relative_to(_temp[0])
 
 
 _WHAT = {
