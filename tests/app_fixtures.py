@@ -20,9 +20,9 @@ from fake_engine import FakeEngine
 from fake_stream import FakeOutput
 from PySide6.QtCore import QSettings
 
+from fasttts_desktop.playback.audio_output import Playback
 from fasttts_desktop.ui.app import create_window
 from fasttts_desktop.ui.main_window import MainWindow
-from fasttts_desktop.worker.audio_output import Playback
 from fasttts_desktop.worker.player import Player
 from fasttts_desktop.worker.speech import SpeechService
 

@@ -29,6 +29,9 @@ def pytest_configure(config):
     os.environ["FASTTTS_LOG_DIR"] = str(base / "log")
     os.environ["FASTTTS_CONFIG_DIR"] = str(base / "config")  # saved blends, the lexicon: never the user's
     os.environ["FASTTTS_OFFLINE"] = "1"
+    # The window puts itself on the session bus (ui/media_controls.py): never on the user's; a test that
+    # wants a bus gets its own (tests/dbus_session.py).
+    os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)
 
 
 def pytest_unconfigure(config):
@@ -53,7 +56,7 @@ def weights(weights_cache_dir):
 @pytest.fixture(scope="session")
 def kmodel(weights):
     """kokoro's own KModel (float32, CPU, eval, weight norm kept) with `weights`. Leave it as you found it."""
-    from fasttts_desktop.engine.weights.model_build import build_kmodel
+    from fasttts_desktop.engine.synthesis.model_build import build_kmodel
 
     return build_kmodel(weights.state_dict)
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 import re
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blends
 from fasttts_desktop.engine.text.languages import LANGUAGES, resolve_lang
 from fasttts_desktop.engine.text.lexicon import Lexicon
-from fasttts_desktop.engine.text.scripts import script_warnings
+from fasttts_desktop.engine.text.writing_systems import script_warnings
 from fasttts_desktop.engine.types import (
     MAX_SPEED,
     MIN_SPEED,
@@ -42,9 +44,17 @@ def chunk_pitch(index: int) -> float:
     return 220.0 + 110.0 * index
 
 
+if TYPE_CHECKING:
+    import torch
+
+    from fasttts_desktop.engine.engine_like import EngineLike
+    from fasttts_desktop.engine.storage.blends import Blend
+    from fasttts_desktop.engine.text.segments import Reading
+
+
 class FakeEngine:
-    """Engine's public methods with Engine's signatures (tests/test_fake_engine.py checks them), except
-    `load`, which builds the real model."""
+    """The worker's and the window's contract (engine_like.EngineLike) with the real Engine's signatures:
+    mypy checks it (`_conforms` below)."""
 
     description = "Fake · tones (tests)"
     weights_source = "Fake weights (tests)"
@@ -56,11 +66,13 @@ class FakeEngine:
         self._lexicon: Lexicon | None = None  # read on first use: the test's config dir is set by then
         self.lexicons_set: list[Lexicon | None] = []  # what set_lexicon was handed, in order
         self.default_voice = "jm_kumo"
+        self.language_defaults = {"j": "jf_alpha", "a": "af_test"}
         self.chunk_s = chunk_s  # seconds of audio per sentence
         self.synth_s = synth_s  # wall time each chunk takes to "synthesize"
         self.word_gaps = word_gaps
         self.calls: list[tuple[str, str, float]] = []
         self.starts: list[int] = []  # the `start` of each stream call
+        self.readings: list = []  # the `reading` of each stream call
         self.made = 0  # chunks yielded, all calls together
         self.in_chunk = threading.Event()  # set while a chunk is being made
 
@@ -71,10 +83,10 @@ class FakeEngine:
         return self.packs + [self._blend_voice(n, b) for n, b in blends if n not in names]
 
     @voices.setter
-    def voices(self, voices) -> None:  # tests take voices away
+    def voices(self, voices: list[Voice]) -> None:  # tests take voices away
         self.packs = list(voices)
 
-    def voice(self, name):
+    def voice(self, name: str | None) -> Voice:
         name = (name or self.default_voice).strip()
         for v in self.packs:
             if v.name == name:
@@ -87,21 +99,23 @@ class FakeEngine:
             raise EngineError(f"Unknown voice {missing[0]!r} in the blend {blend.spec}.")
         return self._blend_voice(blend.spec if is_blend_spec(name) else name, blend)
 
-    def _blend_voice(self, name, blend) -> Voice:
+    def _blend_voice(self, name: str, blend: Blend) -> Voice:
         code = next((v.lang_code for v in self.packs if v.name == blend.voices[0]), "a")
-        return Voice(name, LANGUAGES[code], None, code)
+        return Voice(name, LANGUAGES[code], None, code, blend=True)
 
-    def voice_pack(self, name):
+    def voice_pack(self, name: str | None) -> torch.Tensor:
         """A silent style table of the real shape [510, 1, 256] (nothing here reads it)."""
         import torch
 
         self.voice(name)  # an unknown voice fails as it does in the engine
         return torch.zeros(510, 1, 256)
 
-    def language(self, voice=None, lang=None) -> str:
+    def language(self, voice: str | None = None, lang: str | None = None) -> str:
         return resolve_lang(lang) if lang else self.voice(voice).lang_code
 
-    def script_warnings(self, text, voice=None, lang=None):
+    def script_warnings(
+        self, text: str, voice: str | None = None, lang: str | None = None
+    ) -> list[tuple[int, int, str]]:
         return script_warnings(text, self.language(voice, lang))
 
     @property
@@ -110,7 +124,7 @@ class FakeEngine:
             self._lexicon = Lexicon.load(self._lexicon.path if self._lexicon else None)
         return self._lexicon
 
-    def set_lexicon(self, lexicon) -> None:
+    def set_lexicon(self, lexicon: Lexicon | None) -> None:
         self.lexicons_set.append(lexicon)
         self._lexicon = lexicon if lexicon is not None else Lexicon()
 
@@ -121,11 +135,25 @@ class FakeEngine:
     def _sentences(text: str) -> list[tuple[int, int]]:
         return [m.span() for m in re.finditer(r"[^.!?]+[.!?]*", text) if m.group().strip()]
 
-    def estimate_chunks(self, text: str, max_phonemes=None, lang_code="a") -> int:
+    def estimate_chunks(self, text: str, max_phonemes: int | None = None, lang_code: str = "a") -> int:
         return len(self._sentences(text))  # one chunk per sentence, whatever the budget and language
 
-    def stream(self, text, voice=None, speed=1.0, *, cancel=None, pack=True, batch=1, start=0, lang=None):
-        """Like Engine.stream; `pack` and `batch` change nothing here (a chunk is a sentence)."""
+    def stream(
+        self,
+        text: str,
+        voice: str | None = None,
+        speed: float = 1.0,
+        *,
+        cancel: Callable[[], bool] | None = None,
+        pack: bool = True,
+        batch: int = 1,
+        start: int = 0,
+        lang: str | None = None,
+        reading: Reading | None = None,
+        short_first: bool = True,
+    ) -> Iterator[AudioChunk]:
+        """Like Engine.stream; `pack`, `batch`, `reading` and `short_first` change nothing here (a chunk is a
+        sentence)."""
         if not text or not text[start:].strip():
             raise EngineError("There is no text to speak.")
         if not (MIN_SPEED <= speed <= MAX_SPEED):
@@ -135,6 +163,7 @@ class FakeEngine:
         lexicon = self.lexicon
         self.calls.append((text, v.name, speed))
         self.starts.append(start)
+        self.readings.append(reading)
         cancelled = cancel or (lambda: False)
         # Like the engine: read from `start`, offsets in the coordinates of the whole text.
         spans = [(a + start, b + start) for a, b in self._sentences(text[start:])]
@@ -174,7 +203,15 @@ class FakeEngine:
         share = samples / SAMPLE_RATE / max(1, len(words))
         return [WordTiming(w, k * share, (k + 1) * share) for k, w in enumerate(words)]
 
-    def synthesize(self, text, voice=None, speed=1.0, *, cancel=None, lang=None):
+    def synthesize(
+        self,
+        text: str,
+        voice: str | None = None,
+        speed: float = 1.0,
+        *,
+        cancel: Callable[[], bool] | None = None,
+        lang: str | None = None,
+    ) -> np.ndarray:
         parts = [c.audio for c in self.stream(text, voice, speed, cancel=cancel, lang=lang)]
         return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
@@ -194,9 +231,16 @@ class FakeFrontEnd:
             at = end
         return "".join([*out, text[at:].lower()]).strip()
 
-    def chunks(self, text: str, *, lexicon=None, start: int = 0, **_options):
+    def chunks(
+        self, text: str, *, first_max: int | None = None, start: int = 0, lexicon: Lexicon | None = None
+    ) -> Iterator[Any]:
         for a, b in FakeEngine._sentences(text[start:]):
             chunk = TextChunk(text[start + a : start + b], start + a, start + b, "")
             yield SimpleNamespace(
                 chunk=replace(chunk, phonemes=self.phonemes(chunk.text, lexicon)), tokens=[], unspoken=()
             )
+
+
+def _conforms(engine: FakeEngine) -> EngineLike:
+    """Never called: mypy checks here that the fake is what the worker and the window take."""
+    return engine

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import sounddevice
 
-from fasttts_desktop.worker.sound_stream import BLOCK_FRAMES
+from fasttts_desktop.playback.sound_stream import BLOCK_FRAMES
 
 FRAMES = BLOCK_FRAMES or 256  # what a host asked to choose gives (ALSA->PulseAudio: 208)
 

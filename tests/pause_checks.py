@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.audio_output import PAUSE_FADE_S
+from fasttts_desktop.playback.audio_output import PAUSE_FADE_S
 
 PAUSE_FADE = round(PAUSE_FADE_S * SAMPLE_RATE)
 

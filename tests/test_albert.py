@@ -8,7 +8,7 @@ import sys
 import torch
 
 from fasttts_desktop.engine.synthesis.albert import Albert, AlbertConfig
-from fasttts_desktop.engine.weights.config import kokoro_config
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 
 
 def _ours(state_dict) -> Albert:

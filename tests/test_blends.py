@@ -8,7 +8,7 @@ import pytest
 import torch
 from audio_checks import pitch_track
 
-from fasttts_desktop.engine.blends import (
+from fasttts_desktop.engine.storage.blends import (
     Blend,
     blend_of,
     blend_pack,
@@ -97,9 +97,16 @@ def test_a_100_to_0_blend_is_the_voice_exactly(packs):
     assert torch.equal(pack, packs["jm_kumo"])
 
 
-def test_blend_rows_are_the_weighted_sum(packs):
-    a, b = packs["jm_kumo"], packs["jf_alpha"]
-    pack = blend_pack(parse_blend("jm_kumo:60,jf_alpha:40"), packs)
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param("jm_kumo", "jf_alpha", id="japanese"),
+        pytest.param("af_heart", "ff_siwis", id="across-languages"),  # kokoro's installed voices
+    ],
+)
+def test_blend_rows_are_the_weighted_sum(packs, first, second):
+    a, b = packs[first], packs[second]
+    pack = blend_pack(parse_blend(f"{first}:60,{second}:40"), packs)
     assert pack.shape == a.shape
     torch.testing.assert_close(pack, 0.6 * a + 0.4 * b)
     # every style row lies between the two voices'

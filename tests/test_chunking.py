@@ -6,7 +6,9 @@ import re
 import time
 
 import pytest
+from timing_budget import within_budget
 
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 from fasttts_desktop.engine.text.chunk_estimate import estimate_chunk_count
 from fasttts_desktop.engine.text.chunking import (
     G2P_MAX_CHARS,
@@ -14,7 +16,6 @@ from fasttts_desktop.engine.text.chunking import (
     g2p_spans,
 )
 from fasttts_desktop.engine.types import MAX_PHONEMES
-from fasttts_desktop.engine.weights.config import kokoro_config
 
 HARVARD = [
     "The birch canoe slid on the smooth planks.",
@@ -203,7 +204,7 @@ def test_estimate_of_a_book_is_fast_and_consistent(monkeypatch):
     book = "\n\n".join(" ".join(HARVARD[i % 10 :] + HARVARD * 8) for i in range(400))  # ~1.3 MB
     t0 = time.perf_counter()
     quick = estimate_chunk_count(book)
-    assert time.perf_counter() - t0 < 1.0
+    within_budget("estimating a 1.3 MB book", time.perf_counter() - t0, 1.0)
     monkeypatch.setattr(chunking, "ESTIMATE_EXACT_CHARS", len(book))
     packed = estimate_chunk_count(book)
     assert abs(quick - packed) <= packed // 10, (quick, packed)

@@ -121,8 +121,47 @@ def test_say_reads_stdin_and_lists_voices(cli_env, tmp_path):
     r = run_cli(["voices"], cli_env)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert any(line.startswith("jm_kumo") and "Japanese" in line and "default" in line for line in lines)
-    assert len(lines) >= 5
+    # by language (a heading each), best grade first, gender and grade beside each voice
+    assert lines[0] == "American English" and lines[1].split() == ["af_heart", "female", "A", "(default)"]
+    groups = [line for line in lines if not line.startswith("  ")]
+    assert len(groups) == 9 and "Japanese" in groups and "French" in groups
+    assert len([line for line in lines if line.startswith("  ")]) == 54
+    assert any(
+        line.split()[:3] == ["bf_emma", "female", "B-"] and "(British English default)" in line
+        for line in lines
+    )
+    assert any(line.split()[0] == "jf_alpha" and "(Japanese default)" in line for line in lines)
+    assert "voices --install" not in r.stderr  # the full set is installed: no hint
+
+
+@pytest.mark.slow
+def test_say_speaks_af_heart_by_default_and_a_languages_best_voice_for_lang(cli_env, tmp_path):
+    r = run_cli(["say", "Hello there.", "-o", str(tmp_path / "a.wav"), "--device", "cpu"], cli_env)
+    assert r.returncode == 0, r.stderr
+    assert " · voice af_heart · " in r.stdout
+    r = run_cli(
+        ["say", "Bonjour.", "-o", str(tmp_path / "f.wav"), "--lang", "fr", "--device", "cpu"], cli_env
+    )
+    assert r.returncode == 0, r.stderr
+    assert " · voice ff_siwis · " in r.stdout
+
+
+@pytest.mark.slow
+def test_without_the_voice_step_the_japanese_voices_work_and_one_line_says_how_to_add_the_rest(
+    cli_env, tmp_path
+):
+    env = {**cli_env, "FASTTTS_DATA_DIR": str(tmp_path / "empty")}
+    r = run_cli(["voices"], env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[0] == "Japanese" and len(r.stdout.splitlines()) == 6
+    assert "jm_kumo" in r.stdout and "(default)" in r.stdout
+    hints = [line for line in r.stderr.splitlines() if "voices --install" in line]
+    assert hints == [
+        "Only the 5 Japanese voices are installed: add all 54 with `fasttts-desktop voices --install`."
+    ]
+    r = run_cli(["say", "Hello there.", "-o", str(tmp_path / "a.wav"), "--device", "cpu"], env)
+    assert r.returncode == 0, r.stderr
+    assert " · voice jm_kumo · " in r.stdout and "voices --install" in r.stderr
 
 
 @pytest.mark.parametrize(

@@ -232,7 +232,9 @@ def _wait_for_audio_in_part(folder: Path, proc: subprocess.Popen, timeout: float
 def test_a_signal_mid_write_leaves_no_file(cli_env, tmp_path, sig):
     out = tmp_path / "long.wav"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fasttts_desktop", "say", LONG, "-o", str(out), "--device", "cpu"],
+        # Loudness off: the audio then streams into the .part file, so the signal lands mid-write.
+        [sys.executable, "-m", "fasttts_desktop", "say", LONG, "-o", str(out), "--device", "cpu",
+         "--loudness", "off"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=cli_env, cwd=tmp_path,
     )  # fmt: skip
     try:

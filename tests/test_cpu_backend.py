@@ -28,7 +28,7 @@ def _request(weights, phonemes=PHONEMES):
 
 
 def _vocab():
-    from fasttts_desktop.engine.weights.config import kokoro_config
+    from fasttts_desktop.engine.synthesis.config import kokoro_config
 
     return kokoro_config()["vocab"]
 

@@ -29,7 +29,7 @@ def test_without_an_output_device_the_window_says_so_and_save_works(
     assert "not played" in w.status_label.text()
     assert w.text_edit.toPlainText() == "Hello there."
     target = tmp_path / "hello.wav"
-    with qtbot.waitSignal(app.service.saved, timeout=60_000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=60_000):
         w.save_to(str(target))
     audio, rate = read_wav(target)
     assert rate == SAMPLE_RATE and len(audio) / rate > 0.5 and abs(audio).max() > 0.05

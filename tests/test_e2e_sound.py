@@ -78,9 +78,11 @@ def test_the_sink_hears_the_utterance_as_it_is_made_and_save_writes_it(qtbot, re
     tail_lag, _ = locate(heard, last_chunk)
     assert int(loud(heard)[-1]) >= tail_lag + int(loud(last_chunk)[-1]) - int(0.01 * RATE)
 
-    # Save now: same text, voice and speed, so it is what was just played, sample for sample.
+    # Save now: same text, voice and speed, so it is what was just played, sample for sample (loudness
+    # normalisation off, as the export dialog remembers it).
+    app.window.settings.setValue("export/loudness", "off")
     target = tmp_path / "played.wav"
-    with qtbot.waitSignal(app.service.saved, timeout=10_000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=10_000):
         w.save_to(str(target))
     saved, rate = soundfile.read(str(target), dtype="float32")  # read back by the library that wrote it
     played = np.concatenate([c.audio for _, c in made])

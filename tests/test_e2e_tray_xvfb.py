@@ -29,7 +29,7 @@ from fake_stream import FakeOutput
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 from fasttts_desktop.ui.main_window import MainWindow
-from fasttts_desktop.worker.audio_output import Playback
+from fasttts_desktop.playback.audio_output import Playback
 from fasttts_desktop.worker.player import Player
 from fasttts_desktop.worker.speech import SpeechService
 

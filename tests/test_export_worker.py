@@ -26,7 +26,7 @@ def worker_with(engine: FakeEngine) -> tuple[EngineWorker, dict]:
 
 
 def export(worker: EngineWorker, request: int, path, text: str, **options) -> None:
-    worker.wanted_save = request
+    worker.wanted.save(request)
     worker.save(request, ExportRequest(str(path), text, "", 1.0, **options))
 
 
@@ -71,11 +71,19 @@ def test_an_export_of_what_was_just_played_is_not_made_again(qtbot, tmp_path):
     worker.chunk_ready.connect(lambda request, chunk: played.append(chunk))
     done = []
     worker.speech_done.connect(lambda *args: done.append(args))
-    worker.wanted_speech = 1
-    worker.heard = (1, None)
+    worker.wanted.speak(1)
+    worker.wanted.hear(1, None)
     worker.speak(1, "One. Two. Three.", "", 1.0)
     qtbot.waitUntil(lambda: bool(done), timeout=5000)
-    export(worker, 2, tmp_path / "again.flac", "One. Two. Three.", subtitles=str(tmp_path / "again.srt"))
+    # loudness off: the file must hold exactly what was played (normalising: tests/test_export_loudness.py)
+    export(
+        worker,
+        2,
+        tmp_path / "again.flac",
+        "One. Two. Three.",
+        subtitles=str(tmp_path / "again.srt"),
+        loudness=None,
+    )
     qtbot.waitUntil(lambda: "saved" in got, timeout=5000)
     assert len(engine.calls) == 1 and got["saved"].reused
     audio, _ = soundfile.read(str(tmp_path / "again.flac"), dtype="float32")

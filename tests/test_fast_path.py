@@ -12,7 +12,7 @@ import json
 import pytest
 import torch
 
-from fasttts_desktop.engine.synthesis.cuda.attention import PackedSDPA, PaddedAttention
+from fasttts_desktop.engine.synthesis.cuda.attention import PaddedAttention
 from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey, CompileCache
 from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
 
@@ -21,7 +21,7 @@ SPEED = 20.0
 
 @pytest.fixture(scope="module")
 def rand_kmodel():
-    from fasttts_desktop.engine.weights.model_build import build_kmodel, remove_weight_norm
+    from fasttts_desktop.engine.synthesis.model_build import build_kmodel, remove_weight_norm
 
     torch.manual_seed(0)
     return remove_weight_norm(build_kmodel())
@@ -41,7 +41,7 @@ def fast(rand_kmodel):
 def _weight_normed(kmodel) -> dict[str, torch.Tensor]:
     """The state dict in the weight store's form (weight_g / weight_v) from a model with weight norm
     removed."""
-    from fasttts_desktop.engine.weights.model_build import build_kmodel
+    from fasttts_desktop.engine.synthesis.model_build import build_kmodel
 
     skeleton = build_kmodel().state_dict()
     folded = kmodel.state_dict()
@@ -98,22 +98,17 @@ def test_bilstm_packed_with_host_lengths_equals_the_capturable_form():
     assert (packed[0, 2:] == 0).all()  # padding stays zero, as pad_packed_sequence leaves it
 
 
-def test_padded_and_packed_attention_match_per_sentence():
+def test_padded_attention_matches_per_sentence():
     torch.manual_seed(2)
     lengths = [5, 2, 4]
     q, k, v = (torch.randn(3, 5, 12, 64) for _ in range(3))
     mask = torch.arange(5)[None] < torch.tensor(lengths)[:, None]
     padded = PaddedAttention(mask)(q, k, v)
-    flat = mask.reshape(-1)
-    packed = PackedSDPA(lengths)(
-        q.reshape(15, 12, 64)[flat], k.reshape(15, 12, 64)[flat], v.reshape(15, 12, 64)[flat]
-    )
     for row, n in enumerate(lengths):
         alone = torch.nn.functional.scaled_dot_product_attention(
             q[row, :n].transpose(0, 1), k[row, :n].transpose(0, 1), v[row, :n].transpose(0, 1)
         ).transpose(0, 1)
         torch.testing.assert_close(padded[row, :n], alone, atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(packed, padded.reshape(15, 12, 64)[flat], atol=1e-5, rtol=1e-5)
 
 
 def _kokoro_text_side(kmodel, ids, ref_s, speed):
@@ -146,21 +141,6 @@ def test_text_stage_matches_kokoro_and_batches(rand_kmodel, fast):
         torch.testing.assert_close(d[row, :n], ref_d, atol=1e-4, rtol=1e-4)
         torch.testing.assert_close(t_en[row, :, :n], ref_t, atol=1e-4, rtol=1e-4)
         assert (t_en[row, :, n:] == 0).all()
-
-
-@torch.inference_mode()
-def test_ragged_albert_equals_padded(fast):
-    seqs = [_ids(12, 4), _ids(30, 5), _ids(7, 6)]
-    ids, lengths = _batch(seqs)
-    styles = torch.cat([_style(i) for i in range(3)])
-    speed = torch.full((3,), SPEED)
-    padded = fast.text_stage(ids, lengths, styles, speed)
-    ragged = fast.text.forward_ragged(
-        ids, lengths, styles, speed, PackedSDPA(lengths.tolist()), lengths.tolist()
-    )
-    assert torch.equal(padded[0], ragged[0])
-    for a, b in zip(padded[1:], ragged[1:], strict=True):
-        torch.testing.assert_close(a, b, atol=1e-4, rtol=1e-4)
 
 
 @torch.inference_mode()
@@ -252,9 +232,9 @@ def test_channels_last_decoder_equals_the_1d_one(rand_kmodel, fast):
     assert out.is_contiguous()  # handed to the iSTFT as [B, 22, L]
     torch.testing.assert_close(out, fast.decoder(*args), atol=1e-4, rtol=1e-4)
     # at batch 1 the convolutions listed in B1_AS_1D run as 1-D ones on the same weights: same result
-    from fasttts_desktop.engine.synthesis.cuda.decoder import B1_AS_1D
+    from fasttts_desktop.engine.synthesis.cuda.decoder import B1_AS_1D, BatchOneAs1d
 
-    marked = [m for m in convs if getattr(m, "weight_1d", None) is not None]
+    marked = [m for m in convs if isinstance(m, BatchOneAs1d)]
     assert marked and all((m.in_channels, m.kernel_size[1]) in B1_AS_1D for m in marked)
     # a contiguous weight of its own: a view of the channels-last one would put cuDNN back on NHWC kernels
     assert all(m.weight_1d.is_contiguous() and m.weight_1d.dim() == 3 for m in marked)
@@ -364,7 +344,7 @@ def test_failed_build_leaves_nothing(tmp_path):
 
 
 def test_model_built_without_init_equals_the_ordinary_build(rand_kmodel):
-    from fasttts_desktop.engine.weights.model_build import _construct, build_kmodel, remove_weight_norm
+    from fasttts_desktop.engine.synthesis.model_build import _construct, build_kmodel, remove_weight_norm
 
     state = build_kmodel().state_dict()  # weight_g / weight_v form, as the weight store gives it
     fast = remove_weight_norm(build_kmodel(state))  # on the meta device, handed the tensors

@@ -1,5 +1,5 @@
-"""Saving files (engine/files.py, and every writer on it): whole or not at all, only over regular files,
-with the mode any new file would get, and one line naming the real reason when it fails.
+"""Saving files (engine/storage/files.py, and every writer on it): whole or not at all, only over regular
+files, with the mode any new file would get, and one line naming the real reason when it fails.
 
 Faults are real: FIFOs, device nodes, a full tmpfs, a file-size limit, a folder the writer may not write
 (as an unprivileged user when the tests run as root), a save killed with SIGKILL.
@@ -29,7 +29,7 @@ from robust_helpers import (
     unprivileged,
 )
 
-from fasttts_desktop.engine.files import remove_stale_parts, write_text_atomic
+from fasttts_desktop.engine.storage.files import remove_stale_parts, write_text_atomic
 from fasttts_desktop.engine.types import EngineError
 from fasttts_desktop.export import open_audio_writer
 
@@ -275,7 +275,7 @@ def test_unprivileged_really_cannot_write():
 
 
 def test_json_files_that_cannot_be_read_are_one_line(tmp_path):
-    from fasttts_desktop.engine.jsonfile import read_json
+    from fasttts_desktop.engine.storage.jsonfile import read_json
 
     latin = tmp_path / "blends.json"
     latin.write_bytes(b'{"caf\xe9": 1}')

@@ -9,10 +9,11 @@ import time
 import numpy as np
 import pytest
 from netcut import run_without_network
+from timing_budget import within_budget
 
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 from fasttts_desktop.engine.text.frontend import FrontEnd, PhonemizedChunk, word_timings
 from fasttts_desktop.engine.types import SAMPLE_RATE, SAMPLES_PER_FRAME, EngineError
-from fasttts_desktop.engine.weights.config import kokoro_config
 
 HARVARD = "The birch canoe slid on the smooth planks."
 HARVARD_PHONEMES = "ðə bˈɜɹʧ kənˈu slˈɪd ˌɔn ðə smˈuð plˈæŋks."  # misaki 0.9.4, American
@@ -165,7 +166,7 @@ print(json.dumps({{"init_s": init_s, "phonemes": out, "tried": tried}}))
     assert result["phonemes"] == [pc.chunk.phonemes for pc in fe.chunks(HARVARD + " Zorblaxian.")]
     assert result["tried"] == [], result["tried"]  # not even a DNS lookup
     # Hugging Face's retry path alone would take ~28 s; the front end is built in a few seconds.
-    assert result["init_s"] < 20, result["init_s"]
+    within_budget("building the front end offline", result["init_s"], 20)
 
 
 def test_reading_from_an_offset_gives_the_chunks_of_the_rest(fe):

@@ -12,11 +12,11 @@ import pytest
 from audio_checks import pitch_track
 from netcut import run_without_network
 
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 from fasttts_desktop.engine.text.frontend import word_timings
 from fasttts_desktop.engine.text.languages import front_end_for, g2p_for, lang_of_voice, resolve_lang
-from fasttts_desktop.engine.text.scripts import blank_unreadable, script_warning, script_warnings
+from fasttts_desktop.engine.text.writing_systems import blank_unreadable, script_warning, script_warnings
 from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError
-from fasttts_desktop.engine.weights.config import kokoro_config
 
 VOCAB = set(kokoro_config()["vocab"])
 JA = "こんにちは、世界。今日は2024年12月3日です。東京タワーに行きました！"
@@ -113,7 +113,7 @@ def test_mandarin_reads_words_numbers_and_english():
     ps = pc.chunk.phonemes
     assert ps.startswith("ni↓xau↓, ʂɨ↘ʨje↘.")
     assert "ɚ↘li↗ŋɚ↘sɨ↘" in ps  # 2024年: a year, read digit by digit
-    assert "pˈIθən" in ps  # the English word through espeak, not letters
+    assert "pˈIθˌɑn" in ps  # the English word read by the English front end, not letters
 
 
 @pytest.mark.parametrize(("lang", "text"), ESPEAK_SAMPLES)
@@ -151,15 +151,80 @@ def test_latin_text_under_a_japanese_voice_is_read_as_english():
 def test_script_check_warns_and_silences_unreadable_letters():
     text = "Some English.\nこれは日本語です。\nЭто по-русски."
     warnings = script_warnings(text, "a")
-    assert [text[s:e] for s, e, _ in warnings] == ["これは日本語です。", "Это по-русски."]
-    assert "Japanese voice" in warnings[0][2] and "Cyrillic" in warnings[1][2]
+    assert [text[s:e] for s, e, _ in warnings] == ["Это по-русски."]  # the Japanese is read (see below)
+    assert "Cyrillic" in warnings[0][2]
     assert script_warning("Plain English, naïve café, α and β.", "a") is None
     assert blank_unreadable("α = Καλημέρα", "a") == "α =         "  # a lone letter is named, a word is not
     assert "Cyrillic" in script_warning("Это по-русски.", "j")
-    # the English front end leaves the Japanese silent instead of spelling "Japanese letter" per character
-    (pc,) = chunks_of("a", "I like 日本語 very much.")
+    assert "Greek" in script_warning("Καλημέρα σας, φίλε μου.", "j")
+    # the English front end leaves what it cannot read silent instead of spelling it out per character
+    (pc,) = chunks_of("a", "I like Καλημέρα very much.")
     assert [t.text for t in pc.tokens] == ["I", "like", "very", "much", "."]
     assert blank_unreadable("a日本b", "a") == "a  b"
+
+
+def english_of(words: str) -> list[str]:
+    """The phonemes the English front end gives each word of `words` read on its own."""
+    (pc,) = chunks_of("a", words, first_max=None)
+    return [t.phonemes for t in pc.tokens]
+
+
+def spoken(pc) -> dict[str, str]:
+    return {t.text: t.phonemes for t in pc.tokens}
+
+
+@pytest.mark.parametrize(
+    ("lang", "text", "latin", "other"),
+    [
+        pytest.param(
+            "j", "今日はHello worldと言った。", "Hello world", {"今日": "kʲoː", "言った": "iʔta"}, id="ja+en"
+        ),
+        pytest.param(
+            "j", "これはgood newsです。", "good news", {"これ": "koɾe", "です": "desɨ"}, id="ja+en-2"
+        ),
+        pytest.param("z", "我喜欢Python和Java。", "Python Java", {"喜欢": "ɕi↓xwa→n"}, id="zh+en"),
+        pytest.param("h", "मुझे Python पसंद है।", "Python", {"है": "hɛː"}, id="hi+en"),
+    ],
+)
+def test_latin_words_in_other_scripts_are_read_as_english_words(lang, text, latin, other):
+    (pc,) = chunks_of(lang, text, first_max=None)
+    said = spoken(pc)
+    for word, phonemes in zip(latin.split(), english_of(latin), strict=True):
+        # the English reading of the word, not its letters spelled out in the sentence's language
+        assert said[word] == phonemes, (word, said[word], phonemes)
+    for word, phonemes in other.items():
+        assert phonemes in said[word], (word, said[word])
+    assert pc.unspoken == () and script_warnings(text, lang) == []
+
+
+def test_an_acronym_in_japanese_is_spelled_in_english():
+    (pc,) = chunks_of("j", "これはNHKのニュースです。", first_max=None)
+    assert spoken(pc)["NHK"] == english_of("NHK")[0] == "ˌɛnˌAʧkˈA"
+
+
+@pytest.mark.parametrize("lang", ["a", "j", "z"])
+@pytest.mark.parametrize(
+    ("text", "foreign"),
+    [
+        pytest.param("Γειά σου, Hello world!", ("Γειά", "σου"), id="greek"),
+        pytest.param("مرحبا Hello world.", ("مرحبا",), id="arabic"),
+        pytest.param("שלום Hello world.", ("שלום",), id="hebrew"),
+    ],
+)
+def test_english_beside_scripts_no_front_end_reads_is_read_and_the_rest_reported(lang, text, foreign):
+    (pc,) = chunks_of(lang, text, first_max=None)
+    said = spoken(pc)
+    assert [said["Hello"], said["world"]] == english_of("Hello world")
+    assert [chars for _, chars in pc.unspoken] == list(foreign)
+    assert not set(said) & set(foreign)
+
+
+def test_japanese_inside_an_english_sentence_is_read_by_the_japanese_front_end():
+    (pc,) = chunks_of("a", "I said こんにちは to her.", first_max=None)
+    said = spoken(pc)
+    assert said["こんにちは"] == "koɲɲiʨiβa" and said["said"] == english_of("said")[0]
+    (zh,) = chunks_of("a", "We ate 北京烤鸭 today.", first_max=None)  # hanzi with no kana: Mandarin
+    assert spoken(zh)["北京烤鸭"].startswith("pei↓ʨi→ŋ") and zh.unspoken == ()
 
 
 def test_language_codes_names_and_voices():

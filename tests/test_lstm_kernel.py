@@ -32,7 +32,7 @@ CHILD = textwrap.dedent(
 
     interp._patch_lang_tensor = patched
 
-    from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm, use_persistent
+    from fasttts_desktop.engine.synthesis.cuda.lstm import BiLSTM, bilstm, use_persistent
     from fasttts_desktop.engine.synthesis.cuda.lstm_kernel import PersistentBiLSTM
 
 
@@ -55,15 +55,15 @@ CHILD = textwrap.dedent(
         torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
         assert (out[1, 3:] == 0).all() and (out[2, 5:] == 0).all()
 
-        # bilstm takes the kernel where use_persistent marked the LSTM, with the same result
-        model = torch.nn.Sequential(torch.nn.LSTM(16, 16, batch_first=True, bidirectional=True))
+        # a BiLSTM runs the kernel once use_persistent gave it one, with the same result
+        model = torch.nn.Sequential(BiLSTM(torch.nn.LSTM(16, 16, batch_first=True, bidirectional=True)))
         assert use_persistent(model) == 1
-        marked = model[0]
-        assert marked.fasttts_persistent.blocks == 1  # 16 hidden units: one program per direction and row
+        wrapped = model[0]
+        assert wrapped.kernel.blocks == 1  # 16 hidden units: one program per direction and row
         x, lengths, mask = padded([4, 6], 16, 2)
-        via_kernel = bilstm(marked, x, lengths, mask)
-        del marked.fasttts_persistent
-        torch.testing.assert_close(via_kernel, bilstm(marked, x, lengths, mask), atol=1e-5, rtol=1e-5)
+        via_kernel = wrapped(x, lengths, mask)
+        wrapped.kernel = None
+        torch.testing.assert_close(via_kernel, wrapped(x, lengths, mask), atol=1e-5, rtol=1e-5)
     print("KERNEL OK")
     """
 )

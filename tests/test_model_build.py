@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from fasttts_desktop.engine.weights import model_build as model_mod
+from fasttts_desktop.engine.synthesis import model_build as model_mod
 
 
 def test_meta_build_equals_ordinary_build(weights, kmodel):
@@ -67,7 +67,7 @@ def test_building_our_model_imports_neither_transformers_nor_misaki():
 
     code = (
         "import sys\n"
-        "from fasttts_desktop.engine.weights.model_build import build_model\n"
+        "from fasttts_desktop.engine.synthesis.model_build import build_model\n"
         "m = build_model()\n"
         "print(sorted(n for n in ('transformers', 'misaki', 'spacy', 'kokoro.model') if n in sys.modules))\n"
         # the full package still imports afterwards, and shares the classes
@@ -90,7 +90,7 @@ def test_folded_build_equals_the_built_model_with_weight_norm_removed(weights):
     torch.testing.assert_close(folded.decoder.generator.stft.window, reference.decoder.generator.stft.window)
     # the two module globals it swaps while building are back
     from fasttts_desktop.engine.synthesis import prosody
-    from fasttts_desktop.engine.weights.kokoro_parts import istftnet
+    from fasttts_desktop.engine.synthesis.kokoro_parts import istftnet
 
     assert prosody.weight_normed.__name__ == "weight_normed"
     assert istftnet().weight_norm is torch.nn.utils.weight_norm

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from audio_checks import read_wav
@@ -27,6 +28,7 @@ def test_say_works_with_the_network_cut_and_hub_allowed(cli_env, tmp_path):
     assert done.returncode == 0, f"[{done.netcut}] {done.stderr[-3000:]}"
     audio, rate = read_wav(out)
     assert rate == 24_000 and len(audio) / rate > 1.5 and abs(audio).max() > 0.05
+    assert " · voice af_heart · " in done.stdout  # kokoro's voices, installed once, need no network
     load_s = float(done.stdout.rsplit("engine load ", 1)[1].split(" s")[0])
     print(f"netcut={done.netcut} engine load {load_s:.1f} s, whole run {elapsed:.1f} s")
 
@@ -48,3 +50,19 @@ def test_say_reads_japanese_with_a_blend_and_the_network_cut(cli_env, tmp_path):
     audio, rate = read_wav(out)
     # about 1.2 s for nine morae; the English front end would have spelt out "Japanese letter" nine times
     assert rate == 24_000 and 0.6 < len(audio) / rate < 3.0 and abs(audio).max() > 0.05
+
+
+VOICES_AND_MIXED = """
+import sys
+from fasttts_desktop.cli import main
+main(["phonemes", "今日はHello worldと言った。", "--lang", "ja"])
+sys.exit(main(["voices", "--device", "cpu"]))
+"""
+
+
+def test_all_54_voices_and_mixed_sentences_with_the_network_cut(cli_env):
+    done = run_without_network(VOICES_AND_MIXED, env=cli_env, timeout=600)
+    assert done.returncode == 0, f"[{done.netcut}] {done.stderr[-3000:]}"
+    assert "kʲoː βa həlˈO wˈɜɹld to iʔta." in done.stdout  # the English words read as English words
+    listed = [line.split()[0] for line in done.stdout.splitlines() if re.match(r"  [a-z]{2}_", line)]
+    assert len(listed) == 54 and "af_heart" in listed

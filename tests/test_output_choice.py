@@ -12,11 +12,11 @@ from pause_checks import ramp, split_at_pause
 from PySide6.QtCore import QSettings
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker import output_devices
-from fasttts_desktop.worker.audio_output import Playback
-from fasttts_desktop.worker.output_devices import OutputDevice
+from fasttts_desktop.playback import output_devices
+from fasttts_desktop.playback.audio_output import Playback
+from fasttts_desktop.playback.output_devices import OutputDevice
+from fasttts_desktop.playback.sound_stream import NoOutputDevice
 from fasttts_desktop.worker.player import Player
-from fasttts_desktop.worker.sound_stream import NoOutputDevice
 
 pytest_plugins = ["app_fixtures"]
 
@@ -116,7 +116,8 @@ def test_the_menu_lists_outputs_marks_the_choice_and_remembers_it(
     app = make_app(FakeEngine(chunk_s=0.5))
     w = app.window
     menu = w.commands.output_menu
-    assert menu.menuAction() in w.menuBar().actions()[1].menu().actions()  # under Playback
+    playback = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Playback")
+    assert menu.menuAction() in playback.actions()  # under Playback
     menu.aboutToShow.emit()
     assert scans == [True]  # nothing playing: PortAudio may look for new devices
     labels = [a.text() for a in menu.actions()]

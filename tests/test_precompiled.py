@@ -26,7 +26,7 @@ pytestmark = [
 MODEL = textwrap.dedent(
     """
     import sys, torch
-    from fasttts_desktop.engine.weights.kokoro_parts import istftnet
+    from fasttts_desktop.engine.synthesis.kokoro_parts import istftnet
     from fasttts_desktop.engine.synthesis.cuda import precompiled
 
     class Tiny(torch.nn.Module):  # the decoder's signature, one AdaIN1d of kokoro's inside

@@ -13,6 +13,7 @@ from fake_engine import FakeEngine
 from fake_stream import FRAMES
 from pause_checks import split_at_pause
 from PySide6.QtCore import Qt, QTimer
+from timing_budget import within_budget
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.worker.speech import MAKE_AHEAD_S
@@ -39,7 +40,7 @@ def test_pause_holds_and_resume_goes_on_with_the_next_sample(qtbot, make_app):
     assert app.service.heard() == frozen  # nothing moves while paused
     assert frozen.chunk_index == 1
     with qtbot.waitSignal(app.service.utterance_finished, timeout=5000) as finished:
-        app.service.toggle_pause()
+        app.service.resume()
     assert states == [True, False] and not app.service.paused
     played = app.output.streams[0].played
     split_at_pause(played, np.concatenate(made))  # one pause, not a sample lost or repeated
@@ -62,7 +63,8 @@ def test_pause_while_the_engine_loads_plays_nothing_until_resume(qtbot, make_app
     stream = app.output.streams[0]
     first = next(i for i, b in enumerate(stream.blocks) if b.any())
     assert stream.block_times[first] >= t_resume
-    assert finished.args[0].first_sound_s < 0.5  # the pause is not counted as waiting for sound
+    # the 0.4 s paused is not counted as waiting for sound (0.3 s: the two clocks of the first block differ)
+    assert finished.args[0].first_sound_s < stream.block_times[first] - t_resume + 0.3
 
 
 def test_stop_and_a_new_speak_end_a_pause(qtbot, make_app):
@@ -181,7 +183,7 @@ def test_the_engine_makes_only_so_far_ahead_of_the_listener(qtbot, make_app):
     t0 = time.perf_counter()
     app.service.stop()
     qtbot.waitUntil(lambda: bool(cancelled), timeout=1000)
-    assert time.perf_counter() - t0 < 0.2  # a held-back engine lets go at once
+    within_budget("a held-back engine letting go", time.perf_counter() - t0, 0.2)
     assert ahead[-1] == 0
 
 
@@ -193,8 +195,8 @@ def test_a_save_is_made_while_speech_waits_for_the_listener(qtbot, make_app, tmp
     app.service.pause()
     qtbot.waitUntil(lambda: engine.made > MAKE_AHEAD_S, timeout=3000)
     target = tmp_path / "minute.wav"
-    with qtbot.waitSignal(app.service.saved, timeout=5000):
-        app.service.save(str(target), " ".join(f"Other {i}." for i in range(60)), "", 1.0)
+    with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
+        app.service.exports.save(str(target), " ".join(f"Other {i}." for i in range(60)), "", 1.0)
     assert target.stat().st_size > 60 * SAMPLE_RATE * 2  # a minute of 16-bit audio, never held back
     assert app.service.busy and app.service.paused  # the reading waited, as it was
     app.service.stop()
@@ -207,8 +209,8 @@ def test_a_long_speech_is_not_kept_for_save(qtbot):
     worker.load()
     done = []
     worker.speech_done.connect(lambda *args: done.append(args))
-    worker.wanted_speech = 1
-    worker.heard = (1, None)  # nobody listens: nothing holds it back
+    worker.wanted.speak(1)
+    worker.wanted.hear(1, None)  # nobody listens: nothing holds it back
     sentences = int(KEEP_FOR_SAVE_S / 60) + 1
     worker.speak(1, " ".join(f"Long {i}." for i in range(sentences)), "", 1.0)
     qtbot.waitUntil(lambda: bool(done), timeout=5000)
@@ -242,8 +244,8 @@ def test_an_output_gone_during_a_long_pause_is_reported_and_the_utterance_still_
 ):
     from fake_stream import FakeOutput
 
+    from fasttts_desktop.playback.sound_stream import NoOutputDevice
     from fasttts_desktop.worker import player
-    from fasttts_desktop.worker.sound_stream import NoOutputDevice
 
     monkeypatch.setattr(player, "PARK_AFTER_S", 0.1)
     fake = FakeOutput()

@@ -22,7 +22,7 @@ EACH = 15
 _WRITER = """
 import os, sys, time
 from fasttts_desktop import cli
-from fasttts_desktop.engine import blends
+from fasttts_desktop.engine.storage import blends
 from fasttts_desktop.engine.text import lexicon
 go, who, each, command = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 print("ready", flush=True)

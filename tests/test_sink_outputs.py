@@ -14,7 +14,7 @@ from fake_engine import FakeEngine
 from sound_sink import RATE
 
 from fasttts_desktop.engine.types import SAMPLE_RATE
-from fasttts_desktop.worker.output_devices import list_outputs
+from fasttts_desktop.playback.output_devices import list_outputs
 from fasttts_desktop.worker.player import Player
 
 pytest_plugins = ["app_fixtures", "sound_sink"]

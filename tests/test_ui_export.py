@@ -91,12 +91,12 @@ def test_a_place_that_cannot_be_written_is_refused_in_the_dialog(qtbot, make_app
     dialog.export_button.click()
     assert dialog.isVisible() and dialog.error_label.isVisible()
     assert "does not exist" in dialog.error_label.text()
-    assert not app.service.saving
+    assert not app.service.exports.busy
     (tmp_path / "taken.wav").mkdir()
     type_path(qtbot, dialog, tmp_path / "taken.wav")  # a folder where the file would go
     dialog.export_button.click()
     assert dialog.isVisible() and "it is a folder" in dialog.error_label.text()
-    assert not app.service.saving
+    assert not app.service.exports.busy
     dialog.reject()
     w.text_edit.clear()
     w.commands.export_audio.trigger()
@@ -118,12 +118,12 @@ def test_an_export_runs_beside_the_reading_and_is_named_when_done(qtbot, make_ap
     progress = []
     app.service.exports.progress.connect(progress.append)
     dialog.export_button.click()
-    assert not dialog.isVisible() and app.service.saving
+    assert not dialog.isVisible() and app.service.exports.busy
     panel = w.exporter.panel
     assert panel.isVisible() and panel.label.text() == "Exporting book.mp3"
     assert not w.commands.export_audio.isEnabled() and not w.save_button.isEnabled()
     during = len(spoken)
-    with qtbot.waitSignal(app.service.saved, timeout=30_000) as saved:
+    with qtbot.waitSignal(app.service.exports.finished, timeout=30_000) as saved:
         pass
     spoken_during = len(spoken) - during
     summary = saved.args[0]
@@ -160,7 +160,7 @@ def test_the_bar_shows_the_time_left_and_cancel_leaves_no_file(qtbot, make_app, 
     assert re.fullmatch(r"\d+% · \d+:\d\d left", bar.format()), bar.format()
     assert 0 < bar.value() < bar.maximum()
     w.exporter.panel.cancel_button.click()
-    assert not app.service.saving and not w.exporter.panel.isVisible()
+    assert not app.service.exports.busy and not w.exporter.panel.isVisible()
     assert w.status_label.text() == "Export cancelled; no file was written."
     qtbot.wait(600)  # the encoder sees the cancel within ~0.1 s and removes its temporary files
     assert sorted(p.name for p in out.iterdir()) == []
@@ -172,8 +172,8 @@ def test_stop_stops_the_reading_but_not_the_export(qtbot, make_app, tmp_path):
     w.speak()
     w.save_to(str(tmp_path / "kept.ogg"))
     qtbot.keyClick(w.text_edit, Qt.Key.Key_Escape)
-    assert not app.service.busy and app.service.saving
-    with qtbot.waitSignal(app.service.saved, timeout=10_000):
+    assert not app.service.busy and app.service.exports.busy
+    with qtbot.waitSignal(app.service.exports.finished, timeout=10_000):
         pass
     audio, _ = soundfile.read(str(tmp_path / "kept.ogg"), dtype="float32")
     assert abs(len(audio) - 6 * SAMPLE_RATE) < 0.05 * SAMPLE_RATE
@@ -184,7 +184,7 @@ def test_an_engine_failure_is_shown_and_nothing_is_written(qtbot, make_app, out)
     app = make_app(engine)
     w = ready(qtbot, app, "Hello there.")
     engine.voices = engine.voices[1:]  # the voice picked in the window is gone from the engine
-    with qtbot.waitSignal(app.service.save_failed, timeout=5000):
+    with qtbot.waitSignal(app.service.exports.failed, timeout=5000):
         w.save_to(str(out / "x.flac"))
     assert "Unknown voice" in w.error_label.text() and w.status_label.text() == "Could not export."
     assert list(out.iterdir()) == [] and not w.exporter.panel.isVisible()
@@ -197,7 +197,7 @@ def test_choices_are_remembered(qtbot, make_app, tmp_path):
     type_path(qtbot, dialog, tmp_path / "a.ogg")
     dialog.subtitles_box.setChecked(True)
     dialog.subtitle_format.setCurrentIndex(dialog.subtitle_format.findData("vtt"))
-    with qtbot.waitSignal(app.service.saved, timeout=5000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
         dialog.export_button.click()
     assert (tmp_path / "a.vtt").read_text().startswith("WEBVTT")
     again = ask(qtbot, w)
@@ -220,7 +220,7 @@ def test_an_epub_exports_to_m4b_with_its_chapters(qtbot, make_app, tmp_path):
     assert dialog.chapters_box.text() == "Chapter marks (3 chapters)"
     type_path(qtbot, dialog, tmp_path / "out" / "book.m4b")
     (tmp_path / "out").mkdir()
-    with qtbot.waitSignal(app.service.saved, timeout=10_000) as saved:
+    with qtbot.waitSignal(app.service.exports.finished, timeout=10_000) as saved:
         dialog.export_button.click()
     assert "3 chapters" in w.status_label.text()
     with av.open(str(tmp_path / "out" / "book.m4b")) as container:

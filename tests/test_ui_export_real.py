@@ -59,7 +59,7 @@ def test_a_short_text_exports_to_mp3_with_srt_subtitles(qtbot, make_app, engine,
     app, w = ready_app(qtbot, make_app, engine)
     w.text_edit.setPlainText(TWO)
     dialog = export_through_dialog(qtbot, w, out / "two.mp3", "mp3", subtitles="srt")
-    with qtbot.waitSignal(app.service.saved, timeout=120_000) as saved:
+    with qtbot.waitSignal(app.service.exports.finished, timeout=120_000) as saved:
         dialog.export_button.click()
     summary = saved.args[0]
     audio, rate = soundfile.read(str(out / "two.mp3"), dtype="float32")
@@ -83,7 +83,7 @@ def test_an_epub_exports_to_m4b_with_its_chapters(qtbot, make_app, engine, tmp_p
         w.open_path(str(book))
     dialog = export_through_dialog(qtbot, w, out / "book.m4b", "m4b", subtitles="vtt")
     assert dialog.chapters_box.isEnabled() and dialog.chapters_box.isChecked()
-    with qtbot.waitSignal(app.service.saved, timeout=180_000) as saved:
+    with qtbot.waitSignal(app.service.exports.finished, timeout=180_000) as saved:
         dialog.export_button.click()
     summary = saved.args[0]
     with av.open(str(out / "book.m4b")) as container:
@@ -126,7 +126,7 @@ def test_an_export_asked_for_while_reading_waits_for_the_readings_audio(qtbot, m
     with qtbot.waitSignal(app.service.utterance_finished, timeout=180_000) as finished:
         w.speak()
         w.save_to(str(out / "aside.flac"))
-        with qtbot.waitSignal(app.service.saved, timeout=180_000):
+        with qtbot.waitSignal(app.service.exports.finished, timeout=180_000):
             pass
     stats = finished.args[0]
     print(

@@ -127,7 +127,7 @@ def test_an_unwritable_position_file_is_not_fatal(tmp_path):
 def test_status_words():
     assert [duration(s) for s in (0, 42.4, 725, 11229)] == ["0:00", "0:42", "12:05", "3:07:09"]
     p = ReadingProgress(sentence=12, sentences=3400, fraction=0.0349, heard_s=42, left_s=5000, speed=1.25)
-    assert describe_progress(p) == "Sentence 12 of 3,400 · 3% · 0:42 heard · about 1:23:20 left at 1.25×"
+    assert describe_progress(p) == "Sentence 12 of 3,400 · 3% · 0:42 heard · about 1:23:20 left"
     assert describe_unspoken("☃☃☃♞\x07") == "5 characters were not spoken: ☃ (3), ♞, U+0007"
     assert describe_unspoken("") == ""
     assert describe_unspoken("\u200b").startswith("1 character was not spoken: U+200B zero width space")

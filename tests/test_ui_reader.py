@@ -222,7 +222,7 @@ def test_status_bar_shows_sentence_i_of_n_percent_and_time(qtbot, make_app):
     w.text_edit.setPlainText(THREE)
     w.speak()
     qtbot.waitUntil(lambda: w.position_label.text().startswith("Sentence 1 of 3 · 0% · 0:0"), timeout=2000)
-    assert re.search(r"about \d+:\d\d left at 1\.00×$", w.position_label.text())
+    assert re.search(r"about \d+:\d\d left$", w.position_label.text())
     key(qtbot, w, K.Key_Right, M.AltModifier)
     qtbot.waitUntil(lambda: w.position_label.text().startswith("Sentence 2 of 3 · 30%"), timeout=2000)
     w.stop()

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fasttts_desktop.engine.blends import saved_blends
-from fasttts_desktop.engine.paths import config_dir
+from fasttts_desktop.engine.storage.blends import saved_blends
+from fasttts_desktop.engine.storage.paths import config_dir
 from fasttts_desktop.engine.text.lexicon import Lexicon
 from fasttts_desktop.ui.lexicon_entry import EntryDialog
 from fasttts_desktop.ui.voice_mixer import SAMPLES, VoiceMixer
@@ -40,7 +40,8 @@ def mix(mixer: VoiceMixer, *parts: tuple[str, int]) -> None:
 
 
 def picker(w) -> list[str]:
-    return [w.voice_box.itemData(i) for i in range(w.voice_box.count())]
+    """The voices the picker offers, in order (its language headings carry no voice)."""
+    return [d for i in range(w.voice_box.count()) if (d := w.voice_box.itemData(i))]
 
 
 def unnamed_controls(dialog: QWidget) -> list[str]:
@@ -124,6 +125,7 @@ def test_a_saved_blend_is_offered_in_the_voice_picker_which_keeps_its_choice(qtb
     mixer.save_button.click()
     qtbot.waitUntil(lambda: "Warm mix" in picker(w), timeout=3000)
     assert picker(w) == ["jm_kumo", "jf_alpha", "af_test", "Warm mix"]
+    assert w.voice_box.itemText(w.voice_box.findData("Warm mix") - 1) == "Saved blends"  # under its heading
     assert w.voice() == "jf_alpha"  # listed again, the choice kept
     assert app.service.engine_info.voices[-1] == ("Warm mix", "Warm mix (Japanese)")
     assert saved_blends()["Warm mix"].spec == "jm_kumo:60,jf_alpha:40"

@@ -58,12 +58,18 @@ def test_voices_are_labelled_with_language_and_gender_once_loaded(qtbot, make_ap
     qtbot.waitUntil(w.voice_box.isEnabled)
     labels = [w.voice_box.itemText(i) for i in range(w.voice_box.count())]
     assert labels == [
+        "Japanese",  # a heading per language, which cannot be chosen
         "jm_kumo (Japanese, male)",
         "jf_alpha (Japanese, female)",
+        "American English",
         "af_test (American English, female)",
     ]
+    headings = [i for i in range(w.voice_box.count()) if w.voice_box.itemData(i) is None]
+    assert headings == [0, 3]
+    assert not any(w.voice_box.model().item(i).isEnabled() for i in headings)
     assert w.voice() == "jm_kumo"  # the engine's default
-    assert w.engine_label.text() == FakeEngine.description
+    assert w.engine_label.text() == FakeEngine.description.split(" · ")[0]
+    assert FakeEngine.description in w.engine_label.toolTip()
     assert w.status_label.text() == "Ready."
 
 
@@ -77,7 +83,8 @@ def test_ctrl_return_speaks_and_the_status_bar_reports_first_sound_rtf_and_under
     assert w.text_edit.toPlainText() == TWO  # the shortcut did not type a newline
     status = w.status_label.text()
     assert re.search(r"first sound after \d+\.\d\d s", status), status
-    assert re.search(r"RTF 0\.\d\d", status) and "no underruns" in status, status
+    details = w.status_label.toolTip()  # the bar shows the short form; the whole summary is its tooltip
+    assert re.search(r"RTF 0\.\d\d", details) and "no underruns" in details, details
     assert not w.progress.isVisible() and not w.stop_button.isEnabled()
 
 
@@ -105,7 +112,7 @@ def test_ctrl_s_exports_through_the_export_dialog(qtbot, make_app, tmp_path):
     assert dialog is not None and dialog.isVisible()
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("wav"))
     dialog.path_edit.setText(str(tmp_path / "speech"))  # no extension: the chosen format's is added
-    with qtbot.waitSignal(app.service.saved, timeout=5000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
         dialog.export_button.click()
     assert (tmp_path / "speech.wav").stat().st_size > 44
     assert w.status_label.text().startswith(f"Exported {tmp_path / 'speech.wav'} (0:01 of audio")
@@ -151,7 +158,7 @@ def test_a_failed_load_is_shown_and_speak_explains_it(qtbot, make_app):
 
 
 def test_no_output_device_message_is_shown_and_save_still_works(qtbot, make_app, tmp_path):
-    from fasttts_desktop.worker.sound_stream import NoOutputDevice
+    from fasttts_desktop.playback.sound_stream import NoOutputDevice
 
     def no_device(*args, **kwargs):
         raise NoOutputDevice("No audio output device was found, so speech cannot be played.")
@@ -164,9 +171,29 @@ def test_no_output_device_message_is_shown_and_save_still_works(qtbot, make_app,
         w.speak()
     assert w.banner.isVisible() and "No audio output device" in w.banner.text()
     assert "not played" in w.status_label.text()
-    with qtbot.waitSignal(app.service.saved, timeout=5000):
+    with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
         w.save_to(str(tmp_path / "x.wav"))
     assert (tmp_path / "x.wav").exists()
+
+
+def test_typing_in_the_voice_picker_finds_voices_by_any_part_of_their_label(qtbot, make_app):
+    app = make_app()
+    w = app.window
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    line, completer = w.voice_box.lineEdit(), w.voice_box.completer()
+    line.selectAll()
+    qtbot.keyClicks(line, "female")
+    assert completer.completionCount() == 2  # jf_alpha and af_test; headings and male voices are not offered
+    line.selectAll()
+    qtbot.keyClicks(line, "american")
+    qtbot.waitUntil(completer.popup().isVisible)
+    qtbot.keyClick(completer.popup(), Qt.Key.Key_Down)
+    qtbot.keyClick(completer.popup(), Qt.Key.Key_Return)
+    assert w.voice() == "af_test" and line.text() == "af_test (American English, female)"
+    line.selectAll()
+    qtbot.keyClicks(line, "no such voice")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert w.voice() == "af_test" and line.text() == "af_test (American English, female)"  # nothing lost
 
 
 def test_voice_speed_and_geometry_persist(qtbot, make_app, settings_path):

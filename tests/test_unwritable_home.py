@@ -11,7 +11,7 @@ import pytest
 from app_fixtures import make_app, settings_path  # noqa: F401
 from robust_helpers import assert_model_not_loaded, assert_one_line_error, read_only_folder, run_cli, text_of
 
-from fasttts_desktop.engine import paths, unsaved
+from fasttts_desktop.engine.storage import paths, unsaved
 from fasttts_desktop.ui.app import _say_what_cannot_be_saved
 
 DIRS = ("FASTTTS_CACHE_DIR", "FASTTTS_CONFIG_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME")

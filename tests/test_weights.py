@@ -17,7 +17,7 @@ import pytest
 import torch
 from audio_checks import log_mel_distance, pitch_track
 
-from fasttts_desktop.engine import paths, unsaved
+from fasttts_desktop.engine.storage import paths, unsaved
 from fasttts_desktop.engine.types import SAMPLE_RATE, SAMPLES_PER_FRAME, EngineError
 from fasttts_desktop.engine.weights import onnx_convert
 from fasttts_desktop.engine.weights import store as weight_store

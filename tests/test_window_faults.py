@@ -140,7 +140,7 @@ def test_saving_onto_a_bad_disk_is_one_line_and_leaves_no_file(
     )
     with folder_of as folder:
         target = folder / name
-        with qtbot.waitSignal(service.save_failed, timeout=300_000) as failed:
+        with qtbot.waitSignal(service.exports.failed, timeout=300_000) as failed:
             w.save_to(str(target))
         message = failed.args[0]
         assert "\n" not in message and message.startswith(f"Cannot save to {target}"), message

@@ -4,9 +4,9 @@ cli.py       the command: what runs in which order, the summary
 inputs.py    weights, voice and the precomputed phonemes (package data)
 timing.py    latency, streaming and batched throughput, memory, kernel profile
 parity.py    log-mel distance, duration match, clicks at joins (plain numpy)
-probes.py    experiments: decoder precisions, noiseless paths, batched A/B, other builds
 warm.py      warm start in a fresh process
-Device scripts and one-off probes live outside the package, in scripts/device/.
+Device scripts live in scripts/device/; experiments (decoder precisions, noiseless paths, batched A/B,
+other builds) outside the package, in experiments/.
 """
 
 

@@ -20,55 +20,52 @@ import tempfile
 import time
 from pathlib import Path
 
-from fasttts_desktop.bench import inputs, parity, probes, warm
+from fasttts_desktop.bench import inputs, parity, warm
 from fasttts_desktop.bench.timing import breakdown, measure, one_by_one, profile_batch, profile_stream, say
 
 REFERENCE_SEEDS = (0, 5000, 9000, 13000)
+DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}  # torch dtype names
 
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fasttts-desktop bench", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, help="JSON file to write (default: print only)")
-    p.add_argument("--voice", default="jm_kumo")
+    p.add_argument(
+        "--voice", help="voice to speak in (default: the app's, af_heart where kokoro's voices are installed)"
+    )
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument("--random-weights", action="store_true", help="shape/timing run without real weights")
     p.add_argument("--weights-file", help=argparse.SUPPRESS)
     p.add_argument("--commit", default=os.environ.get("FASTTTS_COMMIT", ""))
-    p.add_argument("--compile", default="inductor", choices=["inductor", "aoti", "none"])
-    p.add_argument("--dtype", default="fp16", choices=sorted(probes.DTYPES), help="decoder dtype")
+    p.add_argument("--compile", default="inductor", choices=["inductor", "none"])
+    p.add_argument("--dtype", default="fp16", choices=sorted(DTYPES), help="decoder dtype")
     p.add_argument("--fp32-parts", default="source,post", help="decoder parts kept in float32 (comma list)")
     p.add_argument("--layout", default="nhwc", choices=["ncl", "nhwc"], help="decoder activation layout")
     p.add_argument(
         "--lstm", default="persistent", choices=["cudnn", "persistent"], help="LSTMs in the graphs"
     )
-    p.add_argument(
-        "--ragged", action="store_true", help="FlashInfer ragged ALBERT in batched passes (opt-in)"
-    )
     p.add_argument("--batch-repeat", type=int, default=8, help="Harvard x N + long chunks per batch run")
-    p.add_argument("--variants", default="", help=f"comma list of extra builds: {', '.join(probes.VARIANTS)}")
     p.add_argument("--skip-reference", action="store_true")
     p.add_argument("--no-warm", dest="warm", action="store_false", help="skip the warm-start child")
-    p.add_argument("--no-noiseless", dest="noiseless", action="store_false", help="skip the noiseless paths")
-    p.add_argument("--no-precision-probe", dest="precision_probe", action="store_false")
     p.add_argument(
         "--cache-dir", type=Path, help="compile cache to use (default: a new empty one: cold start)"
     )
-    p.add_argument("--ab", default="", help="batched A/B: semicolon list of option=value sets")
     p.add_argument("--warm-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--t0", type=float, default=None, help=argparse.SUPPRESS)
     return p
 
 
 def options_from(args):
+    import torch
+
     from fasttts_desktop.engine.synthesis.cuda import Options
 
     return Options(
-        dtype=probes.DTYPES[args.dtype],
+        dtype=getattr(torch, DTYPES[args.dtype]),
         fp32_parts=tuple(filter(None, args.fp32_parts.split(","))),
         channels_last=args.layout == "nhwc",
         lstm=args.lstm,
         compile=args.compile,
-        ragged_attention=args.ragged,
     )
 
 
@@ -96,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     say(f"bench: {gpu} · torch {torch.__version__} · CUDA {torch.version.cuda} · commit {args.commit or '?'}")
     t0 = time.perf_counter()
     weights = inputs.load(args.weights_file, args.random_weights)
+    args.voice = inputs.voice_or_default(weights, args.voice)
     say(f"weights: {weights.fingerprint[:16]} loaded in {time.perf_counter() - t0:.1f} s; voice {args.voice}")
     work = inputs.workload(weights, args.voice, args.speed, args.batch_repeat)
     out = {
@@ -117,21 +115,12 @@ def main(argv: list[str] | None = None) -> int:
             args.out.parent.mkdir(parents=True, exist_ok=True)
             args.out.write_text(json.dumps(out, indent=1))
 
-    ref_out = None if args.skip_reference else _reference(weights, dev, work, out)
+    ref_out = None if args.skip_reference else reference(weights, dev, work, out)
     save()
-    if ref_out is not None and args.precision_probe:
-        out["precision_probe"] = probes.precision(weights, dev, work, ref_out, options_from(args))
-        save()
     fast, res, ours = _fast(args, weights, dev, work, out)
     save()
     if ref_out is not None:
         res["parity"] = _parity(ours, ref_out, work)
-        save()
-    if args.noiseless:
-        res["noiseless"] = probes.noiseless(weights, dev, fast, work, ref_out)
-        save()
-    if args.ab:
-        res["batched_ab"] = probes.batched_ab(fast, work, args.ab, ref_out)
         save()
     res["batched_profile"] = profile_batch(fast, work.harvard * 2)
     if fast.runner is not None:
@@ -145,10 +134,6 @@ def main(argv: list[str] | None = None) -> int:
         save()
     del fast
     torch.cuda.empty_cache()
-    names = [n for n in args.variants.split(",") if n]
-    probes.variants(
-        names, weights, dev, work, ref_out, options_from(args), out.setdefault("variants", {}), save
-    )
     _summary(out)
     save()
     if args.out:
@@ -156,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _reference(weights, dev, work, out) -> dict:
+def reference(weights, dev, work, out) -> dict:
     """kokoro's own model, eager fp32: its numbers, and its outputs at several seeds for the parity floor."""
     import torch
 
@@ -276,7 +261,7 @@ def _summary(out) -> None:
     r = out["results"].get("reference", {})
     say("")
     say(f"{'':16s}{'p50 ms':>9s}{'p95 ms':>9s}{'stream x':>10s}{'batch x':>10s}{'peak MB':>9s}")
-    for name, x in [("reference", r), ("fasttts", f), *out.get("variants", {}).items()]:
+    for name, x in [("reference", r), ("fasttts", f)]:
         if x and "error" not in x:
             say(
                 f"{name:16s}{x['sentence_latency_p50_ms']:9.2f}{x['sentence_latency_p95_ms']:9.2f}"

@@ -98,7 +98,10 @@ def _timed(fn, *args) -> tuple[float, object]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="fasttts-desktop bench --cpu", description=__doc__.split("\n\n")[0])
     p.add_argument("--out", type=Path, help="JSON file to write")
-    p.add_argument("--voice", default="jm_kumo")
+    p.add_argument(
+        "--voice",
+        help="voice for all sides (default: the app's, af_heart where kokoro's voices are installed)",
+    )
     p.add_argument("--rounds", type=int, default=3, help="passes over the Harvard sentences")
     p.add_argument("--sentences", type=int, default=30)
     p.add_argument("--onnx-python", help="interpreter with kokoro-onnx installed (side venv)")
@@ -115,9 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from fasttts_desktop.engine import Engine
+    from fasttts_desktop.engine.synthesis.config import kokoro_config
     from fasttts_desktop.engine.synthesis.eager import EagerBackend
     from fasttts_desktop.engine.synthesis.protocol import Request, Result
-    from fasttts_desktop.engine.weights.config import kokoro_config
     from fasttts_desktop.engine.weights.store import load_weights
 
     load_before = os.getloadavg()
@@ -127,8 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     engine = Engine.load(device="cpu", use_hub=False)
     ours = engine.backend
     ref = None if "reference" in skip else EagerBackend(weights.state_dict, torch.device("cpu"))
-    vocab, pack = kokoro_config()["vocab"], weights.voices[args.voice]
+    voice = args.voice or engine.default_voice
+    vocab, pack = kokoro_config()["vocab"], weights.voices[voice]
     res: dict = {
+        "voice": voice,
         "cpu": _cpu_model(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
@@ -140,12 +145,11 @@ def main(argv: list[str] | None = None) -> int:
     _say(
         f"cpu       {res['cpu']} · {res['threads']} threads · torch {res['torch']} · ours: {ours.description}"
     )
+    _say(f"voice     {voice}")
     tmp = Path(tempfile.mkdtemp(prefix="fasttts-bench-cpu-"))
     onnx = None
     if args.onnx_python:
-        onnx = OnnxChild(
-            args.onnx_python, *_side_files(tmp, weights.voices, args.voice), args.voice, res["threads"]
-        )
+        onnx = OnnxChild(args.onnx_python, *_side_files(tmp, weights.voices, voice), voice, res["threads"])
         res["kokoro_onnx"] = onnx.info
     del weights
 
@@ -207,9 +211,11 @@ def main(argv: list[str] | None = None) -> int:
                 e, n = cpu_probes.word_error_rate(item["text"], cpu_probes.recognize(out.audio))
                 errors, words = errors + e, words + n
             res["wer"][name] = errors / words
+        res["wer"]["voice"] = voice
+        res["wer"]["sentences"] = len(harvard)
         _say(
-            f"fidelity  PocketSphinx WER ours {res['wer']['ours']:.3f} · "
-            f"reference {res['wer']['reference']:.3f}"
+            f"fidelity  PocketSphinx WER ({voice}, {len(harvard)} Harvard sentences) "
+            f"ours {res['wer']['ours']:.3f} · reference {res['wer']['reference']:.3f}"
         )
 
     # -- long text

@@ -54,7 +54,7 @@ def load(weights_file: str | None = None, random_weights: bool = False) -> Bench
         blob = torch.load(weights_file, weights_only=True)
         return BenchWeights(blob["state_dict"], offline_voices(), blob["fingerprint"])
     if random_weights:
-        from fasttts_desktop.engine.weights.model_build import build_model
+        from fasttts_desktop.engine.synthesis.model_build import build_model
 
         torch.manual_seed(0)
         return BenchWeights(build_model().state_dict(), offline_voices(), "random-seed0")
@@ -64,9 +64,21 @@ def load(weights_file: str | None = None, random_weights: bool = False) -> Bench
     return BenchWeights(w.state_dict, w.voices, w.fingerprint)
 
 
+def voice_or_default(weights: BenchWeights, voice: str | None) -> str:
+    """`voice`, checked, or the app's default among the voices at hand (af_heart; jm_kumo without the set)."""
+    from fasttts_desktop.engine.types import EngineError
+    from fasttts_desktop.engine.weights.voices import default_voice
+
+    if voice is None:
+        return default_voice(weights.voices)
+    if voice not in weights.voices:
+        raise EngineError(f"Unknown voice {voice!r}: the bench has {', '.join(sorted(weights.voices))}")
+    return voice
+
+
 def requests(items: list[dict], pack, speed: float):
+    from fasttts_desktop.engine.synthesis.config import kokoro_config
     from fasttts_desktop.engine.synthesis.protocol import Request
-    from fasttts_desktop.engine.weights.config import kokoro_config
 
     vocab = kokoro_config()["vocab"]
     return [Request.from_phonemes(item["phonemes"], pack, speed, vocab) for item in items]

@@ -1,9 +1,9 @@
 """Text -> phonemes -> audio. Never imports Qt: the worker and UI depend on this, not the reverse."""
 
-from fasttts_desktop.engine.blends import Blend, delete_blend, parse_blend, save_blend, saved_blends
+from fasttts_desktop.engine.storage.blends import Blend, delete_blend, parse_blend, save_blend, saved_blends
 from fasttts_desktop.engine.text.languages import LANGUAGES
 from fasttts_desktop.engine.text.lexicon import Lexicon, LexiconEntry
-from fasttts_desktop.engine.text.scripts import script_warning
+from fasttts_desktop.engine.text.writing_systems import script_warning
 from fasttts_desktop.engine.types import (
     MAX_PHONEMES,
     SAMPLE_RATE,

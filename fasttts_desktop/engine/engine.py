@@ -14,6 +14,7 @@ import torch
 
 from fasttts_desktop.engine.backend_choice import make_backend, pick_device
 from fasttts_desktop.engine.stream_helpers import ahead, fade_edges, in_groups
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 from fasttts_desktop.engine.synthesis.protocol import Backend, Request
 from fasttts_desktop.engine.types import (
     MAX_PHONEMES,
@@ -25,13 +26,14 @@ from fasttts_desktop.engine.types import (
     Progress,
     Voice,
 )
-from fasttts_desktop.engine.weights.config import kokoro_config
 
 if TYPE_CHECKING:  # imported where used: the front end and the weight store load spaCy, misaki, safetensors
-    from fasttts_desktop.engine.blends import Blend
+    from fasttts_desktop.engine.engine_like import EngineLike
+    from fasttts_desktop.engine.storage.blends import Blend
     from fasttts_desktop.engine.synthesis.protocol import Result
     from fasttts_desktop.engine.text.frontend import FrontEnd, PhonemizedChunk
     from fasttts_desktop.engine.text.lexicon import Lexicon
+    from fasttts_desktop.engine.text.segments import Reading
     from fasttts_desktop.engine.weights.store import Weights
 
 log = logging.getLogger(__name__)
@@ -52,10 +54,18 @@ class Engine:
         self._vocab = kokoro_config()["vocab"]
         self._blend_packs: dict[str, torch.Tensor] = {}  # blend spec -> its pack
         self._blend_lock = threading.Lock()
-        from fasttts_desktop.engine.weights.voices import default_voice, voice_info
+        from fasttts_desktop.engine.weights.voice_catalog import grade_rank, language_defaults
+        from fasttts_desktop.engine.weights.voices import catalog, default_voice, voice_info
 
-        self._pack_voices: list[Voice] = sorted((voice_info(n) for n in self._packs), key=lambda v: v.name)
+        facts = catalog()
+        # by language, best grade first: the order the picker and `voices` show them in
+        self._pack_voices: list[Voice] = sorted(
+            (voice_info(n, facts) for n in self._packs),
+            key=lambda v: (v.language == "Unknown", v.language, grade_rank(v.grade), v.name),
+        )
         self.default_voice: str = default_voice(list(self._packs))
+        # each language's best-graded voice (af_heart, bf_emma, ff_siwis, jf_alpha...)
+        self.language_defaults: dict[str, str] = language_defaults(self._packs, facts)
         self._lexicon = _load_lexicon(self)
 
     @classmethod
@@ -109,7 +119,7 @@ class Engine:
     @property
     def voices(self) -> list[Voice]:
         """The voice packs, then the user's saved blends (a blend speaks its first voice's language)."""
-        from fasttts_desktop.engine.blends import saved_blends
+        from fasttts_desktop.engine.storage.blends import saved_blends
 
         try:
             blends = saved_blends()
@@ -127,7 +137,7 @@ class Engine:
         for v in self._pack_voices:
             if v.name == name:
                 return v
-        from fasttts_desktop.engine.blends import blend_pack, is_blend_spec, parse_blend, saved_blend
+        from fasttts_desktop.engine.storage.blends import blend_pack, is_blend_spec, parse_blend, saved_blend
 
         blend = saved_blend(name) if not is_blend_spec(name) else parse_blend(name)
         if blend is None:
@@ -143,7 +153,7 @@ class Engine:
         v = self.voice(name)
         if v.name in self._packs:
             return self._packs[v.name]
-        from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blend
+        from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blend
 
         blend = parse_blend(v.name) if is_blend_spec(v.name) else saved_blend(v.name)
         if blend is None:  # deleted between the two reads
@@ -180,7 +190,7 @@ class Engine:
         self, text: str, voice: str | None = None, lang: str | None = None
     ) -> list[tuple[int, int, str]]:
         """(start, end, message) for each paragraph with letters the front end cannot read (left silent)."""
-        from fasttts_desktop.engine.text.scripts import script_warnings
+        from fasttts_desktop.engine.text.writing_systems import script_warnings
 
         return script_warnings(text, self.language(voice, lang))
 
@@ -220,6 +230,8 @@ class Engine:
         batch: int = 1,
         start: int = 0,
         lang: str | None = None,
+        reading: Reading | None = None,
+        short_first: bool = True,
     ) -> Iterator[AudioChunk]:
         """Yield the utterance chunk by chunk, each as soon as it is made.
 
@@ -233,7 +245,26 @@ class Engine:
         Each chunk lists the characters of its text that were not spoken (`unspoken`). A chunk the model
         fails on comes out with `failed` set and no audio, and reading goes on; MAX_FAILURES_IN_A_ROW
         failures in a row raise EngineError.
+        `reading` (text/segments.py): markup, pauses, voices per chapter and for dialogue (segmented.py);
+        None reads the text as it stands. `short_first=False`: no short first chunk (the text continues
+        a reading already sounding).
         """
+        if reading is not None:
+            from fasttts_desktop.engine.segmented import stream_reading
+
+            yield from stream_reading(
+                self,
+                text,
+                voice,
+                speed,
+                reading,
+                cancel=cancel,
+                pack=pack,
+                batch=batch,
+                start=start,
+                lang=lang,
+            )
+            return
         from fasttts_desktop.engine.text.frontend import word_timings
 
         self._check(text, speed, start)
@@ -247,7 +278,7 @@ class Engine:
         index = failures = 0
         chunks = frontend.chunks(
             text,
-            first_max=self._first_max,
+            first_max=self._first_max if short_first else None,
             pack=pack,
             max_phonemes=max_phonemes,
             start=start,
@@ -335,7 +366,7 @@ def _blend_voice(name: str, blend: Blend) -> Voice:
     from fasttts_desktop.engine.text.languages import LANGUAGES, lang_of_voice
 
     code = lang_of_voice(blend.voices[0])
-    return Voice(name=name, language=LANGUAGES[code], gender=None, lang_code=code)
+    return Voice(name=name, language=LANGUAGES[code], gender=None, lang_code=code, blend=True)
 
 
 def _load_lexicon(engine: Engine, path: Path | None = None) -> Lexicon:
@@ -353,3 +384,8 @@ def _load_lexicon(engine: Engine, path: Path | None = None) -> Lexicon:
 def _one_line(exc: BaseException) -> str:
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _conforms(engine: Engine) -> EngineLike:
+    """Never called: mypy checks here that Engine is what the worker and the window take."""
+    return engine

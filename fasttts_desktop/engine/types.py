@@ -36,10 +36,13 @@ class Voice:
     language: str  # human-readable, e.g. "American English", "Japanese"
     gender: str | None  # "female", "male" or None when unknown
     lang_code: str  # kokoro's one-letter code: 'a', 'b', 'j', ...
+    grade: str | None = None  # kokoro's overall quality grade ("A" to "F"), where its catalog has one
+    blend: bool = False  # a saved blend (it speaks its first voice's language)
 
     @property
     def label(self) -> str:
         parts = [self.language] + ([self.gender] if self.gender else [])
+        parts += [f"grade {self.grade}"] if self.grade else []
         return f"{self.name} ({', '.join(parts)})"
 
 
@@ -58,6 +61,9 @@ class WordTiming:
     text: str
     start_s: float  # seconds from the start of the chunk's audio
     end_s: float
+    # Where the word is in the utterance's text, when it cannot simply be searched for in the chunk's text
+    # (markup: a tag's attributes may hold the same letters); None: the next occurrence after the last word.
+    offset: int | None = None
 
 
 @dataclass

@@ -4,7 +4,7 @@ export_utterance(engine.stream(text, voice, batch=engine.export_batch), "book.m4
                  subtitles_path="book.vtt", chapters=[(0, "Chapter 1"), (5120, "Chapter 2")])
 """
 
-from fasttts_desktop.engine.files import check_target
+from fasttts_desktop.engine.storage.files import check_target
 from fasttts_desktop.export.audio import SUPPORTED_FORMATS, AudioWriter, format_for, open_audio_writer
 from fasttts_desktop.export.errors import ExportError
 from fasttts_desktop.export.job import ExportResult, export_utterance

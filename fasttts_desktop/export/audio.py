@@ -4,8 +4,8 @@ One writer per file, fed chunk by chunk, so a 10-hour book never sits in memory.
 Ogg (Vorbis, Opus) go through soundfile (libsndfile >= 1.1 encodes MP3 and Opus; its wheel bundles its
 own copy), WAV with a size check of its own (wav.py); M4B/M4A (AAC in MP4, with chapter marks) through
 PyAV, see m4b.py. Every file is written under a temporary name and renamed into place by `close()`
-(engine/files.py), and a write that fails for want of space reads "no space left on device" whatever the
-library said.
+(engine/storage/files.py), and a write that fails for want of space reads "no space left on device"
+whatever the library said.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from fasttts_desktop.engine.files import AtomicFile, WholeOrNothing
+from fasttts_desktop.engine.storage.files import AtomicFile, WholeOrNothing
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.export.errors import ExportError
+from fasttts_desktop.export.loudness import Leveller
+from fasttts_desktop.export.tags import BookInfo
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ _FORMATS = (
     AudioFormat("m4a", (".m4a", ".aac", ".mp4"), True),
 )
 FORMATS = {f.name: f for f in _FORMATS}
+_LOSSLESS = ("wav", "flac")
 SUPPORTED_FORMATS = tuple(FORMATS)
 _ALIASES = {"vorbis": "ogg", "aac": "m4a", "mp4": "m4a"}
 
@@ -85,18 +88,36 @@ def one_line(exc: BaseException) -> str:
 class AudioWriter(WholeOrNothing):
     """Mono float32 audio in, one finished file out. Use as a context manager: an exception aborts."""
 
-    def __init__(self, path: str | os.PathLike, fmt: AudioFormat, sample_rate: int, title: str | None):
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        fmt: AudioFormat,
+        sample_rate: int,
+        title: str | None,
+        *,
+        loudness: float | None = None,
+        info: BookInfo | None = None,
+    ):
         self.format = fmt
         self.sample_rate = int(sample_rate)
         self.title = title
+        self.info = info or BookInfo(title=title)
         self.samples_written = 0
+        self.gain_db: float | None = None  # the loudness gain applied, once closed (None: not normalised)
         self._marks: list[tuple[str, int]] = []
         self._file = AtomicFile(path)
         self.path = self._file.target
+        # `loudness` (LUFS): measured as it streams, applied when closing (export/loudness.py)
+        self._leveller: Leveller | None = None
         try:
             self._open(self._file.temp_path)
+            if loudness is not None:
+                self._leveller = Leveller(
+                    loudness, self.sample_rate, self._file.temp_path.parent, lossy=fmt.name not in _LOSSLESS
+                )
         except Exception as exc:
             error = self._error(exc)
+            self._drop_leveller()
             self._file.discard()
             raise error from exc
 
@@ -132,10 +153,13 @@ class AudioWriter(WholeOrNothing):
         data = np.nan_to_num(np.asarray(audio, dtype=np.float32).reshape(-1))
         if not len(data):
             return
-        # Integer and lossy encoders wrap or distort past full scale; clip here, once, for all of them.
-        np.clip(data, -1.0, 1.0, out=data)
         try:
-            self._write(data)
+            if self._leveller is not None:
+                self._leveller.add(data)  # scaled and clipped when closing
+            else:
+                # Integer and lossy encoders wrap or distort past full scale; clip here, once, for all.
+                np.clip(data, -1.0, 1.0, out=data)
+                self._write(data)
         except Exception as exc:
             error = self._error(exc)
             self.abort()
@@ -159,12 +183,22 @@ class AudioWriter(WholeOrNothing):
             self.abort()
             raise ExportError(f"Nothing to save to {self.path}: no audio was made.")
         try:
+            if self._leveller is not None:
+                self.gain_db = self._leveller.gain_db()
+                for block in self._leveller.blocks(self.gain_db):
+                    self._write(block)
+                self._drop_leveller()
             self._finish()
         except Exception as exc:
             error = self._error(exc)
             self.abort()
             raise error from exc
         return self._file.commit()
+
+    def _drop_leveller(self) -> None:
+        if self._leveller is not None:
+            self._leveller.close()
+            self._leveller = None
 
     def abort(self) -> None:
         """Stop and leave nothing behind (an existing file at the target stays as it was)."""
@@ -174,6 +208,7 @@ class AudioWriter(WholeOrNothing):
             self._drop()
         except Exception:  # noqa: BLE001, S110 - a failing encoder must not keep its temp file alive
             pass
+        self._drop_leveller()
         self._file.discard()
 
     def _check_open(self) -> None:
@@ -217,6 +252,8 @@ class SoundFileWriter(AudioWriter):
         if self.title:
             # Ogg and FLAC take tags only before the first samples.
             self._sf.title = self.title
+        if self.info.author:
+            self._sf.artist = self.info.author
 
     def _write(self, audio: np.ndarray) -> None:
         self._sf.write(audio)
@@ -234,8 +271,13 @@ def open_audio_writer(
     format: str | None = None,
     sample_rate: int = SAMPLE_RATE,
     title: str | None = None,
+    loudness: float | None = None,
+    info: BookInfo | None = None,
 ) -> AudioWriter:
     """A writer for `path` in `format` (a name from SUPPORTED_FORMATS) or the format its extension names.
+
+    `loudness`: normalise the file to this integrated loudness (LUFS, true peak <= -1 dBTP), or None to
+    write the audio as made. `info`: title, author, narrator and cover (M4B/M4A store them all).
 
     Raises ExportError (one line) for an unknown format or a place that cannot be written; nothing
     appears at `path` until `close()` succeeds.
@@ -244,9 +286,9 @@ def open_audio_writer(
     if fmt.name == "wav":
         from fasttts_desktop.export.wav import WavWriter
 
-        return WavWriter(path, fmt, sample_rate, title)
+        return WavWriter(path, fmt, sample_rate, title, loudness=loudness, info=info)
     if fmt.sf_format:
-        return SoundFileWriter(path, fmt, sample_rate, title)
+        return SoundFileWriter(path, fmt, sample_rate, title, loudness=loudness, info=info)
     from fasttts_desktop.export.m4b import M4BWriter
 
-    return M4BWriter(path, fmt, sample_rate, title)
+    return M4BWriter(path, fmt, sample_rate, title, loudness=loudness, info=info)

@@ -56,7 +56,11 @@ class _Word:
 def chunk_cues(chunk: AudioChunk, offset_s: float) -> list[Cue]:
     """The cues of one chunk whose audio starts `offset_s` seconds into the file."""
     text = chunk.chunk.text
-    words = _placed(text, chunk.words) if chunk.words else _even_words(text, len(chunk.audio) / SAMPLE_RATE)
+    words = (
+        _placed(text, chunk.words, chunk.chunk.start)
+        if chunk.words
+        else _even_words(text, len(chunk.audio) / SAMPLE_RATE)
+    )
     if not words:
         return []
     spans = [(s.start, s.end) for s in sentences(text)] or [(0, len(text))]
@@ -106,13 +110,26 @@ class _Envelope:
         return t
 
 
-def _placed(text: str, timings: list[WordTiming]) -> list[_Word]:
+def word_spans(chunk: AudioChunk) -> list[tuple[int, int, float, float]]:
+    """(start, end) in the chunk's text and (start, end) in seconds into its audio of each word spoken."""
+    text = chunk.chunk.text
+    words = (
+        _placed(text, chunk.words, chunk.chunk.start)
+        if chunk.words
+        else _even_words(text, len(chunk.audio) / SAMPLE_RATE)
+    )
+    return [(w.start, w.end, w.start_s, w.end_s) for w in words if w.start < w.end]
+
+
+def _placed(text: str, timings: list[WordTiming], base: int = 0) -> list[_Word]:
     out = []
     pos = 0
     folded = text.casefold()
     for w in timings:
         needle = w.text.strip()
         at = text.find(needle, pos) if needle else -1
+        if w.offset is not None and 0 <= w.offset - base <= len(text):
+            at = w.offset - base
         if at < 0 and needle:
             at = folded.find(needle.casefold(), pos)
         if at < 0:  # a rewritten token: it belongs where the previous word ended

@@ -10,6 +10,7 @@ from pathlib import Path
 from fasttts_desktop.engine.types import AudioChunk, Cancelled, Progress
 from fasttts_desktop.export.audio import AudioWriter, open_audio_writer
 from fasttts_desktop.export.subtitles import SubtitleWriter
+from fasttts_desktop.export.tags import BookInfo
 
 
 @dataclass
@@ -29,6 +30,8 @@ def export_utterance(
     chapters: Sequence[tuple[int, str]] = (),
     format: str | None = None,
     title: str | None = None,
+    loudness: float | None = None,
+    info: BookInfo | None = None,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
 ) -> ExportResult:
@@ -41,6 +44,7 @@ def export_utterance(
     subtitles are renamed into place right after the audio; only a failure between those two renames
     would leave the audio alone). `cancel` is polled between chunks; when it returns True nothing is
     left behind and Cancelled is raised. Errors: ExportError/EngineError, one line.
+    `loudness` (LUFS) normalises the file, `info` tags it (export/loudness.py, export/tags.py).
     `audio_path` may be a writer opened already (the CLI opens it before loading the model, so a place it
     cannot write is said at once); it is closed or aborted here either way.
     """
@@ -48,7 +52,7 @@ def export_utterance(
     writer: AudioWriter = (
         audio_path
         if isinstance(audio_path, AudioWriter)
-        else open_audio_writer(audio_path, format=format, title=title)
+        else open_audio_writer(audio_path, format=format, title=title, loudness=loudness, info=info)
     )
     subs: SubtitleWriter | None = None
     try:

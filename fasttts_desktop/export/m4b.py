@@ -46,6 +46,7 @@ class M4BWriter(AudioWriter):
         self._stream = self._container.add_stream("aac", rate=self.sample_rate, layout="mono")
         self._stream.bit_rate = AAC_BIT_RATE
         self._time_base = Fraction(1, self.sample_rate)
+        self._pts = 0  # samples encoded (a normalised export encodes only when closing)
 
     def _write(self, audio: np.ndarray) -> None:
         import av
@@ -53,13 +54,17 @@ class M4BWriter(AudioWriter):
         frame = av.AudioFrame.from_ndarray(audio[None, :], format="fltp", layout="mono")
         frame.sample_rate = self.sample_rate
         frame.time_base = self._time_base
-        frame.pts = self.samples_written
+        frame.pts = self._pts
         self._container.mux(self._stream.encode(frame))
+        self._pts += len(audio)
 
     def _finish(self) -> None:
         self._container.mux(self._stream.encode(None))
         self._container.set_chapters(self._chapter_entries())
         self._container.close()
+        from fasttts_desktop.export.m4b_tags import write_tags
+
+        write_tags(self._file.temp_path, self.info)
 
     def _drop(self) -> None:
         self._container.close()

@@ -1,11 +1,11 @@
-"""SRT and WebVTT files written cue by cue as chunks arrive, whole or not at all (engine/files.py)."""
+"""SRT and WebVTT files written cue by cue as chunks arrive, whole or not at all (engine/storage/files.py)."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from fasttts_desktop.engine.files import AtomicFile, WholeOrNothing
+from fasttts_desktop.engine.storage.files import AtomicFile, WholeOrNothing
 from fasttts_desktop.engine.types import AudioChunk
 from fasttts_desktop.export.cues import Cue, chunk_cues
 from fasttts_desktop.export.errors import ExportError

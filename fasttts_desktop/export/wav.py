@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fasttts_desktop.engine.files import cannot_save
+from fasttts_desktop.engine.storage.files import cannot_save
 from fasttts_desktop.export.audio import SoundFileWriter
 
 # The 44-byte header counts in the RIFF size; the rest is kept for the INFO chunk a title adds.

@@ -41,6 +41,7 @@ class Actions:
     larger: QAction
     smaller: QAction
     about: QAction
+    desktop_entry: QAction  # Help > Add to Applications Menu (or Remove…, as it stands)
     show_tray: QAction  # View > Show Tray Icon (checkable)
     show_window: QAction  # the tray's way back to the window
     recent_menu: QMenu
@@ -149,6 +150,9 @@ def build_actions(window: QMainWindow) -> Actions:
         ),
         smaller=_action(window, "S&maller Text", [QKeySequence.StandardKey.ZoomOut], "Make the text smaller"),
         about=_action(window, "&About FastTTS", [], "Version, engine, weights and licences"),
+        desktop_entry=_action(
+            window, "Add to &Applications Menu", [], "Put FastTTS in the desktop's menu, with its icon"
+        ),
         show_tray=_action(
             window, "Show &Tray Icon", [], "Keep an icon in the system tray with the playback keys"
         ),
@@ -193,5 +197,6 @@ def build_actions(window: QMainWindow) -> Actions:
         a.view_menu.addAction(action) if action else a.view_menu.addSeparator()
 
     help_menu = bar.addMenu("&Help")
+    help_menu.addAction(a.desktop_entry)
     help_menu.addAction(a.about)
     return a

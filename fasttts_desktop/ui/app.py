@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QSettings, QSocketNotifier, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
 from fasttts_desktop import __version__
+from fasttts_desktop.desktop import APP_ID
 from fasttts_desktop.ui.error_reporting import ErrorReporter, start_log_file
 from fasttts_desktop.ui.main_window import MainWindow
 from fasttts_desktop.worker.engine_worker import Progress
@@ -32,7 +34,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--weights", metavar="PATH", help="kokoro weights (.pth or .safetensors)")
     p.add_argument("--voices", metavar="PATH", help="voices file or folder")
     p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
-    p.add_argument("path", nargs="?", metavar="PATH", help="a document to open (.txt .md .html .epub .pdf)")
+    p.add_argument(
+        "path",
+        nargs="?",
+        metavar="PATH",
+        help="a document to open (.txt .md .html .epub .pdf .docx .odt .rtf .fb2) or a web page's address",
+    )
     return p.parse_args(argv)
 
 
@@ -123,7 +130,7 @@ class QuitOnSignals:
 
 def _say_what_cannot_be_saved(window) -> None:
     """An unwritable home: the window works from a temporary folder and says so once, in its banner."""
-    from fasttts_desktop.engine.paths import home_notice
+    from fasttts_desktop.engine.storage.paths import home_notice
 
     notice = home_notice()
     if notice:
@@ -142,6 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setOrganizationName("fasttts-desktop")
     app.setApplicationName("fasttts-desktop")
+    QGuiApplication.setDesktopFileName(
+        APP_ID
+    )  # Wayland's app_id: how the desktop finds the entry and its icon
     settings = QSettings()
     window = create_window(engine_loader(args), settings)
     _say_what_cannot_be_saved(window)

@@ -32,7 +32,10 @@ class ChaptersPanel(QDockWidget):
         self.tree = QTreeWidget(objectName="chapters-list")
         self.tree.setHeaderHidden(True)
         self.tree.setAccessibleName("Chapters")
-        self.tree.setAccessibleDescription("Press Enter or double-click a chapter to read from it")
+        self.tree.setAccessibleDescription(
+            "Press Enter or double-click a chapter to read from it; its context menu (the Menu key) sets "
+            "the voice it is read in"
+        )
         # Enter or double-click; a single click too, where the style does not already make that activate.
         self.tree.itemActivated.connect(self._activated)
         if not self.tree.style().styleHint(QStyle.StyleHint.SH_ItemView_ActivateItemOnSingleClick):

@@ -1,4 +1,5 @@
-"""Speak Clipboard (Ctrl+Shift+V) and the optional tray icon (View > Show Tray Icon, remembered).
+"""Speak Clipboard (Ctrl+Shift+V), Speak Selection (asked for over D-Bus: media_controls.py) and the
+optional tray icon (View > Show Tray Icon, remembered).
 
 Speak Clipboard puts the clipboard's text in the box and reads it, so the highlight, pause and the skip
 keys work on it as on typed text (Ctrl+Z in the box brings the old text back). A document is never
@@ -15,11 +16,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Slot
-from PySide6.QtGui import QGuiApplication, QTextCursor
+from PySide6.QtGui import QClipboard, QGuiApplication, QTextCursor
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from fasttts_desktop.engine.text.languages import lang_of_voice
-from fasttts_desktop.engine.text.scripts import script_warning
+from fasttts_desktop.engine.text.writing_systems import script_warning
 
 if TYPE_CHECKING:  # main_window.py imports this module
     from fasttts_desktop.ui.main_window import MainWindow
@@ -51,16 +52,27 @@ class ClipboardAndTray(QObject):
     @Slot()
     def speak_clipboard(self) -> bool:
         """Read the clipboard's text; False (and a line saying why) when it holds none."""
+        return self._speak(QGuiApplication.clipboard().text(), "clipboard", "copy")
+
+    @Slot()
+    def speak_selection(self) -> bool:
+        """Read the text selected in any program (the primary selection of X11 and Wayland); where the
+        platform has no such selection, the clipboard."""
+        clipboard = QGuiApplication.clipboard()
+        if not clipboard.supportsSelection():
+            return self.speak_clipboard()
+        return self._speak(clipboard.text(QClipboard.Mode.Selection), "selection", "select")
+
+    def _speak(self, text: str, source: str, verb: str) -> bool:
         w = self.window
-        text = QGuiApplication.clipboard().text()
         if not text.strip():
-            w.show_error("The clipboard holds no text to speak: copy some first.")
+            w.show_error(f"The {source} holds no text to speak: {verb} some first.")
             return False
         if w.documents.current is not None:
             w.show_error("")
             w.reader.speak_aside(text)
             w.status_label.setText(
-                f"Speaking the clipboard ({len(text):,} characters); the document keeps its place."
+                f"Speaking the {source} ({len(text):,} characters); the document keeps its place."
             )
         else:
             w.service.stop()

@@ -9,7 +9,8 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QHideEvent
 from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QWidget
 
-_ERROR_STYLE = "QLabel { color: #8a1c1c; }"
+# on its own light background, so it reads as well in a dark palette as in a light one
+_ERROR_STYLE = "QLabel { color: #8a1c1c; background: #fde8e8; padding: 2px 4px; }"
 W = TypeVar("W", bound=QWidget)
 
 

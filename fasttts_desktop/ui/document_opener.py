@@ -41,12 +41,15 @@ class OpenedDocument:
 def open_document(path: str) -> OpenedDocument:
     """Parse, index and hash; EngineError (one line) when the file cannot be read as a document."""
     from fasttts_desktop.engine.text.documents import load_document
+    from fasttts_desktop.engine.text.documents.web import fetch_page, is_url
 
     t0 = time.perf_counter()
-    document = load_document(path)
+    web = is_url(path)  # File > Open Web Page…: the one network use, on this pool thread
+    document = fetch_page(path) if web else load_document(path)
     index = SentenceIndex(document.text)
     digest = text_digest(document.text)
-    return OpenedDocument(str(Path(path).resolve()), document, index, digest, time.perf_counter() - t0)
+    where = path if web else str(Path(path).resolve())
+    return OpenedDocument(where, document, index, digest, time.perf_counter() - t0)
 
 
 class _Reports(QObject):

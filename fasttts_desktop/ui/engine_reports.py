@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Slot
 
 from fasttts_desktop.ui.layout import WindowWidgets
+from fasttts_desktop.ui.voice_picker import fill_voice_box
 from fasttts_desktop.worker.engine_worker import EngineInfo
 from fasttts_desktop.worker.speech import MAKE_AHEAD_S, SpeechService
 
@@ -47,8 +48,10 @@ class EngineReports(WindowWidgets):
 
     @Slot(object)
     def _on_ready(self, info: EngineInfo) -> None:
-        self.engine_label.setText(info.description)
-        self.engine_label.setToolTip("The path the speech engine runs on")
+        # the device alone ("CPU", "CUDA …"), the rest in the tooltip: the status bar keeps its room for
+        # the messages and the reading position
+        self.engine_label.setText(info.description.split(" · ")[0])
+        self.engine_label.setToolTip(f"The path the speech engine runs on: {info.description}")
         self.set_notice("engine", info.notice)
         self.fill_voices(info)
         self.voice_box.setEnabled(True)
@@ -63,10 +66,7 @@ class EngineReports(WindowWidgets):
         names = [name for name, _ in info.voices]
         wanted = self._saved_voice if self._saved_voice in names else info.default_voice
         self.voice_box.blockSignals(True)  # the same voice, listed again: nothing to restart
-        self.voice_box.clear()
-        for name, label in info.voices:
-            self.voice_box.addItem(label, name)
-        self.voice_box.setCurrentIndex(max(0, self.voice_box.findData(wanted)))
+        fill_voice_box(self.voice_box, info.voices, info.voice_groups, wanted)
         self.voice_box.blockSignals(False)
 
     @Slot(str)

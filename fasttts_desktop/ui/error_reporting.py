@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from fasttts_desktop.engine import paths
+from fasttts_desktop.engine.storage import paths
 
 log = logging.getLogger(__name__)
 

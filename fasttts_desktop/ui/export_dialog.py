@@ -1,8 +1,9 @@
 """File > Export Audio…: where to, in which format, with subtitles beside it, with chapter marks.
 
 The format follows the file name's extension as it is typed, and choosing a format changes the extension,
-so the two never disagree. Only M4B stores chapter marks; the box for them is offered when the text is a
-document with headings. Choices are remembered (QSettings "export/...").
+so the two never disagree. Only M4B (and a read-along EPUB) keeps chapters; the box for them is offered
+when the text is a document with headings. Loudness and cover: ui/export_options.py. Choices are
+remembered (QSettings "export/...").
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from fasttts_desktop.export import ExportError, check_target
+from fasttts_desktop.export.loudness import DEFAULT_LUFS
+from fasttts_desktop.ui.export_options import CoverRow, LoudnessRow
 
 # (format name for the writer, label, extension): the formats offered, in the order shown.
 FORMATS = (
@@ -36,10 +39,12 @@ FORMATS = (
     ("ogg", "Ogg Vorbis", ".ogg"),
     ("opus", "Opus", ".opus"),
     ("m4b", "M4B audiobook (AAC, chapters)", ".m4b"),
+    ("epub", "Read-along EPUB (text with its speech)", ".epub"),
 )
 _BY_EXTENSION = {ext: name for name, _, ext in FORMATS} | {".oga": "ogg"}
 SUBTITLE_FORMATS = (("srt", "SRT"), ("vtt", "WebVTT"))
-CHAPTER_FORMATS = ("m4b",)
+CHAPTER_FORMATS = ("m4b", "epub")
+COVER_FORMATS = ("m4b", "epub")
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,9 @@ class ExportChoice:
     path: str
     format: str
     subtitles: str | None  # the subtitle file's path, beside the audio
-    chapters: bool  # mark the document's chapters (M4B)
+    chapters: bool  # mark the document's chapters (M4B; a read-along book's pages)
+    loudness: float | None = DEFAULT_LUFS  # normalise to this many LUFS; None: as made
+    cover: str | None = None  # a picture for an M4B or read-along book (else an EPUB's own)
 
 
 class ExportDialog(QDialog):
@@ -93,8 +100,10 @@ class ExportDialog(QDialog):
             "Chapter marks",
         )
         self.chapters_box.setChecked(bool(chapters))
+        self.loudness = LoudnessRow(settings)
+        self.cover = CoverRow()
         self.error_label = _named(QLabel(objectName="export-error", wordWrap=True, visible=False), "Error")
-        self.error_label.setStyleSheet("QLabel { color: #8a1c1c; }")
+        self.error_label.setStyleSheet("QLabel { color: #8a1c1c; background: #fde8e8; padding: 2px 4px; }")
 
         file_row = QHBoxLayout()
         file_row.addWidget(self.path_edit, 1)
@@ -108,6 +117,8 @@ class ExportDialog(QDialog):
         form.addRow(_label("F&ormat:", self.format_box), self.format_box)
         form.addRow(subs_row)
         form.addRow(self.chapters_box)
+        form.addRow(_label("&Loudness:", self.loudness.box), self.loudness)
+        form.addRow(_label("Co&ver:", self.cover.path_edit), self.cover)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -138,10 +149,11 @@ class ExportDialog(QDialog):
     def choice(self) -> ExportChoice:
         path = self.path_edit.text().strip()
         subtitles = None
-        if self.subtitles_box.isChecked():
+        if self.subtitles_box.isChecked() and self.subtitles_box.isEnabled():
             subtitles = str(Path(path).with_suffix(f".{self.subtitle_format.currentData()}"))
         chapters = self.chapters_box.isEnabled() and self.chapters_box.isChecked()
-        return ExportChoice(path, self.chosen_format(), subtitles, chapters)
+        cover = self.cover.path() if self.chosen_format() in COVER_FORMATS else None
+        return ExportChoice(path, self.chosen_format(), subtitles, chapters, self.loudness.value(), cover)
 
     @Slot(str)
     def _path_edited(self, text: str) -> None:
@@ -163,13 +175,16 @@ class ExportDialog(QDialog):
 
     @Slot()
     def _update(self) -> None:
-        self.subtitle_format.setEnabled(self.subtitles_box.isChecked())
+        readalong = self.chosen_format() == "epub"  # its timings are inside it
+        self.subtitles_box.setEnabled(not readalong)
+        self.subtitle_format.setEnabled(self.subtitles_box.isChecked() and not readalong)
+        self.cover.setEnabled(self.chosen_format() in COVER_FORMATS)
         stores = self.chosen_format() in CHAPTER_FORMATS
         self.chapters_box.setEnabled(bool(self._chapters) and stores)
         if not self._chapters:
             self.chapters_box.setToolTip("The text has no chapters (open a book or a document with headings)")
         elif not stores:
-            self.chapters_box.setToolTip("Only M4B files store chapter marks")
+            self.chapters_box.setToolTip("Only M4B files and read-along books keep chapters")
         else:
             self.chapters_box.setToolTip("Mark each chapter of the document in the audiobook")
         self.error_label.hide()
@@ -208,6 +223,7 @@ class ExportDialog(QDialog):
             for target in (choice.path, choice.subtitles):
                 if target:
                     check_target(target)
+            self.cover.check()
         except ExportError as exc:
             self._refuse(str(exc))
             return
@@ -216,6 +232,7 @@ class ExportDialog(QDialog):
         s.setValue("export/format", choice.format)
         s.setValue("export/subtitles", self.subtitles_box.isChecked())
         s.setValue("export/subtitle_format", self.subtitle_format.currentData())
+        self.loudness.remember()
         self.accept()
 
     def _refuse(self, message: str) -> None:

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QW
 
 from fasttts_desktop.engine.text.documents import chapter_marks
 from fasttts_desktop.ui.export_dialog import ExportChoice, ExportDialog
+from fasttts_desktop.ui.export_options import remembered_loudness
 from fasttts_desktop.worker.export_control import ExportProgress, ExportRequest, ExportSummary
 
 if TYPE_CHECKING:  # main_window.py imports this module
@@ -67,12 +68,17 @@ class Exporter(QObject):
         self.panel = ExportPanel()
         w.save_progress = self.panel.bar  # the name the rest of the window and its tests know
         # Permanent: a menu's status tip (a temporary message) would otherwise hide it while it runs.
-        w.statusBar().insertPermanentWidget(0, self.panel)
+        # before the engine's label: permanent widgets sit after the others, in the order added
+        bar = w.statusBar()
+        bar.removeWidget(w.engine_label)
+        bar.addPermanentWidget(self.panel)
+        bar.addPermanentWidget(w.engine_label)
+        w.engine_label.show()
         self.dialog: ExportDialog | None = None
         self.action = w.commands.export_audio
         self.action.triggered.connect(self.ask)
         w.save_button.clicked.connect(self.action.trigger)
-        self.panel.cancel_button.clicked.connect(w.service.cancel_save)
+        self.panel.cancel_button.clicked.connect(w.service.exports.cancel)
         exports = w.service.exports
         exports.started.connect(self._on_started)
         exports.progress.connect(self.panel.show_progress)
@@ -104,7 +110,7 @@ class Exporter(QObject):
             return
         opened = self.window.documents.current
         chapters = chapter_marks(opened.document.headings) if opened is not None and choice.chapters else ()
-        self.window.service.save(
+        self.window.service.exports.save(
             choice.path,
             text,
             self.window.voice(),
@@ -113,14 +119,19 @@ class Exporter(QObject):
             chapters=chapters,
             title=self._title(),
             format=choice.format,
+            loudness=choice.loudness,
+            cover=choice.cover,
+            source=str(opened.path) if opened is not None else None,
         )
 
     def export_to(self, path: str) -> None:
-        """Export with the format its extension names, no subtitles, chapters where the format has them."""
+        """Export with the format its extension names, no subtitles, chapters where the format has them and
+        the loudness last chosen in the dialog."""
         suffix = Path(path).suffix.lower()
         if not suffix:
             path, suffix = path + ".wav", ".wav"
-        self.export(ExportChoice(path, suffix.lstrip("."), None, suffix == ".m4b"))
+        loudness = remembered_loudness(self.window.settings)
+        self.export(ExportChoice(path, suffix.lstrip("."), None, suffix in (".m4b", ".epub"), loudness))
 
     def _text(self) -> str:
         return self.window.reader.snapshot()[0]

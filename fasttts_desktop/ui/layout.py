@@ -27,6 +27,7 @@ from fasttts_desktop.ui.chapters import ChaptersPanel
 from fasttts_desktop.ui.dialog_parts import named
 from fasttts_desktop.ui.info_bar import InfoBar
 from fasttts_desktop.ui.reader_view import ReaderEdit
+from fasttts_desktop.ui.voice_picker import make_searchable
 
 if TYPE_CHECKING:  # main_window.py imports this module
     from fasttts_desktop.ui.main_window import MainWindow
@@ -91,8 +92,11 @@ def build_widgets(w: MainWindow, a: Actions, voice: str, speed: float) -> None:
     font.setPointSizeF(font.pointSizeF() * 1.25)
     w.text_edit.setFont(font)
 
-    w.voice_box = named(QComboBox(objectName="voice"), "Voice", "Voice (language, gender)")
-    w.voice_box.setMinimumContentsLength(20)
+    w.voice_box = named(
+        QComboBox(objectName="voice"), "Voice", "Voice (language, gender, grade); type to search"
+    )
+    w.voice_box.setMinimumContentsLength(28)
+    make_searchable(w.voice_box)
     w.voice_box.addItem(voice or "Loading voices…", voice)
     w.voice_box.setEnabled(False)
     w.mix_button = QToolButton(objectName="mix-voices")

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fasttts_desktop.engine.files import cannot_save, describe_os_error
+from fasttts_desktop.engine.storage.files import cannot_save, describe_os_error
 from fasttts_desktop.engine.text.languages import LANGUAGES
 from fasttts_desktop.engine.text.lexicon import Lexicon, LexiconEntry
 from fasttts_desktop.engine.types import EngineError

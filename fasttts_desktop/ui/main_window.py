@@ -17,28 +17,37 @@ from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QFont, QIcon
 from PySide6.QtWidgets import QMainWindow, QWidget
 
 from fasttts_desktop.engine.text.languages import lang_of_voice
-from fasttts_desktop.engine.text.scripts import script_warning
+from fasttts_desktop.engine.text.writing_systems import script_warning
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, AudioChunk
 from fasttts_desktop.ui.about import AboutDialog
 from fasttts_desktop.ui.actions import build_actions
+from fasttts_desktop.ui.bookmarks import Bookmarks
 from fasttts_desktop.ui.clipboard_tray import ClipboardAndTray
+from fasttts_desktop.ui.desktop_menu import DesktopEntryMenu
 from fasttts_desktop.ui.document_opener import OpenedDocument
 from fasttts_desktop.ui.engine_reports import EngineReports
 from fasttts_desktop.ui.exporting import Exporter
+from fasttts_desktop.ui.find_bar import FindBar
 from fasttts_desktop.ui.layout import build_widgets
+from fasttts_desktop.ui.media_controls import MediaControls
 from fasttts_desktop.ui.opening import Documents
 from fasttts_desktop.ui.output_menu import OutputMenu
 from fasttts_desktop.ui.positions import PositionStore
 from fasttts_desktop.ui.reader_view import local_files
 from fasttts_desktop.ui.reading import Reader
+from fasttts_desktop.ui.reading_options import ReadingOptions
+from fasttts_desktop.ui.sleep_timer import SleepTimer
 from fasttts_desktop.ui.status_text import (
     describe_failed,
     describe_progress,
     describe_unspoken,
     describe_utterance,
+    summarise_utterance,
     unspoken_in,
 )
+from fasttts_desktop.ui.theme import ColourScheme
 from fasttts_desktop.ui.voice_dialogs import VoiceDialogs
+from fasttts_desktop.ui.web_page import WebPages
 from fasttts_desktop.worker.speech import SpeechService, UtteranceStats
 
 log = logging.getLogger(__name__)
@@ -79,12 +88,22 @@ class MainWindow(EngineReports, QMainWindow):
         self._restart_timer = QTimer(self, singleShot=True, interval=_RESTART_AFTER_MS)
         self._restart_timer.timeout.connect(self.reader.restart)
         # Each feature wires its own actions and widgets (exporting.py, output_menu.py, clipboard_tray.py,
-        # voice_dialogs.py).
+        # voice_dialogs.py, desktop_menu.py, media_controls.py).
         self.exporter = Exporter(self)
-        self.outputs = OutputMenu(self)
+        self.outputs = OutputMenu(
+            self.commands.output_menu, self.service.player, self.settings, self.status_label, self
+        )
         self.clipboard_tray = ClipboardAndTray(self)
         self.voice_dialogs = VoiceDialogs(self)
+        self.desktop_entry = DesktopEntryMenu(self)
+        self.web_pages = WebPages(self)
+        self.sleep_timer = SleepTimer(self)
+        self.bookmarks = Bookmarks(self)
+        self.find_bar = FindBar(self)
+        self.colours = ColourScheme(self)
+        self.reading_options = ReadingOptions(self)
         self._connect()
+        self.media_controls = MediaControls(self)  # after _connect: it reads what the window shows
         self._restore()
         self.text_edit.setFocus()
 
@@ -180,10 +199,14 @@ class MainWindow(EngineReports, QMainWindow):
 
     @Slot()
     def toggle_pause(self) -> None:
-        if self.service.busy:
-            self.reader.toggle_pause()
-        else:
+        """Play/Pause (the menu, Ctrl+Space, the media key, the tray): the one pause path. With nothing being
+        read, read."""
+        if not self.service.busy:
             self.speak()
+        elif self.service.paused:
+            self.reader.resume()
+        else:
+            self.service.pause()
 
     @Slot()
     def stop(self) -> None:
@@ -241,9 +264,9 @@ class MainWindow(EngineReports, QMainWindow):
         self.set_notice("document", " ".join(doc.notices))
         self._update_editable()
         self.status_label.setText(
-            f"Opened {Path(opened.path).name}: {len(opened.text):,} characters, "
-            f"{len(opened.index):,} sentences, {len(doc.headings)} chapters"
+            f"Opened {Path(opened.path).name}: {len(opened.index):,} sentences, {len(doc.headings)} chapters"
         )
+        self.status_label.setToolTip(f"{opened.path}: {len(opened.text):,} characters")
         self.text_edit.setFocus()
 
     @Slot()
@@ -315,7 +338,8 @@ class MainWindow(EngineReports, QMainWindow):
 
     @Slot(object)
     def _on_finished(self, stats: UtteranceStats) -> None:
-        self.status_label.setText(describe_utterance(stats))
+        self.status_label.setText(summarise_utterance(stats))
+        self.status_label.setToolTip(describe_utterance(stats))
 
     @Slot(str)
     def _on_speech_error(self, message: str) -> None:

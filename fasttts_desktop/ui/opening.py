@@ -13,6 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtWidgets import QFileDialog, QMainWindow
 
+from fasttts_desktop.engine.text.documents.web import is_url
 from fasttts_desktop.ui.chapters import ChaptersPanel, heading_at
 from fasttts_desktop.ui.document_opener import DocumentOpener, OpenedDocument
 from fasttts_desktop.ui.info_bar import InfoBar
@@ -81,7 +82,7 @@ class Documents(QObject):
 
     def open_path(self, path: str) -> None:
         """Parse `path` in the background; the box keeps its text until the document is ready."""
-        self.opener.open(str(Path(path).expanduser().resolve()))
+        self.opener.open(path.strip() if is_url(path) else str(Path(path).expanduser().resolve()))
 
     def close_document(self) -> None:
         """Back to a blank box for typed or pasted text."""
@@ -102,7 +103,8 @@ class Documents(QObject):
             remembered = 0
         self.current = opened
         self.reader.set_text(opened.text, opened.index, opened.document.headings)
-        self.settings.setValue("open/folder", str(Path(opened.path).parent))
+        if not is_url(opened.path):
+            self.settings.setValue("open/folder", str(Path(opened.path).parent))
         self.recent.add(opened.path)
         self._show_chapters(opened.document.headings)
         self.chapters.mark(0)

@@ -10,27 +10,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Slot
+from PySide6.QtCore import QObject, QSettings, Slot
 from PySide6.QtGui import QActionGroup
+from PySide6.QtWidgets import QLabel, QMenu
 
-from fasttts_desktop.worker.output_devices import OutputDevice, describe
+from fasttts_desktop.playback.output_devices import OutputDevice, describe
 
-if TYPE_CHECKING:  # main_window.py imports this module
-    from fasttts_desktop.ui.main_window import MainWindow
+if TYPE_CHECKING:
+    from fasttts_desktop.worker.player import Player
 
 SETTING = "playback/output"
 
 
 class OutputMenu(QObject):
-    def __init__(self, window: MainWindow):
-        super().__init__(window)
-        self.window = window
-        self.menu = window.commands.output_menu
+    """`menu` filled with `player`'s outputs; the choice remembered in `settings` and told in `status`."""
+
+    def __init__(self, menu: QMenu, player: Player, settings: QSettings, status: QLabel, parent: QObject):
+        super().__init__(parent)
+        self.menu = menu
+        self.settings, self.status = settings, status
         self.menu.setAccessibleName("Output device")
         self.menu.menuAction().setToolTip("Where speech is played")
         self.menu.menuAction().setStatusTip("Choose where speech is played")
-        self.player = window.service.player
-        self.player.set_output(str(window.settings.value(SETTING, "") or ""))
+        self.player = player
+        self.player.set_output(str(settings.value(SETTING, "") or ""))
         self.menu.aboutToShow.connect(self.fill)
 
     @Slot()
@@ -57,5 +60,5 @@ class OutputMenu(QObject):
 
     def choose(self, key: str, label: str = "") -> None:
         self.player.set_output(key)
-        self.window.settings.setValue(SETTING, key)
-        self.window.status_label.setText(f"Speech plays on {label or describe(key)}.")
+        self.settings.setValue(SETTING, key)
+        self.status.setText(f"Speech plays on {label or describe(key)}.")

@@ -2,7 +2,7 @@
 
 No Qt. Keyed by the document's path and a hash of its text, so an edited or replaced file starts afresh
 and the same book at another path is another book (a copy may be a different edition). The file is
-written whole or not at all (engine/files.py), and a damaged one is ignored, never fatal.
+written whole or not at all (engine/storage/files.py), and a damaged one is ignored, never fatal.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import platformdirs
 
-from fasttts_desktop.engine.files import SaveError, write_text_atomic
-from fasttts_desktop.engine.paths import APP_NAME
+from fasttts_desktop.engine.storage.files import SaveError, write_text_atomic
+from fasttts_desktop.engine.storage.paths import APP_NAME
 
 log = logging.getLogger(__name__)
 

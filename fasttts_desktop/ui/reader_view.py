@@ -123,7 +123,8 @@ class ReaderEdit(QPlainTextEdit):
         self._sentence, self._word = sentence, word
         selections = []
         if sentence is not None:
-            selections.append(self._selection(sentence, SENTENCE_COLOUR, None))
+            # dark text on the light highlight whatever the theme's text colour (light in a dark theme)
+            selections.append(self._selection(sentence, SENTENCE_COLOUR, _WORD_TEXT))
         if word is not None:
             selections.append(self._selection(word, WORD_COLOUR, _WORD_TEXT))
         self.setExtraSelections(selections)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
@@ -157,18 +157,10 @@ class Reader(QObject):
         if text.strip():
             self.speak_from(index.read_from(offset))
 
-    def toggle_pause(self) -> None:
-        """Play/Pause: pause or resume what is being read; with nothing being read, read."""
-        if not self.service.busy:
-            self.speak()
-        elif self.service.paused:
-            self.edit.set_following(True)
-            self.service.resume()
-        else:
-            self.service.pause()
-
-    def stop(self) -> None:
-        self.service.stop()
+    def resume(self) -> None:
+        """Go on from the pause, the view following the reading again."""
+        self.edit.set_following(True)
+        self.service.resume()
 
     def restart(self) -> None:
         """Read on from the current sentence with the window's voice and speed now (they were changed)."""
@@ -247,6 +239,11 @@ class Reader(QObject):
     def _on_finished(self, _stats: UtteranceStats) -> None:
         # Read to the end: the next Speak starts from the top, and the document is not "in progress".
         if self._index is not None and self._ended_own:
+            progress = self.progress()
+            if progress is not None:  # the whole text was heard: 100%, nothing left
+                self.progress_changed.emit(
+                    replace(progress, sentence=progress.sentences, fraction=1.0, left_s=0.0)
+                )
             self._set_position(0)
             self.edit.clear_reading()
             self.reached_end.emit()

@@ -32,6 +32,20 @@ def describe_utterance(stats: UtteranceStats) -> str:
     return "Done: " + " · ".join(parts)
 
 
+def summarise_utterance(stats: UtteranceStats) -> str:
+    """The status bar's short form of describe_utterance (which becomes its tooltip): it must fit beside
+    the reading position at the window's default size."""
+    if stats.first_sound_s is None:
+        return "Done · not played"
+    parts = [f"first sound after {stats.first_sound_s:.2f} s"]
+    if stats.audio_s and stats.synth_s:
+        parts.append(f"{1 / stats.rtf:.1f}× real time")
+    gaps = stats.underruns + stats.device_underflows
+    if gaps:
+        parts.append(f"{gaps} underrun{'s' * (gaps != 1)}")
+    return "Done · " + " · ".join(parts)
+
+
 def duration(seconds: float) -> str:
     """0:42, 12:05, 3:07:09."""
     total = max(0, round(seconds))
@@ -41,11 +55,14 @@ def duration(seconds: float) -> str:
 
 
 def describe_progress(p: ReadingProgress) -> str:
-    """Sentence 12 of 340 · 3% · 0:42 heard · about 1:23:00 left at 1.25×"""
+    """Sentence 12 of 340 · 3% · 0:42 heard · about 1:23:00 left (at the speed in the Speed box, which the
+    status bar leaves out for room)"""
     percent = int(p.fraction * 100)  # never rounds up to 100% before the end
+    if p.fraction >= 1:
+        return f"Sentence {p.sentence:,} of {p.sentences:,} · 100% · {duration(p.heard_s)} heard · done"
     return (
         f"Sentence {p.sentence:,} of {p.sentences:,} · {percent}% · {duration(p.heard_s)} heard · "
-        f"about {duration(p.left_s)} left at {p.speed:.2f}×"
+        f"about {duration(p.left_s)} left"
     )
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TypeVar
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtWidgets import QDialog
 
-from fasttts_desktop.engine.blends import saved_blends
+from fasttts_desktop.engine.storage.blends import saved_blends
 from fasttts_desktop.engine.types import EngineError
 from fasttts_desktop.ui.lexicon_dialog import LexiconDialog
 from fasttts_desktop.ui.voice_mixer import VoiceMixer

@@ -4,8 +4,8 @@ name, and saved blends deleted.
 The sliders set weights (0-100 each) and the engine normalises them, so each voice's share of the mix is
 shown beside its slider and the sum below. The blend speaks its first voice's language, and Preview says a
 sentence in that language. The dialog only asks: Preview goes to the window, which speaks through the
-SpeechService; saving and deleting go through engine/blends.py (a small JSON file in the config dir, checked
-and written whole there), after which the window has the engine read its voice list again.
+SpeechService; saving and deleting go through engine/storage/blends.py (a small JSON file in the config
+dir, checked and written whole there), after which the window has the engine read its voice list again.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fasttts_desktop.engine.blends import (
+from fasttts_desktop.engine.storage.blends import (
     MAX_VOICES,
     Blend,
     delete_blend,

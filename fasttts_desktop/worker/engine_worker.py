@@ -2,12 +2,13 @@
 
 Lives on a QThread (moved there by SpeechService). Requests arrive as queued slot calls; results leave as
 signals carrying plain data (ids, strings, numbers, numpy arrays, the engine's AudioChunk). Cancelling
-cannot wait for the event loop, which is busy making a chunk, so the GUI thread sets the wanted request ids
-directly and the engine polls them (between chunks, and inside a chunk where the backend can).
+cannot wait for the event loop, which is busy making a chunk, so the GUI thread says what it still wants
+through the worker's `wanted` (a small thread-safe object: the one thing both threads touch) and the engine
+polls it (between chunks, and inside a chunk where the backend can).
 
 A speech and an export are jobs made one chunk per step, with the event loop turning in between, so a new
 request is taken at the next chunk boundary. Speech goes first, but only while less than MAKE_AHEAD_S is
-made and not yet heard (the GUI thread posts the audio clock in `heard`): a paused or GPU-fast reading of a
+made and not yet heard (the GUI thread posts the audio clock to `wanted`): a paused or GPU-fast reading of a
 book holds seconds of audio, not the book, and an export made meanwhile uses the engine's idle time. An
 export is never held back for a listener (nobody listens to it); its chunks go to an encoder on a thread of
 its own (export_job.py), and only when that is MAX_BACKLOG_S behind does the engine wait for it.
@@ -19,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
@@ -28,8 +29,9 @@ from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, EngineError, P
 from fasttts_desktop.worker.engine_tools import EngineTools
 from fasttts_desktop.worker.export_job import MAX_BACKLOG_S, Encoder, ExportRequest, ExportSummary
 
-if TYPE_CHECKING:  # the engine module imports torch: loaded on the engine thread, not with the window
-    from fasttts_desktop.engine.engine import Engine
+if TYPE_CHECKING:  # the engine's modules import torch: loaded on the engine thread, not with the window
+    from fasttts_desktop.engine.engine_like import EngineLike
+    from fasttts_desktop.engine.text.segments import Reading
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,9 @@ class EngineInfo:
     voices: list[tuple[str, str]]  # (name, label) in display order
     default_voice: str
     weights_source: str = ""  # where the weights came from, one line (Help > About)
+    voice_groups: dict[str, str] = field(
+        default_factory=dict
+    )  # voice name -> its language (the picker's heading)
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class _Utterance:
     voice: str
     speed: float
     chunks: list[AudioChunk]
+    reading: Reading | None = None
 
 
 @dataclass
@@ -70,6 +76,65 @@ class _Job:
     parts: list[AudioChunk] = field(default_factory=list)
     made: int = 0  # samples
     synth_s: float = 0.0
+    reading: Reading | None = None
+
+
+class Wanted:
+    """What the GUI thread wants of the engine thread, read by the engine between chunks: the speech and the
+    export still wanted (request ids; 0 none, -1 closed) and how much of the speech has been heard. The GUI
+    thread changes it only through these methods; each read and write is whole (a lock)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._speech = 0
+        self._save = 0
+        # (request, utterance samples heard so far); None heard: nobody listens (no output device), so
+        # there is nothing to wait for
+        self._heard: tuple[int, int | None] = (0, 0)
+
+    def speak(self, request: int) -> None:
+        """`request` replaces any speech: the old one's synthesis ends at its next chunk."""
+        with self._lock:
+            if self._speech >= 0:
+                self._speech, self._heard = request, (request, 0)
+
+    def stop_speech(self) -> None:
+        with self._lock:
+            self._speech = min(self._speech, 0)
+
+    def save(self, request: int) -> None:
+        with self._lock:
+            if self._save >= 0:
+                self._save = request
+
+    def cancel_save(self) -> None:
+        with self._lock:
+            self._save = min(self._save, 0)
+
+    def hear(self, request: int, samples: int | None) -> None:
+        """The audio clock of `request`: samples heard so far; None: nobody listens."""
+        with self._lock:
+            self._heard = (request, samples)
+
+    def close(self) -> None:
+        """Nothing more is wanted, ever."""
+        with self._lock:
+            self._speech = self._save = -1
+
+    @property
+    def speech(self) -> int:
+        with self._lock:
+            return self._speech
+
+    @property
+    def export(self) -> int:
+        with self._lock:
+            return self._save
+
+    @property
+    def heard(self) -> tuple[int, int | None]:
+        with self._lock:
+            return self._heard
 
 
 class _ShuttingDown(Exception):
@@ -91,18 +156,13 @@ class EngineWorker(QObject):
     save_failed = Signal(int, str)  # request, one line for the user ("" when cancelled)
     crashed = Signal(str)  # an unexpected exception (already logged): one line
 
-    def __init__(self, load_engine: Callable[[Progress], Engine]):
+    def __init__(self, load_engine: Callable[[Progress], EngineLike]):
         super().__init__()
         self._load_engine = load_engine
-        self._engine: Engine | None = None
+        self._engine: EngineLike | None = None
         self._load_error = ""
         self._last: _Utterance | None = None
-        # Written by the GUI thread, read here between chunks; plain ints are safe to share under the GIL.
-        self.wanted_speech = 0
-        self.wanted_save = 0
-        # (request, utterance samples heard so far), posted by the GUI thread; None heard: nobody listens
-        # (no output device), so there is nothing to wait for.
-        self.heard: tuple[int, int | None] = (0, 0)
+        self.wanted = Wanted()  # the GUI thread's side of the contract; read here between chunks
         self._closing = threading.Event()
         self._speech: _Job | None = None
         self._save: _Job | None = None
@@ -116,7 +176,7 @@ class EngineWorker(QObject):
         """Called from the GUI thread: abandon whatever runs and accept no more work; an export's
         encoder removes its unfinished files (waited for up to `wait_s`)."""
         self._closing.set()
-        self.wanted_speech = self.wanted_save = -1
+        self.wanted.close()
         encoder = self.encoder
         if encoder is not None and not encoder.join(wait_s):
             log.warning("the export encoder is still busy after %.1f s", wait_s)
@@ -157,6 +217,7 @@ class EngineWorker(QObject):
                 voices=[(v.name, v.label) for v in engine.voices],
                 default_voice=engine.default_voice,
                 weights_source=engine.weights_source,
+                voice_groups={v.name: v.language for v in engine.voices if not v.blend},
             )
         )
 
@@ -169,15 +230,23 @@ class EngineWorker(QObject):
     def is_loaded(self) -> bool:
         return self._engine is not None
 
-    def engine_or_error(self) -> Engine:
+    def engine_or_error(self) -> EngineLike:
         """The loaded engine (engine thread only), else EngineError saying why there is none."""
         if self._engine is None:
             raise EngineError(self._load_error or "The speech engine is not loaded.")
         return self._engine
 
-    @Slot(int, str, str, float, int)
-    def speak(self, request: int, text: str, voice: str, speed: float, start: int = 0) -> None:
-        if request != self.wanted_speech:
+    @Slot(int, str, str, float, int, object)
+    def speak(
+        self,
+        request: int,
+        text: str,
+        voice: str,
+        speed: float,
+        start: int = 0,
+        reading: Reading | None = None,
+    ) -> None:
+        if request != self.wanted.speech:
             return  # stopped or replaced while it waited (for instance while the engine was loading)
         self._drop_cancelled()
         try:
@@ -185,44 +254,54 @@ class EngineWorker(QObject):
             voice = engine.voice(voice or None).name
             self.speech_started.emit(request, max(1, engine.estimate_chunks(text[start:])))
             chunks = engine.stream(
-                text, voice, speed, cancel=lambda: self.wanted_speech != request, start=start
+                text,
+                voice,
+                speed,
+                cancel=lambda: self.wanted.speech != request,
+                start=start,
+                reading=reading,
             )
         except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
             self._speech_failed(request, exc)
             return
         # Only a whole utterance can stand in for Save.
-        self._speech = _Job(request, text, voice, speed, iter(chunks), keep=start == 0)
+        self._speech = _Job(request, text, voice, speed, iter(chunks), keep=start == 0, reading=reading)
         self._step_timer.start(0)
 
     @Slot(int, object)
     def save(self, request: int, export: ExportRequest) -> None:
         """Export `export.text` to its files as a job beside the speech (one export at a time)."""
-        if request != self.wanted_save:
+        if request != self.wanted.export:
             return
         self._drop_cancelled()
         try:
             export.check()
             engine = self.engine_or_error()
             voice = engine.voice(export.voice or None).name
+            # the narrator's name and a read-along book's language are the voice's
+            export = replace(export, voice=voice, lang_code=engine.language(voice))
             last = self._last
-            wanted = (export.text, voice, export.speed)
+            wanted = (export.text, voice, export.speed, export.reading)
             reused = (
-                last.chunks if last is not None and (last.text, last.voice, last.speed) == wanted else None
+                last.chunks
+                if last is not None and (last.text, last.voice, last.speed, last.reading) == wanted
+                else None
             )
             if reused is None:
                 chunks = engine.stream(
                     export.text,
                     voice,
                     export.speed,
-                    cancel=lambda: self.wanted_save != request,
+                    cancel=lambda: self.wanted.export != request,
                     batch=engine.export_batch,
+                    reading=export.reading,
                 )
         except Exception as exc:  # noqa: BLE001 - reported as the request's failure, crashes as such
             self._save_failed(request, export.path, exc)
             return
         self.encoder = encoder = Encoder(
             export,
-            lambda: self.wanted_save != request,
+            lambda: self.wanted.export != request,
             lambda progress: self.save_progress.emit(request, progress),
             lambda summary, message: self._export_ended(request, summary, message),
             reused=reused is not None,
@@ -243,15 +322,15 @@ class EngineWorker(QObject):
             self.save_failed.emit(request, message)
 
     def _drop_cancelled(self) -> None:
-        if self._speech is not None and self._speech.request != self.wanted_speech:
+        if self._speech is not None and self._speech.request != self.wanted.speech:
             self.speech_cancelled.emit(self._speech.request)
             self._speech = None
-        if self._save is not None and self._save.request != self.wanted_save:
+        if self._save is not None and self._save.request != self.wanted.export:
             self._save = None  # its encoder sees the cancel too, removes its files and reports it
 
     def _held_back(self, job: _Job) -> bool:
         """More than MAKE_AHEAD_S is made but not yet heard."""
-        heard_for, heard = self.heard
+        heard_for, heard = self.wanted.heard
         if heard_for != job.request:
             heard = 0
         elif heard is None:
@@ -284,11 +363,11 @@ class EngineWorker(QObject):
             return
         if chunk is None:
             self._speech = None
-            if job.request != self.wanted_speech:
+            if job.request != self.wanted.speech:
                 self.speech_cancelled.emit(job.request)
                 return
             if job.keep:
-                self._last = _Utterance(job.text, job.voice, job.speed, job.parts)
+                self._last = _Utterance(job.text, job.voice, job.speed, job.parts, job.reading)
             self.speech_done.emit(job.request, job.made / SAMPLE_RATE, job.synth_s)
             return
         job.made += len(chunk.audio)

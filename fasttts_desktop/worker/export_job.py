@@ -18,9 +18,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, Cancelled, EngineError
 from fasttts_desktop.export import check_target, export_utterance, format_for, subtitle_format_for
+from fasttts_desktop.export.loudness import DEFAULT_LUFS
+from fasttts_desktop.export.readalong import export_readalong, is_readalong
+from fasttts_desktop.export.tags import gather_info
+
+if TYPE_CHECKING:
+    from fasttts_desktop.engine.text.segments import Reading
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +47,21 @@ class ExportRequest:
     subtitles: str | None = None  # path of an SRT or WebVTT file beside the audio
     chapters: tuple[tuple[int, str], ...] = ()  # (character offset, title), stored in M4B/M4A
     title: str | None = None
-    format: str | None = None  # None: by the extension of `path`
+    format: str | None = None  # None: by the extension of `path`; "epub": a read-along book
+    loudness: float | None = DEFAULT_LUFS  # LUFS the file is normalised to; None: as made
+    cover: str | None = None  # a picture for M4B/M4A and read-along books (else an EPUB source's own)
+    source: str | None = None  # the document read, whose author (and cover) tag the file
+    reading: Reading | None = None  # markup, pauses, voices per chapter (engine/text/segments.py)
+    lang_code: str = "a"  # the voice's language (a read-along book's language), set by the engine worker
+
+    @property
+    def readalong(self) -> bool:
+        return self.format == "epub" or (not self.format and is_readalong(self.path))
 
     def check(self) -> None:
         """ExportError (one line) now, before any audio is made, for a place or format that cannot work."""
-        format_for(self.path, self.format)
+        if not self.readalong:
+            format_for(self.path, self.format)
         check_target(self.path)
         if self.subtitles:
             subtitle_format_for(self.subtitles)
@@ -172,16 +189,32 @@ class Encoder:
     def _run(self) -> None:
         r = self.request
         try:
-            result = export_utterance(
-                self._chunks(),
-                r.path,
-                subtitles_path=r.subtitles,
-                chapters=r.chapters,
-                format=r.format,
-                title=r.title,
-                progress=self._progress,
-                cancel=self._cancelled,
-            )
+            info = gather_info(r.title, cover_path=r.cover, source=r.source, narrator=r.voice or None)
+            if r.readalong:
+                result = export_readalong(
+                    self._chunks(),
+                    r.path,
+                    r.text,
+                    chapters=r.chapters,
+                    info=info,
+                    lang_code=r.lang_code,
+                    loudness=r.loudness,
+                    progress=self._progress,
+                    cancel=self._cancelled,
+                )
+            else:
+                result = export_utterance(
+                    self._chunks(),
+                    r.path,
+                    subtitles_path=r.subtitles,
+                    chapters=r.chapters,
+                    format=r.format,
+                    title=r.title,
+                    loudness=r.loudness,
+                    info=info,
+                    progress=self._progress,
+                    cancel=self._cancelled,
+                )
         except Cancelled:
             log.info("export to %s cancelled; nothing was written", r.path)
             self._done(None, "")

@@ -44,7 +44,9 @@ def _place(chunk: AudioChunk, first: int, rate: int) -> _Placed:
     for word in chunk.words:
         # The timings name the words in order; a word the front end rewrote is not in the text as such
         # and is skipped (the chunk's span stands in for it).
-        found = text.find(word.text, at) if word.text else -1
+        found = text.find(word.text, at) if word.offset is None and word.text else -1
+        if word.offset is not None and base <= word.offset <= base + len(text):
+            found = word.offset - base
         if found < 0:
             continue
         at = found + len(word.text)

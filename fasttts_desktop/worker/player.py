@@ -10,9 +10,9 @@ from collections.abc import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from fasttts_desktop.worker.audio_output import Playback, PlaybackStats
-from fasttts_desktop.worker.output_devices import OutputDevice, describe, list_outputs
-from fasttts_desktop.worker.sound_stream import NoOutputDevice, warm_up_output
+from fasttts_desktop.playback.audio_output import Playback, PlaybackStats
+from fasttts_desktop.playback.output_devices import OutputDevice, describe, list_outputs
+from fasttts_desktop.playback.sound_stream import NoOutputDevice, warm_up_output
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,11 @@ class Player(QObject):
         """Utterance `request` has no more audio coming."""
         if request == self._request and self._playback is not None:
             self._playback.end()
+
+    def fade_out(self, seconds: float) -> None:
+        """Fade the reading to silence over `seconds` (then stop it: the owner's call)."""
+        if self._playback is not None:
+            self._playback.fade_out(seconds)
 
     @Slot()
     def pause(self) -> None:

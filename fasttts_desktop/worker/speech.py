@@ -18,17 +18,18 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk
-from fasttts_desktop.worker.audio_output import PlaybackStats
+from fasttts_desktop.playback.audio_output import PlaybackStats
 from fasttts_desktop.worker.engine_tools import ToolsControl
 from fasttts_desktop.worker.engine_worker import MAKE_AHEAD_S, EngineInfo, EngineWorker, Progress
-from fasttts_desktop.worker.export_control import ExportControl, ExportRequest
+from fasttts_desktop.worker.export_control import ExportControl
 from fasttts_desktop.worker.follow import Heard, Timeline
 from fasttts_desktop.worker.player import Player
 
 __all__ = ["MAKE_AHEAD_S", "Heard", "SpeechService", "UtteranceStats"]
 
-if TYPE_CHECKING:  # the engine module imports torch: loaded on the engine thread, not with the window
-    from fasttts_desktop.engine.engine import Engine
+if TYPE_CHECKING:  # the engine's modules import torch: loaded on the engine thread, not with the window
+    from fasttts_desktop.engine.engine_like import EngineLike
+    from fasttts_desktop.engine.text.segments import Reading
 
 log = logging.getLogger(__name__)
 
@@ -78,26 +79,25 @@ class SpeechService(QObject):
     utterance_finished = Signal(object)  # UtteranceStats
     speech_error = Signal(str)
     device_problem = Signal(str)  # "" once sound works again
-    save_progress = Signal(int, int)  # an export's chunks written, expected (`exports` reports more)
-    saved = Signal(object)  # ExportSummary
-    save_failed = Signal(str)  # "" when cancelled
     crashed = Signal(str)
     chunk_played = Signal(int, object)  # request, AudioChunk: what went to the player (tests and logs)
     paused_changed = Signal(bool)
     ahead_changed = Signal(float)  # seconds of audio made but not yet heard (at most ~MAKE_AHEAD_S + a chunk)
 
     _request_load = Signal()
-    _request_speak = Signal(int, str, str, float, int)
+    _request_speak = Signal(int, str, str, float, int, object)  # ..., start, Reading or None
 
     def __init__(
         self,
-        load_engine: Callable[[Progress], Engine],
+        load_engine: Callable[[Progress], EngineLike],
         player: Player | None = None,
         parent: QObject | None = None,
     ):
         super().__init__(parent)
         self.engine_info: EngineInfo | None = None
         self._next_request = 0
+        # How a text is read beyond voice and speed (ui/reading_options.py sets it); None: as written.
+        self.reading_for: Callable[[str], Reading | None] | None = None
         self._utterance: _Utterance | None = None
         self._started = False
         self._shut_down: bool | None = None
@@ -119,10 +119,7 @@ class SpeechService(QObject):
         self._thread.finished.connect(self._worker.halt, Qt.ConnectionType.DirectConnection)
         self._request_load.connect(self._worker.load)
         self._request_speak.connect(self._worker.speak)
-        self.exports = ExportControl(self._worker, self._new_request, self)
-        self.exports.chunks.connect(self.save_progress)
-        self.exports.finished.connect(self.saved)
-        self.exports.failed.connect(self.save_failed)
+        self.exports = ExportControl(self._worker, self._new_request, self._reading, self)
         self.tools = ToolsControl(self._worker.tools, self)  # voices read again, phonemes, the lexicon
         w = self._worker
         w.load_progress.connect(self.load_progress)
@@ -149,6 +146,9 @@ class SpeechService(QObject):
     def busy(self) -> bool:
         return self._utterance is not None
 
+    def _reading(self, text: str) -> Reading | None:
+        return self.reading_for(text) if self.reading_for else None
+
     def _new_request(self) -> int:
         self._next_request += 1
         return self._next_request
@@ -161,21 +161,20 @@ class SpeechService(QObject):
         """
         self.player.stop()
         request = self._new_request()
-        self._worker.heard = (request, 0)
-        self._worker.wanted_speech = request  # the old utterance's synthesis ends at its next chunk
+        self._worker.wanted.speak(request)  # the old utterance's synthesis ends at its next chunk
         self._utterance = _Utterance(request, time.perf_counter(), Timeline(request))
         self._set_paused(False)
         where = f"{len(text)} characters from {start}, voice {voice or 'default'}, speed {speed:.2f}"
         log.info("speak #%d: %s", request, where)
-        self._request_speak.emit(request, text, voice, speed, start)
+        self._request_speak.emit(request, text, voice, speed, start, self._reading(text))
         self._clock_timer.start()
         self.busy_changed.emit(True)
         return request
 
     def stop(self) -> None:
         """Fade out (~20 ms, silent within 100 ms) and drop the rest of the utterance (not an export:
-        that goes on beside the reading until `cancel_save`)."""
-        self._worker.wanted_speech = 0
+        that goes on beside the reading until `exports.cancel`)."""
+        self._worker.wanted.stop_speech()
         stats = self.player.stop()
         if self._utterance is not None:
             log.info("stop #%d (%.1f s played)", self._utterance.request, stats.played_s if stats else 0.0)
@@ -184,6 +183,11 @@ class SpeechService(QObject):
     @property
     def paused(self) -> bool:
         return self._paused
+
+    def fade_out(self, seconds: float) -> None:
+        """Fade what is being read to silence over `seconds`; call stop() after (the sleep timer)."""
+        if self._utterance is not None:
+            self.player.fade_out(seconds)
 
     def pause(self) -> None:
         """Silence within ~50 ms; the audio made so far is kept. Works while the engine loads, too."""
@@ -207,14 +211,8 @@ class SpeechService(QObject):
         self._set_paused(False)
         if not self.player.resume():
             u.silent = True  # the output went away during the pause; the engine need not wait for it
-            self._worker.heard = (u.request, None)
+            self._worker.wanted.hear(u.request, None)
             self._maybe_finish(u)  # ends now if all was made already
-
-    def toggle_pause(self) -> None:
-        if self._paused:
-            self.resume()
-        else:
-            self.pause()
 
     def _set_paused(self, paused: bool) -> None:
         if paused != self._paused:
@@ -250,25 +248,13 @@ class SpeechService(QObject):
         if u is None:
             return
         if not u.silent:
-            self._worker.heard = (u.request, self.player.heard_sample() or 0)
+            self._worker.wanted.hear(u.request, self.player.heard_sample() or 0)
         self._show_ahead(self.ahead_s)
 
     def _show_ahead(self, seconds: float) -> None:
         if abs(seconds - self._ahead_shown) >= 0.05 or (seconds == 0) != (self._ahead_shown == 0):
             self._ahead_shown = seconds
             self.ahead_changed.emit(seconds)
-
-    def save(self, path: str, text: str, voice: str, speed: float, **options) -> None:
-        """Export `text` to `path` beside the reading; `options` as ExportRequest's (subtitles, chapters,
-        title, format). The format comes from the extension unless `format` names it."""
-        self.exports.start(ExportRequest(path, text, voice, speed, **options))
-
-    @property
-    def saving(self) -> bool:
-        return self.exports.busy
-
-    def cancel_save(self) -> None:
-        self.exports.cancel()
 
     def shutdown(self, wait_s: float = 3.0) -> bool:
         """Stop sound and the engine thread. False if a chunk was still being made after `wait_s`."""
@@ -326,7 +312,7 @@ class SpeechService(QObject):
             u.timeline.add(chunk)
         else:
             u.silent = True
-            self._worker.heard = (request, None)  # nobody listens: make the rest without waiting
+            self._worker.wanted.hear(request, None)  # nobody listens: make the rest without waiting
 
     @Slot(int, float, float)
     def _on_made(self, request: int, audio_s: float, synth_s: float) -> None:

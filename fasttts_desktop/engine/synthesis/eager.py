@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from fasttts_desktop.engine.synthesis.model_build import build_kmodel, remove_weight_norm
 from fasttts_desktop.engine.synthesis.protocol import Request, Result
 from fasttts_desktop.engine.types import MAX_PHONEMES, Cancelled, Progress
-from fasttts_desktop.engine.weights.model_build import build_kmodel, remove_weight_norm
 
 
 class EagerBackend:

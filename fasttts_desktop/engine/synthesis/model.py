@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from fasttts_desktop.engine.synthesis.albert import Albert, AlbertConfig
+from fasttts_desktop.engine.synthesis.kokoro_parts import istftnet
 from fasttts_desktop.engine.synthesis.prosody import ProsodyPredictor, TextEncoder
-from fasttts_desktop.engine.weights.kokoro_parts import istftnet
 
 
 class KokoroModel(nn.Module):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from fasttts_desktop.engine.synthesis.config import kokoro_config
 from fasttts_desktop.engine.text.chunk_estimate import estimate_chunk_count
 from fasttts_desktop.engine.text.chunking import (
     SILENT_PHONEMES,
@@ -27,7 +28,7 @@ from fasttts_desktop.engine.text.chunking import (
 )
 from fasttts_desktop.engine.text.languages import G2P, LANGUAGES, g2p_for
 from fasttts_desktop.engine.text.prepare import Prepared, prepare, reportable, runs
-from fasttts_desktop.engine.text.scripts import LATIN_FALLBACK, blank_unreadable, latin_only, reads_latin
+from fasttts_desktop.engine.text.writing_systems import blank_unreadable, reader_runs
 from fasttts_desktop.engine.types import (
     MAX_PHONEMES,
     SAMPLE_RATE,
@@ -36,7 +37,6 @@ from fasttts_desktop.engine.types import (
     TextChunk,
     WordTiming,
 )
-from fasttts_desktop.engine.weights.config import kokoro_config
 
 __all__ = ["LANGUAGES", "FrontEnd", "PhonemizedChunk", "estimate_chunk_count", "word_timings"]
 
@@ -59,8 +59,8 @@ class FrontEnd:
     """Text to chunks of phonemes for one language (kokoro's code: a, b, e, f, h, i, j, p, z).
 
     Build once (English: about 2 s, spaCy and its model) and share: chunks() may run on several
-    threads (each G2P serialises its own calls). Sentences written only in Latin letters are read by the
-    English G2P when the language does not use Latin letters (scripts.py says why).
+    threads (each G2P serialises its own calls). Within a sentence, words in another script are read by
+    that script's front end: Latin words in Japanese by the English one, and so on (scripts.reader_runs).
     """
 
     def __init__(self, lang_code: str = "a"):
@@ -114,12 +114,16 @@ class FrontEnd:
         """The spoken tokens of text[start:end], and the offsets of its characters that will not be heard."""
         prepared = prepare(soft_breaks_as_spaces(text[start:end]))
         g2p = self._g2p
-        if not reads_latin(self.lang_code) and latin_only(prepared.text):
-            g2p = g2p_for(LATIN_FALLBACK)
-        segment = blank_unreadable(prepared.text, g2p.lang_code)  # silent rather than spelled out
         toks: list[Tok] = []
-        for offset, piece, mtokens in self._lexicon_pieces(g2p, segment, lexicon):
-            self._place(toks, start, prepared, offset, piece, mtokens, g2p)
+        for run_start, run_end, code in reader_runs(prepared.text, self.lang_code):
+            g2p = self._g2p if code == self.lang_code else g2p_for(code)
+            # silent rather than spelled out
+            segment = blank_unreadable(prepared.text[run_start:run_end], g2p.lang_code)
+            before = len(toks)
+            for offset, piece, mtokens in self._lexicon_pieces(g2p, segment, lexicon):
+                self._place(toks, start, prepared, run_start + offset, piece, mtokens, g2p)
+            if len(toks) > before and prepared.text[run_end : run_end + 1].isalnum():
+                toks[-1].space = True  # another front end's words follow: keep them apart
         if toks:
             # the span was trimmed, so the G2P saw no whitespace after its last token; scripts without
             # spaces still want one between sentences

@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 
-from fasttts_desktop.engine.text.scripts import HAN, script_of
+from fasttts_desktop.engine.text.writing_systems import HAN, script_of
 from fasttts_desktop.engine.types import EngineError
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?%?")
@@ -33,7 +33,7 @@ class ChineseG2P:
             raise EngineError(
                 "Mandarin needs jieba, pypinyin, cn2an and ordered-set: pip install 'misaki[zh]==0.9.4'"
             ) from exc
-        from fasttts_desktop.engine.paths import cache_dir
+        from fasttts_desktop.engine.storage.paths import cache_dir
 
         jieba.setLogLevel(logging.WARNING)
         jieba.dt.tmp_dir = str(cache_dir())  # its prefix-dictionary cache, rebuilt when missing (~0.7 s)

@@ -66,7 +66,7 @@ def resolve_lang(lang: str) -> str:
 def lang_of_voice(name: str) -> str:
     """The language a voice speaks by kokoro's naming (jf_alpha -> j), a blend spec or saved blend by its
     first voice's; American English otherwise. Needs no weights (the window and CLI ask before loading)."""
-    from fasttts_desktop.engine.blends import is_blend_spec, parse_blend, saved_blends
+    from fasttts_desktop.engine.storage.blends import is_blend_spec, parse_blend, saved_blends
 
     if is_blend_spec(name):
         try:

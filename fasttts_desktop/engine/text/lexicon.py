@@ -19,8 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from fasttts_desktop.engine.jsonfile import locked, read_json, write_json_atomic
-from fasttts_desktop.engine.text.scripts import HAN, KANA, script_of
+from fasttts_desktop.engine.storage.jsonfile import locked, read_json, write_json_atomic
+from fasttts_desktop.engine.text.writing_systems import HAN, KANA, script_of
 from fasttts_desktop.engine.types import EngineError
 
 __all__ = ["Lexicon", "LexiconEntry", "english_phonemes"]
@@ -36,7 +36,7 @@ _IPA_TO_MISAKI_EN = (
 
 
 def _vocab() -> frozenset[str]:
-    from fasttts_desktop.engine.weights.config import kokoro_config
+    from fasttts_desktop.engine.synthesis.config import kokoro_config
 
     return frozenset(kokoro_config()["vocab"])
 
@@ -119,7 +119,7 @@ class Lexicon:
 
     @staticmethod
     def default_path() -> Path:
-        from fasttts_desktop.engine.paths import config_dir
+        from fasttts_desktop.engine.storage.paths import config_dir
 
         return config_dir() / FILE_NAME
 

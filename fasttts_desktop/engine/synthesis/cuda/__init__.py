@@ -3,15 +3,14 @@
 text.py          ALBERT, duration LSTMs, text encoder on padded batches (float32: durations are exact)
 lstm.py          bidirectional LSTM over padded rows without packing (capturable)
 lstm_kernel.py   the same LSTM as one persistent Triton kernel per call (batch-1 graphs)
-attention.py     ALBERT attention: padded SDPA, or ragged FlashInfer (opt-in) for big batches
+attention.py     ALBERT attention: padded SDPA with a key mask
 decoder.py       F0/N blocks and decoder with masked instance norm (fp16 convolutions, float32 edges)
 source.py        frame alignment, harmonic source, iSTFT (float32)
 pipeline.py      the two stages put together
 graphs.py        batch-1 CUDA graphs per token/frame bucket (playback)
 batched.py       many sentences in few padded passes (export)
-compiler.py      the compiled decoder: from disk, compiled in the background, or AOTInductor (opt-in)
+compiler.py      the compiled decoder: from disk, or compiled in the background
 precompiled.py   torch.compile's result saved and loaded (Dynamo aot_compile)
-aoti.py          the decoder as an AOTInductor package (opt-in)
 cache.py         where compiled artifacts live and how they are keyed and checked
 backend.py       CompiledBackend, the engine's Backend: builds the parts, hands over the decoder
 """

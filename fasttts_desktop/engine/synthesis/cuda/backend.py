@@ -51,11 +51,9 @@ class Options:
     # faster than cuDNN's per-step kernels at 48-1152 steps (H200); "cudnn": those. Batched passes always
     # use cuDNN on packed sequences (many rows per step: cuDNN is efficient there).
     lstm: str = "persistent"
-    # compiler.MODES: "inductor" (default; saved and loaded from disk where torch can), "aoti", "none"
+    # compiler.MODES: "inductor" (default; saved and loaded from disk where torch can), "none"
     compile: str = "inductor"
     graphs: bool = True  # batch-1 CUDA graphs per bucket
-    # FlashInfer ragged ALBERT in batched passes. Opt-in: measured 5% slower than padded SDPA (05d8e3c)
-    ragged_attention: bool = False
     # passes of 64 sentences / 8192 padded frames measured 1,302x realtime; 128 / 16384 measured 957x
     # (more padding inside each pass): docs/benchmarks/NOTES.md
     batch_sentences: int = 64  # text stage: sentences per pass
@@ -217,7 +215,7 @@ def build_fast_model(
     """The model's modules (KokoroModel: kokoro's tree without transformers; weight norm folded) under our
     forward functions, on `device`. Progress after each step (the steps' times show in the warm-start
     bench)."""
-    from fasttts_desktop.engine.weights.model_build import build_folded_model
+    from fasttts_desktop.engine.synthesis.model_build import build_folded_model
 
     def step(fraction: float) -> None:
         if progress:

@@ -52,8 +52,6 @@ class BatchedPasses:
 
     def __init__(self, model, device: torch.device, options):
         self.model, self.device, self.options = model, device, options
-        self._attention: bool | None = None  # FlashInfer usable (opt-in, checked on first use)
-        self._workspace: torch.Tensor | None = None
 
     def run(self, requests: list[Request], decoder: Callable) -> list[Result]:
         results: list[Result | None] = [None] * len(requests)
@@ -72,11 +70,6 @@ class BatchedPasses:
         host_lengths = torch.tensor(rows)
         speed = torch.tensor([float(r.speed) for r in reqs])
         args = (to_device(ids, dev), to_device(host_lengths, dev), style, to_device(speed, dev))
-        if self.options.ragged_attention and self._ragged_ok():
-            from fasttts_desktop.engine.synthesis.cuda.attention import RaggedAttention
-
-            attention = RaggedAttention(rows, dev, self._workspace)
-            return self.model.text.forward_ragged(*args, attention, rows)
         return self.model.text_stage(*args, host_lengths=host_lengths)
 
     def _run_part(self, reqs: list[Request], where: list[int], results: list, decoder: Callable) -> None:
@@ -117,13 +110,3 @@ class BatchedPasses:
                     audio=audio[k, : SAMPLES_PER_FRAME * frames[row]].numpy().copy(),
                     durations=dur_host[row, : n[row]].numpy().astype(np.int64),
                 )
-
-    def _ragged_ok(self) -> bool:
-        """FlashInfer ragged ALBERT (opt-in: measured 5% slower than padded SDPA on sorted groups)."""
-        if self._attention is None:
-            from fasttts_desktop.engine.synthesis.cuda.attention import flashinfer_available
-
-            self._attention = flashinfer_available()
-            if self._attention:
-                self._workspace = torch.empty(128 << 20, dtype=torch.uint8, device=self.device)
-        return self._attention

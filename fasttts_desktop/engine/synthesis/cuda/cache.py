@@ -2,7 +2,7 @@
 
     <user cache>/fasttts-desktop/compile/<name>-<digest>/
         meta.json      the key fields, the artifact's size and sha256, and whether a fresh process loaded it
-        <artifact>     e.g. decoder.pt2 (an AOTInductor package)
+        <artifact>     e.g. decoder.bin (a precompiled decoder)
 
 The key covers everything that changes the compiled code or the numbers baked into it: the weights'
 fingerprint, torch and CUDA versions, the GPU's name and compute capability, the dtype, the build options
@@ -24,12 +24,13 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from fasttts_desktop.engine.files import write_text_atomic
+from fasttts_desktop.engine.storage.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 
 # Bump when the artifact's format or the code that builds it changes meaning.
-FORMAT = 2  # 2: Dynamo-precompiled decoders (precompiled.py), channels-last with 1-D convs at batch 1
+# 3: the decoder's AdaIN modules swapped for StyledNorm (styles.py)
+FORMAT = 3  # 2: Dynamo-precompiled decoders (precompiled.py), channels-last with 1-D convs at batch 1
 
 
 def cache_root() -> Path:

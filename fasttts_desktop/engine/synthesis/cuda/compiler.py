@@ -5,8 +5,6 @@ Modes (Options.compile):
                         (precompiled.py), the result goes into the compile cache and a later launch loads it
                         in seconds; otherwise torch.compile runs again on each launch, its own caches under
                         ours (~30-45 s warm on the lent GPUs).
-  "aoti"                an AOTInductor package (opt-in: no package has loaded in a fresh process with the
-                        lent GPUs' torch build, NOTES.md); when it cannot be built or loaded, "inductor".
   "none"                eager kernels (still inside the CUDA graphs).
 All of it runs on one background thread: speech starts on eager kernels in CUDA graphs, and the compiled
 decoder replaces them when it is ready.
@@ -28,7 +26,7 @@ from fasttts_desktop.engine.types import Progress
 
 log = logging.getLogger(__name__)
 
-MODES = ("inductor", "aoti", "none")
+MODES = ("inductor", "none")
 COMPILE_EXPECTED_S = 55.0  # one compiled function, cold, on the H200 (probe of issue 12): progress pacing
 CHECK_FRAMES = 40  # a freshly loaded or compiled decoder is compared with the eager one on this input
 # compiled functions per batch kind (each covers the shapes its guards accept)
@@ -55,7 +53,7 @@ class DecoderCompiler:
             raise ValueError(f"compile mode {mode!r}; known: {MODES}")
         self.core, self.device, self.mode = core, device, mode
         self._key, self._set_decoder, self._progress = key, set_decoder, progress
-        self.kind = "eager"  # what the backend runs now: eager, precompiled (from disk), inductor, aoti
+        self.kind = "eager"  # what the backend runs now: eager, precompiled (from disk), inductor
         self.seconds = 0.0  # from start() to the last hand-over
         self.detail = ""  # what was tried, for the bench and the log
         self.progress: tuple[str, float] = ("", 0.0)  # the last (message, fraction) reported
@@ -81,8 +79,6 @@ class DecoderCompiler:
     def _run(self) -> None:
         t0 = time.perf_counter()
         try:
-            if self.mode == "aoti" and self._aoti():
-                return
             if precompiled.supported() and self._precompiled(t0):
                 return
             self._jit()
@@ -227,33 +223,3 @@ class DecoderCompiler:
         torch.cuda.synchronize(self.device)
         self._hand_over(compiled, "inductor")
         self._report("Compiled GPU decoder ready", 1.0)
-
-    def _aoti(self) -> bool:
-        """An AOTInductor package from the cache, or built, checked in a fresh process, then loaded."""
-        from fasttts_desktop.engine.synthesis.cuda import aoti
-
-        cache = CompileCache()
-        key = self._key("decoder")
-        if cache.loads(key) is False:
-            self.detail += " aoti: this setup cannot load packages (seen before);"
-            return False
-        try:
-            path = cache.lookup(key, "decoder.pt2")
-            if path is None:
-                self._report("Building the GPU decoder package (once; minutes)", 0.05)
-                path = cache.store(
-                    key, "decoder.pt2", lambda p: aoti.build_package(self.core, self.device, p)
-                )
-            mode = cache.loads(key)
-            if mode is None:
-                mode, detail = aoti.check_in_subprocess(path)
-                self.detail += f" aoti check: {detail};"
-                cache.mark(key, mode or False)
-            if not isinstance(mode, str):  # None: no mode works; an AOTI entry is never marked True
-                return False
-            self._hand_over(aoti.load_package(path, mode), "aoti")
-        except Exception as exc:  # noqa: BLE001 - no toolchain, export failure, bad package
-            self.detail += f" aoti failed: {exc!r}"[:300] + ";"
-            return False
-        else:
-            return True

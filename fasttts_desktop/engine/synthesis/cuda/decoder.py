@@ -25,58 +25,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fasttts_desktop.engine.synthesis.styles import StyledNorm, StyleTable, per_channel
+
 _SQRT_HALF = 2**-0.5
-
-
-def _adain_fc(module: nn.Module) -> nn.Linear | None:
-    """The style projection `fc` of kokoro's AdaIN1d (an instance norm and that projection), recognised by
-    shape, not class; None for any other module."""
-    norm, fc = getattr(module, "norm", None), getattr(module, "fc", None)
-    return fc if isinstance(norm, nn.InstanceNorm1d) and isinstance(fc, nn.Linear) else None
-
-
-def _per_channel(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """A per-channel vector ([C], [B, C] or kokoro's [1, C, 1]) shaped to broadcast over `like`
-    [B, C, ...]."""
-    lead = v.shape[0] if v.dim() == 2 else 1
-    if v.dim() == 1:
-        return v.view(-1, *([1] * (like.dim() - 2)))
-    return v.reshape(lead, -1, *([1] * (like.dim() - 2)))
-
-
-class StyleTable(nn.Module):
-    """All AdaIN style projections of a module tree as one GEMM: (gamma, beta) for each AdaIN1d."""
-
-    # buffers (register_buffer): declared so the type checker sees tensors, not Module.__getattr__'s union
-    weight: torch.Tensor
-    bias: torch.Tensor
-
-    def __init__(self, root: nn.Module):
-        super().__init__()
-        weights, biases, offset = [], [], 0
-        for module in root.modules():
-            fc = _adain_fc(module)
-            if fc is not None:
-                channels = fc.out_features // 2
-                # an attribute: tracing may rewrap modules (torch's stubs allow only tensors and modules)
-                module.style_slot = (offset, channels)  # type: ignore[assignment]
-                weights.append(fc.weight.detach().float())
-                biases.append(fc.bias.detach().float())
-                offset += 2 * channels
-        self.register_buffer("weight", torch.cat(weights))
-        self.register_buffer("bias", torch.cat(biases))
-
-    def project(self, style: torch.Tensor) -> torch.Tensor:
-        return F.linear(style.float(), self.weight, self.bias)
-
-    def lookup(
-        self, table: torch.Tensor, norm: nn.Module, like: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        offset, channels = norm.style_slot  # type: ignore[misc]  # set in __init__; stubs see Tensor | Module
-        return (
-            _per_channel(table[:, offset : offset + channels], like),
-            _per_channel(table[:, offset + channels : offset + 2 * channels], like),
-        )
 
 
 class Level:
@@ -89,22 +40,22 @@ class Level:
         self.inv_n = (1.0 / valid.clamp(min=1).float()).view(-1, *lead, 1)
 
 
-def adain(
-    x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, norm: nn.InstanceNorm1d, level: Level
-) -> torch.Tensor:
+def adain(x: torch.Tensor, styled: StyledNorm, table: torch.Tensor, level: Level) -> torch.Tensor:
     """kokoro's AdaIN1d (instance norm + style affine), statistics over valid frames; float32 out."""
+    gamma, beta = (per_channel(t, x) for t in styled.gamma_beta(table))
+    norm = styled.norm
     xf = x.float()
     mean = (xf * level.mask).sum(-1, keepdim=True) * level.inv_n
     centered = xf - mean
     var = (centered * centered * level.mask).sum(-1, keepdim=True) * level.inv_n
     y = centered * torch.rsqrt(var + norm.eps)
     if norm.weight is not None and norm.bias is not None:  # affine norms have both
-        y = y * _per_channel(norm.weight.float(), y) + _per_channel(norm.bias.float(), y)
+        y = y * per_channel(norm.weight.float(), y) + per_channel(norm.bias.float(), y)
     return (1 + gamma) * y + beta
 
 
 def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    alpha = _per_channel(alpha.float(), x)
+    alpha = per_channel(alpha.float(), x)
     return x + (1 / alpha) * torch.sin(alpha * x) ** 2
 
 
@@ -128,17 +79,36 @@ def _conv2d_like(mod: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTran
     if isinstance(mod, nn.ConvTranspose1d):
         conv = nn.ConvTranspose2d(*size, output_padding=(0, mod.output_padding[0]), **shape)
     else:
-        conv = nn.Conv2d(*size, **shape)
+        as_1d = (mod.in_channels, mod.kernel_size[0]) in B1_AS_1D
+        conv = (BatchOneAs1d if as_1d else nn.Conv2d)(*size, **shape)
     with torch.no_grad():
         conv.weight.copy_(weight)
         if mod.bias is not None and conv.bias is not None:
             conv.bias.copy_(mod.bias.detach())
     # Module.to takes memory_format (documented), which torch's stubs leave out of its overloads
-    return conv.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    conv = conv.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+    if isinstance(conv, BatchOneAs1d):
+        conv.make_twin()
+    return conv
+
+
+class BatchOneAs1d(nn.Conv2d):
+    """A height-1 channels-last convolution that runs as a 1-D one at batch 1 (see B1_AS_1D), from a
+    contiguous 1-D copy of its weight (`make_twin`, once its weight is final)."""
+
+    weight_1d: torch.Tensor  # a buffer (register_buffer), declared for the type checker
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.register_buffer("weight_1d", torch.empty(0))
+
+    def make_twin(self) -> None:
+        self.weight_1d = self.weight.detach().squeeze(2).contiguous()
 
 
 def _to_2d(root: nn.Module) -> None:
-    """Replace every Conv1d/ConvTranspose1d under `root` by its height-1 2-D twin (channels-last)."""
+    """Replace every Conv1d/ConvTranspose1d under `root` by its height-1 2-D twin (channels-last); the
+    convolutions listed in B1_AS_1D become BatchOneAs1d."""
     for name, child in list(root.named_children()):
         if isinstance(child, (nn.Conv1d, nn.ConvTranspose1d)):
             setattr(root, name, _conv2d_like(child))
@@ -172,11 +142,10 @@ class _Masked(nn.Module):
         if level is not None:
             x = x * level.mask
         x = x.to(mod.weight.dtype)  # the compute dtype, or float32 for the parts kept in full precision
-        weight_1d = getattr(mod, "weight_1d", None)
-        if weight_1d is not None and x.shape[0] == 1:  # see B1_AS_1D
+        if isinstance(mod, BatchOneAs1d) and x.shape[0] == 1:  # see B1_AS_1D
             y = F.conv1d(
                 x.squeeze(2).contiguous(),
-                weight_1d,
+                mod.weight_1d,
                 mod.bias,
                 mod.stride[1],
                 mod.padding[1],
@@ -192,13 +161,13 @@ class _Masked(nn.Module):
             return F.interpolate(x, scale_factor=(1, 2), mode="nearest")
         return x.unsqueeze(-1).expand(*x.shape, 2).reshape(*x.shape[:-1], 2 * x.shape[-1])
 
-    def adain_resblk(self, blk, x, table, styles: StyleTable, lin: Level, lout: Level):
+    def adain_resblk(self, blk, x, table, lin: Level, lout: Level):
         """kokoro's AdainResBlk1d (StyleTTS2 block), optionally upsampling x2."""
-        h = F.leaky_relu(adain(x, *styles.lookup(table, blk.norm1, x), blk.norm1.norm, lin), 0.2)
+        h = F.leaky_relu(adain(x, blk.norm1, table, lin), 0.2)
         if blk.upsample_type != "none":
             h = self.conv(blk.pool, h, lin)
         h = self.conv(blk.conv1, h, lout)
-        h = F.leaky_relu(adain(h, *styles.lookup(table, blk.norm2, h), blk.norm2.norm, lout), 0.2)
+        h = F.leaky_relu(adain(h, blk.norm2, table, lout), 0.2)
         h = self.conv(blk.conv2, h, lout)
         sc = x
         if blk.upsample_type != "none":
@@ -207,14 +176,14 @@ class _Masked(nn.Module):
             sc = self.conv(blk.conv1x1, sc, None)
         return (h.float() + sc.float()) * _SQRT_HALF
 
-    def adain_resblock1(self, blk, x, table, styles: StyleTable, level: Level):
+    def adain_resblock1(self, blk, x, table, level: Level):
         """kokoro's AdaINResBlock1 (HiFi-GAN block with AdaIN and Snake)."""
         for c1, c2, n1, n2, a1, a2 in zip(
             blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2, strict=True
         ):
-            xt = snake(adain(x, *styles.lookup(table, n1, x), n1.norm, level), a1)
+            xt = snake(adain(x, n1, table, level), a1)
             xt = self.conv(c1, xt, level)
-            xt = snake(adain(xt, *styles.lookup(table, n2, xt), n2.norm, level), a2)
+            xt = snake(adain(xt, n2, table, level), a2)
             xt = self.conv(c2, xt, level)
             x = xt + x
         return x
@@ -239,7 +208,7 @@ class ProsodyBlocks(_Masked):
             for blk in blocks:
                 lin = lf if h.shape[-1] == x.shape[-1] else l2f
                 lout = l2f if blk.upsample_type != "none" else lin
-                h = self.adain_resblk(blk, h, table, self.styles, lin, lout)
+                h = self.adain_resblk(blk, h, table, lin, lout)
             outs.append(self.conv(proj, h, l2f).float().squeeze(1))
         return outs[0], outs[1]
 
@@ -277,9 +246,6 @@ class DecoderCore(_Masked):
         self.styles = StyleTable(dec)
         gen = dec.generator
         del gen.m_source  # the harmonic source runs outside (source.py)
-        for module in list(dec.modules()):
-            if hasattr(module, "fc"):
-                del module.fc  # folded into the style table
         dec.to(dtype)
         keep = []
         if "source" in fp32_parts:
@@ -295,9 +261,6 @@ class DecoderCore(_Masked):
         self.upsample_rates = [m.stride[0] for m in gen.ups]
         if channels_last:
             _to_2d(dec)
-            for module in dec.modules():
-                if isinstance(module, nn.Conv2d) and (module.in_channels, module.kernel_size[1]) in B1_AS_1D:
-                    module.register_buffer("weight_1d", module.weight.detach().squeeze(2).contiguous())
         self.dec = dec
 
     def forward(self, asr, f0_curve, n_curve, style, har, frames):
@@ -311,13 +274,11 @@ class DecoderCore(_Masked):
         n = self.conv(dec.N_conv, self.enter(n_curve.unsqueeze(1)), l2f)
         asr = self.enter(asr.to(self.dtype))
         har = self.enter(har)
-        x = self.adain_resblk(dec.encode, torch.cat([asr, f0, n], 1), table, self.styles, lf, lf)
+        x = self.adain_resblk(dec.encode, torch.cat([asr, f0, n], 1), table, lf, lf)
         asr_res = self.conv(dec.asr_res[0], asr, None)
         for blk in dec.decode:
             lout = l2f if blk.upsample_type != "none" else lf
-            x = self.adain_resblk(
-                blk, torch.cat([x.to(self.dtype), asr_res, f0, n], 1), table, self.styles, lf, lout
-            )
+            x = self.adain_resblk(blk, torch.cat([x.to(self.dtype), asr_res, f0, n], 1), table, lf, lout)
         # generator, at 2F -> 20F -> 120F + 1 positions
         level, kernels = l2f, gen.num_kernels
         steps = 2 * frames
@@ -329,14 +290,14 @@ class DecoderCore(_Masked):
                 har.shape[-1] if last else self.upsample_rates[i] * x.shape[-1], steps + 1 if last else steps
             )
             x_source = self.conv(gen.noise_convs[i], har, None)
-            x_source = self.adain_resblock1(gen.noise_res[i], x_source, table, self.styles, lnext)
+            x_source = self.adain_resblock1(gen.noise_res[i], x_source, table, lnext)
             x = self.conv(up, x, level)
             if last:  # kokoro's ReflectionPad1d((1, 0)); the 2-D form pads only the frame axis too
                 x = F.pad(x, (1, 0) if x.dim() == 3 else (1, 0, 0, 0), mode="reflect")
             x = x + x_source
             xs = None
             for j in range(kernels):
-                y = self.adain_resblock1(gen.resblocks[i * kernels + j], x, table, self.styles, lnext)
+                y = self.adain_resblock1(gen.resblocks[i * kernels + j], x, table, lnext)
                 xs = y if xs is None else xs + y
             x = xs / kernels
             level = lnext

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, ProsodyBlocks
-from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
+from fasttts_desktop.engine.synthesis.cuda.lstm import BiLSTM
 from fasttts_desktop.engine.synthesis.cuda.source import ISTFT, HarmonicSource, align
 from fasttts_desktop.engine.synthesis.cuda.text import TextSide
 
@@ -31,7 +31,7 @@ class FastModel(nn.Module):
         decoder)."""
         super().__init__()
         self.text = TextSide(kmodel)
-        self.shared = kmodel.predictor.shared
+        self.shared = BiLSTM(kmodel.predictor.shared)
         self.prosody = ProsodyBlocks(kmodel.predictor)
         self.source = HarmonicSource(kmodel.decoder.generator)
         self.decoder = DecoderCore(kmodel.decoder, dtype, fp32_parts, channels_last)
@@ -46,7 +46,7 @@ class FastModel(nn.Module):
         `host_frames` (CPU copy of the frame counts): pack the shared LSTM (batched use, not capturable)."""
         en, asr, frames = align(durations, d, t_en, n_frames)
         mask = torch.arange(n_frames, device=frames.device).unsqueeze(0) < frames.unsqueeze(1)
-        x = bilstm(self.shared, en, frames, mask, host_frames).transpose(1, 2)
+        x = self.shared(en, frames, mask, host_frames).transpose(1, 2)
         f0, n = self.prosody(x, style[:, 128:], frames)
         har = self.source(f0, frames)
         decoder = decoder if decoder is not None else self.decoder

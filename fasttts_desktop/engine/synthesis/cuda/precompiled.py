@@ -91,7 +91,7 @@ def _kokoro_package_stand_in():
     """The saved guards name kokoro's vocoder classes (kokoro.istftnet.*); unpickling one calls
     __import__("kokoro.istftnet"), which also imports the package `kokoro`, whose __init__ imports
     transformers (seconds: it delayed the compiled decoder of a warm start by ~4 s on the H200). The model
-    build loaded kokoro.istftnet without its package (weights/kokoro_parts.py), so while the artifact loads
+    build loaded kokoro.istftnet without its package (synthesis/kokoro_parts.py), so while the artifact loads
     a bare package object (the real folder as its path, no __init__ run) stands in for `kokoro`; it is
     removed afterwards, so a later `import kokoro` is the real one."""
     if "kokoro" in sys.modules or "kokoro.istftnet" not in sys.modules:

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from fasttts_desktop.engine.synthesis.cuda.attention import HEAD_DIM, HEADS, PaddedAttention
-from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
+from fasttts_desktop.engine.synthesis.cuda.lstm import BiLSTM
 
 
 class TextSide(torch.nn.Module):
@@ -28,6 +28,10 @@ class TextSide(torch.nn.Module):
         self.bert_encoder = kmodel.bert_encoder
         self.predictor = kmodel.predictor
         self.text_encoder = kmodel.text_encoder
+        blocks = kmodel.predictor.text_encoder.lstms  # kokoro's list: LSTM, norm, LSTM, norm, ...
+        self.duration_lstms = torch.nn.ModuleList(BiLSTM(lstm) for lstm in blocks[0::2])
+        self.duration_lstm = BiLSTM(kmodel.predictor.lstm)
+        self.text_lstm = BiLSTM(kmodel.text_encoder.lstm)
         layer = kmodel.bert.encoder.albert_layer_groups[0].albert_layers[0]
         att = layer.attention
         # ALBERT shares one layer 12 times; one GEMM for q, k and v instead of three.
@@ -40,7 +44,7 @@ class TextSide(torch.nn.Module):
     # -- ALBERT
 
     def albert(self, ids: torch.Tensor, positions: torch.Tensor, attention) -> torch.Tensor:
-        """ids/positions [B, T] (padded) or [N] (packed); attention: PaddedAttention or RaggedAttention."""
+        """ids/positions [B, T], padded; attention: a PaddedAttention over their mask."""
         emb = self.bert.embeddings
         h = (
             emb.word_embeddings(ids)
@@ -68,12 +72,12 @@ class TextSide(torch.nn.Module):
         m = mask.unsqueeze(-1).to(d_en.dtype)
         s_t = s.unsqueeze(1).expand(-1, d_en.shape[1], -1)
         x = torch.cat([d_en, s_t], -1) * m
-        blocks = self.predictor.text_encoder.lstms
-        for lstm, norm in zip(blocks[0::2], blocks[1::2], strict=True):
-            x = bilstm(lstm, x, lengths, mask, host_lengths)
+        norms = self.predictor.text_encoder.lstms[1::2]
+        for lstm, norm in zip(self.duration_lstms, norms, strict=True):
+            x = lstm(x, lengths, mask, host_lengths)
             x = torch.cat([norm(x, s), s_t], -1) * m  # AdaLayerNorm maps [B, T, C] -> [B, T, C]
         d = x
-        x = bilstm(self.predictor.lstm, d, lengths, mask, host_lengths)
+        x = self.duration_lstm(d, lengths, mask, host_lengths)
         duration = torch.sigmoid(self.predictor.duration_proj(x)).sum(-1) / speed.unsqueeze(1)
         pred_dur = torch.round(duration).clamp(min=1).long() * mask
         return pred_dur, d
@@ -85,7 +89,7 @@ class TextSide(torch.nn.Module):
         x = te.embedding(ids).transpose(1, 2) * m
         for conv, norm, actv, _dropout in te.cnn:
             x = actv(norm(conv(x))) * m
-        return bilstm(te.lstm, x.transpose(1, 2), lengths, mask, host_lengths).transpose(1, 2)
+        return self.text_lstm(x.transpose(1, 2), lengths, mask, host_lengths).transpose(1, 2)
 
     def forward(self, ids, lengths, style, speed, host_lengths=None):
         """ids [B, T] (0 beyond each length), lengths [B], style [B, 256], speed [B].
@@ -97,18 +101,3 @@ class TextSide(torch.nn.Module):
         bert_out = self.albert(ids, positions, PaddedAttention(mask))
         pred_dur, d = self.durations_from_bert(bert_out, style, speed, lengths, mask, host_lengths)
         return pred_dur, d, self.encode_text(ids, lengths, mask, host_lengths)
-
-    def forward_ragged(self, ids, lengths, style, speed, attention, host_lengths: list[int]):
-        """Same result, ALBERT on packed tokens (no padding rows through its 12 layers)."""
-        steps = ids.shape[1]
-        positions = torch.arange(steps, device=ids.device).unsqueeze(0).expand_as(ids)
-        mask = positions < lengths.unsqueeze(1)
-        # which padded positions are real tokens, from the host's lengths (no sync with the GPU)
-        flat = torch.cat([row * steps + torch.arange(n) for row, n in enumerate(host_lengths)])
-        flat = flat.pin_memory().to(ids.device, non_blocking=True) if ids.is_cuda else flat
-        packed = self.albert(ids.reshape(-1)[flat], positions.reshape(-1)[flat], attention)
-        bert_out = packed.new_zeros(ids.numel(), packed.shape[-1]).index_copy_(0, flat, packed)
-        bert_out = bert_out.view(*ids.shape, -1)
-        host = torch.tensor(host_lengths)
-        pred_dur, d = self.durations_from_bert(bert_out, style, speed, lengths, mask, host)
-        return pred_dur, d, self.encode_text(ids, lengths, mask, host)

@@ -13,7 +13,7 @@ import codecs
 
 from fasttts_desktop.engine.text.documents.model import DocumentError
 
-_BOMS = (  # UTF-32 first: its LE BOM starts with UTF-16 LE's
+BOMS = (  # UTF-32 first: its LE BOM starts with UTF-16 LE's
     (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32 LE"),
     (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32 BE"),
     (codecs.BOM_UTF8, "utf-8", "UTF-8"),
@@ -72,7 +72,7 @@ def looks_binary(data: bytes) -> str | None:
     for magic, what in _MAGIC:
         if data.startswith(magic):
             return what
-    if any(data.startswith(bom) for bom, _, _ in _BOMS):
+    if any(data.startswith(bom) for bom, _, _ in BOMS):
         return None
     sample = data[:_SAMPLE]
     if not sample:
@@ -92,7 +92,7 @@ def decode_text(data: bytes, name: str = "", strict_utf8: bool = False) -> tuple
     what = looks_binary(data)
     if what is not None:
         raise DocumentError(f"{name or 'The file'} is not a text file (it looks like {what}).")
-    for bom, codec, label in _BOMS:
+    for bom, codec, label in BOMS:
         if data.startswith(bom):
             return decode_as(data[len(bom) :], codec, label, announce=False)
     utf16 = _bomless_utf16(data[:_SAMPLE]) if b"\x00" in data[:_SAMPLE] else None

@@ -7,10 +7,16 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from fasttts_desktop.engine.files import describe_os_error
+from fasttts_desktop.engine.storage.files import describe_os_error
 from fasttts_desktop.engine.text.documents.budget import MAX_FILE_BYTES
 from fasttts_desktop.engine.text.documents.budget import megabytes as _mb
 from fasttts_desktop.engine.text.documents.model import KINDS, Document, DocumentError
+from fasttts_desktop.engine.text.documents.more_kinds import (
+    MORE_KINDS,
+    MORE_SUFFIXES,
+    more_reader,
+    sniff_more,
+)
 
 _SUFFIXES = {
     ".txt": "txt",
@@ -22,6 +28,7 @@ _SUFFIXES = {
     ".xhtml": "html",
     ".epub": "epub",
     ".pdf": "pdf",
+    **MORE_SUFFIXES,
 }
 SUPPORTED_SUFFIXES: tuple[str, ...] = tuple(_SUFFIXES)
 
@@ -65,6 +72,8 @@ def read_document_bytes(data: bytes, kind: str, name: str = "") -> Document:
 
 def _reader(kind: str) -> Callable[[bytes, str], Document]:
     # Imported on use: pypdfium2 and lxml load native libraries, markdown-it builds its rules.
+    if kind in MORE_KINDS:
+        return more_reader(kind)
     if kind == "txt":
         from fasttts_desktop.engine.text.documents.plain import read_plain
 
@@ -97,6 +106,9 @@ def _sniff(data: bytes, suffix: str, label: str) -> str:
         return "pdf"
     if head.startswith(b"PK\x03\x04") and b"mimetypeapplication/epub+zip" in head:
         return "epub"
+    more = sniff_more(data)
+    if more is not None:
+        return more
     stripped = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if stripped.startswith((b"<!doctype html", b"<html")):
         return "html"

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from fasttts_desktop.engine.types import EngineError
 
-KINDS = ("txt", "md", "html", "epub", "pdf")
+KINDS = ("txt", "md", "html", "epub", "pdf", "docx", "odt", "rtf", "fb2")
 
 
 class DocumentError(EngineError):

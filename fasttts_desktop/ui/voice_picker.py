@@ -1,0 +1,70 @@
+"""The voice picker: the engine's voices under a heading per language (best grade first, as the engine orders
+them), saved blends last, and a search field that finds a voice by any part of its label (name, language,
+gender, grade).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from PySide6.QtCore import QStringListModel, Qt
+from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import QComboBox, QCompleter
+
+BLENDS_GROUP = "Saved blends"
+
+
+def make_searchable(box: QComboBox) -> None:
+    """Typing in the picker lists the voices whose label contains the text; picking one selects it."""
+    box.setEditable(True)
+    box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    line = box.lineEdit()
+    if line is None:  # an editable combo box always has one
+        return
+    line.setPlaceholderText("Search voices")
+    completer = QCompleter(QStringListModel(box), box)
+    completer.setFilterMode(Qt.MatchFlag.MatchContains)
+    completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+    completer.activated.connect(lambda label: _select_label(box, label))
+    box.setCompleter(completer)
+    # A search that picked nothing shows the chosen voice again rather than leaving the typed words there.
+    line.editingFinished.connect(lambda: _select_label(box, line.text()))
+
+
+def _select_label(box: QComboBox, label: str) -> None:
+    index = box.findText(label, Qt.MatchFlag.MatchFixedString)
+    if index >= 0 and box.itemData(index):
+        box.setCurrentIndex(index)
+    box.setEditText(box.itemText(box.currentIndex()))
+
+
+def fill_voice_box(
+    box: QComboBox, voices: Sequence[tuple[str, str]], groups: Mapping[str, str], wanted: str
+) -> None:
+    """Voices ((name, label), in display order) under their group's heading; a heading cannot be chosen."""
+    by_group: dict[str, list[tuple[str, str]]] = {}
+    for name, label in voices:
+        by_group.setdefault(groups.get(name, BLENDS_GROUP), []).append((name, label))
+    model = QStandardItemModel(box)
+    heading_font = QFont(box.font())
+    heading_font.setBold(True)
+    for group, members in by_group.items():
+        heading = QStandardItem(group)
+        heading.setFlags(Qt.ItemFlag.NoItemFlags)
+        heading.setFont(heading_font)
+        model.appendRow(heading)
+        for name, label in members:
+            item = QStandardItem(label)
+            item.setData(name, Qt.ItemDataRole.UserRole)
+            model.appendRow(item)
+    box.setModel(model)
+    completer = box.completer()
+    labels = completer.model() if completer is not None else None
+    if isinstance(labels, QStringListModel):
+        labels.setStringList([label for _, label in voices])
+    index = box.findData(wanted)
+    if index < 0:
+        index = next((i for i in range(box.count()) if box.itemData(i)), 0)
+    box.setCurrentIndex(index)
+    box.setEditText(box.itemText(index))
