@@ -8,6 +8,7 @@ home, two processes on one cold cache) load it, and are marked slow.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -248,30 +249,44 @@ def test_a_signal_mid_write_leaves_no_file(cli_env, tmp_path, sig):
 
 
 @pytest.mark.slow
-def test_a_full_disk_mid_write_leaves_no_file(cli_env, tmp_path):
+@pytest.mark.parametrize("fmt", ["wav", "m4b"])
+def test_a_full_disk_stops_the_job_at_the_first_failed_write(cli_env, tmp_path, fmt):
+    # issue 23: an M4B onto a full disk was reported only after the whole text had been synthesized
+    book = "\n\n".join([LONG] * 5)  # ~40 chunks; 96 KB hold ~2 s of WAV, ~12 s of AAC (~3 chunks)
     with full_disk(tmp_path / "disk", size_kb=96) as folder:
-        out = folder / "long.wav"
+        out = folder / f"long.{fmt}"
         limit = {} if os.path.ismount(folder) else {"preexec_fn": full_disk_child_limit(96)}
-        r = run_cli(["say", LONG, "-o", str(out), "--device", "cpu"], cli_env, cwd=tmp_path, **limit)
+        r = run_cli(["say", book, "-o", str(out), "--device", "cpu"], cli_env, cwd=tmp_path, **limit)
         line = assert_one_line_error(r, "Cannot save to")
-        assert line.endswith(("no space left on device.", "file too large."))
-        assert_whole_wav_or_absent(out, expect=False)
+        assert line.endswith(("no space left on device.", "file too large.")), line
+        assert list(folder.iterdir()) == []  # no partial file, no temp file
+    # progress is reported at every tenth of the chunks (and every 30 s): none may come near the end
+    made = [
+        (int(m[1]), int(m[2])) for m in re.finditer(r"speaking: chunk (\d+) of ~(\d+)", text_of(r.stderr))
+    ]
+    assert all(done <= total // 5 for done, total in made), made
 
 
 @pytest.mark.slow
 def test_an_unwritable_home_runs_from_memory_and_says_so_once(cli_env, tmp_path):
-    # issue 9: with an unwritable home the app refused to speak with a bare errno
-    env = {k: v for k, v in cli_env.items() if k not in ("FASTTTS_CACHE_DIR", "XDG_CACHE_HOME")}
+    # issue 9: with an unwritable home the app refused to speak with a bare errno; issue 23: the same with
+    # the settings folder under it ("…/.config: read-only file system")
+    dirs = ("FASTTTS_CACHE_DIR", "FASTTTS_CONFIG_DIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME")
+    env = {k: v for k, v in cli_env.items() if k not in dirs}
     with read_only_folder(tmp_path / "home") as home:
         env["HOME"] = str(home)
         out = tmp_path / "a.wav"
         r = run_cli(["say", HELLO, "-o", str(out), "--device", "cpu"], env, cwd=tmp_path)
+        assert list(home.iterdir()) == []
     err = text_of(r.stderr)
     assert r.returncode == 0, err
     assert "Traceback" not in err and "Errno" not in err, err
-    notices = [line for line in err.splitlines() if "could not be kept in" in line]
+    notices = [line for line in err.splitlines() if "Cannot save" in line or "could not be kept" in line]
     assert len(notices) == 1, err
-    assert str(home) in notices[0] and ("read-only file system" in notices[0] or "permission" in notices[0])
+    line = notices[0]
+    assert f"settings, the lexicon and saved blends in {home}/.config/fasttts-desktop (" in line, line
+    assert f"the converted model in {home}/.cache/fasttts-desktop (" in line, line
+    assert "read-only file system" in line or "permission denied" in line, line
     assert_whole_wav_or_absent(out, expect=True)
 
 

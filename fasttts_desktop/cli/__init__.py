@@ -365,6 +365,15 @@ def _quiet_logging() -> None:
     logging.getLogger().addHandler(handler)
 
 
+def _say_what_cannot_be_saved() -> None:
+    """An unwritable home costs a run nothing but what it would save: one line says so, once."""
+    from fasttts_desktop.engine.storage.paths import home_notice
+
+    notice = home_notice()
+    if notice:
+        _warn(notice)
+
+
 def _describe(exc: OSError) -> str:
     from fasttts_desktop.engine.storage.files import describe_os_error
 
@@ -396,6 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     argv, path = _document_path(argv)
     args = _parser().parse_args(argv)
     if args.command is None:
+        from fasttts_desktop.cli.window import missing_path, no_display
+
+        problem = (missing_path(path, _COMMANDS) if path else None) or no_display()
+        if problem:
+            return _fail(problem)
         from fasttts_desktop.ui.app import main as app_main
 
         gui_argv = ["--device", args.device]
@@ -413,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     _quiet_logging()
     try:
         with _signals_stop_cleanly():
+            if not cli_text.saves(args):  # those refuse to run instead (cli_text.run)
+                _say_what_cannot_be_saved()
             if args.command in cli_text.COMMANDS:
                 code = cli_text.run(args, _read_text, _warn)
             elif args.command in cli_desktop.COMMANDS:

@@ -36,8 +36,20 @@ def add_parsers(sub) -> None:
     blend_sub.add_parser("list", help="list the saved blends")
 
 
+def saves(args: argparse.Namespace) -> bool:
+    """Whether the command's whole point is to save something (a lexicon entry, a blend)."""
+    return getattr(args, "lexicon_command", None) in ("add", "remove") or getattr(
+        args, "blend_command", None
+    ) in ("save", "delete")
+
+
 def run(args: argparse.Namespace, read_text, warn) -> int:
     """`read_text(args)` gives the text (a textinput.Text); `warn(line)` tells the user something."""
+    if saves(args):
+        from fasttts_desktop.engine.storage import paths, unsaved
+
+        if unsaved.is_stand_in(paths.config_dir()):  # an unwritable home: a change would die with the run
+            raise EngineError(f"{unsaved.why('config')}; nothing was changed")
     if args.command == "phonemes":
         given = read_text(args)
         for notice in given.notices:

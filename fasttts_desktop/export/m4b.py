@@ -33,8 +33,13 @@ class M4BWriter(AudioWriter):
 
         brand = "M4B " if self.format.name == "m4b" else "M4A "
         # "ipod" is FFmpeg's muxer for .m4a/.m4b; the name is given since the temp file's suffix is .part.
+        # flush_packets: each packet goes to the file as it is muxed, so a full disk fails the very write
+        # that did not fit (FFmpeg's I/O layer otherwise kept taking audio, ~4x the room left, measured).
         self._container = av.open(
-            str(temp_path), "w", format="ipod", options={"movflags": "+faststart", "brand": brand}
+            str(temp_path),
+            "w",
+            format="ipod",
+            options={"movflags": "+faststart", "brand": brand, "flush_packets": "1"},
         )
         if self.title:
             self._container.metadata["title"] = self.title

@@ -128,6 +128,16 @@ class QuitOnSignals:
             QTimer.singleShot(0, self._close)  # from the loop, which may not be running yet
 
 
+def _say_what_cannot_be_saved(window) -> None:
+    """An unwritable home: the window works from a temporary folder and says so once, in its banner."""
+    from fasttts_desktop.engine.storage.paths import home_notice
+
+    notice = home_notice()
+    if notice:
+        log.warning("%s", notice)
+        window.set_notice("home", notice)
+
+
 def main(argv: list[str] | None = None) -> int:
     from fasttts_desktop.engine.synthesis.cpu.threads import configure_process
 
@@ -144,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # Wayland's app_id: how the desktop finds the entry and its icon
     settings = QSettings()
     window = create_window(engine_loader(args), settings)
+    _say_what_cannot_be_saved(window)
     reporter = ErrorReporter(log_path, window)
     reporter.install()
     window.service.crashed.connect(reporter.report)

@@ -12,12 +12,21 @@ from pathlib import Path
 
 import platformdirs
 
+from fasttts_desktop.engine.storage import unsaved
+
 APP_NAME = "fasttts-desktop"
 
 
-def _dir(override: str, default: str) -> Path:
+def _dir(override: str, default: str, what: str | None) -> Path:
+    """The folder, made if missing; where it cannot be made, a temporary one for this run (unsaved.py)
+    standing in for `what`, or OSError when `what` is None."""
     path = Path(os.environ.get(override) or default).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # e.g. a read-only home
+        if what is None:
+            raise
+        return unsaved.stand_in(what, path, exc)
     return path
 
 
@@ -28,23 +37,29 @@ def cache_dir_path() -> Path:
 
 
 def cache_dir() -> Path:
-    """The user cache dir, e.g. ~/.cache/fasttts-desktop, made if missing: safe to delete, rebuilt on demand.
+    """The user cache dir, e.g. ~/.cache/fasttts-desktop, made if missing: safe to delete, rebuilt on demand;
+    a temporary folder for this run where it cannot be made (an unwritable home)."""
+    default = platformdirs.user_cache_dir(APP_NAME, appauthor=False)
+    return _dir("FASTTTS_CACHE_DIR", default, "cache")
 
-    Raises OSError when it cannot be made (an unwritable home); callers then work without a cache.
-    """
-    path = cache_dir_path()
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+
+def home_notice() -> str:
+    """Make the folders a run needs (settings, cache) now, and the one line saying which of them cannot be
+    saved and why ("" when all can, or once said)."""
+    config_dir()
+    cache_dir()
+    return unsaved.notice()
 
 
 def log_dir() -> Path:
-    """The user log dir, e.g. ~/.local/state/fasttts-desktop/log."""
-    return _dir("FASTTTS_LOG_DIR", platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    """The user log dir, e.g. ~/.local/state/fasttts-desktop/log; OSError where it cannot be made (the
+    window then logs to the system's temp folder, where the log outlives the run)."""
+    return _dir("FASTTTS_LOG_DIR", platformdirs.user_log_dir(APP_NAME, appauthor=False), None)
 
 
 def config_dir() -> Path:
     """The user config dir, e.g. ~/.config/fasttts-desktop: the user's own work, never deleted by the app."""
-    return _dir("FASTTTS_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME, appauthor=False))
+    return _dir("FASTTTS_CONFIG_DIR", platformdirs.user_config_dir(APP_NAME, appauthor=False), "config")
 
 
 def data_dir_path() -> Path:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import torch
 
-from fasttts_desktop.engine.storage import paths
+from fasttts_desktop.engine.storage import paths, unsaved
 from fasttts_desktop.engine.storage.files import SaveError, cannot_save, describe_os_error, write_bytes_atomic
 from fasttts_desktop.engine.types import EngineError, Progress
 from fasttts_desktop.engine.weights import hub, onnx_convert, voice_install, voices
@@ -224,6 +224,8 @@ def offline_weights(cache_dir: Path | None = None, progress: Progress | None = N
     if cached is not None:
         return (*cached, "")
     state_dict, fingerprint = _convert(report)
+    if unsaved.is_stand_in(path):  # an unwritable home, already reported: 330 MB in /tmp would buy nothing
+        return state_dict, fingerprint, ""
     report("Saving the converted model", 0.9)
     notice = ""
     try:
