@@ -79,7 +79,7 @@ def _espeak_fallback(british: bool):
 
         fallback = espeak.EspeakFallback(british=british)
     except Exception as exc:  # noqa: BLE001 - no espeak-ng library: misaki alone still reads most words
-        log.warning("espeak-ng fallback unavailable (%s): words missing from misaki's lexicon are silent", exc)
+        log.warning("espeak-ng fallback unavailable (%s): words misaki lacks are silent", exc)
         return None
     _drop_language_switches(fallback)
     return fallback
