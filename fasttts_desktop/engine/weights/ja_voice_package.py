@@ -60,7 +60,7 @@ class _Completer:
     def __call__(self, name: str) -> object:
         # Dunders (tools probing `__wrapped__`, `__all__`...) and submodules (the import system asks
         # `hasattr(package, "g2p")` before importing it) never need the package's own code.
-        if name.startswith("__") or importlib.util.find_spec(f"{PACKAGE}.{name}") is not None:
+        if name.startswith("__") or "." in name or importlib.util.find_spec(f"{PACKAGE}.{name}") is not None:
             raise AttributeError(name)
         with _lock:
             if not self.done:
