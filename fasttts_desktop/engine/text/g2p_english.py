@@ -40,11 +40,7 @@ class EnglishG2P:
         british = lang_code == "b"
         # As kokoro's KPipeline builds it for 'a'/'b': espeak-ng for words misaki does not know, and unknown
         # symbols dropped (unk="") rather than spoken as "?".
-        self.misaki = en.G2P(trf=False, british=british, fallback=_espeak_fallback(british), unk="")
-        if self.misaki.fallback is None:
-            log.warning("espeak-ng fallback unavailable: words missing from misaki's lexicon will be silent")
-        else:
-            _drop_language_switches(self.misaki.fallback)
+        self.misaki = en.G2P(trf=False, british=british, fallback=_LazyEspeakFallback(british), unk="")
         self._lock = threading.Lock()
 
     def __call__(self, text: str) -> list:
@@ -56,14 +52,37 @@ class EnglishG2P:
         return self._links.sub(_blank_target, text)
 
 
+class _LazyEspeakFallback:
+    """misaki's espeak-ng fallback, built when misaki first meets a word it does not know.
+
+    Building it imports phonemizer (~0.5 s: it loads segments, csvw and rdflib) and loads libespeak-ng,
+    which most English sentences never need. Calls come under EnglishG2P's lock, one at a time.
+    """
+
+    def __init__(self, british: bool):
+        self.british = british
+        self._fallback = None
+        self._failed = False
+
+    def __call__(self, token) -> tuple[str | None, int | None]:
+        if self._fallback is None and not self._failed:
+            self._fallback = _espeak_fallback(self.british)
+            self._failed = self._fallback is None
+        if self._fallback is None:  # as misaki's own fallback answers a word espeak gives nothing for
+            return None, None
+        return self._fallback(token)
+
+
 def _espeak_fallback(british: bool):
     try:
         from misaki import espeak
 
-        return espeak.EspeakFallback(british=british)
+        fallback = espeak.EspeakFallback(british=british)
     except Exception as exc:  # noqa: BLE001 - no espeak-ng library: misaki alone still reads most words
-        log.warning("espeak-ng fallback unavailable (%s)", exc)
+        log.warning("espeak-ng fallback unavailable (%s): words misaki lacks are silent", exc)
         return None
+    _drop_language_switches(fallback)
+    return fallback
 
 
 def _blank_target(m: re.Match) -> str:

