@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     res["sentences"] = peer.summarize(calls)
     res["sentence_pass_usage"] = meter.usage.as_dict()
     res["sentence_labels"] = labels
+    res["sentence_phonemes"] = [len(item["phonemes"]) for item in harvard]
     for line in peer.table(res["sentences"], labels):
         _say(f"sentence  {line}")
     _say(f"sentence  {meter.usage.line()}")
