@@ -107,10 +107,10 @@ def test_onnx_sessions_and_labels():
     with pytest.raises(ValueError, match="unknown onnxruntime session 'fast'"):
         cpu.onnx_sessions(["fast"], 2)
     back = {"intra_op_num_threads": 2, "allow_spinning": "0"}
-    assert cpu.peer_label("create", sessions[1], back) == "kokoro-onnx create() (2 thr, no spinning)"
+    assert cpu.peer_label("create", sessions[1], back) == "kokoro-onnx create(), 2 thr, no spinning"
     default = {"intra_op_num_threads": 0, "allow_spinning": "unset (default: spinning on)"}
     label = cpu.peer_label("raw", sessions[2], default)
-    assert label == "kokoro-onnx raw session.run (ORT default thr, spinning, kokoro-onnx's session)"
+    assert label == "kokoro-onnx raw run, its own session (ORT's threads)"
 
 
 def test_onnx_child_reads_the_session_options_back(tmp_path):

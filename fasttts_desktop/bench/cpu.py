@@ -94,12 +94,11 @@ def onnx_sessions(names: list[str], threads: int) -> list[dict]:
 
 
 def peer_label(mode: str, session: dict, read_back: dict) -> str:
-    call = "create()" if mode == "create" else "raw session.run"
-    spin = read_back.get("allow_spinning")
-    spinning = "no spinning" if spin == "0" else "spinning"
-    threads = read_back.get("intra_op_num_threads") or "ORT default"
-    own = ", kokoro-onnx's session" if session["threads"] is None else ""
-    return f"kokoro-onnx {call} ({threads} thr, {spinning}{own})"
+    call = "create()" if mode == "create" else "raw run"
+    if session["threads"] is None:
+        return f"kokoro-onnx {call}, its own session (ORT's threads)"
+    spinning = "no spinning" if read_back.get("allow_spinning") == "0" else "spinning"
+    return f"kokoro-onnx {call}, {read_back.get('intra_op_num_threads')} thr, {spinning}"
 
 
 def _side_files(tmp: Path, voices: dict, voice: str) -> tuple[Path, Path]:
@@ -232,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
 
     sides: dict[str, Callable[[str], tuple[peer.Call, Any]]] = {"ours": local(ours)}
     labels = {
-        "ours": f"ours ({o['intra_op_threads']} thr, OMP {o['env']['OMP_WAIT_POLICY'] or 'default'})",
+        "ours": f"ours, {o['intra_op_threads']} thr, OMP wait {o['env']['OMP_WAIT_POLICY'] or 'default'}",
         "reference": "kokoro eager fp32 (same torch settings)",
     }
     if ref is not None:
@@ -340,15 +339,21 @@ def main(argv: list[str] | None = None) -> int:
         def three(side) -> float:
             return sum(side(ph)[0].s for ph in few)
 
-        contended = [k for k in main_sides if k != "reference"]
+        # every kokoro-onnx system: spinning and not-spinning pools react to other work differently
+        contended = [k for k in sides if k != "reference"]
         quiet = {k: three(sides[k]) for k in contended}
         res["contention"] = {}
-        for kind, count in (("busy", 2), ("torch", 1)):
+        res["contention_quiet_s"] = quiet
+        hogs = {
+            "busy1": ("busy", 1, "one busy loop"),
+            "busy": ("busy", 2, "two busy loops"),
+            "torch": ("torch", 1, "a PyTorch process on all cores"),
+        }
+        for key, (kind, count, label) in hogs.items():
             with cpu_probes.Hogs(kind, count):
                 loaded = {k: three(sides[k]) for k in contended}
-            res["contention"][kind] = {k: loaded[k] / quiet[k] for k in loaded}
-            label = "two busy loops" if kind == "busy" else "a PyTorch process on all cores"
-            slower = " · ".join(f"{k} {v:.2f}x" for k, v in res["contention"][kind].items())
+            res["contention"][key] = {k: loaded[k] / quiet[k] for k in loaded}
+            slower = " · ".join(f"{k} {v:.2f}x" for k, v in res["contention"][key].items())
             _say(f"contend   beside {label}: {slower} slower than quiet  (target <= 2.5x)")
 
     if onnx is not None:

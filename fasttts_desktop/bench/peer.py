@@ -72,14 +72,14 @@ def table(summary: dict[str, dict], labels: dict[str, str], baseline: str = "our
             "(order reversed each round); a sentence's time is the median of its rounds"
         ),
         (
-            f"{'system':44s} {'s/sentence p50':>14s} {'p95':>6s} {'audio s/sent':>12s} "
+            f"{'system':50s} {'s/sentence p50':>14s} {'p95':>6s} {'audio s/sent':>12s} "
             f"{'s per audio s':>13s} {'CPU/wall':>8s} {f'x {baseline}':>7s}"
         ),
     ]
     for name, row in summary.items():
         ratio = f"{row['over_baseline']:.2f}" if "over_baseline" in row else "1"
         lines.append(
-            f"{labels.get(name, name):44s} {row['p50_s']:14.3f} {row['p95_s']:6.3f} "
+            f"{labels.get(name, name):50s} {row['p50_s']:14.3f} {row['p95_s']:6.3f} "
             f"{row['audio_p50_s']:12.2f} {row['per_audio_s']:13.3f} {row['cpu_per_wall']:8.2f} {ratio:>7s}"
         )
     lines.append(
