@@ -93,8 +93,9 @@ def test_summary_puts_audio_beside_compute():
     assert "2 sentences x 3 rounds" in lines[0] and "alternated" in lines[0]
     assert "audio s/sent" in lines[1] and "s/sentence p50" in lines[1]
     row = next(line for line in lines if line.startswith("peer create()"))
-    # p50, p95 of the per-sentence medians, median audio per sentence, s per audio s, CPU/wall, x ours
-    assert row.split()[-6:] == ["0.850", "1.200", "1.25", "0.680", "1.00", "1.00"]
+    # p50, p95 of the per-sentence medians, median audio per sentence, s per audio s, CPU/wall, CPU s, x ours
+    assert row.split()[-7:] == ["0.850", "1.200", "1.25", "0.680", "1.00", "0.850", "1.00"]
+    assert ours["cpu_p50_s"] == pytest.approx((2.0 + 0.8) / 2)
 
 
 def test_onnx_sessions_and_labels():
