@@ -14,7 +14,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fasttts_desktop.bench import cpu_probes
+from fasttts_desktop.bench import cpu_probes, machine, peer
 
 HERE = Path(__file__).resolve().parent
 
@@ -54,27 +53,52 @@ def _pct(values: list[float], q: float) -> float:
 
 
 class OnnxChild:
-    """kokoro-onnx 'create from phonemes' in a side interpreter; times its own synthesis call."""
+    """kokoro-onnx in a side interpreter (onnx_child.py): its sessions, timed there call by call."""
 
-    def __init__(self, python: str, model: Path, voices: Path, voice: str, threads: int):
+    def __init__(self, python: str, model: Path, voices: Path, voice: str, sessions: list[dict]):
         script = HERE / "onnx_child.py"
         env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-        cmd = [python, str(script), str(model), str(voices), voice, str(threads)]
+        config = {"model": str(model), "voices": str(voices), "voice": voice, "sessions": sessions}
+        cmd = [python, str(script), json.dumps(config)]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         if self.proc.stdin is None or self.proc.stdout is None:  # never: both were asked for as pipes
             raise RuntimeError("the kokoro-onnx process has no pipes")
         self._to, self._from = self.proc.stdin, self.proc.stdout
-        self.info = json.loads(self._from.readline())
+        line = self._from.readline()
+        if not line:
+            raise RuntimeError(f"the kokoro-onnx process ended before it was ready ({python})")
+        self.info = json.loads(line)
 
-    def __call__(self, phonemes: str) -> tuple[float, int]:
-        self._to.write(json.dumps({"phonemes": phonemes}) + "\n")
+    def __call__(self, request: dict) -> dict:
+        self._to.write(json.dumps(request) + "\n")
         self._to.flush()
-        reply = json.loads(self._from.readline())
-        return reply["s"], reply["n"]
+        return json.loads(self._from.readline())
 
     def close(self) -> None:
         self._to.close()
         self.proc.wait(timeout=30)
+
+
+def onnx_sessions(names: list[str], threads: int) -> list[dict]:
+    """The onnxruntime sessions asked for by name: `spin`/`nospin` with our thread count (spinning on/off),
+    `default` as kokoro-onnx makes it (onnxruntime picks threads; spinning on)."""
+    known: dict[str, dict] = {
+        "spin": {"threads": threads, "spinning": True},
+        "nospin": {"threads": threads, "spinning": False},
+        "default": {"threads": None, "spinning": None},
+    }
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ValueError(f"unknown onnxruntime session {unknown[0]!r}: choose from {', '.join(known)}")
+    return [{"name": n, **known[n]} for n in names]
+
+
+def peer_label(mode: str, session: dict, read_back: dict) -> str:
+    call = "create()" if mode == "create" else "raw run"
+    if session["threads"] is None:
+        return f"kokoro-onnx {call}, its own session (ORT's threads)"
+    spinning = "no spinning" if read_back.get("allow_spinning") == "0" else "spinning"
+    return f"kokoro-onnx {call}, {read_back.get('intra_op_num_threads')} thr, {spinning}"
 
 
 def _side_files(tmp: Path, voices: dict, voice: str) -> tuple[Path, Path]:
@@ -106,6 +130,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sentences", type=int, default=30)
     p.add_argument("--onnx-python", help="interpreter with kokoro-onnx installed (side venv)")
     p.add_argument(
+        "--onnx-sessions",
+        default="spin,nospin",
+        help="onnxruntime sessions for kokoro-onnx, comma list of: spin (our thread count, spinning on: "
+        "onnxruntime's default), nospin (our thread count, spinning off), "
+        "default (kokoro-onnx's own session)",
+    )
+    p.add_argument(
+        "--onnx-modes",
+        default="raw,create",
+        help="how kokoro-onnx is called, comma list of: raw (InferenceSession.run on our token ids and "
+        "style), create (Kokoro.create on the phonemes: trims silence, inserts pauses)",
+    )
+    p.add_argument(
         "--skip", default="", help="comma list of: reference,long,first,startup,memory,contention,wer"
     )
     p.add_argument("--commit", default=os.environ.get("FASTTTS_COMMIT", ""))
@@ -120,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     from fasttts_desktop.engine import Engine
     from fasttts_desktop.engine.synthesis.config import kokoro_config
     from fasttts_desktop.engine.synthesis.eager import EagerBackend
-    from fasttts_desktop.engine.synthesis.protocol import Request, Result
+    from fasttts_desktop.engine.synthesis.protocol import Request
     from fasttts_desktop.engine.weights.store import load_weights
 
     load_before = os.getloadavg()
@@ -135,64 +172,107 @@ def main(argv: list[str] | None = None) -> int:
     res: dict = {
         "voice": voice,
         "cpu": _cpu_model(),
+        "machine": machine.cpu(),
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "onnxruntime": _version("onnxruntime"),
         "commit": args.commit or _git_commit(),
         "ours": ours.description,
+        "ours_settings": machine.ours_settings(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }
+    m, o = res["machine"], res["ours_settings"]
     _say(
-        f"cpu       {res['cpu']} · {res['threads']} threads · torch {res['torch']} · ours: {ours.description}"
+        f"cpu       {res['cpu']} · family/model {m.get('family_model')} · "
+        f"{m.get('threads_per_core')} thread(s) per core · flags {' '.join(m['flags'])}"
+    )
+    _say(
+        f"ours      {ours.description} · torch {o['torch']} ({o['cpu_capability']}) · intra-op "
+        f"{o['intra_op_threads']}, inter-op {o['inter_op_threads']} · OMP_WAIT_POLICY "
+        f"{o['env']['OMP_WAIT_POLICY']}"
     )
     _say(f"voice     {voice}")
     tmp = Path(tempfile.mkdtemp(prefix="fasttts-bench-cpu-"))
     onnx = None
+    sessions = onnx_sessions(list(filter(None, args.onnx_sessions.split(","))), res["threads"])
     if args.onnx_python:
-        onnx = OnnxChild(args.onnx_python, *_side_files(tmp, weights.voices, voice), voice, res["threads"])
+        onnx = OnnxChild(args.onnx_python, *_side_files(tmp, weights.voices, voice), voice, sessions)
         res["kokoro_onnx"] = onnx.info
+        info = onnx.info
+        _say(
+            f"peer      kokoro-onnx {info['kokoro_onnx']} · onnxruntime {info['onnxruntime']} "
+            f"({info.get('build_info')}) · providers {info['available_providers']} · "
+            f"flags it sees {' '.join(info['cpu_flags'])}"
+        )
+        for name, opts in info["sessions"].items():
+            _say(f"peer      session {name}: {json.dumps(opts)}")
     del weights
 
     def request(phonemes: str) -> Request:
         return Request.from_phonemes(phonemes, pack, 1.0, vocab)
 
-    sides: dict[str, Callable[[str], tuple[float, Any]]] = {
-        "ours": lambda ph: _timed(ours.infer, request(ph))
+    def local(backend) -> Callable[[str], tuple[peer.Call, Any]]:
+        def run(ph: str) -> tuple[peer.Call, Any]:
+            req = request(ph)
+            c0, t0 = time.process_time(), time.perf_counter()
+            out = backend.infer(req)
+            return peer.Call(time.perf_counter() - t0, time.process_time() - c0, out.audio.size), out
+
+        return run
+
+    def remote(child: OnnxChild, session: str, mode: str) -> Callable[[str], tuple[peer.Call, Any]]:
+        def run(ph: str) -> tuple[peer.Call, Any]:
+            req = request(ph)
+            ask = {"session": session, "mode": mode, "phonemes": ph, "ids": list(req.input_ids)}
+            reply = child({**ask, "style_row": len(ph) - 1, "speed": 1.0})  # the row ours uses
+            return peer.Call(reply["s"], reply["cpu_s"], reply["n"]), reply
+
+        return run
+
+    sides: dict[str, Callable[[str], tuple[peer.Call, Any]]] = {"ours": local(ours)}
+    labels = {
+        "ours": f"ours, {o['intra_op_threads']} thr, OMP wait {o['env']['OMP_WAIT_POLICY'] or 'default'}",
+        "reference": "kokoro eager fp32 (same torch settings)",
     }
     if ref is not None:
-        reference = ref
-        sides["reference"] = lambda ph: _timed(reference.infer, request(ph))
+        sides["reference"] = local(ref)
+    peers: list[str] = []
     if onnx is not None:
-        sides["kokoro-onnx"] = onnx
+        for mode in filter(None, args.onnx_modes.split(",")):
+            for sess in sessions:
+                name = f"kokoro-onnx {mode} {sess['name']}"
+                sides[name] = remote(onnx, sess["name"], mode)
+                labels[name] = peer_label(mode, sess, onnx.info["sessions"][sess["name"]])
+                peers.append(name)
+    # the figures after the sentence pass compare ours with one way of calling the peer: the first asked
+    main_sides = [k for k in sides if k in ("ours", "reference") or k in peers[:1]]
     for side in sides.values():  # warm-up
         side(harvard[0]["phonemes"])
 
-    # -- per-sentence compute, interleaved
-    lat: dict[str, list[float]] = {k: [] for k in sides}
-    outs: dict[str, list] = {k: [] for k in sides if k != "kokoro-onnx"}
-    for rnd in range(args.rounds):
-        for item in harvard:
-            for name, side in sides.items():
-                torch.manual_seed(0)
-                s, out = side(item["phonemes"])
-                lat[name].append(s)
-                if rnd == 0 and name in outs:
-                    outs[name].append(out)
-    res["sentences"] = {}
-    for name, values in lat.items():
-        row = {"p50_s": _pct(values, 0.5), "p95_s": _pct(values, 0.95), "total_s": sum(values) / args.rounds}
-        res["sentences"][name] = row
-        _say(
-            f"sentence  {name:12s} p50 {row['p50_s']:.3f} s  p95 {row['p95_s']:.3f} s  "
-            f"per pass {row['total_s']:.2f} s"
-        )
-    if "kokoro-onnx" in lat:
-        ratios = [a / b for a, b in zip(lat["ours"], lat["kokoro-onnx"], strict=True)]
-        res["ours_over_onnx"] = statistics.median(ratios)
-        _say(
-            f"sentence  ours / kokoro-onnx (median of paired ratios) {res['ours_over_onnx']:.2f}  "
-            "(target <= 0.7)"
-        )
+    # -- per-sentence compute, systems alternated run by run
+    calls: dict[str, list[list[peer.Call]]] = {k: [[] for _ in harvard] for k in sides}
+    outs: dict[str, list] = {k: [] for k in ("ours", "reference") if k in sides}
+    with machine.UsageMeter([onnx.proc.pid] if onnx else []) as meter:
+        for rnd in range(args.rounds):
+            for i, item in enumerate(harvard):
+                for name in peer.round_order(list(sides), rnd):
+                    torch.manual_seed(0)
+                    call, out = sides[name](item["phonemes"])
+                    calls[name][i].append(call)
+                    if rnd == 0 and name in outs:
+                        outs[name].append(out)
+                    if name in peers and not out.get("same_ids", True):
+                        res["peer_ids_differ"] = res.get("peer_ids_differ", 0) + 1
+    res["sentences"] = peer.summarize(calls)
+    res["sentence_pass_usage"] = meter.usage.as_dict()
+    res["sentence_labels"] = labels
+    res["sentence_phonemes"] = [len(item["phonemes"]) for item in harvard]
+    for line in peer.table(res["sentences"], labels):
+        _say(f"sentence  {line}")
+    _say(f"sentence  {meter.usage.line()}")
+    if peers:
+        res["ours_over_onnx"] = 1 / res["sentences"][peers[0]]["over_baseline"]
+        _say(f"sentence  ours / {labels[peers[0]]}: {res['ours_over_onnx']:.2f} (median of paired ratios)")
     if "reference" in outs:
         d_ours = np.concatenate([o.durations for o in outs["ours"]])
         d_ref = np.concatenate([o.durations for o in outs["reference"]])
@@ -221,14 +301,14 @@ def main(argv: list[str] | None = None) -> int:
     # -- long text
     if "long" not in skip:
         long_items = phon["long"]
-        audio_s = dict.fromkeys(sides, 0.0)
-        comp_s = dict.fromkeys(sides, 0.0)
+        audio_s = dict.fromkeys(main_sides, 0.0)
+        comp_s = dict.fromkeys(main_sides, 0.0)
         for item in long_items:
-            for name, side in sides.items():
-                s, out = side(item["phonemes"])
-                comp_s[name] += s
-                audio_s[name] += (out.audio.size if isinstance(out, Result) else out) / 24_000
-        res["long_rtf"] = {k: comp_s[k] / audio_s[k] for k in sides}
+            for name in main_sides:
+                call, _ = sides[name](item["phonemes"])
+                comp_s[name] += call.s
+                audio_s[name] += call.samples / peer.SAMPLE_RATE
+        res["long_rtf"] = {k: comp_s[k] / audio_s[k] for k in main_sides}
         _say(
             "long      RTF "
             + " · ".join(f"{k} {v:.3f}" for k, v in res["long_rtf"].items())
@@ -257,16 +337,23 @@ def main(argv: list[str] | None = None) -> int:
         few = [h["phonemes"] for h in harvard[:3]]
 
         def three(side) -> float:
-            return sum(side(ph)[0] for ph in few)
+            return sum(side(ph)[0].s for ph in few)
 
-        quiet = {k: three(s) for k, s in sides.items() if k != "reference"}
+        # every kokoro-onnx system: spinning and not-spinning pools react to other work differently
+        contended = [k for k in sides if k != "reference"]
+        quiet = {k: three(sides[k]) for k in contended}
         res["contention"] = {}
-        for kind, count in (("busy", 2), ("torch", 1)):
+        res["contention_quiet_s"] = quiet
+        hogs = {
+            "busy1": ("busy", 1, "one busy loop"),
+            "busy": ("busy", 2, "two busy loops"),
+            "torch": ("torch", 1, "a PyTorch process on all cores"),
+        }
+        for key, (kind, count, label) in hogs.items():
             with cpu_probes.Hogs(kind, count):
-                loaded = {k: three(s) for k, s in sides.items() if k != "reference"}
-            res["contention"][kind] = {k: loaded[k] / quiet[k] for k in loaded}
-            label = "two busy loops" if kind == "busy" else "a PyTorch process on all cores"
-            slower = " · ".join(f"{k} {v:.2f}x" for k, v in res["contention"][kind].items())
+                loaded = {k: three(sides[k]) for k in contended}
+            res["contention"][key] = {k: loaded[k] / quiet[k] for k in loaded}
+            slower = " · ".join(f"{k} {v:.2f}x" for k, v in res["contention"][key].items())
             _say(f"contend   beside {label}: {slower} slower than quiet  (target <= 2.5x)")
 
     if onnx is not None:
