@@ -4,7 +4,8 @@ kokoro's AdaIN1d is an instance norm whose scale and shift come from the style v
 its own: ~70 small projections per chunk in the decoder and pitch/energy blocks. `StyleTable` swaps every
 AdaIN1d under a module tree for a `StyledNorm` (the same instance norm, and where its (gamma, beta) sit) and
 makes all the projections one GEMM per chunk. A module swap done once after the build, so the forward
-functions read plain fields, never look modules up by shape.
+functions read plain fields, never look modules up by shape. A StyledNorm runs as kokoro's norm at batch 1
+(the CPU path); CUDA's padded batches take its (gamma, beta) and normalise over the valid frames only.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class StyledNorm(nn.Module):
         w = norm.weight if norm.weight is not None else torch.ones_like(gamma)
         b = norm.bias if norm.bias is not None else torch.zeros_like(gamma)
         return (1 + gamma) * w, (1 + gamma) * b + beta
+
+    def forward(self, x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+        """Batch 1: kokoro's AdaIN1d of x [1, C, L] as one instance norm, in x's precision."""
+        w, b = self.folded(table)
+        return F.instance_norm(x, weight=w.to(x.dtype), bias=b.to(x.dtype), eps=self.norm.eps)
 
 
 class StyleTable(nn.Module):
