@@ -6,12 +6,17 @@ submodules, names, registration order and random initialisation as kokoro's (ist
 state-dict keys load unchanged and a seeded random build gives the same weights. Their AdaIN1d leaves are
 kokoro's own until `StyleTable` (styles.py) swaps them for StyledNorms; the forwards take that table's rows.
 
-Precision follows the weights: a convolution runs in its weight's dtype (the CPU backend converts the
-vocoder's big convolutions to bfloat16 once, at build time), and a SnakeResBlock's norms and Snake run in
-the dtype of the convolution they feed, so a bfloat16 vocoder stays bfloat16 between its two convolutions
-(measured 0.88x the time of float32 norms there; log-mel distance to float32 0.03, a third of what another
-noise seed moves kokoro's own output). StyledResBlock's norms, the residual sums and everything outside
-the blocks stay float32.
+One forward for both backends. Without `Level`s (batch 1, the CPU) a block is kokoro's; with them (CUDA's
+padded batches) every convolution reads zeros past each row's end and every norm takes its statistics over
+the valid frames only, so each row comes out as if run alone. Layout follows the input: [B, C, L], or
+[B, C, 1, L] where CUDA swapped the convolutions for channels-last 2-D ones (cuda/decoder.py).
+
+Precision follows the weights: a convolution runs in its weight's dtype (the backend converts weights once,
+at build time). At batch 1 a SnakeResBlock's norms and Snake run in the dtype of the convolution they feed,
+so a bfloat16 CPU vocoder stays bfloat16 between its two convolutions (measured 0.88x the time of float32
+norms there; log-mel distance to float32 0.03, a third of what another noise seed moves kokoro's own
+output); masked norms sum over thousands of padded frames and so always run in float32. StyledResBlock's
+norms, the residual sums and everything outside the blocks stay float32.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fasttts_desktop.engine.synthesis.kokoro_parts import istftnet
+from fasttts_desktop.engine.synthesis.styles import per_channel
 
 _SQRT_HALF = 2**-0.5
 
@@ -40,16 +46,38 @@ def weight_normed(module: M) -> M:
         return nn.utils.weight_norm(module)
 
 
-def conv(module: nn.Conv1d | nn.ConvTranspose1d, x: torch.Tensor) -> torch.Tensor:
-    """A convolution in its weights' precision; callers convert the result where they need float32."""
-    return module(x.to(module.weight.dtype))
+class Level:
+    """A frame resolution of a padded batch: float mask [B, 1, L] (or [B, 1, 1, L]) and 1 / valid count."""
+
+    def __init__(self, length: int, valid: torch.Tensor, ndim: int = 3):
+        mask = torch.arange(length, device=valid.device).unsqueeze(0) < valid.unsqueeze(1)
+        lead = [1] * (ndim - 2)
+        self.mask = mask.float().view(-1, *lead, length)
+        self.inv_n = (1.0 / valid.clamp(min=1).float()).view(-1, *lead, 1)
+
+
+def conv(module: nn.Module, x: torch.Tensor, level: Level | None = None) -> torch.Tensor:
+    """A convolution on x, zero past each row's end (`level`), in its weights' precision; callers convert
+    the result where they need float32."""
+    if level is not None:
+        x = x * level.mask
+    weight = module.weight
+    if not isinstance(weight, torch.Tensor):  # narrows Module.__getattr__'s union for the type checker
+        raise TypeError(f"{type(module).__name__} is no convolution")
+    return module(x.to(weight.dtype))
 
 
 def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    """x + sin(alpha x)^2 / alpha in x's precision, in three passes (kokoro's Snake1D)."""
-    a, inv = alpha.to(x.dtype), alpha.reciprocal().to(x.dtype)
+    """x + sin(alpha x)^2 / alpha in x's precision, in three passes (kokoro's Snake1D); alpha [1, C, 1]."""
+    a = per_channel(alpha.to(x.dtype), x)
+    inv = per_channel(alpha.float().reciprocal().to(x.dtype), x)  # from float32: alpha may be stored in fp16
     s = torch.sin(x * a)
     return torch.addcmul(x, s.mul_(s), inv)
+
+
+def upsample2(x: torch.Tensor) -> torch.Tensor:
+    """kokoro's nearest x2 upsampling along the frames (the last axis), 1-D or height-1 2-D."""
+    return F.interpolate(x, scale_factor=2 if x.dim() == 3 else (1, 2), mode="nearest")
 
 
 class StyledResBlock(nn.Module):
@@ -73,14 +101,17 @@ class StyledResBlock(nn.Module):
                 nn.ConvTranspose1d(dim_in, dim_in, 3, stride=2, groups=dim_in, padding=1, output_padding=1)
             )
 
-    def forward(self, x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        """x [1, C_in, L] float32, table: the StyleTable's rows -> [1, C_out, L or 2L] float32."""
-        h = F.leaky_relu(self.norm1(x, table), 0.2)
+    def forward(
+        self, x: torch.Tensor, table: torch.Tensor, lin: Level | None = None, lout: Level | None = None
+    ) -> torch.Tensor:
+        """x [B, C_in, L], the StyleTable's rows; `lin`/`lout` the input's and output's Levels in a padded
+        batch -> [B, C_out, L or 2L] float32."""
+        h = F.leaky_relu(self.norm1(x, table, lin), 0.2)
         if self.pool is not None:
-            h = conv(self.pool, h)
-        h = F.leaky_relu(self.norm2(conv(self.conv1, h).float(), table), 0.2)
-        h = conv(self.conv2, h)
-        sc = F.interpolate(x, scale_factor=2, mode="nearest") if self.pool is not None else x
+            h = conv(self.pool, h, lin)
+        h = F.leaky_relu(self.norm2(conv(self.conv1, h, lout).float(), table, lout), 0.2)
+        h = conv(self.conv2, h, lout)
+        sc = upsample2(x) if self.pool is not None else x
         if self.learned_sc:
             sc = conv(self.conv1x1, sc)
         return (h.float() + sc.float()) * _SQRT_HALF
@@ -112,12 +143,14 @@ class SnakeResBlock(nn.Module):
         self.alpha1 = nn.ParameterList(nn.Parameter(torch.ones(1, channels, 1)) for _ in dilation)
         self.alpha2 = nn.ParameterList(nn.Parameter(torch.ones(1, channels, 1)) for _ in dilation)
 
-    def forward(self, x: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
-        """x [1, C, L] float32 (left unchanged: the caller reads it again) -> [1, C, L] float32."""
+    def forward(self, x: torch.Tensor, table: torch.Tensor, level: Level | None = None) -> torch.Tensor:
+        """x [B, C, L] float32 (left unchanged: the caller reads it again), the StyleTable's rows, `level`
+        in a padded batch -> [B, C, L] float32."""
         steps = zip(self.convs1, self.convs2, self.adain1, self.adain2, self.alpha1, self.alpha2, strict=True)
         for k, (c1, c2, n1, n2, a1, a2) in enumerate(steps):
-            xt = conv(c1, snake(n1(x.to(c1.weight.dtype), table), a1))
-            xt = conv(c2, snake(n2(xt, table), a2))
+            xt = x if level is not None else x.to(c1.weight.dtype)  # batch 1: norms in the convs' dtype
+            xt = conv(c1, snake(n1(xt, table, level), a1), level)
+            xt = conv(c2, snake(n2(xt, table, level), a2), level)
             # the caller's x is read by the next block too; after the first step the sum is our own
             x = x + xt if k == 0 else x.add_(xt)
         return x

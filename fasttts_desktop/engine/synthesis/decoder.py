@@ -10,14 +10,14 @@ once the weights are in), convolutions in their weights' precision (blocks.py).
 from __future__ import annotations
 
 import math
-from typing import Any, cast
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from fasttts_desktop.engine.synthesis import blocks
-from fasttts_desktop.engine.synthesis.blocks import SnakeResBlock, StyledResBlock
+from fasttts_desktop.engine.synthesis.blocks import Level, SnakeResBlock, StyledResBlock
 from fasttts_desktop.engine.synthesis.kokoro_parts import istftnet
 from fasttts_desktop.engine.synthesis.styles import StyleTable
 
@@ -80,33 +80,44 @@ class Generator(nn.Module):
         self.conv_post = blocks.weight_normed(nn.Conv1d(channels, self.post_n_fft + 2, 7, 1, padding=3))
         self.ups.apply(parts.init_weights)  # kokoro's initialisation, in kokoro's order
         self.conv_post.apply(parts.init_weights)
-        self.reflection_pad = nn.ReflectionPad1d((1, 0))
         self.stft = parts.TorchSTFT(
             filter_length=gen_istft_n_fft, hop_length=gen_istft_hop_size, win_length=gen_istft_n_fft
         )
 
     def forward(self, x: torch.Tensor, table: torch.Tensor, f0_curve: torch.Tensor) -> torch.Tensor:
-        """x [1, 512, 2F], the StyleTable's rows, f0_curve [1, 2F] -> audio [samples] float32."""
-        f0 = self.f0_upsamp(f0_curve[:, None]).transpose(1, 2)
-        har_source, _, _ = self.m_source(f0)
-        spec, phase = self.stft.transform(har_source.transpose(1, 2).squeeze(1))
-        har = torch.cat([spec, phase], dim=1)
-        kernels = self.num_kernels
-        for i, up in enumerate(self.ups):
-            x = F.leaky_relu(x, 0.1)
-            x_source = self.noise_res[i](self.noise_convs[i](har), table)
-            x = blocks.conv(cast("nn.ConvTranspose1d", up), x).float()  # a ModuleList's item
-            if i == self.num_upsamples - 1:
-                x = self.reflection_pad(x)
-            x = x.add_(x_source)  # in place, here and below: the activations are the chunk's peak memory
-            del x_source
-            xs = self.resblocks[i * kernels](x, table)
-            for j in range(1, kernels):
-                xs.add_(self.resblocks[i * kernels + j](x, table))
-            x = xs.div_(kernels)
-        x = self.conv_post(F.leaky_relu(x))
+        """Batch 1: x [1, 512, 2F], the StyleTable's rows, f0_curve [1, 2F] -> audio [samples] float32."""
+        x = self.body(x, table, self.harmonics(f0_curve))
         cut = self.post_n_fft // 2 + 1
         return self.stft.inverse(torch.exp(x[:, :cut, :]), torch.sin(x[:, cut:, :])).squeeze()
+
+    def harmonics(self, f0_curve: torch.Tensor) -> torch.Tensor:
+        """kokoro's harmonic source and its STFT, batch 1: f0_curve [1, 2F] -> har [1, 22, 120F + 1]."""
+        f0 = self.f0_upsamp(f0_curve[:, None]).transpose(1, 2)
+        har_source, _, _ = self.m_source(f0)  # float32: phases must not be rounded
+        spec, phase = self.stft.transform(har_source.transpose(1, 2).squeeze(1))
+        return torch.cat([spec, phase], dim=1)
+
+    def body(
+        self, x: torch.Tensor, table: torch.Tensor, har: torch.Tensor, levels: list[Level] | None = None
+    ) -> torch.Tensor:
+        """Decoder features x [B, 512, 2F], the StyleTable's rows, har [B, 22, 120F + 1] -> the final
+        spectrum's log-magnitude and phase logits [B, 22, 120F + 1]. In a padded batch `levels` holds the
+        Level of x and of each upsampling stage's output."""
+        stages: list[Level | None] = list(levels) if levels is not None else [None] * (self.num_upsamples + 1)
+        kernels = self.num_kernels
+        for i, up in enumerate(self.ups):
+            x = F.leaky_relu(x.float(), 0.1)
+            x_source = self.noise_res[i](blocks.conv(self.noise_convs[i], har), table, stages[i + 1])
+            x = blocks.conv(up, x, stages[i]).float()
+            if i == self.num_upsamples - 1:  # kokoro's ReflectionPad1d((1, 0)), along the frames only
+                x = F.pad(x, (1, 0) if x.dim() == 3 else (1, 0, 0, 0), mode="reflect")
+            x = x.add_(x_source)  # in place, here and below: the activations are the chunk's peak memory
+            del x_source
+            xs = self.resblocks[i * kernels](x, table, stages[i + 1])
+            for j in range(1, kernels):
+                xs.add_(self.resblocks[i * kernels + j](x, table, stages[i + 1]))
+            x = xs.div_(kernels)
+        return blocks.conv(self.conv_post, F.leaky_relu(x.float()), stages[-1])
 
 
 class Decoder(nn.Module):
@@ -139,10 +150,26 @@ class Decoder(nn.Module):
         if self.styles is None:
             raise RuntimeError("Decoder.fold_styles() must run once the weights are loaded")
         table = self.styles.project(s)
-        f0 = self.F0_conv(f0_curve.unsqueeze(1))
-        n = self.N_conv(n_curve.unsqueeze(1))
-        x = self.encode(torch.cat([asr, f0, n], 1), table)
-        asr_res = self.asr_res(asr)
-        for block in self.decode:
-            x = block(torch.cat([x, asr_res, f0, n], 1), table)
+        x = self.features(asr, f0_curve.unsqueeze(1), n_curve.unsqueeze(1), table)
         return self.generator(x, table, f0_curve)
+
+    def features(
+        self,
+        asr: torch.Tensor,
+        f0: torch.Tensor,
+        n: torch.Tensor,
+        table: torch.Tensor,
+        lf: Level | None = None,
+        l2f: Level | None = None,
+    ) -> torch.Tensor:
+        """asr [B, 512, F], F0 and energy curves [B, 1, 2F], the StyleTable's rows -> the generator's input
+        [B, 512, 2F] float32. In a padded batch `lf`/`l2f` are the Levels at F and 2F frames. The
+        concatenations run in asr's precision (a backend may hand it over in its compute dtype)."""
+        f0 = blocks.conv(self.F0_conv, f0, l2f)
+        n = blocks.conv(self.N_conv, n, l2f)
+        x = self.encode(torch.cat([asr, f0, n], 1), table, lf, lf)
+        asr_res = blocks.conv(self.asr_res[0], asr)
+        for block in self.decode:
+            lout = l2f if block.pool is not None else lf
+            x = block(torch.cat([x.to(asr_res.dtype), asr_res, f0, n], 1), table, lf, lout)
+        return x

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from fasttts_desktop.engine.synthesis import blocks
-from fasttts_desktop.engine.synthesis.blocks import StyledResBlock
+from fasttts_desktop.engine.synthesis.blocks import Level, StyledResBlock
 from fasttts_desktop.engine.synthesis.styles import StyleTable
 
 
@@ -152,13 +152,20 @@ class ProsodyPredictor(nn.Module):
         """Per-frame features x [1, C, F] -> (F0, N), each [1, 2F] (kokoro's name for it)."""
         if self.styles is None:
             raise RuntimeError("ProsodyPredictor.fold_styles() must run once the weights are loaded")
-        table = self.styles.project(s)
         x, _ = self.shared(x.transpose(-1, -2))
-        x = x.transpose(-1, -2)
-        curves = []
+        return self.curves(x.transpose(-1, -2), self.styles.project(s))
+
+    def curves(
+        self, x: torch.Tensor, table: torch.Tensor, lf: Level | None = None, l2f: Level | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The shared LSTM's output x [B, C, F], the StyleTable's rows -> (F0, N) [B, 2F] float32; in a
+        padded batch, `lf`/`l2f` are the Levels at F and 2F frames."""
+        out = []
         for branch, proj in ((self.F0, self.F0_proj), (self.N, self.N_proj)):
-            h = x
+            h, level = x, lf
             for block in branch:
-                h = block(h, table)
-            curves.append(proj(h).squeeze(1))
-        return curves[0], curves[1]
+                lout = l2f if block.pool is not None else level
+                h = block(h, table, level, lout)
+                level = lout
+            out.append(blocks.conv(proj, h, level).float().squeeze(1))
+        return out[0], out[1]
