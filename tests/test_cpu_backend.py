@@ -71,9 +71,12 @@ def test_bf16_converts_the_vocoder_weights_once_in_place(weights):
     assert gen.noise_convs[0].weight.dtype == torch.float32  # reads phases: kept float32
     assert backend.model.bert.encoder.embedding_hidden_mapping_in.weight.dtype == torch.float32
     assert "bf16" in backend.description and "CPU" in backend.description
-    # no second copy of any weight: every parameter is the model's own
-    params = {p.data_ptr() for p in backend.model.parameters()}
-    assert all(p.data_ptr() in params for p in backend.acoustic.parameters())
+    # one copy of every weight: the bf16 convolutions replaced their float32 originals (measured 231 MB of
+    # 327 MB in float32), and the AdaIN projections live only in the style tables, not beside them
+    tensors = [*backend.model.parameters(), *backend.model.buffers()]
+    held = sum(t.numel() * t.element_size() for t in tensors)
+    assert held < 0.75 * sum(t.numel() * 4 for t in tensors)
+    assert not [m for m in backend.model.modules() if type(m).__name__ == "AdaIN1d"]
 
 
 def test_process_setup_makes_openmp_wait_passively():

@@ -38,6 +38,14 @@ def fast(rand_kmodel):
     return build_fast_model(state, torch.device("cpu"), options)
 
 
+@pytest.fixture(scope="module")
+def our_decoder(rand_kmodel):
+    """The model's own decoder (decoder.py) on the reference's weights: what DecoderCore wraps."""
+    from fasttts_desktop.engine.synthesis.model_build import build_folded_model
+
+    return build_folded_model({k: v.clone() for k, v in _weight_normed(rand_kmodel).items()}).decoder
+
+
 def _weight_normed(kmodel) -> dict[str, torch.Tensor]:
     """The state dict in the weight store's form (weight_g / weight_v) from a model with weight norm
     removed."""
@@ -185,42 +193,42 @@ def test_acoustic_batch_and_padding_equal_single(fast):
 
 
 @torch.inference_mode()
-def test_bf16_decoder_stays_close(rand_kmodel, fast):
+def test_bf16_decoder_stays_close(our_decoder, fast):
     from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, example_inputs
 
     args = example_inputs(torch.device("cpu"), batch=1, frames=8)
     ref = fast.decoder(*args)
-    low = DecoderCore(rand_kmodel.decoder, torch.bfloat16)(*args)
+    low = DecoderCore(our_decoder, torch.bfloat16)(*args)
     assert low.dtype == torch.float32 and torch.isfinite(low).all()
     assert (low - ref).norm() / ref.norm() < 5e-2
 
 
 @torch.inference_mode()
-def test_decoder_parts_kept_in_float32(rand_kmodel, fast):
+def test_decoder_parts_kept_in_float32(our_decoder, fast):
     from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, example_inputs
 
     args = example_inputs(torch.device("cpu"), batch=1, frames=8)
     ref = fast.decoder(*args)
-    plain = DecoderCore(rand_kmodel.decoder, torch.bfloat16)
-    mixed = DecoderCore(rand_kmodel.decoder, torch.bfloat16, fp32_parts=("source", "post"))
+    plain = DecoderCore(our_decoder, torch.bfloat16)
+    mixed = DecoderCore(our_decoder, torch.bfloat16, fp32_parts=("source", "post"))
     gen = mixed.dec.generator
     assert gen.conv_post.weight.dtype == torch.float32
     assert all(c.weight.dtype == torch.float32 for c in gen.noise_convs)
     assert gen.ups[0].weight.dtype == torch.bfloat16 and mixed.dec.encode.conv1.weight.dtype == torch.bfloat16
     # the float32 copies are the original weights, not bf16 values widened again
-    assert torch.equal(gen.conv_post.weight, rand_kmodel.decoder.generator.conv_post.weight)
+    assert torch.equal(gen.conv_post.weight, our_decoder.generator.conv_post.weight)
     err = [(m(*args) - ref).norm() / ref.norm() for m in (plain, mixed)]
     assert err[1] < err[0], err
     with pytest.raises(ValueError, match="unknown decoder parts"):
-        DecoderCore(rand_kmodel.decoder, torch.bfloat16, fp32_parts=("everything",))
+        DecoderCore(our_decoder, torch.bfloat16, fp32_parts=("everything",))
 
 
 @torch.inference_mode()
-def test_channels_last_decoder_equals_the_1d_one(rand_kmodel, fast):
+def test_channels_last_decoder_equals_the_1d_one(our_decoder, fast):
     from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, example_inputs
 
     args = example_inputs(torch.device("cpu"), batch=2, frames=8)
-    nhwc = DecoderCore(rand_kmodel.decoder, torch.float32, channels_last=True)
+    nhwc = DecoderCore(our_decoder, torch.float32, channels_last=True)
     convs = [m for m in nhwc.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
     assert convs and not any(
         isinstance(m, (torch.nn.Conv1d, torch.nn.ConvTranspose1d)) for m in nhwc.modules()

@@ -1,8 +1,10 @@
-"""build_kmodel's fast path (meta device + assign) must give exactly the model the ordinary build gives."""
+"""build_kmodel's fast path (meta device + assign) must give exactly the model the ordinary build gives; our
+model (model.py: the one forward the backends run) has KModel's keys and sounds as KModel does."""
 
 from __future__ import annotations
 
 import torch
+from audio_checks import log_mel_distance
 
 from fasttts_desktop.engine.synthesis import model_build as model_mod
 
@@ -46,7 +48,7 @@ def test_our_model_has_kmodel_keys_and_shapes(kmodel):
 
 
 def test_our_model_equals_kmodel_on_the_real_weights(weights, kmodel):
-    ours = model_mod.build_model(weights.state_dict)
+    ours = model_mod.build_model(weights.state_dict).fold_styles()
     pack = weights.voices["jm_kumo"]
     for ids in (
         [0, 50, 83, 156, 54, 57, 16, 44, 102, 0],
@@ -54,11 +56,14 @@ def test_our_model_equals_kmodel_on_the_real_weights(weights, kmodel):
     ):
         x = torch.tensor([ids])
         outs = []
-        for m in (kmodel, ours):
-            torch.manual_seed(11)  # the harmonic source draws random phases
+        for m, seed in ((kmodel, 11), (ours, 11), (kmodel, 12)):
+            torch.manual_seed(seed)  # the harmonic source draws random phases
             outs.append(m.forward_with_tokens(x, pack[len(ids) - 3], 1.0))
         assert torch.equal(outs[0][1], outs[1][1])  # durations
-        torch.testing.assert_close(outs[1][0], outs[0][0], rtol=0, atol=1e-6)
+        # The folded style projections round differently; the F0 curve's rounding then moves the sine
+        # source's phase. Measured 0.003 log-mel from kokoro, against 0.10-0.13 for another noise seed.
+        ours_off = log_mel_distance(outs[1][0].numpy(), outs[0][0].numpy())
+        assert ours_off < 0.1 * log_mel_distance(outs[2][0].numpy(), outs[0][0].numpy())
 
 
 def test_building_our_model_imports_neither_transformers_nor_misaki():
@@ -72,8 +77,8 @@ def test_building_our_model_imports_neither_transformers_nor_misaki():
         "print(sorted(n for n in ('transformers', 'misaki', 'spacy', 'kokoro.model') if n in sys.modules))\n"
         # the full package still imports afterwards, and shares the classes
         "from kokoro import KModel\n"
-        "from kokoro.istftnet import Decoder\n"
-        "print(type(m.decoder) is Decoder, KModel.__name__)\n"
+        "from kokoro.istftnet import AdaIN1d\n"
+        "print(type(m.decoder.encode.norm1) is AdaIN1d, KModel.__name__)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["[]", "True", "KModel"]
@@ -88,9 +93,27 @@ def test_folded_build_equals_the_built_model_with_weight_norm_removed(weights):
         assert torch.equal(got[key], value), key
     assert not any(hasattr(m, "weight_g") for m in folded.modules())
     torch.testing.assert_close(folded.decoder.generator.stft.window, reference.decoder.generator.stft.window)
-    # the two module globals it swaps while building are back
-    from fasttts_desktop.engine.synthesis import prosody
+    # the module global it swaps while building is back
+    from fasttts_desktop.engine.synthesis import blocks
+
+    assert blocks.weight_normed.__name__ == "weight_normed"
+    assert hasattr(model_mod.build_model().decoder.encode.conv1, "weight_g")
+
+
+def test_a_seeded_random_build_gives_kmodels_decoder_weights():
+    # the bench's random weights: our decoder (its blocks are the prosody predictor's too) draws them as
+    # kokoro's modules do, in the same order
+    from fasttts_desktop.engine.synthesis.decoder import Decoder
     from fasttts_desktop.engine.synthesis.kokoro_parts import istftnet
 
-    assert prosody.weight_normed.__name__ == "weight_normed"
-    assert istftnet().weight_norm is torch.nn.utils.weight_norm
+    config = model_mod.kokoro_config()
+    torch.manual_seed(0)
+    ours = Decoder(config["hidden_dim"], config["style_dim"], config["istftnet"]).state_dict()
+    torch.manual_seed(0)
+    theirs = istftnet().Decoder(
+        config["hidden_dim"], config["style_dim"], config["n_mels"], **config["istftnet"]
+    )
+    expected = theirs.state_dict()
+    assert list(ours) == list(expected)
+    for key, value in expected.items():
+        assert torch.equal(ours[key], value), key

@@ -1,11 +1,17 @@
 """Kokoro-82M as one module of our own: kokoro's KModel function without transformers, in two halves.
 
+The one definition of the model's forward: modules only (albert.py, prosody.py, blocks.py, decoder.py),
+no compilation or device policy here; backends convert weights at build time and wrap these modules
+(the CPU backend runs them as they are; kokoro's KModel stays only as the reference tests compare with).
+
 The module tree and state-dict keys are KModel's (`bert`, `bert_encoder`, `predictor`, `text_encoder`,
-`decoder`), so weights and code written for KModel fit. `forward_with_tokens` gives what KModel's does (the
-same durations and, with the same random seed, the same audio: tested). It is split where backends want to
-split it: `text_side` (ids -> integer durations and the two text encodings, small and cheap, and where exact
-float32 matters because durations are rounded) and `acoustic_side` (the frame-rate work: pitch/energy,
-decoder and vocoder, nearly all of the compute).
+`decoder`), so weights and code written for KModel fit. Once the weights are in, `fold_styles` swaps the
+AdaIN style projections for one StyleTable per half (styles.py), which the forwards need. Then
+`forward_with_tokens` gives what KModel's does (the same durations and, with the same random seed, the same
+audio up to rounding: tested). It is split where backends want to split it: `text_side` (ids -> integer
+durations and the two text encodings, small and cheap, and where exact float32 matters because durations
+are rounded) and `acoustic_side` (the frame-rate work: pitch/energy, decoder and vocoder, nearly all of
+the compute).
 """
 
 from __future__ import annotations
@@ -14,33 +20,30 @@ import torch
 from torch import nn
 
 from fasttts_desktop.engine.synthesis.albert import Albert, AlbertConfig
-from fasttts_desktop.engine.synthesis.kokoro_parts import istftnet
+from fasttts_desktop.engine.synthesis.decoder import Decoder
 from fasttts_desktop.engine.synthesis.prosody import ProsodyPredictor, TextEncoder
 
 
 class KokoroModel(nn.Module):
     def __init__(self, config: dict):
         super().__init__()
-        parts = istftnet()
         self.bert = Albert(AlbertConfig.from_kokoro(config))
         self.bert_encoder = nn.Linear(self.bert.config.hidden_size, config["hidden_dim"])
         self.predictor = ProsodyPredictor(
-            config["style_dim"],
-            config["hidden_dim"],
-            config["n_layer"],
-            config["max_dur"],
-            parts.AdainResBlk1d,
+            config["style_dim"], config["hidden_dim"], config["n_layer"], config["max_dur"]
         )
         self.text_encoder = TextEncoder(
             config["hidden_dim"], config["text_encoder_kernel_size"], config["n_layer"], config["n_token"]
         )
-        self.decoder = parts.Decoder(
-            dim_in=config["hidden_dim"],
-            style_dim=config["style_dim"],
-            dim_out=config["n_mels"],
-            **config["istftnet"],
-        )
+        self.decoder = Decoder(config["hidden_dim"], config["style_dim"], config["istftnet"])
         self.context_length = self.bert.config.max_position_embeddings
+
+    def fold_styles(self) -> KokoroModel:
+        """The AdaIN style projections as one GEMM per half (styles.py); once, after the weights are in.
+        The state dict then no longer has KModel's AdaIN keys."""
+        self.predictor.fold_styles()
+        self.decoder.fold_styles()
+        return self
 
     def text_side(
         self, input_ids: torch.Tensor, ref_s: torch.Tensor, speed: float = 1.0
@@ -55,7 +58,7 @@ class KokoroModel(nn.Module):
     def acoustic_side(
         self, durations: torch.Tensor, d: torch.Tensor, t_en: torch.Tensor, ref_s: torch.Tensor
     ) -> torch.Tensor:
-        """The text side's outputs -> audio [samples] at 24 kHz (600 samples per frame)."""
+        """The text side's outputs -> audio [samples] at 24 kHz (600 samples per frame); batch 1."""
         # Each token's features repeated for its frames: what kokoro's one-hot alignment matmul computes.
         en = d.transpose(-1, -2).repeat_interleave(durations, dim=-1)
         f0, n = self.predictor.F0Ntrain(en, ref_s[:, 128:])

@@ -29,7 +29,7 @@ from fasttts_desktop.engine.synthesis.config import kokoro_config
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=torch.nn.Module)
-_build_lock = threading.Lock()  # build_folded_model swaps two module globals while it builds
+_build_lock = threading.Lock()  # build_folded_model swaps a module global while it builds
 
 
 @functools.cache
@@ -196,24 +196,22 @@ def build_folded_model(
     initialisation, and no meta tensors (whose first use imports a good part of torch: sympy and more,
     seconds on a 2-core machine). Parameters start as uninitialised CPU tensors, never touched, then
     replaced by the given ones. `cast`, `consume`: as for `fold_weight_norm`."""
-    from fasttts_desktop.engine.synthesis import prosody
-    from fasttts_desktop.engine.synthesis.kokoro_parts import istftnet
+    from fasttts_desktop.engine.synthesis import blocks
     from fasttts_desktop.engine.synthesis.model import KokoroModel
 
     folded = fold_weight_norm(state_dict, cast, consume)
-    kokoro_blocks: Any = istftnet()  # kokoro.istftnet, untyped; its weight_norm is swapped below
 
-    def plain(module: torch.nn.Module, *_args: object, **_kwargs: object) -> torch.nn.Module:
+    def plain(module: M) -> M:
         return module
 
     with _build_lock:
-        saved = kokoro_blocks.weight_norm, prosody.weight_normed
-        kokoro_blocks.weight_norm, prosody.weight_normed = plain, plain
+        saved = blocks.weight_normed
+        blocks.weight_normed = plain  # every weight-normed layer of ours is made through this name
         try:
             with _SkipInit(), warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 model = KokoroModel(config or kokoro_config())
         finally:
-            kokoro_blocks.weight_norm, prosody.weight_normed = saved
+            blocks.weight_normed = saved
     model.load_state_dict(folded, strict=True, assign=True)
     return model.eval()

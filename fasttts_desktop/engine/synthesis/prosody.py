@@ -5,23 +5,19 @@ Same submodules under the same names as kokoro's (so its state-dict keys load un
 kokoro's module tree still finds `predictor.text_encoder.lstms`, `text_encoder.cnn[i]` as conv, norm,
 activation, dropout, ...). The forwards are written for what kokoro's KModel.forward_with_tokens actually
 does: whole sequences, no padding (kokoro builds its mask and lengths from the full input length, so its
-masking and sequence packing change nothing there). The F0/N blocks are kokoro's own AdainResBlk1d.
+masking and sequence packing change nothing there). The F0/N blocks are blocks.StyledResBlock, the
+decoder's block too.
 """
 
 from __future__ import annotations
-
-import warnings
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-def weight_normed(module: nn.Module) -> nn.Module:
-    """kokoro's old-style weight norm (weight_g / weight_v keys), without its deprecation warning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)
-        return nn.utils.weight_norm(module)
+from fasttts_desktop.engine.synthesis import blocks
+from fasttts_desktop.engine.synthesis.blocks import Level, StyledResBlock
+from fasttts_desktop.engine.synthesis.styles import StyleTable
 
 
 def bilstm(width_in: int, width_out: int) -> nn.LSTM:
@@ -76,7 +72,7 @@ class TextEncoder(nn.Module):
         pad = (kernel_size - 1) // 2
         self.cnn = nn.ModuleList(
             nn.Sequential(
-                weight_normed(nn.Conv1d(channels, channels, kernel_size, padding=pad)),
+                blocks.weight_normed(nn.Conv1d(channels, channels, kernel_size, padding=pad)),
                 ChannelNorm(channels),
                 nn.LeakyReLU(0.2),
                 nn.Dropout(0.2),  # inert at inference; kept so the blocks unpack as kokoro's do
@@ -116,30 +112,36 @@ class DurationEncoder(nn.Module):
 class ProsodyPredictor(nn.Module):
     """Durations from the text features, then pitch (F0) and energy (N) curves per frame."""
 
-    def __init__(self, style_dim: int, d_hid: int, nlayers: int, max_dur: int, block: type):
+    styles: StyleTable | None  # the F0/N blocks' AdaIN projections as one GEMM (fold_styles)
+
+    def __init__(self, style_dim: int, d_hid: int, nlayers: int, max_dur: int):
         super().__init__()
         self.text_encoder = DurationEncoder(style_dim, d_hid, nlayers)
         self.lstm = bilstm(d_hid + style_dim, d_hid)
         self.duration_proj = Projection(d_hid, max_dur)
         self.shared = bilstm(d_hid + style_dim, d_hid)
         half = d_hid // 2
-        # `block` is kokoro's AdainResBlk1d (istftnet.py), shared with the decoder
         self.F0 = nn.ModuleList(
             [
-                block(d_hid, d_hid, style_dim),
-                block(d_hid, half, style_dim, upsample=True),
-                block(half, half, style_dim),
+                StyledResBlock(d_hid, d_hid, style_dim),
+                StyledResBlock(d_hid, half, style_dim, upsample=True),
+                StyledResBlock(half, half, style_dim),
             ]
         )
         self.N = nn.ModuleList(
             [
-                block(d_hid, d_hid, style_dim),
-                block(d_hid, half, style_dim, upsample=True),
-                block(half, half, style_dim),
+                StyledResBlock(d_hid, d_hid, style_dim),
+                StyledResBlock(d_hid, half, style_dim, upsample=True),
+                StyledResBlock(half, half, style_dim),
             ]
         )
         self.F0_proj = nn.Conv1d(half, 1, 1)
         self.N_proj = nn.Conv1d(half, 1, 1)
+        self.styles = None
+
+    def fold_styles(self) -> None:
+        """Swap the F0/N blocks' AdaIN1d for StyledNorms of one StyleTable; after the weights are loaded."""
+        self.styles = StyleTable(nn.ModuleList([self.F0, self.N]))
 
     def durations(self, d: torch.Tensor, speed: float) -> torch.Tensor:
         """Encoded text d [B, T, C] -> frames per token [B, T] (float, before rounding)."""
@@ -147,11 +149,23 @@ class ProsodyPredictor(nn.Module):
         return torch.sigmoid(self.duration_proj(x)).sum(dim=-1) / speed
 
     def F0Ntrain(self, x: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: N802
-        """Per-frame features x [B, C, F] -> (F0, N), each [B, 2F] (kokoro's name for it)."""
+        """Per-frame features x [1, C, F] -> (F0, N), each [1, 2F] (kokoro's name for it)."""
+        if self.styles is None:
+            raise RuntimeError("ProsodyPredictor.fold_styles() must run once the weights are loaded")
         x, _ = self.shared(x.transpose(-1, -2))
-        f0 = n = x.transpose(-1, -2)
-        for block in self.F0:
-            f0 = block(f0, s)
-        for block in self.N:
-            n = block(n, s)
-        return self.F0_proj(f0).squeeze(1), self.N_proj(n).squeeze(1)
+        return self.curves(x.transpose(-1, -2), self.styles.project(s))
+
+    def curves(
+        self, x: torch.Tensor, table: torch.Tensor, lf: Level | None = None, l2f: Level | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The shared LSTM's output x [B, C, F], the StyleTable's rows -> (F0, N) [B, 2F] float32; in a
+        padded batch, `lf`/`l2f` are the Levels at F and 2F frames."""
+        out = []
+        for branch, proj in ((self.F0, self.F0_proj), (self.N, self.N_proj)):
+            h, level = x, lf
+            for block in branch:
+                lout = l2f if block.pool is not None else level
+                h = block(h, table, level, lout)
+                level = lout
+            out.append(blocks.conv(proj, h, level).float().squeeze(1))
+        return out[0], out[1]

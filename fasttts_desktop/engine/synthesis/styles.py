@@ -9,11 +9,16 @@ functions read plain fields, never look modules up by shape.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from fasttts_desktop.engine.synthesis.kokoro_parts import istftnet
+
+if TYPE_CHECKING:  # blocks.py imports this module
+    from fasttts_desktop.engine.synthesis.blocks import Level
 
 
 def per_channel(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -45,6 +50,25 @@ class StyledNorm(nn.Module):
         w = norm.weight if norm.weight is not None else torch.ones_like(gamma)
         b = norm.bias if norm.bias is not None else torch.zeros_like(gamma)
         return (1 + gamma) * w, (1 + gamma) * b + beta
+
+    def forward(self, x: torch.Tensor, table: torch.Tensor, level: Level | None = None) -> torch.Tensor:
+        """kokoro's AdaIN1d of x [B, C, L] (or CUDA's [B, C, 1, L]).
+
+        Batch 1 (`level` None): one instance norm with the folded affine, in x's precision. A padded batch:
+        statistics over each row's valid frames (`level`), in float32."""
+        if level is None:
+            w, b = self.folded(table)
+            return F.instance_norm(x, weight=w.to(x.dtype), bias=b.to(x.dtype), eps=self.norm.eps)
+        gamma, beta = (per_channel(t, x) for t in self.gamma_beta(table))
+        norm = self.norm
+        xf = x.float()
+        mean = (xf * level.mask).sum(-1, keepdim=True) * level.inv_n
+        centered = xf - mean
+        var = (centered * centered * level.mask).sum(-1, keepdim=True) * level.inv_n
+        y = centered * torch.rsqrt(var + norm.eps)
+        if norm.weight is not None and norm.bias is not None:  # affine norms have both
+            y = y * per_channel(norm.weight.float(), y) + per_channel(norm.bias.float(), y)
+        return (1 + gamma) * y + beta
 
 
 class StyleTable(nn.Module):

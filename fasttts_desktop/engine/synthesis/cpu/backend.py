@@ -1,28 +1,45 @@
 """CpuBackend: kokoro on a CPU, text side in float32 (exact durations), vocoder in bfloat16 where it pays.
 
-Contract: engine/synthesis/protocol.py. The text side (ALBERT, duration predictor, text encoder) is our
-KokoroModel's, float32, so the predicted durations are kokoro's own; it is ~10% of the work. The acoustic
-side (acoustic.py) runs its big convolutions in bfloat16 on CPUs with native bf16 dot products
-(avx512_bf16 / AMX), measured ~2x faster per convolution than float32 on this project's 2-core CI machine,
-and in float32 elsewhere.
+Contract: engine/synthesis/protocol.py. It runs the model's own forward (engine/synthesis/model.py) as it
+is; what is CPU-specific is decided at build time. The text side (ALBERT, duration predictor, text
+encoder) stays float32, so the predicted durations are kokoro's own; it is ~10% of the work. The
+decoder's and vocoder's big convolutions (`low_precision`) are converted to bfloat16 as the weights are
+placed, on CPUs with native bf16 dot products (avx512_bf16 / AMX), measured ~2x faster per convolution than
+float32 on this project's 2-core CI machine; float32 elsewhere. A Stop is polled between blocks (~15
+points, each well under 0.1 s apart), so a chunk can be abandoned.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from fasttts_desktop.engine.synthesis.cpu.acoustic import Acoustic, low_precision
 from fasttts_desktop.engine.synthesis.cpu.threads import configure_torch_threads, release_free_memory
+from fasttts_desktop.engine.synthesis.model import KokoroModel
 from fasttts_desktop.engine.synthesis.model_build import build_folded_model
 from fasttts_desktop.engine.synthesis.protocol import Request, Result
 from fasttts_desktop.engine.types import Cancelled, Progress
 
 log = logging.getLogger(__name__)
+
+# The convolutions that run in the compute dtype (state-dict keys): the decoder's residual blocks and the
+# vocoder's upsampling and residual convolutions. The harmonic-source convolutions (noise_convs), the
+# pitch/energy blocks, F0/N convs, asr_res and conv_post stay float32: their inputs are phases and
+# curves that rounding would move audibly.
+_LOW_PRECISION = re.compile(
+    r"^decoder\.(encode|decode\.\d+|generator\.(ups\.\d+|(resblocks|noise_res)\.\d+\.convs[12]\.\d+))"
+    r"(\.(conv1|conv2|conv1x1|pool))?\.(weight|bias)$"
+)
+
+
+def low_precision(key: str) -> bool:
+    """Whether the state-dict tensor `key` belongs to a convolution that runs in the compute dtype."""
+    return _LOW_PRECISION.match(key) is not None
 
 
 def bf16_is_fast() -> bool:
@@ -57,10 +74,12 @@ class CpuBackend:
         self.threads = configure_torch_threads(threads)
         self.dtype = dtype or (torch.bfloat16 if bf16_is_fast() else torch.float32)
         low = self.dtype
-        self.model = build_folded_model(
+        self.model: KokoroModel = build_folded_model(
             state_dict, cast=lambda key: low if low_precision(key) else None, consume=consume
-        )
-        self.acoustic = Acoustic(self.model, self.dtype)
+        ).fold_styles()
+        self._cancel: Callable[[], bool] | None = None
+        for module in _cancel_points(self.model):
+            module.register_forward_hook(self._maybe_stop)
         # Cost per second of audio is flat up to ~120 phonemes and climbs past it (the vocoder's
         # activations outgrow the caches); short chunks also keep playback ahead of synthesis.
         self.chunk_phonemes = 120
@@ -83,15 +102,15 @@ class CpuBackend:
 
     @torch.inference_mode()
     def infer(self, request: Request, cancel: Callable[[], bool] | None = None) -> Result:
-        def check() -> None:
-            if cancel is not None and cancel():
-                raise Cancelled
-
         ids = torch.tensor([request.input_ids], dtype=torch.long)
         ref_s = request.ref_s.to(torch.float32).reshape(1, -1)
-        durations, d, t_en = self.model.text_side(ids, ref_s, request.speed)
-        check()
-        audio = self.acoustic(durations, d, t_en, ref_s, check)
+        self._cancel = cancel
+        try:
+            durations, d, t_en = self.model.text_side(ids, ref_s, request.speed)
+            self._maybe_stop()
+            audio = self.model.acoustic_side(durations, d, t_en, ref_s)
+        finally:
+            self._cancel = None
         return Result(
             audio=audio.float().numpy().reshape(-1).copy(),
             durations=durations.numpy().reshape(-1).astype(np.int64),
@@ -99,3 +118,15 @@ class CpuBackend:
 
     def infer_batch(self, requests: list[Request]) -> list[Result]:
         return [self.infer(r) for r in requests]
+
+    def _maybe_stop(self, *_hook_args: object) -> None:
+        if self._cancel is not None and self._cancel():
+            raise Cancelled
+
+
+def _cancel_points(model: KokoroModel) -> list[torch.nn.Module]:
+    """Modules after which a chunk in progress may stop: the pitch and energy branches, each decoder block
+    and each vocoder block."""
+    predictor, decoder = model.predictor, model.decoder
+    gen = decoder.generator
+    return [predictor.F0_proj, predictor.N_proj, *decoder.decode, *gen.noise_res, *gen.resblocks]

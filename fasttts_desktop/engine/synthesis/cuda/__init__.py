@@ -4,7 +4,7 @@ text.py          ALBERT, duration LSTMs, text encoder on padded batches (float32
 lstm.py          bidirectional LSTM over padded rows without packing (capturable)
 lstm_kernel.py   the same LSTM as one persistent Triton kernel per call (batch-1 graphs)
 attention.py     ALBERT attention: padded SDPA with a key mask
-decoder.py       F0/N blocks and decoder with masked instance norm (fp16 convolutions, float32 edges)
+decoder.py       the model's F0/N blocks and decoder wrapped: padded frames, fp16 weights, channels-last
 source.py        frame alignment, harmonic source, iSTFT (float32)
 pipeline.py      the two stages put together
 graphs.py        batch-1 CUDA graphs per token/frame bucket (playback)

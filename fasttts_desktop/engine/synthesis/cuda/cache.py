@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 # Bump when the artifact's format or the code that builds it changes meaning.
 # 3: the decoder's AdaIN modules swapped for StyledNorm (styles.py)
-FORMAT = 3  # 2: Dynamo-precompiled decoders (precompiled.py), channels-last with 1-D convs at batch 1
+# 4: the decoder is the model's own modules (decoder.py, blocks.py), wrapped; guards name their classes
+FORMAT = 4  # 2: Dynamo-precompiled decoders (precompiled.py), channels-last with 1-D convs at batch 1
 
 
 def cache_root() -> Path:

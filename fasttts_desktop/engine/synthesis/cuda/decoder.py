@@ -1,12 +1,14 @@
-"""kokoro's acoustic half (F0/N predictor blocks, decoder, iSTFTNet generator) over padded frame batches.
+"""The model's acoustic half (engine/synthesis: prosody.py's F0/N blocks, decoder.py) wrapped for padded
+frame batches on the GPU: these wrappers hold no forward of their own beyond layout and frame masks.
 
-Sentences of different lengths share one padded frame axis. Every convolution reads zeros past each row's
-end (as kokoro's zero padding does), and instance norm takes its statistics over the valid frames only,
-so each row's valid frames come out as if it had been run alone. That is what lets a few fixed frame
-buckets (CUDA graphs, one compiled artifact with a dynamic length) serve every text length.
+Sentences of different lengths share one padded frame axis. The modules' forwards, given a `Level` per
+frame resolution, read zeros past each row's end in every convolution (as kokoro's zero padding does) and
+take instance-norm statistics over the valid frames only, so each row's valid frames come out as if it had
+been run alone. That is what lets a few fixed frame buckets (CUDA graphs, one compiled artifact with a
+dynamic length) serve every text length.
 
-Convolutions run in `dtype` (float16 on the GPU, except the `fp32_parts`); norms, Snake and the style
-projections in float32, the split that autocast makes for kokoro's own modules. The harmonic source
+Convolutions run in `dtype` (float16 on the GPU, except the `fp32_parts`): the wrapper converts a copy of
+the decoder's weights once. Norms, Snake and the style projections run in float32. The harmonic source
 (SineGen) stays float32 and lives in source.py, outside the compiled part.
 
 Layout: kokoro's decoder is 1-D ([B, C, L]); cuDNN runs its fp16 convolutions with NHWC kernels and
@@ -19,44 +21,15 @@ layout directly and the norms, Snake and residual math (fused by Inductor) run o
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fasttts_desktop.engine.synthesis.styles import StyledNorm, StyleTable, per_channel
-
-_SQRT_HALF = 2**-0.5
-
-
-class Level:
-    """A frame resolution: float mask [B, 1, L] (or [B, 1, 1, L]) and 1 / valid count, shaped alike."""
-
-    def __init__(self, length: int, valid: torch.Tensor, ndim: int = 3):
-        mask = torch.arange(length, device=valid.device).unsqueeze(0) < valid.unsqueeze(1)
-        lead = [1] * (ndim - 2)
-        self.mask = mask.float().view(-1, *lead, length)
-        self.inv_n = (1.0 / valid.clamp(min=1).float()).view(-1, *lead, 1)
-
-
-def adain(x: torch.Tensor, styled: StyledNorm, table: torch.Tensor, level: Level) -> torch.Tensor:
-    """kokoro's AdaIN1d (instance norm + style affine), statistics over valid frames; float32 out."""
-    gamma, beta = (per_channel(t, x) for t in styled.gamma_beta(table))
-    norm = styled.norm
-    xf = x.float()
-    mean = (xf * level.mask).sum(-1, keepdim=True) * level.inv_n
-    centered = xf - mean
-    var = (centered * centered * level.mask).sum(-1, keepdim=True) * level.inv_n
-    y = centered * torch.rsqrt(var + norm.eps)
-    if norm.weight is not None and norm.bias is not None:  # affine norms have both
-        y = y * per_channel(norm.weight.float(), y) + per_channel(norm.bias.float(), y)
-    return (1 + gamma) * y + beta
-
-
-def snake(x: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
-    alpha = per_channel(alpha.float(), x)
-    return x + (1 / alpha) * torch.sin(alpha * x) ** 2
+from fasttts_desktop.engine.synthesis.blocks import Level
+from fasttts_desktop.engine.synthesis.decoder import Decoder
+from fasttts_desktop.engine.synthesis.prosody import ProsodyPredictor
 
 
 def _conv2d_like(mod: nn.Conv1d | nn.ConvTranspose1d) -> nn.Conv2d | nn.ConvTranspose2d:
@@ -105,6 +78,20 @@ class BatchOneAs1d(nn.Conv2d):
     def make_twin(self) -> None:
         self.weight_1d = self.weight.detach().squeeze(2).contiguous()
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[0] != 1:
+            return super().forward(x)
+        y = F.conv1d(
+            x.squeeze(2).contiguous(),
+            self.weight_1d,
+            self.bias,
+            self.stride[1],
+            self.padding[1],
+            self.dilation[1],
+            self.groups,
+        )
+        return y.unsqueeze(2).contiguous(memory_format=torch.channels_last)
+
 
 def _to_2d(root: nn.Module) -> None:
     """Replace every Conv1d/ConvTranspose1d under `root` by its height-1 2-D twin (channels-last); the
@@ -117,7 +104,7 @@ def _to_2d(root: nn.Module) -> None:
 
 
 class _Masked(nn.Module):
-    """Shared helpers: convolutions on masked input in the compute dtype; 1-D or channels-last 2-D."""
+    """Shared helpers: Levels and the layout (1-D, or channels-last 2-D) of the wrapped modules."""
 
     def __init__(self, dtype: torch.dtype, channels_last: bool = False):
         super().__init__()
@@ -138,79 +125,22 @@ class _Masked(nn.Module):
         """The module's layout -> [B, C, L] contiguous."""
         return x.squeeze(2).contiguous() if self.channels_last else x
 
-    def conv(self, mod, x, level: Level | None):
-        if level is not None:
-            x = x * level.mask
-        x = x.to(mod.weight.dtype)  # the compute dtype, or float32 for the parts kept in full precision
-        if isinstance(mod, BatchOneAs1d) and x.shape[0] == 1:  # see B1_AS_1D
-            y = F.conv1d(
-                x.squeeze(2).contiguous(),
-                mod.weight_1d,
-                mod.bias,
-                mod.stride[1],
-                mod.padding[1],
-                mod.dilation[1],
-                mod.groups,
-            )
-            return self.enter(y)
-        return mod(x)
-
-    def upsample2(self, x: torch.Tensor) -> torch.Tensor:
-        """kokoro's nearest x2 upsampling along the frames."""
-        if self.channels_last:
-            return F.interpolate(x, scale_factor=(1, 2), mode="nearest")
-        return x.unsqueeze(-1).expand(*x.shape, 2).reshape(*x.shape[:-1], 2 * x.shape[-1])
-
-    def adain_resblk(self, blk, x, table, lin: Level, lout: Level):
-        """kokoro's AdainResBlk1d (StyleTTS2 block), optionally upsampling x2."""
-        h = F.leaky_relu(adain(x, blk.norm1, table, lin), 0.2)
-        if blk.upsample_type != "none":
-            h = self.conv(blk.pool, h, lin)
-        h = self.conv(blk.conv1, h, lout)
-        h = F.leaky_relu(adain(h, blk.norm2, table, lout), 0.2)
-        h = self.conv(blk.conv2, h, lout)
-        sc = x
-        if blk.upsample_type != "none":
-            sc = self.upsample2(sc)
-        if blk.learned_sc:
-            sc = self.conv(blk.conv1x1, sc, None)
-        return (h.float() + sc.float()) * _SQRT_HALF
-
-    def adain_resblock1(self, blk, x, table, level: Level):
-        """kokoro's AdaINResBlock1 (HiFi-GAN block with AdaIN and Snake)."""
-        for c1, c2, n1, n2, a1, a2 in zip(
-            blk.convs1, blk.convs2, blk.adain1, blk.adain2, blk.alpha1, blk.alpha2, strict=True
-        ):
-            xt = snake(adain(x, n1, table, level), a1)
-            xt = self.conv(c1, xt, level)
-            xt = snake(adain(xt, n2, table, level), a2)
-            xt = self.conv(c2, xt, level)
-            x = xt + x
-        return x
-
 
 class ProsodyBlocks(_Masked):
-    """The F0 and N branches of kokoro's ProsodyPredictor after its shared LSTM (float32 by default)."""
+    """The F0 and N branches of the prosody predictor after its shared LSTM (float32), over padded frames."""
 
-    def __init__(self, predictor, dtype=torch.float32):
-        super().__init__(dtype)
-        self.F0, self.N = predictor.F0, predictor.N
-        self.F0_proj, self.N_proj = predictor.F0_proj, predictor.N_proj
-        self.styles = StyleTable(nn.ModuleList([self.F0, self.N]))
+    def __init__(self, predictor: ProsodyPredictor):
+        super().__init__(torch.float32)
+        predictor.fold_styles()  # its own modules, not a copy: the text stage shares the predictor
+        self.predictor = predictor
 
     def forward(self, x, style, frames):
         """x [B, 512, F] (shared LSTM output, zero past `frames`), style [B, 128] -> F0, N [B, 2F]."""
-        table = self.styles.project(style)
+        styles = self.predictor.styles
+        if styles is None:
+            raise RuntimeError("the predictor's styles are folded in __init__")
         lf, l2f = Level(x.shape[-1], frames), Level(2 * x.shape[-1], 2 * frames)
-        outs = []
-        for blocks, proj in ((self.F0, self.F0_proj), (self.N, self.N_proj)):
-            h = x
-            for blk in blocks:
-                lin = lf if h.shape[-1] == x.shape[-1] else l2f
-                lout = l2f if blk.upsample_type != "none" else lin
-                h = self.adain_resblk(blk, h, table, lin, lout)
-            outs.append(self.conv(proj, h, l2f).float().squeeze(1))
-        return outs[0], outs[1]
+        return self.predictor.curves(x, styles.project(style), lf, l2f)
 
 
 # Parts of the generator that can stay float32 while the rest runs in `dtype` (names as in kokoro's
@@ -232,10 +162,15 @@ B1_AS_1D = ((256, 7),)
 
 
 class DecoderCore(_Masked):
-    """kokoro's Decoder up to conv_post, the harmonic spectrum `har` given. Owns a copy of the weights."""
+    """The decoder up to conv_post, the harmonic spectrum `har` given. Owns a copy of the weights, in
+    `dtype` except the `fp32_parts`, channels-last 2-D where asked."""
 
     def __init__(
-        self, decoder, dtype=torch.bfloat16, fp32_parts: tuple[str, ...] = (), channels_last: bool = False
+        self,
+        decoder: Decoder,
+        dtype=torch.bfloat16,
+        fp32_parts: tuple[str, ...] = (),
+        channels_last: bool = False,
     ):
         super().__init__(dtype, channels_last)
         unknown = set(fp32_parts) - set(FP32_PARTS)
@@ -243,11 +178,12 @@ class DecoderCore(_Masked):
             raise ValueError(f"unknown decoder parts {sorted(unknown)}; known: {FP32_PARTS}")
         self.fp32_parts = tuple(fp32_parts)
         dec = copy.deepcopy(decoder)
-        self.styles = StyleTable(dec)
+        dec.fold_styles()  # from the float32 projections; the table stays float32
         gen = dec.generator
         del gen.m_source  # the harmonic source runs outside (source.py)
-        dec.to(dtype)
-        keep = []
+        for module in (dec.encode, dec.decode, dec.F0_conv, dec.N_conv, dec.asr_res, gen):
+            module.to(dtype)
+        keep: list[nn.Module] = []
         if "source" in fp32_parts:
             keep.append(gen.noise_convs)
         if "post" in fp32_parts:
@@ -258,7 +194,7 @@ class DecoderCore(_Masked):
             part.float()
             for param in part.parameters():
                 param.data.copy_(originals[names[id(param)]].detach())
-        self.upsample_rates = [m.stride[0] for m in gen.ups]
+        self.upsample_rates = [int(cast("nn.ConvTranspose1d", m).stride[0]) for m in gen.ups]
         if channels_last:
             _to_2d(dec)
         self.dec = dec
@@ -266,43 +202,22 @@ class DecoderCore(_Masked):
     def forward(self, asr, f0_curve, n_curve, style, har, frames):
         """asr [B, 512, F], f0/n [B, 2F], style [B, 128], har [B, 22, 120F+1], frames [B]
         -> [B, 22, 120F+1]."""
-        dec, gen = self.dec, self.dec.generator
-        table = self.styles.project(style)
+        dec = self.dec
+        if dec.styles is None:
+            raise RuntimeError("the decoder's styles are folded in __init__")
+        table = dec.styles.project(style)
         length = asr.shape[-1]
         lf, l2f = self.level(length, frames), self.level(2 * length, 2 * frames)
-        f0 = self.conv(dec.F0_conv, self.enter(f0_curve.unsqueeze(1)), l2f)
-        n = self.conv(dec.N_conv, self.enter(n_curve.unsqueeze(1)), l2f)
-        asr = self.enter(asr.to(self.dtype))
-        har = self.enter(har)
-        x = self.adain_resblk(dec.encode, torch.cat([asr, f0, n], 1), table, lf, lf)
-        asr_res = self.conv(dec.asr_res[0], asr, None)
-        for blk in dec.decode:
-            lout = l2f if blk.upsample_type != "none" else lf
-            x = self.adain_resblk(blk, torch.cat([x.to(self.dtype), asr_res, f0, n], 1), table, lf, lout)
-        # generator, at 2F -> 20F -> 120F + 1 positions
-        level, kernels = l2f, gen.num_kernels
-        steps = 2 * frames
-        for i, up in enumerate(gen.ups):
-            steps = steps * self.upsample_rates[i]
-            x = F.leaky_relu(x.float(), 0.1)
-            last = i == gen.num_upsamples - 1
-            lnext = self.level(
-                har.shape[-1] if last else self.upsample_rates[i] * x.shape[-1], steps + 1 if last else steps
-            )
-            x_source = self.conv(gen.noise_convs[i], har, None)
-            x_source = self.adain_resblock1(gen.noise_res[i], x_source, table, lnext)
-            x = self.conv(up, x, level)
-            if last:  # kokoro's ReflectionPad1d((1, 0)); the 2-D form pads only the frame axis too
-                x = F.pad(x, (1, 0) if x.dim() == 3 else (1, 0, 0, 0), mode="reflect")
-            x = x + x_source
-            xs = None
-            for j in range(kernels):
-                y = self.adain_resblock1(gen.resblocks[i * kernels + j], x, table, lnext)
-                xs = y if xs is None else xs + y
-            x = xs / kernels
-            level = lnext
-        x = F.leaky_relu(x.float())
-        return self.leave(self.conv(gen.conv_post, x, level).float())
+        f0, n = self.enter(f0_curve.unsqueeze(1)), self.enter(n_curve.unsqueeze(1))
+        x = dec.features(self.enter(asr.to(self.dtype)), f0, n, table, lf, l2f)
+        # the generator's stages, at 2F -> 20F -> 120F + 1 positions
+        levels, steps, positions = [l2f], 2 * frames, 2 * length
+        for i, rate in enumerate(self.upsample_rates):
+            steps, positions = steps * rate, positions * rate
+            if i == len(self.upsample_rates) - 1:  # kokoro's reflection pad adds one position
+                steps, positions = steps + 1, har.shape[-1]
+            levels.append(self.level(positions, steps))
+        return self.leave(dec.generator.body(x, table, self.enter(har), levels).float())
 
 
 def example_inputs(device, batch: int = 2, frames: int = 48, random: bool = True):

@@ -1,4 +1,4 @@
-"""kokoro's forward as two stages over padded batches, built from a KModel's own modules.
+"""kokoro's forward as two stages over padded batches, built from the model's own modules (model.py).
 
     text stage      ids -> durations (float32, exact), d, t_en              (fixed token bucket T)
     acoustic stage  durations, d, t_en -> audio                             (fixed frame bucket F)
