@@ -205,7 +205,7 @@ def test_busy_server_says_429_with_retry_after(server):
         caught = exc
     else:
         log = _log_of(_SERVERS[server])
-        pytest.fail(f"a second request was served while the first spoke ({outcome}); the server's log:\n{log}")
+        pytest.fail(f"a second request was served while the first spoke ({outcome}); its log:\n{log}")
     finally:
         refused.set()
         t.join(120)
