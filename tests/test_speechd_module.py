@@ -166,6 +166,21 @@ def test_ssml_marks_come_between_the_audio_they_separate(wire, engine):
     wire.quiet(0.3)
 
 
+def test_an_ssml_voice_we_have_reads_its_text_and_one_we_lack_is_ignored(wire, engine):
+    wire.send("SET", "synthesis_voice=af_test", ".")
+    wire.until("203 OK SETTINGS RECEIVED")
+    _speak(
+        wire,
+        '<speak>Mine. <voice name="jm_kumo">His. </voice><voice name="zz_none">Still mine.</voice></speak>',
+    )
+    wire.until("702 END")
+    assert [c[:2] for c in engine.calls] == [
+        ("Mine. ", "af_test"),
+        ("His. ", "jm_kumo"),
+        ("Still mine.", "af_test"),
+    ]
+
+
 def test_rate_volume_and_pitch_reach_the_audio(wire, engine):
     wire.send("SET", "rate=100", "volume=0", ".")
     wire.until("203 OK SETTINGS RECEIVED")

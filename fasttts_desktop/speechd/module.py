@@ -231,9 +231,7 @@ class Module:
         engine = self._engine.result()
         self._voices = engine.voices
         s = message.settings
-        choice = sd_voices.choose(
-            self._voices, engine.default_voice, s.get("synthesis_voice"), s.get("language"), s.get("voice")
-        )
+        named = {v.name for v in self._voices}
         speed = sd_voices.speed(int(s["rate"]))
         pitch = sd_voices.pitch_factor(int(s["pitch"]))
         gain = sd_voices.gain(int(s["volume"]))
@@ -247,6 +245,13 @@ class Module:
             else:
                 # A higher pitch is made by reading slower and playing the result faster (resampling).
                 rate = min(MAX_SPEED, max(MIN_SPEED, speed * piece.rate / pitch))
+                choice = sd_voices.choose(  # an SSML <voice name> we have, else the message's voice
+                    self._voices,
+                    engine.default_voice,
+                    piece.voice if piece.voice in named else s.get("synthesis_voice"),
+                    s.get("language"),
+                    s.get("voice"),
+                )
                 try:
                     for chunk in engine.stream(
                         piece.text, choice.voice, rate, cancel=message.cancel.is_set, lang=choice.lang
