@@ -49,6 +49,21 @@ def test_loading_shows_as_busy_before_the_engine_reports_anything(qtbot, setting
     assert w.engine_label.text() == "Engine loading…"
 
 
+def test_a_speak_pressed_while_loading_says_speaking_once_it_starts(qtbot, make_app):
+    app = make_app(FakeEngine(chunk_s=0.5, synth_s=0.01), hold_load=True)
+    w = app.window
+    w.text_edit.setPlainText(TWO)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    qtbot.keyClick(w.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert w.status_label.text() == "Will speak as soon as the engine has loaded…"
+    app.release_load.set()
+    qtbot.waitUntil(lambda: app.service.is_ready and bool(app.engine.calls), timeout=5000)
+    assert app.service.busy
+    assert w.status_label.text() == "Speaking…"
+    w.stop()
+
+
 def test_voices_are_labelled_with_language_and_gender_once_loaded(qtbot, make_app):
     app = make_app(hold_load=True)
     w = app.window
