@@ -129,7 +129,8 @@ def test_an_export_runs_beside_the_reading_and_is_named_when_done(qtbot, make_ap
     spoken_during = len(spoken) - during
     summary = saved.args[0]
     assert not panel.isVisible() and w.commands.export_audio.isEnabled()
-    assert w.status_label.text().startswith(f"Exported {tmp_path / 'book.mp3'} and book.srt (1:20 of audio")
+    assert w.status_label.text().startswith("Exported book.mp3 and book.srt (1:20 of audio")
+    assert w.status_label.toolTip() == str(tmp_path / "book.mp3")  # the whole path, where there is room
     assert app.service.busy  # still reading
     w.stop()
 
@@ -263,3 +264,18 @@ def test_one_chapter_is_one_chapter(qtbot, make_app):
     qtbot.addWidget(dialog)
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("m4b"))
     assert dialog.chapters_box.text() == "C&hapter marks (1 chapter)"
+
+
+def test_a_long_export_name_is_shortened_in_the_status_bar_not_cut(qtbot, make_app, tmp_path):
+    app = make_app(FakeEngine(chunk_s=1.0, synth_s=0.05))
+    w = ready(qtbot, app, sentences(20))
+    dialog = ask(qtbot, w)
+    name = "A very long book title that would push the reading position out of the status bar.mp3"
+    type_path(qtbot, dialog, tmp_path / name)
+    with qtbot.waitSignal(app.service.exports.finished, timeout=30_000):
+        dialog.export_button.click()
+        label = w.exporter.panel.label
+        assert label.text().startswith("Exporting A very") and label.text().endswith("status bar.mp3")
+        assert "…" in label.text() and label.sizeHint().width() <= 240
+        assert label.toolTip() == f"Exporting {tmp_path / name}"
+    assert w.status_label.text().startswith(f"Exported {name} (")
