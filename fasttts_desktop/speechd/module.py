@@ -27,7 +27,7 @@ import numpy as np
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, SAMPLE_RATE, EngineError, Voice
 from fasttts_desktop.speechd import ssml
 from fasttts_desktop.speechd import voices as sd_voices
-from fasttts_desktop.speechd.protocol import Reader, Writer, one_line
+from fasttts_desktop.speechd.protocol import MAX_BLOCK_CHARS, Reader, Writer, one_line
 
 if TYPE_CHECKING:
     from fasttts_desktop.engine import Engine
@@ -116,6 +116,8 @@ class Module:
         lines = self._in.block()
         if lines is None:
             return
+        if self._in.dropped:
+            log.warning("message over %d characters: %d lines left out", MAX_BLOCK_CHARS, self._in.dropped)
         text = "\n".join(lines)
         if not text.strip():
             self._out.send("301 ERROR CANT SPEAK")
