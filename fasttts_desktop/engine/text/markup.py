@@ -31,9 +31,8 @@ _STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.5, "strong": 
 _RATE_WORDS = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
 _INLINE = re.compile(r"\[(pause|voice|rate)(?::([^\]\n]*))?\]", re.IGNORECASE)
 _NONE = np.zeros(0, np.int64)
-MAX_SSML_CHARS = (
-    5_000_000  # a long book in SSML; longer is read as plain text (the scanner keeps 3 ints a char)
-)
+# A long book in SSML; longer is read as plain text (the character scanner keeps 3 ints a character).
+MAX_SSML_CHARS = 5_000_000
 MAX_DEPTH = 100  # elements nested deeper are not read as SSML (libxml2 allows 256; the walker recurses)
 
 
