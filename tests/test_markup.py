@@ -123,3 +123,38 @@ def test_chapter_voices_and_dialogue():
         ("Two: ", "", False),
         ('"Bye."', "", True),
     ]
+
+
+def test_ssml_marks_are_placed_in_the_segments():
+    parsed = parse(
+        '<speak>One. <mark name="a"/>Two.<break time="1s"/><mark name="b"/>Three.<mark name="z"/></speak>'
+    )
+    assert [s.text for s in parsed.segments] == ["One. Two.", "Three."]
+    assert [(m.segment, m.at, m.name) for m in parsed.marks] == [(0, 5, "a"), (1, 0, "b"), (1, 6, "z")]
+
+
+@pytest.mark.parametrize("name", ["bad", "scoped", "say", "element"])
+def test_unknown_elements_named_like_the_readers_parts_are_read_with_a_notice(name):
+    parsed = parse(f"<speak>a <{name}>b</{name}> c</speak>")
+    assert "".join(s.text for s in parsed.segments) == "a b c"
+    assert parsed.notices == [f"SSML <{name}> is not supported; its text is read as it stands."]
+
+
+def test_descriptions_in_ssml_are_not_said():
+    text = '<speak>Bell: <audio src="bell.ogg">ding<desc>a bell rings</desc></audio> done.</speak>'
+    parsed = parse(text)
+    assert "".join(s.text for s in parsed.segments) == "Bell: ding done."
+    assert parsed.notices == []
+
+
+def test_too_deep_or_too_long_ssml_is_read_as_written(monkeypatch):
+    from fasttts_desktop.engine.text import markup
+
+    deep = "<speak>" + "<prosody>" * 150 + "x" + "</prosody>" * 150 + "</speak>"
+    parsed = parse(deep)
+    assert [s.text for s in parsed.segments] == [deep]
+    assert "nested more than" in parsed.notices[0]
+    monkeypatch.setattr(markup, "MAX_SSML_CHARS", 10)
+    parsed = parse("<speak>Hello there.</speak>")
+    assert [s.text for s in parsed.segments] == ["<speak>Hello there.</speak>"]
+    assert "longer than 10 characters" in parsed.notices[0]

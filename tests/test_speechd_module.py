@@ -166,6 +166,21 @@ def test_ssml_marks_come_between_the_audio_they_separate(wire, engine):
     wire.quiet(0.3)
 
 
+def test_an_ssml_voice_we_have_reads_its_text_and_one_we_lack_is_ignored(wire, engine):
+    wire.send("SET", "synthesis_voice=af_test", ".")
+    wire.until("203 OK SETTINGS RECEIVED")
+    _speak(
+        wire,
+        '<speak>Mine. <voice name="jm_kumo">His. </voice><voice name="zz_none">Still mine.</voice></speak>',
+    )
+    wire.until("702 END")
+    assert [c[:2] for c in engine.calls] == [
+        ("Mine. ", "af_test"),
+        ("His. ", "jm_kumo"),
+        ("Still mine.", "af_test"),
+    ]
+
+
 def test_rate_volume_and_pitch_reach_the_audio(wire, engine):
     wire.send("SET", "rate=100", "volume=0", ".")
     wire.until("203 OK SETTINGS RECEIVED")
@@ -267,3 +282,43 @@ def test_quit(wire):
     assert wire.line() == "210 OK QUIT"
     wire.thread.join(5)
     assert wire.rc == 0
+
+
+def test_a_message_over_the_size_bound_is_cut_and_the_wire_stays_in_step(monkeypatch, engine):
+    from fasttts_desktop.speechd import protocol
+
+    monkeypatch.setattr(protocol, "MAX_BLOCK_CHARS", 40)
+    w = Wire(lambda: engine)
+    try:
+        w.send("INIT")
+        w.until("299 OK LOADED SUCCESSFULLY")
+        w.send("AUDIO", "audio_output_method=server", ".")
+        w.until("203 OK AUDIO INITIALIZED")
+        # ten lines of 19 characters, then one far longer than anything kept: only the first two are said
+        _speak(w, *(f"Line number {i:02d} ok." for i in range(10)), "x" * 1000)
+        w.until("702 END")
+        assert " ".join(c[0] for c in engine.calls).split() == [
+            "Line",
+            "number",
+            "00",
+            "ok.",
+            "Line",
+            "number",
+            "01",
+            "ok.",
+        ]
+        _speak(w, "Still in step.")  # the cut block was read to its end: the next command is read as one
+        w.until("702 END")
+        assert engine.calls[-1][0] == "Still in step."
+    finally:
+        w.close()
+
+
+def test_a_line_longer_than_any_message_is_cut_without_reading_it_whole():
+    import io
+
+    from fasttts_desktop.speechd import protocol
+
+    reader = protocol.Reader(io.BytesIO(b"a" * (4 * protocol.MAX_BLOCK_CHARS + 10) + b"\nnext\n"))
+    assert len(reader.line() or "") == 4 * protocol.MAX_BLOCK_CHARS
+    assert reader.line() == "next"

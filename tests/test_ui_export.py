@@ -73,6 +73,7 @@ def test_format_follows_the_extension_and_the_extension_the_format(qtbot, make_a
     assert dialog.choice().subtitles == str(tmp_path / "talk.vtt")
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("m4b"))
     assert not dialog.chapters_box.isEnabled() and "no chapters" in dialog.chapters_box.toolTip()
+    assert dialog.chapters_box.text() == "C&hapter marks (the text has no chapters)"
     assert not dialog.choice().chapters
     # Every control is named for screen readers and says what it does.
     controls = [
@@ -128,7 +129,8 @@ def test_an_export_runs_beside_the_reading_and_is_named_when_done(qtbot, make_ap
     spoken_during = len(spoken) - during
     summary = saved.args[0]
     assert not panel.isVisible() and w.commands.export_audio.isEnabled()
-    assert w.status_label.text().startswith(f"Exported {tmp_path / 'book.mp3'} and book.srt (1:20 of audio")
+    assert w.status_label.text().startswith("Exported book.mp3 and book.srt (1:20 of audio")
+    assert w.status_label.toolTip() == str(tmp_path / "book.mp3")  # the whole path, where there is room
     assert app.service.busy  # still reading
     w.stop()
 
@@ -215,9 +217,22 @@ def test_an_epub_exports_to_m4b_with_its_chapters(qtbot, make_app, tmp_path):
         w.open_path(str(book))
     dialog = ask(qtbot, w)
     assert dialog.path_edit.text().endswith("Harvard Lines.mp3")  # named after the book
+    # MP3 keeps no chapter marks: the box shows none will be made, and says why where it can be read
+    assert not dialog.chapters_box.isEnabled() and not dialog.chapters_box.isChecked()
+    assert dialog.chapters_box.text() == "C&hapter marks (3 chapters): only M4B and read-along EPUB keep them"
+    assert not dialog.choice().chapters
     dialog.format_box.setCurrentIndex(dialog.format_box.findData("m4b"))
-    assert dialog.chapters_box.isEnabled() and dialog.chapters_box.isChecked()
-    assert dialog.chapters_box.text() == "Chapter marks (3 chapters)"
+    assert dialog.chapters_box.isEnabled() and dialog.chapters_box.isChecked()  # the choice comes back
+    assert dialog.chapters_box.text() == "C&hapter marks (3 chapters)"
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    qtbot.keyClick(dialog.path_edit, Qt.Key.Key_H, Qt.KeyboardModifier.AltModifier)  # its mnemonic: off...
+    qtbot.waitUntil(lambda: not dialog.chapters_box.isChecked())  # (a mnemonic's click is animated)
+    assert not dialog.choice().chapters
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("flac"))
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("m4b"))
+    assert not dialog.chapters_box.isChecked()  # ...and still off after a format that keeps none
+    dialog.chapters_box.click()
     type_path(qtbot, dialog, tmp_path / "out" / "book.m4b")
     (tmp_path / "out").mkdir()
     with qtbot.waitSignal(app.service.exports.finished, timeout=10_000) as saved:
@@ -239,3 +254,28 @@ def test_chapters_are_the_top_level_or_the_two_top_levels_under_a_single_title()
     titled = [Heading("Book", 0, 1), Heading("One", 4, 2), Heading("Two", 9, 2), Heading("x", 12, 3)]
     assert chapter_marks(titled) == ((0, "Book"), (4, "One"), (9, "Two"))
     assert chapter_marks([]) == () and chapter_marks([Heading("Only", 3, 2)]) == ((3, "Only"),)
+
+
+def test_one_chapter_is_one_chapter(qtbot, make_app):
+    from fasttts_desktop.ui.export_dialog import ExportDialog
+
+    app = make_app()
+    dialog = ExportDialog(app.window.settings, "book", 1, app.window)
+    qtbot.addWidget(dialog)
+    dialog.format_box.setCurrentIndex(dialog.format_box.findData("m4b"))
+    assert dialog.chapters_box.text() == "C&hapter marks (1 chapter)"
+
+
+def test_a_long_export_name_is_shortened_in_the_status_bar_not_cut(qtbot, make_app, tmp_path):
+    app = make_app(FakeEngine(chunk_s=1.0, synth_s=0.05))
+    w = ready(qtbot, app, sentences(20))
+    dialog = ask(qtbot, w)
+    name = "A very long book title that would push the reading position out of the status bar.mp3"
+    type_path(qtbot, dialog, tmp_path / name)
+    with qtbot.waitSignal(app.service.exports.finished, timeout=30_000):
+        dialog.export_button.click()
+        label = w.exporter.panel.label
+        assert label.text().startswith("Exporting A very") and label.text().endswith("status bar.mp3")
+        assert "…" in label.text() and label.sizeHint().width() <= 240
+        assert label.toolTip() == f"Exporting {tmp_path / name}"
+    assert w.status_label.text().startswith(f"Exported {name} (")

@@ -75,3 +75,17 @@ def test_astral_characters_keep_the_selection_right(qtbot, make_app):
     assert w.text_edit.textCursor().selectedText() == "here"
     w.find_bar.step(1)
     assert w.text_edit.textCursor().selectedText() == "here"
+
+
+def test_alt_i_steps_back_while_alt_p_stays_the_playback_menus(qtbot, make_app):
+    app = make_app()
+    w = app.window
+    w.text_edit.setPlainText(TEXT)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    qtbot.keyClick(w.text_edit, K.Key_F, M.ControlModifier)
+    qtbot.keyClicks(w.find_bar.field, "birch")
+    assert w.find_bar.count_label.text() == "1 of 3"
+    qtbot.keyClick(w.find_bar.field, K.Key_I, M.AltModifier)  # Previous, by its mnemonic (animated click)
+    qtbot.waitUntil(lambda: w.find_bar.count_label.text() == "3 of 3")
+    assert w.find_bar.previous_button.text() == "Prev&ious"

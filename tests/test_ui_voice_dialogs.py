@@ -300,6 +300,19 @@ def test_hear_it_speaks_with_the_windows_voice_and_show_phonemes_asks_the_engine
     assert lexicon.phonemes_view.text() == "nassa and nasa."
     assert lexicon.message.text() == "Read as American English."
 
+    # English words with a Japanese voice are read by the English front end: the line says so
+    w.voice_box.setCurrentIndex(w.voice_box.findData("jf_alpha"))
+    lexicon.try_edit.setText("Hello world")
+    lexicon.phonemes_view.clear()
+    lexicon.phonemes_button.click()
+    qtbot.waitUntil(lambda: lexicon.phonemes_view.text() != "", timeout=3000)
+    assert lexicon.message.text() == "Read as American English (the voice's language is Japanese)."
+    lexicon.try_edit.setText("東京 and Tokyo")
+    lexicon.phonemes_view.clear()
+    lexicon.phonemes_button.click()
+    qtbot.waitUntil(lambda: lexicon.phonemes_view.text() != "", timeout=3000)
+    assert lexicon.message.text() == "Read as Japanese and American English."
+
     lexicon.try_edit.setText("   ")
     assert not lexicon.ask_phonemes() and "Type a word" in lexicon.message.text()
 

@@ -49,6 +49,21 @@ def test_loading_shows_as_busy_before_the_engine_reports_anything(qtbot, setting
     assert w.engine_label.text() == "Engine loading…"
 
 
+def test_a_speak_pressed_while_loading_says_speaking_once_it_starts(qtbot, make_app):
+    app = make_app(FakeEngine(chunk_s=0.5, synth_s=0.01), hold_load=True)
+    w = app.window
+    w.text_edit.setPlainText(TWO)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    qtbot.keyClick(w.text_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert w.status_label.text() == "Will speak as soon as the engine has loaded…"
+    app.release_load.set()
+    qtbot.waitUntil(lambda: app.service.is_ready and bool(app.engine.calls), timeout=5000)
+    assert app.service.busy
+    assert w.status_label.text() == "Speaking…"
+    w.stop()
+
+
 def test_voices_are_labelled_with_language_and_gender_once_loaded(qtbot, make_app):
     app = make_app(hold_load=True)
     w = app.window
@@ -115,7 +130,7 @@ def test_ctrl_s_exports_through_the_export_dialog(qtbot, make_app, tmp_path):
     with qtbot.waitSignal(app.service.exports.finished, timeout=5000):
         dialog.export_button.click()
     assert (tmp_path / "speech.wav").stat().st_size > 44
-    assert w.status_label.text().startswith(f"Exported {tmp_path / 'speech.wav'} (0:01 of audio")
+    assert w.status_label.text().startswith("Exported speech.wav (0:01 of audio")
     assert not w.save_progress.isVisible()
 
 
@@ -194,6 +209,44 @@ def test_typing_in_the_voice_picker_finds_voices_by_any_part_of_their_label(qtbo
     qtbot.keyClicks(line, "no such voice")
     qtbot.keyClick(line, Qt.Key.Key_Return)
     assert w.voice() == "af_test" and line.text() == "af_test (American English, female)"  # nothing lost
+    # and the search that found nothing says so (the popup alone just did not appear)
+    assert w.status_label.text() == (
+        "No voice matches “no such voice” (of 3); the voice is still af_test (American English, female)."
+    )
+    line.selectAll()
+    qtbot.keyClicks(line, "jf_")  # a part that matches: no such line, the voice stays
+    w.status_label.setText("")
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    assert w.voice() == "af_test" and w.status_label.text() == ""
+
+
+def test_alt_keys_reach_the_pickers_and_no_two_controls_share_one(qtbot, make_app):
+    """Alt+C and Alt+D reach the voice and speed pickers; with the find bar open every Alt+letter of the
+    window (menus, labels, buttons) has one owner (two owners: Qt gives the key to neither)."""
+    from PySide6.QtWidgets import QAbstractButton, QLabel
+
+    app = make_app()
+    w = app.window
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)
+    qtbot.keyClick(w.text_edit, Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() in (w.voice_box, w.voice_box.lineEdit())
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_D, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() in (w.speed_box, w.speed_box.lineEdit())
+
+    qtbot.keyClick(w.text_edit, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert w.find_bar.isVisible()
+    owners: dict[str, list[str]] = {}
+    texts = [a.text() for a in w.menuBar().actions()]
+    controls = [*w.findChildren(QLabel), *w.findChildren(QAbstractButton)]
+    texts += [c.text() for c in controls if c.isVisible()]
+    for text in texts:
+        mnemonic = re.search(r"&([^&])", text.replace("&&", ""))
+        if mnemonic:
+            owners.setdefault(mnemonic[1].lower(), []).append(text)
+    assert {k: v for k, v in owners.items() if len(v) > 1} == {}
+    assert set(owners) >= {"c", "d", "i", "n", "r", "p", "o", "v"}  # the pickers, the find bar, the menus
 
 
 def test_voice_speed_and_geometry_persist(qtbot, make_app, settings_path):

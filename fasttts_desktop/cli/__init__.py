@@ -21,6 +21,7 @@ from fasttts_desktop import __version__
 from fasttts_desktop.cli import desktop as cli_desktop
 from fasttts_desktop.cli import text as cli_text
 from fasttts_desktop.cli.reading import add_reading_options
+from fasttts_desktop.engine.load_options import add_engine_options, engine_argv, load_engine
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, EngineError
 
 _GUI_HELP = "With no command, opens the window (with PATH: that document, ready to read)."
@@ -45,17 +46,6 @@ def _speed(value: str) -> float:
     return speed
 
 
-def _add_engine_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", default="auto", help="auto (default: CUDA if present), cpu or cuda")
-    p.add_argument("--weights", metavar="PATH", help="kokoro weights (.pth or .safetensors) to use")
-    p.add_argument(
-        "--voices",
-        metavar="PATH",
-        help="voices: a .pt file or folder of them, voices-v1.0.bin, a kokoro.js .bin or .npz",
-    )
-    p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
-
-
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="fasttts-desktop",
@@ -63,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
         description=f"Kokoro-82M text to speech. {_GUI_HELP}",
     )
     p.add_argument("--version", action="version", version=f"fasttts-desktop {__version__}")
-    _add_engine_options(p)
+    add_engine_options(p)
     # prog: the commands' own help is named as typed ("fasttts-desktop say --help"), not after the two-line
     # usage above
     sub = p.add_subparsers(
@@ -119,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
         "--speed", type=_speed, default=1.0, help=f"speaking rate, {MIN_SPEED} to {MAX_SPEED}; 1.0 = normal"
     )
     add_reading_options(say)
-    _add_engine_options(say)
+    add_engine_options(say)
 
     voices = sub.add_parser(
         "voices", help="list the voices by language (gender, grade) and saved blends; --install adds all 54"
@@ -133,7 +123,7 @@ def _parser() -> argparse.ArgumentParser:
         "--from", dest="sdist", metavar="SDIST", help="with --install: a kokoro-0.9.4.tar.gz at hand"
     )
     voices.add_argument("--force", action="store_true", help="with --install: reinstall even if installed")
-    _add_engine_options(voices)
+    add_engine_options(voices)
 
     cli_text.add_parsers(sub)
     cli_desktop.add_parsers(sub)
@@ -232,15 +222,7 @@ def _check_voice(args: argparse.Namespace) -> None:
 
 
 def _load_engine(args: argparse.Namespace):
-    from fasttts_desktop.engine import Engine
-
-    return Engine.load(
-        args.device,
-        model_path=args.weights,
-        voices_path=args.voices,
-        use_hub=False if args.offline else None,
-        progress=_progress_printer(),
-    )
+    return load_engine(args, _progress_printer())
 
 
 def _say(args: argparse.Namespace) -> int:
@@ -412,12 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             return _fail(problem)
         from fasttts_desktop.ui.app import main as app_main
 
-        gui_argv = ["--device", args.device]
-        for flag, value in (("--weights", args.weights), ("--voices", args.voices)):
-            if value:
-                gui_argv += [flag, value]
-        if args.offline:
-            gui_argv.append("--offline")
+        gui_argv = engine_argv(args)
         if path:
             gui_argv += ["--", path]
         try:

@@ -18,7 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from fasttts_desktop.cli import _add_engine_options, _load_engine, _Parser
+from fasttts_desktop.cli import _load_engine, _Parser
+from fasttts_desktop.engine.load_options import add_engine_options
 
 DEFAULT_PORT = 8880  # Kokoro-FastAPI's, which clients are set up for
 
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="requests that may wait while one speaks (default 4)",
     )
-    _add_engine_options(p)
+    add_engine_options(p)
     return p
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,10 +59,7 @@ def export_utterance(
         if subtitles_path is not None:
             subs = SubtitleWriter(subtitles_path)
         next_mark = count = 0
-        stopped = cancel or (lambda: False)
-        for chunk in chunks:
-            if stopped():
-                raise Cancelled
+        for chunk in feeding(chunks, writer.path.name, progress, cancel):
             while next_mark < len(marks) and marks[next_mark][0] <= chunk.chunk.start:
                 writer.mark_chapter(marks[next_mark][1])
                 next_mark += 1
@@ -70,13 +67,6 @@ def export_utterance(
                 subs.add_chunk(chunk, writer.seconds)
             writer.write(chunk.audio)
             count += 1
-            if progress is not None:
-                progress(
-                    f"Exporting {writer.path.name}", (chunk.index + 1) / max(chunk.total, chunk.index + 1)
-                )
-        # The engine's stream just ends when cancelled: a short file must not be taken for a whole one.
-        if stopped():
-            raise Cancelled
         audio = writer.close()
         written = subs.close() if subs is not None else None
         return ExportResult(audio, written, writer.seconds, count, writer.chapters)
@@ -85,3 +75,20 @@ def export_utterance(
         if subs is not None:
             subs.abort()
         raise
+
+
+def feeding(
+    chunks: Iterable[AudioChunk], name: str, progress: Progress | None, cancel: Callable[[], bool] | None
+) -> Iterator[AudioChunk]:
+    """`chunks` one by one into the file `name`, `progress` told after each is written. Cancelled is raised
+    when `cancel` says so, before each and after the last: the engine's stream just ends when cancelled,
+    and a short file must not be taken for a whole one."""
+    stopped = cancel or (lambda: False)
+    for chunk in chunks:
+        if stopped():
+            raise Cancelled
+        yield chunk
+        if progress is not None:
+            progress(f"Exporting {name}", (chunk.index + 1) / max(chunk.total, chunk.index + 1))
+    if stopped():
+        raise Cancelled

@@ -18,13 +18,15 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from fasttts_desktop.engine.storage.files import AtomicFile, WholeOrNothing
-from fasttts_desktop.engine.types import AudioChunk
+from fasttts_desktop.engine.types import AudioChunk, Progress
 from fasttts_desktop.export.audio import AudioWriter, open_audio_writer
 from fasttts_desktop.export.cues import word_spans
 from fasttts_desktop.export.errors import ExportError
+from fasttts_desktop.export.job import ExportResult, feeding
 from fasttts_desktop.export.readalong_package import BookPackage, Section
 from fasttts_desktop.export.tags import BookInfo
 
@@ -169,37 +171,19 @@ class ReadAlongWriter(WholeOrNothing):
 
 
 def export_readalong(
-    chunks,
-    path: str | os.PathLike,
-    text: str,
+    chunks: Iterable[AudioChunk],
+    writer: ReadAlongWriter,
     *,
-    chapters=(),
-    info: BookInfo | None = None,
-    lang_code: str = "a",
-    loudness: float | None = None,
-    progress=None,
-    cancel=None,
-):
-    """export_utterance's counterpart for a read-along EPUB: the same progress, cancel and result."""
-    from fasttts_desktop.engine.types import Cancelled
-    from fasttts_desktop.export.job import ExportResult
-
-    stopped = cancel or (lambda: False)
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> ExportResult:
+    """export_utterance's counterpart for a read-along EPUB: `chunks` into `writer` (closed or aborted
+    here either way), with the same progress, cancel and result."""
     count = 0
-    with ReadAlongWriter(
-        path, text, chapters=chapters, info=info, lang_code=lang_code, loudness=loudness
-    ) as writer:
-        for chunk in chunks:
-            if stopped():
-                raise Cancelled
+    with writer:
+        for chunk in feeding(chunks, writer.path.name, progress, cancel):
             writer.add_chunk(chunk)
             count += 1
-            if progress is not None:
-                progress(
-                    f"Exporting {writer.path.name}", (chunk.index + 1) / max(chunk.total, chunk.index + 1)
-                )
-        if stopped():
-            raise Cancelled
         seconds = writer.seconds
         book = writer.close()
     marks = [(s.title, 0.0) for s in writer.sections if s.seconds]

@@ -98,28 +98,14 @@ class BookPackage:
             start = 0.0 if i == 0 else max(begin, clips[-1][1])
             end = timed[i + 1][1] if i + 1 < len(timed) else section.seconds
             clips.append((sid, min(start, section.seconds), min(max(end, start), section.seconds)))
-        page = (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n'
-            f'<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
-            f'lang="{self.language}" xml:lang="{self.language}">\n'
-            f'<head><meta charset="utf-8"/><title>{escape(section.title)}</title>'
-            '<link rel="stylesheet" type="text/css" href="style.css"/></head>\n'
-            f'<body><section epub:type="chapter" id="chapter_{n}">\n'
-            + "\n".join(body)
-            + "\n</section></body>\n</html>\n"
-        )
-        return page, clips
+        chapter = f'<section epub:type="chapter" id="chapter_{n}">\n' + "\n".join(body) + "\n</section>"
+        style = '<link rel="stylesheet" type="text/css" href="style.css"/>'
+        return _xhtml(self.language, section.title, chapter, head=style), clips
 
     def _nav(self, spoken: list[tuple[int, Section]]) -> str:
         items = "\n".join(f'<li><a href="chapter_{n}.xhtml">{escape(s.title)}</a></li>' for n, s in spoken)
-        return (
-            '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n'
-            '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
-            f'lang="{self.language}" xml:lang="{self.language}">\n'
-            f'<head><meta charset="utf-8"/><title>{escape(self.title)}</title></head>\n'
-            f'<body><nav epub:type="toc" id="toc"><h1>Contents</h1><ol>\n{items}\n</ol></nav></body>\n'
-            "</html>\n"
-        )
+        toc = f'<nav epub:type="toc" id="toc"><h1>Contents</h1><ol>\n{items}\n</ol></nav>'
+        return _xhtml(self.language, self.title, toc)
 
     def _opf(self, spoken: list[tuple[int, Section]]) -> str:
         info = self.info
@@ -166,6 +152,17 @@ class BookPackage:
             f"  <manifest>\n    {nl.join(items)}\n  </manifest>\n"
             f"  <spine>\n    {nl.join(spine)}\n  </spine>\n</package>\n"
         )
+
+
+def _xhtml(language: str, title: str, body: str, head: str = "") -> str:
+    """An XHTML content document of the book: `body` (markup) under `title` (text), `head` (markup) added."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n'
+        '<html xmlns="http://www.w3.org/1999/xhtml" xmlns:epub="http://www.idpf.org/2007/ops" '
+        f'lang="{language}" xml:lang="{language}">\n'
+        f'<head><meta charset="utf-8"/><title>{escape(title)}</title>{head}</head>\n'
+        f"<body>{body}</body>\n</html>\n"
+    )
 
 
 def _marked(

@@ -27,7 +27,7 @@ import numpy as np
 from fasttts_desktop.engine.types import MAX_SPEED, MIN_SPEED, SAMPLE_RATE, EngineError, Voice
 from fasttts_desktop.speechd import ssml
 from fasttts_desktop.speechd import voices as sd_voices
-from fasttts_desktop.speechd.protocol import Reader, Writer, one_line
+from fasttts_desktop.speechd.protocol import MAX_BLOCK_CHARS, Reader, Writer, one_line
 
 if TYPE_CHECKING:
     from fasttts_desktop.engine import Engine
@@ -116,6 +116,8 @@ class Module:
         lines = self._in.block()
         if lines is None:
             return
+        if self._in.dropped:
+            log.warning("message over %d characters: %d lines left out", MAX_BLOCK_CHARS, self._in.dropped)
         text = "\n".join(lines)
         if not text.strip():
             self._out.send("301 ERROR CANT SPEAK")
@@ -231,9 +233,7 @@ class Module:
         engine = self._engine.result()
         self._voices = engine.voices
         s = message.settings
-        choice = sd_voices.choose(
-            self._voices, engine.default_voice, s.get("synthesis_voice"), s.get("language"), s.get("voice")
-        )
+        named = {v.name for v in self._voices}
         speed = sd_voices.speed(int(s["rate"]))
         pitch = sd_voices.pitch_factor(int(s["pitch"]))
         gain = sd_voices.gain(int(s["volume"]))
@@ -247,6 +247,13 @@ class Module:
             else:
                 # A higher pitch is made by reading slower and playing the result faster (resampling).
                 rate = min(MAX_SPEED, max(MIN_SPEED, speed * piece.rate / pitch))
+                choice = sd_voices.choose(  # an SSML <voice name> we have, else the message's voice
+                    self._voices,
+                    engine.default_voice,
+                    piece.voice if piece.voice in named else s.get("synthesis_voice"),
+                    s.get("language"),
+                    s.get("voice"),
+                )
                 try:
                     for chunk in engine.stream(
                         piece.text, choice.voice, rate, cancel=message.cancel.is_set, lang=choice.lang

@@ -17,6 +17,8 @@ from typing import BinaryIO
 import numpy as np
 
 _ESCAPED = re.compile(rb"[\n\x7d]")
+# A message's text at most: a long chapter. A client may send more; it is not all kept in memory.
+MAX_BLOCK_CHARS = 1_000_000
 
 
 def escape_audio(data: bytes) -> bytes:
@@ -31,20 +33,32 @@ def one_line(text: str) -> str:
 class Reader:
     def __init__(self, stream: BinaryIO):
         self._stream = stream
+        self.dropped = 0  # lines of the last block left out (over MAX_BLOCK_CHARS)
 
     def line(self) -> str | None:
         """The next line without its LF; None at end of input."""
-        raw = self._stream.readline()
+        raw = self._stream.readline(4 * MAX_BLOCK_CHARS)
         if not raw:
             return None
+        if not raw.endswith(b"\n"):  # longer than a whole message may be: the rest of it is dropped
+            while (more := self._stream.readline(4 * MAX_BLOCK_CHARS)) and not more.endswith(b"\n"):
+                pass
         return raw.decode("utf-8", errors="replace").rstrip("\n")
 
     def block(self) -> list[str] | None:
-        """The lines of a data block up to its closing "." (dot-stuffing undone); None at end of input."""
+        """The lines of a data block up to its closing "." (dot-stuffing undone); None at end of input.
+        Lines past MAX_BLOCK_CHARS are read and dropped (the block is still consumed whole)."""
+        max_chars = MAX_BLOCK_CHARS
         lines: list[str] = []
+        kept = 0
+        self.dropped = 0
         while (line := self.line()) is not None:
             if line == ".":
                 return lines
+            if kept + len(line) > max_chars:
+                self.dropped += 1
+                continue
+            kept += len(line) + 1
             lines.append(line.removeprefix("."))
         return None
 

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication
 
 from fasttts_desktop import __version__
 from fasttts_desktop.desktop import APP_ID
+from fasttts_desktop.engine.load_options import add_engine_options, load_engine
 from fasttts_desktop.ui.error_reporting import ErrorReporter, start_log_file
 from fasttts_desktop.ui.main_window import MainWindow
 from fasttts_desktop.worker.engine_worker import Progress
@@ -30,10 +31,7 @@ log = logging.getLogger(__name__)
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="fasttts-desktop", description="Kokoro-82M text to speech window.")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.add_argument("--weights", metavar="PATH", help="kokoro weights (.pth or .safetensors)")
-    p.add_argument("--voices", metavar="PATH", help="voices file or folder")
-    p.add_argument("--offline", action="store_true", help="never contact the Hugging Face hub")
+    add_engine_options(p)
     p.add_argument(
         "path",
         nargs="?",
@@ -44,19 +42,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def engine_loader(args: argparse.Namespace) -> Callable[[Progress], Engine]:
-    def load(progress: Progress) -> Engine:
-        # Imported here, on the engine thread: torch and kokoro take seconds to import.
-        from fasttts_desktop.engine import Engine
-
-        return Engine.load(
-            None if args.device == "auto" else args.device,
-            model_path=args.weights,
-            voices_path=args.voices,
-            use_hub=False if args.offline else None,
-            progress=progress,
-        )
-
-    return load
+    # load_engine imports torch and kokoro (seconds): it runs on the engine thread
+    return lambda progress: load_engine(args, progress)
 
 
 def create_window(

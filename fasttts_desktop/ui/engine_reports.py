@@ -58,6 +58,8 @@ class EngineReports(WindowWidgets):
         if not self.service.busy:
             self.progress.hide()
             self.status_label.setText("Ready.")
+        else:  # a Speak pressed while loading starts now: "Will speak as soon as…" is no longer true
+            self.status_label.setText("Paused." if self.service.paused else "Speaking…")
 
     @Slot(object)
     def fill_voices(self, info: EngineInfo) -> None:

@@ -82,7 +82,7 @@ class ExportDialog(QDialog):
             self.format_box.addItem(label, name)
         self.format_box.setCurrentIndex(self.format_box.findData(fmt))
         self.subtitles_box = _named(
-            QCheckBox("Subtitles beside the audio", objectName="export-subtitles"),
+            QCheckBox("&Subtitles beside the audio", objectName="export-subtitles"),
             "Subtitles beside the audio",
             "Also write a subtitle file, one cue per sentence, timed to the speech",
         )
@@ -95,11 +95,10 @@ class ExportDialog(QDialog):
         self.subtitle_format.setCurrentIndex(
             max(0, self.subtitle_format.findData(settings.value("export/subtitle_format", "srt")))
         )
-        self.chapters_box = _named(
-            QCheckBox(f"Chapter marks ({chapters} chapters)", objectName="export-chapters"),
-            "Chapter marks",
-        )
+        self.chapters_box = _named(QCheckBox(objectName="export-chapters"), "Chapter marks")
         self.chapters_box.setChecked(bool(chapters))
+        self._want_chapters = bool(chapters)  # the user's choice, kept while a format cannot store marks
+        self.chapters_box.toggled.connect(self._chapters_toggled)
         self.loudness = LoudnessRow(settings)
         self.cover = CoverRow()
         self.error_label = _named(QLabel(objectName="export-error", wordWrap=True, visible=False), "Error")
@@ -180,14 +179,28 @@ class ExportDialog(QDialog):
         self.subtitle_format.setEnabled(self.subtitles_box.isChecked() and not readalong)
         self.cover.setEnabled(self.chosen_format() in COVER_FORMATS)
         stores = self.chosen_format() in CHAPTER_FORMATS
-        self.chapters_box.setEnabled(bool(self._chapters) and stores)
-        if not self._chapters:
-            self.chapters_box.setToolTip("The text has no chapters (open a book or a document with headings)")
+        n = self._chapters
+        counted = f"{n} chapter{'s' * (n != 1)}"
+        # What will happen is shown, not only what was chosen: a greyed tick read as "marks will be made".
+        box = self.chapters_box
+        box.setEnabled(bool(n) and stores)
+        box.blockSignals(True)
+        box.setChecked(box.isEnabled() and self._want_chapters)
+        box.blockSignals(False)
+        if not n:
+            box.setText("C&hapter marks (the text has no chapters)")
+            box.setToolTip("The text has no chapters (open a book or a document with headings)")
         elif not stores:
-            self.chapters_box.setToolTip("Only M4B files and read-along books keep chapters")
+            box.setText(f"C&hapter marks ({counted}): only M4B and read-along EPUB keep them")
+            box.setToolTip("Only M4B files and read-along books keep chapters")
         else:
-            self.chapters_box.setToolTip("Mark each chapter of the document in the audiobook")
+            box.setText(f"C&hapter marks ({counted})")
+            box.setToolTip("Mark each chapter of the document in the audiobook")
         self.error_label.hide()
+
+    @Slot(bool)
+    def _chapters_toggled(self, on: bool) -> None:
+        self._want_chapters = on
 
     @Slot()
     def _browse(self) -> None:

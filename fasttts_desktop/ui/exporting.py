@@ -152,7 +152,11 @@ class Exporter(QObject):
     @Slot(object)
     def _on_started(self, request: ExportRequest) -> None:
         name = Path(request.path).name
-        self.panel.label.setText(f"Exporting {name}")
+        # The status bar is shared with the reading's position: a long name is shortened in its middle
+        # (whole in the tooltip) rather than cut off at the right.
+        label = self.panel.label
+        label.setText(label.fontMetrics().elidedText(f"Exporting {name}", Qt.TextElideMode.ElideMiddle, 220))
+        label.setToolTip(f"Exporting {request.path}")
         self.panel.bar.setRange(0, 0)
         self.panel.bar.setFormat("")
         self.panel.bar.setToolTip("")
@@ -174,8 +178,9 @@ class Exporter(QObject):
             parts.append(f"{summary.failed_parts} parts could not be made and are left out")
         subtitles = f" and {Path(summary.subtitles_path).name}" if summary.subtitles_path else ""
         self.window.status_label.setText(
-            f"Exported {summary.audio_path}{subtitles} ({', '.join(parts)}) in {clock(summary.elapsed_s)}."
-        )
+            f"Exported {Path(summary.audio_path).name}{subtitles} ({', '.join(parts)}) "
+            f"in {clock(summary.elapsed_s)}."
+        )  # the name, not the whole path: the line shares the status bar; the path is in the tooltip
         self.window.status_label.setToolTip(summary.audio_path)
 
     @Slot(str)

@@ -42,7 +42,8 @@ class FindBar(QWidget):
         self.field.setPlaceholderText("Find in the text")
         self.field.setClearButtonEnabled(True)
         self.previous_button = named(
-            QPushButton("&Previous", objectName="find-previous"),
+            # Alt+I: Alt+P is the Playback menu's (two owners of one key: Qt gives it to neither)
+            QPushButton("Prev&ious", objectName="find-previous"),
             "Previous match",
             "The match before (Shift+F3)",
         )

@@ -96,7 +96,6 @@ def build_widgets(w: MainWindow, a: Actions, voice: str, speed: float) -> None:
         QComboBox(objectName="voice"), "Voice", "Voice (language, gender, grade); type to search"
     )
     w.voice_box.setMinimumContentsLength(28)
-    make_searchable(w.voice_box)
     w.voice_box.addItem(voice or "Loading voices…", voice)
     w.voice_box.setEnabled(False)
     w.mix_button = QToolButton(objectName="mix-voices")
@@ -127,8 +126,9 @@ def build_widgets(w: MainWindow, a: Actions, voice: str, speed: float) -> None:
     for item in (None, *nav[:2], w.speak_button, w.pause_button, w.stop_button, *nav[2:], None):
         _add(transport, item)
     choices = QHBoxLayout()
-    voice_label = named(QLabel("Voice:", buddy=w.voice_box), "Voice")
-    speed_label = named(QLabel("Speed:", buddy=w.speed_box), "Speed")
+    # Alt+C and Alt+D reach the pickers from anywhere (V, O, E and P belong to the menus)
+    voice_label = named(QLabel("Voi&ce:", buddy=w.voice_box), "Voice")
+    speed_label = named(QLabel("Spee&d:", buddy=w.speed_box), "Speed")
     for part in (voice_label, w.voice_box, w.mix_button, 12, speed_label, w.speed_box, None, w.save_button):
         _add(choices, part)
 
@@ -151,6 +151,7 @@ def build_widgets(w: MainWindow, a: Actions, voice: str, speed: float) -> None:
     a.view_menu.insertAction(a.view_menu.actions()[0], toggle)
 
     w.status_label = named(QLabel("Loading the speech engine…", objectName="status"), "Status")
+    make_searchable(w.voice_box, w.status_label.setText)  # a search that finds nothing says so there
     # Messages give way (cut at the right) before the reading position does.
     w.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     w.status_label.setMinimumWidth(80)

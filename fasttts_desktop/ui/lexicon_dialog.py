@@ -260,7 +260,12 @@ class LexiconDialog(RememberedDialog):
         self.phonemes_view.setText(result.phonemes)
         self.phonemes_view.setToolTip(f"What the engine will say, read as {language}")
         self.phonemes_view.setCursorPosition(0)
-        note = f"Read as {language}." + (f" {result.unspoken}" if result.unspoken else "")
+        # English words with a Japanese voice are read by the English front end: name who really reads
+        read_by = [LANGUAGES.get(code, code) for code in result.readers] or [language]
+        note = f"Read as {' and '.join(read_by)}."
+        if language not in read_by:
+            note = f"{note[:-1]} (the voice's language is {language})."
+        note += f" {result.unspoken}" if result.unspoken else ""
         show_message(self.message, note, False)
 
 

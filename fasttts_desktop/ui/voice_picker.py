@@ -5,7 +5,7 @@ gender, grade).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from PySide6.QtCore import QStringListModel, Qt
 from PySide6.QtGui import QFont, QStandardItem, QStandardItemModel
@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QComboBox, QCompleter
 BLENDS_GROUP = "Saved blends"
 
 
-def make_searchable(box: QComboBox) -> None:
-    """Typing in the picker lists the voices whose label contains the text; picking one selects it."""
+def make_searchable(box: QComboBox, say: Callable[[str], None] | None = None) -> None:
+    """Typing in the picker lists the voices whose label contains the text; picking one selects it. A search
+    that finds no voice is told to `say` in a line (the popup alone just does not appear)."""
     box.setEditable(True)
     box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
     line = box.lineEdit()
@@ -29,14 +30,23 @@ def make_searchable(box: QComboBox) -> None:
     completer.activated.connect(lambda label: _select_label(box, label))
     box.setCompleter(completer)
     # A search that picked nothing shows the chosen voice again rather than leaving the typed words there.
-    line.editingFinished.connect(lambda: _select_label(box, line.text()))
+    line.editingFinished.connect(lambda: _select_label(box, line.text(), say))
 
 
-def _select_label(box: QComboBox, label: str) -> None:
+def _select_label(box: QComboBox, label: str, say: Callable[[str], None] | None = None) -> None:
     index = box.findText(label, Qt.MatchFlag.MatchFixedString)
     if index >= 0 and box.itemData(index):
         box.setCurrentIndex(index)
+    elif say is not None and label.strip() and not _matches(box, label.strip()):
+        voices = sum(1 for i in range(box.count()) if box.itemData(i))
+        still = box.itemText(box.currentIndex())
+        say(f"No voice matches “{label.strip()}” (of {voices}); the voice is still {still}.")
     box.setEditText(box.itemText(box.currentIndex()))
+
+
+def _matches(box: QComboBox, text: str) -> bool:
+    wanted = text.casefold()
+    return any(box.itemData(i) and wanted in box.itemText(i).casefold() for i in range(box.count()))
 
 
 def fill_voice_box(

@@ -35,6 +35,7 @@ class PhonemesResult:
     chunks: tuple[tuple[str, str], ...]  # (the chunk's text, its phonemes), in order
     unspoken: str = ""  # one line naming characters the front end cannot say, "" when none
     error: str = ""  # one line for the user when there are no phonemes
+    readers: tuple[str, ...] = ()  # the front ends that read it, in order ("a" for English words in "j")
 
     @property
     def phonemes(self) -> str:
@@ -64,6 +65,7 @@ class EngineTools(QObject):
     def phonemes(self, request: int, text: str, voice: str, lang: str) -> None:
         """What the engine will say for `text` with `voice` (or in `lang`), with the lexicon in use."""
         from fasttts_desktop.engine.text.prepare import describe_unspoken
+        from fasttts_desktop.engine.text.writing_systems import reader_runs
 
         try:
             engine = self._worker.engine_or_error()
@@ -81,7 +83,10 @@ class EngineTools(QObject):
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             self.phonemes_ready.emit(PhonemesResult(request, text, "", (), error=message))
             return
-        result = PhonemesResult(request, text, lang_code, tuple(chunks), describe_unspoken(unspoken))
+        readers = tuple(dict.fromkeys(code for _, _, code in reader_runs(text, lang_code)))
+        result = PhonemesResult(
+            request, text, lang_code, tuple(chunks), describe_unspoken(unspoken), readers=readers
+        )
         if not chunks:
             result = dataclasses.replace(result, error="The text has nothing speakable in it.")
         self.phonemes_ready.emit(result)

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, Cancelled, EngineError
 from fasttts_desktop.export import check_target, export_utterance, format_for, subtitle_format_for
 from fasttts_desktop.export.loudness import DEFAULT_LUFS
-from fasttts_desktop.export.readalong import export_readalong, is_readalong
+from fasttts_desktop.export.readalong import ReadAlongWriter, export_readalong, is_readalong
 from fasttts_desktop.export.tags import gather_info
 
 if TYPE_CHECKING:
@@ -191,16 +191,11 @@ class Encoder:
         try:
             info = gather_info(r.title, cover_path=r.cover, source=r.source, narrator=r.voice or None)
             if r.readalong:
+                book = ReadAlongWriter(
+                    r.path, r.text, chapters=r.chapters, info=info, lang_code=r.lang_code, loudness=r.loudness
+                )
                 result = export_readalong(
-                    self._chunks(),
-                    r.path,
-                    r.text,
-                    chapters=r.chapters,
-                    info=info,
-                    lang_code=r.lang_code,
-                    loudness=r.loudness,
-                    progress=self._progress,
-                    cancel=self._cancelled,
+                    self._chunks(), book, progress=self._progress, cancel=self._cancelled
                 )
             else:
                 result = export_utterance(

@@ -6,6 +6,10 @@ then each piece of character data is found in the source by a small scanner of t
 text, so offsets point into what the user sees. Markup that cannot be understood gets one line in
 `notices` and is read as the text it is: a document that fails to parse as XML is read whole as plain
 text, an element or tag with a bad value is read as if the element or tag were not there.
+
+This is the one SSML reader: documents, `say`, the window and the speech-dispatcher module (speechd/) use
+it. For a listener who cannot see the text (speech-dispatcher), `recover=True` reads SSML that is not
+well-formed with lxml's recovering parser and drops the tags, rather than reading them aloud.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 from lxml import etree
 
 from fasttts_desktop.engine.text.pauses import parse_seconds
+from fasttts_desktop.engine.text.say_as import interpret
 from fasttts_desktop.engine.text.segments import MARKUP_MODES, Segment, identity, plain
 from fasttts_desktop.engine.types import EngineError
 
@@ -26,20 +31,19 @@ _STRENGTH = {"none": 0.0, "x-weak": 0.1, "weak": 0.25, "medium": 0.5, "strong": 
 _RATE_WORDS = {"x-slow": 0.6, "slow": 0.8, "medium": 1.0, "default": 1.0, "fast": 1.25, "x-fast": 1.5}
 _INLINE = re.compile(r"\[(pause|voice|rate)(?::([^\]\n]*))?\]", re.IGNORECASE)
 _NONE = np.zeros(0, np.int64)
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
+# A long book in SSML; longer is read as plain text (the character scanner keeps 3 ints a character).
+MAX_SSML_CHARS = 5_000_000
+MAX_DEPTH = 100  # elements nested deeper are not read as SSML (libxml2 allows 256; the walker recurses)
+
+
+@dataclass(frozen=True)
+class Mark:
+    """An SSML <mark name=…/>: reached once segments[segment].text[:at] has been said (segment may be
+    len(segments): the end)."""
+
+    segment: int
+    at: int
+    name: str
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Parsed:
     segments: list[Segment]
     notices: list[str] = field(default_factory=list)
     lead_pause: float = 0.0
+    marks: list[Mark] = field(default_factory=list)
 
 
 def parse(text: str, mode: str = "auto") -> Parsed:
@@ -75,6 +80,10 @@ class _Builder:
         self.done: list[Segment] = []
         self.current = Segment("", _NONE, _NONE)
         self.lead_pause = 0.0
+        self.marks: list[Mark] = []
+
+    def mark(self, name: str) -> None:
+        self.marks.append(Mark(len(self.done), len(self.current.text), name))
 
     def add(self, said: str, starts: np.ndarray, ends: np.ndarray) -> None:
         c = self.current
@@ -90,16 +99,25 @@ class _Builder:
                 c.pause_after = (c.pause_after or 0.0) + pause
             c.kind_after = kind or c.kind_after
             self.done.append(c)
-        elif pause is not None:  # nothing said yet: the break goes with what was said before
-            if self.done:
-                self.done[-1].pause_after = (self.done[-1].pause_after or 0.0) + pause
-            else:
-                self.lead_pause += pause
+        else:
+            self._unsaid_marks()
+            if pause is not None:  # nothing said yet: the break goes with what was said before
+                if self.done:
+                    self.done[-1].pause_after = (self.done[-1].pause_after or 0.0) + pause
+                else:
+                    self.lead_pause += pause
         self.current = replace(
             c, text="", starts=_NONE, ends=_NONE, phonemes="", pause_after=None, kind_after=None
         )
         for key, value in changes.items():
             setattr(self.current, key, value)
+
+    def _unsaid_marks(self) -> None:
+        """The current segment is dropped (nothing said): its marks are reached where the next one starts."""
+        n, k = len(self.done), len(self.marks)
+        while k and self.marks[k - 1].segment == n:
+            k -= 1
+            self.marks[k] = Mark(n, 0, self.marks[k].name)
 
     def finish(self) -> tuple[list[Segment], float]:
         self.close()
@@ -168,25 +186,55 @@ def _where(text: str, offset: int) -> str:
 # ---------------------------------------------------------------------------------------------------- SSML
 
 
-def parse_ssml(text: str) -> Parsed:
-    try:
-        root = _parse_xml(text)
-        chars = _char_data(text)
-    except (etree.XMLSyntaxError, EngineError, ValueError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return Parsed([plain(text)], [f"The SSML could not be read ({message}); reading it as plain text."])
+def parse_ssml(text: str, *, recover: bool = False) -> Parsed:
+    """SSML `text` as segments placed in the original. What cannot be read is one line in `notices` and the
+    text as written; with `recover`, the text of what lxml's recovering parser makes of it (no offsets)."""
+    if len(text) > MAX_SSML_CHARS:
+        problem = f"longer than {MAX_SSML_CHARS:,} characters"
+    else:
+        try:
+            return _walked(_parse_xml(text), _char_data(text))
+        except (etree.XMLSyntaxError, EngineError, ValueError) as exc:
+            problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if recover:
+        return _recovered(text, problem)
+    return Parsed([plain(text)], [f"The SSML could not be read ({problem}); reading it as plain text."])
+
+
+def _walked(root: etree._Element, chars: tuple[str, np.ndarray, np.ndarray] | None) -> Parsed:
     walker = _Walker(chars)
     walker.element(root)
-    if walker.pos != len(chars[0]):  # cannot happen for well-formed XML; never misplace words if it does
-        return Parsed(
-            [plain(text)], ["The SSML could not be lined up with the text; reading it as plain text."]
-        )
+    if chars is not None and walker.pos != len(chars[0]):
+        raise ValueError("the SSML could not be lined up with the text")  # never misplace words
     segments, lead = walker.b.finish()
-    return Parsed(segments, walker.notices, lead)
+    return Parsed(segments, walker.notices, lead, walker.b.marks)
 
 
-def _parse_xml(text: str) -> etree._Element:
-    parser = etree.XMLParser(
+# A DOCTYPE with its internal subset: entities declared there are expanded in attribute values even with
+# resolve_entities off, so the recovering parser never sees one.
+_DOCTYPE = re.compile(r"<!DOCTYPE(?:[^\[>]|\[[^\]]*\])*>?")
+
+
+def _recovered(text: str, problem: str) -> Parsed:
+    notice = f"The SSML could not be read ({problem}); its tags were dropped."
+    if len(text) > MAX_SSML_CHARS:
+        return Parsed([plain(re.sub(r"<[^<>]*>", lambda m: " " * len(m[0]), text))], [notice])
+    cleaned = _DOCTYPE.sub("", text.lstrip("\ufeff")).replace("<!DOCTYPE", "").replace("<!ENTITY", "")
+    root = etree.fromstring(cleaned.encode("utf-8"), _parser(recover=True))
+    if root is None:
+        return Parsed([], [notice])
+    etree.strip_elements(root, etree.Entity, with_tail=False)  # undeclared entities: not said
+    try:
+        parsed = _walked(root, None)
+    except EngineError:  # nested too deep to walk: the words alone
+        said = "".join(root.itertext())
+        parsed = Parsed([Segment(said, np.zeros(len(said), np.int64), np.zeros(len(said), np.int64))])
+    parsed.notices.insert(0, notice)
+    return parsed
+
+
+def _parser(*, recover: bool = False) -> etree.XMLParser:
+    return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
@@ -194,10 +242,14 @@ def _parse_xml(text: str) -> etree._Element:
         remove_comments=True,
         remove_pis=True,
         huge_tree=False,
+        recover=recover,
     )
+
+
+def _parse_xml(text: str) -> etree._Element:
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
         raise EngineError("a DOCTYPE or ENTITY declaration is not allowed")
-    root = etree.fromstring(text.lstrip("\ufeff").encode("utf-8"), parser)
+    root = etree.fromstring(text.lstrip("\ufeff").encode("utf-8"), _parser())
     if etree.QName(root).localname != "speak":
         raise EngineError(f"the root element is <{etree.QName(root).localname}>, not <speak>")
     return root
@@ -259,17 +311,40 @@ def _tag_end(raw: str, i: int) -> int:
     raise ValueError("unclosed tag")
 
 
+# Elements read for their text with no notice: emphasis and language changes are the voice's business;
+# <audio>'s text is what to say when there is no sound file.
+_READ_THROUGH = ("speak", "emphasis", "lang", "audio")
+_NOT_SPEECH = ("desc", "metadata", "lexicon")  # descriptions and data inside SSML, not to be said
+
+
 class _Walker:
-    def __init__(self, chars: tuple[str, np.ndarray, np.ndarray]):
+    """The elements of a parsed SSML document, in order, into a _Builder. `chars` is the document's
+    character data with offsets (_char_data); None for a recovered tree (no offsets: all 0)."""
+
+    def __init__(self, chars: tuple[str, np.ndarray, np.ndarray] | None):
         self.chars = chars
         self.pos = 0
+        self.depth = 0
         self.b = _Builder()
         self.notices: list[str] = []
+        self.handlers = {
+            "break": self._break,
+            "p": self._p,
+            "s": self._s,
+            "prosody": self._prosody,
+            "voice": self._voice,
+            "phoneme": self._phoneme,
+            "sub": self._sub,
+            "say-as": self._say_as,
+            "mark": self._mark,
+        }
 
     def take(self, data: str | None) -> tuple[str, np.ndarray, np.ndarray]:
         """The next `data` of the character data, with its offsets."""
         if not data:
             return "", _NONE, _NONE
+        if self.chars is None:
+            return data, np.zeros(len(data), np.int64), np.zeros(len(data), np.int64)
         text, starts, ends = self.chars
         lo, hi = self.pos, self.pos + len(data)
         if text[lo:hi] != data:
@@ -288,13 +363,18 @@ class _Walker:
 
     def element(self, el: etree._Element) -> None:
         name = etree.QName(el).localname
-        handler = getattr(self, f"_{name.replace('-', '_')}", None)
-        if handler is None or name == "speak":
-            if name not in ("speak", "emphasis", "lang", "mark", "audio", "desc") and handler is None:
+        if self.depth >= MAX_DEPTH:
+            raise EngineError(f"elements are nested more than {MAX_DEPTH} deep")
+        self.depth += 1
+        if name in self.handlers:
+            self.handlers[name](el)
+        elif name in _NOT_SPEECH:
+            self.take("".join(el.itertext()))
+        else:
+            if name not in _READ_THROUGH:
                 self.notices.append(f"SSML <{name}> is not supported; its text is read as it stands.")
             self.children(el)
-        else:
-            handler(el)
+        self.depth -= 1
 
     def children(self, el: etree._Element) -> None:
         self.say(el.text)
@@ -321,6 +401,12 @@ class _Walker:
             self._bad(el, str(exc))
             return
         self.b.close(pause=seconds)
+        self.children(el)
+
+    def _mark(self, el: etree._Element) -> None:
+        name = (el.get("name") or "").strip()
+        if name:
+            self.b.mark(name)
         self.children(el)
 
     def _p(self, el: etree._Element) -> None:
@@ -379,48 +465,8 @@ class _Walker:
         kind = (el.get("interpret-as") or "").lower()
         content = "".join(el.itertext())
         try:
-            said = _interpret(kind, content.strip(), el.get("format"))
+            said = interpret(kind, content.strip(), el.get("format"))
         except EngineError as exc:
             self._bad(el, str(exc))
             return
         self.say_instead(said, el)
-
-
-def _interpret(kind: str, content: str, fmt: str | None) -> str:
-    if kind in ("characters", "spell-out", "verbatim"):
-        return " ".join(ch for ch in content if not ch.isspace())
-    if kind in ("cardinal", "number"):
-        return _cardinal(content)
-    if kind == "date":
-        return _date(content, (fmt or "ymd").lower())
-    raise EngineError(f"interpret-as {kind!r} is not supported (characters, date, cardinal)")
-
-
-def _cardinal(content: str) -> str:
-    from num2words import num2words
-
-    digits = content.replace(",", "").replace("\u202f", "").replace(" ", "")
-    try:
-        return str(num2words(int(digits)))
-    except ValueError:
-        raise EngineError(f"{content!r} is not a whole number") from None
-
-
-def _date(content: str, fmt: str) -> str:
-    from num2words import num2words
-
-    parts = [p for p in re.split(r"[-/.\s]+", content) if p]
-    if len(parts) != len(fmt) or not all(p.isdigit() for p in parts) or set(fmt) - set("ymd"):
-        raise EngineError(f"{content!r} is not a date in the format {fmt!r}")
-    values = dict(zip(fmt, (int(p) for p in parts), strict=True))
-    month, day, year = values.get("m"), values.get("d"), values.get("y")
-    if (month is not None and not 1 <= month <= 12) or (day is not None and not 1 <= day <= 31):
-        raise EngineError(f"{content!r} is not a date in the format {fmt!r}")
-    words = []
-    if month is not None:
-        words.append(_MONTHS[month - 1])
-    if day is not None:
-        words.append(str(num2words(day, to="ordinal")))
-    if year is not None:
-        words.append(str(num2words(year, to="year")))
-    return " ".join(words)
