@@ -17,6 +17,7 @@ into place), so a crash mid-write leaves no file that could be read.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -52,6 +53,7 @@ def load_model(path: Path, dtype: torch.dtype, expected: Callable[[str], torch.d
         if meta.get("format") != str(FORMAT) or meta.get("dtype") != _DTYPES[dtype]:
             raise ValueError(f"format {meta.get('format')}, dtype {meta.get('dtype')}")
         tensors = safetensors.torch.load_file(path)  # mmap: views of the file, nothing read yet
+        _read_ahead(path)
         wrong = next((k for k, t in tensors.items() if t.dtype != expected(k)), None)
         if wrong is not None:
             raise ValueError(f"{wrong} is {tensors[wrong].dtype}, expected {expected(wrong)}")
@@ -63,6 +65,21 @@ def load_model(path: Path, dtype: torch.dtype, expected: Callable[[str], torch.d
         log.warning("The stored CPU model at %s is unusable (%s); rebuilding it", path, str(e)[:300])
         return None
     return model.eval()
+
+
+def _read_ahead(path: Path) -> None:
+    """Ask the kernel to bring the file into the page cache in the background: after a reboot, the first
+    chunk would otherwise wait for the disk, page by page."""
+    if not hasattr(os, "posix_fadvise"):
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass  # only a hint
 
 
 def save_model(path: Path, model: KokoroModel, dtype: torch.dtype, fingerprint: str) -> None:
