@@ -70,6 +70,35 @@ def _child(long: bool) -> None:
     print(json.dumps(out))
 
 
+def _window_child() -> None:
+    """The app's window as `fasttts-desktop --device cpu --offline` makes it: times (epoch seconds) when
+    `show()` and a pass of events returned, when the display exposed it, and when the engine was ready."""
+    from fasttts_desktop.engine.synthesis.cpu.threads import configure_process
+
+    configure_process()
+    from PySide6.QtCore import QEventLoop, QSettings
+    from PySide6.QtWidgets import QApplication
+
+    from fasttts_desktop.ui.app import create_window, engine_loader, parse_args
+
+    app = QApplication([sys.argv[0]])
+    settings = QSettings(str(Path(tempfile.mkdtemp()) / "bench.ini"), QSettings.Format.IniFormat)
+    window = create_window(engine_loader(parse_args(["--device", "cpu", "--offline"])), settings)
+    window.show()
+    app.processEvents()
+    out: dict = {"shown": time.time()}
+    deadline = time.time() + 30
+    while not (window.windowHandle() and window.windowHandle().isExposed()) and time.time() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+    out["exposed"], out["torch_before_exposed"] = time.time(), "torch" in sys.modules
+    window.service.ready.connect(lambda _info: app.quit())
+    window.service.load_failed.connect(lambda _message: app.quit())
+    app.exec()
+    out["ready"] = time.time()
+    print(json.dumps(out), flush=True)
+    os._exit(0)  # the engine and audio threads need not wind down for a measurement
+
+
 def _peer_child(model: str, voices: str, long: str) -> None:
     """kokoro-onnx's start: `Kokoro(model, voices)` (its own session options), as the ready mark; with a
     phoneme string file, `create()` on it twice. Imports nothing of this project (its own interpreter)."""
@@ -119,6 +148,17 @@ def _row(got: dict, start: float, machine: dict[str, float]) -> dict[str, float]
     }
     row.update({k: v for k, v in got.items() if k.startswith("after_long")})
     return row | machine
+
+
+def _window(checkout: Path) -> dict[str, float]:
+    cmd = [sys.executable, str(_SELF), "--window-child"]
+    got, start, machine = _timed_child(cmd, checkout, _env(checkout))
+    return {
+        "window_shown_s": got["shown"] - start,
+        "window_exposed_s": got["exposed"] - start,
+        "window_ready_s": got["ready"] - start,
+        "torch_before_exposed": float(got["torch_before_exposed"]),
+    } | {f"window_{k}": v for k, v in machine.items()}
 
 
 def _ready(checkout: Path, long: bool) -> dict[str, float]:
@@ -196,6 +236,10 @@ def main() -> None:
     parser.add_argument("--peer-python", help="an interpreter with kokoro-onnx: its start-up beside ours")
     parser.add_argument("--long", action="store_true", help="also read the long text twice (memory)")
     parser.add_argument("--no-say", action="store_true", help="skip the `say` process and its import times")
+    parser.add_argument(
+        "--window", action="store_true", help="also the window (on $DISPLAY with QT_QPA_PLATFORM=xcb: Xvfb)"
+    )
+    parser.add_argument("--no-ready", action="store_true", help="skip the engine-only start-up child")
     args = parser.parse_args()
     runs: dict[str, list[dict[str, float]]] = {str(c): [] for c in args.checkouts}
     if args.peer_python:
@@ -205,7 +249,9 @@ def main() -> None:
         files = _peer_files(Path(tmp)) if args.peer_python else None
         for n in range(args.rounds):
             for checkout in args.checkouts:  # alternating: a busy spell of the machine hits all alike
-                row = _ready(checkout.resolve(), args.long)
+                row = {} if args.no_ready else _ready(checkout.resolve(), args.long)
+                if args.window:
+                    row |= _window(checkout.resolve())
                 if not args.no_say:
                     row |= _say(checkout.resolve(), Path(tmp) / "x.wav")
                 runs[str(checkout)].append(row)
@@ -238,6 +284,8 @@ def main() -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--child"]:
         _child(long="--long" in sys.argv)
+    elif sys.argv[1:2] == ["--window-child"]:
+        _window_child()
     elif sys.argv[1:2] == ["--peer-child"]:
         _peer_child(*sys.argv[2:5])
     else:

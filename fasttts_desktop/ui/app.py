@@ -62,10 +62,13 @@ def engine_loader(args: argparse.Namespace) -> Callable[[Progress], Engine]:
 def create_window(
     load_engine: Callable[[Progress], Engine], settings: QSettings, service: SpeechService | None = None
 ) -> MainWindow:
-    """The window with its service started (engine loading in the background)."""
+    """The window, its service starting (engine loading in the background) as soon as Qt's loop runs.
+
+    Not before: the engine thread imports torch and builds the model, seconds of Python that would share
+    the interpreter with the window's first show and paint (the window then appeared ~1 s later)."""
     service = service or SpeechService(load_engine)
     window = MainWindow(service, settings)
-    service.start()
+    QTimer.singleShot(0, service.start)
     return window
 
 
