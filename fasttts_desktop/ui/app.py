@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import sys
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -26,6 +27,8 @@ if TYPE_CHECKING:  # imported on the engine thread: torch takes seconds
     from fasttts_desktop.engine.engine import Engine
 
 log = logging.getLogger(__name__)
+
+_WINDOW_FIRST_S = 2.0  # the longest the engine load waits for the window to be shown
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -62,13 +65,22 @@ def engine_loader(args: argparse.Namespace) -> Callable[[Progress], Engine]:
 def create_window(
     load_engine: Callable[[Progress], Engine], settings: QSettings, service: SpeechService | None = None
 ) -> MainWindow:
-    """The window, its service starting (engine loading in the background) as soon as Qt's loop runs.
+    """The window with its service started (engine loading in the background).
 
-    Not before: the engine thread imports torch and builds the model, seconds of Python that would share
-    the interpreter with the window's first show and paint (the window then appeared ~1 s later)."""
-    service = service or SpeechService(load_engine)
+    A service made here holds its engine load until Qt's loop first runs, i.e. until the window is shown:
+    the load imports torch and builds the model, seconds of Python that would share the interpreter with
+    the window's first show and paint. Requests made meanwhile queue behind the load as before."""
+    if service is None:
+        window_up = threading.Event()
+
+        def after_the_window(progress: Progress) -> Engine:
+            window_up.wait(_WINDOW_FIRST_S)  # never forever: a window that is never shown still loads
+            return load_engine(progress)
+
+        service = SpeechService(after_the_window)
+        QTimer.singleShot(0, window_up.set)
     window = MainWindow(service, settings)
-    QTimer.singleShot(0, service.start)
+    service.start()
     return window
 
 

@@ -133,10 +133,7 @@ class SpeechService(QObject):
         w.crashed.connect(self.crashed)
 
     def start(self) -> None:
-        """Start the engine thread and begin loading; returns at once. Once only, and never after
-        `shutdown` (a start scheduled for when the window is up may come after the window closed)."""
-        if self._started or self._shut_down is not None:
-            return
+        """Start the engine thread and begin loading; returns at once."""
         self._started = True
         self._thread.start()
         self._request_load.emit()
