@@ -5,6 +5,7 @@ model either way; a stale, damaged or unwritable file costs a rebuild, never a w
 from __future__ import annotations
 
 import logging
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import safetensors
 import safetensors.torch
 import torch
 
+from fasttts_desktop.engine.storage.files import current_umask
 from fasttts_desktop.engine.synthesis.cpu import stored
 from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend, low_precision
 from fasttts_desktop.engine.synthesis.protocol import Request
@@ -66,6 +68,7 @@ def test_built_once_then_mapped_without_reading_the_float32_weights(weights, tmp
     first = _Deferred(weights, tmp_path)
     built = CpuBackend(weights=first.weights, dtype=torch.bfloat16)
     assert first.reads == 1 and _path(tmp_path).is_file()
+    assert stat.S_IMODE(_path(tmp_path).stat().st_mode) == 0o666 & ~current_umask()  # as other caches
     again = _Deferred(weights, tmp_path)
     mapped = CpuBackend(weights=again.weights, dtype=torch.bfloat16)
     assert again.reads == 0  # the float32 state dict was never read, nor converted

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from fasttts_desktop.engine.storage.files import AtomicFile, cannot_save, describe_os_error
+from fasttts_desktop.engine.storage.files import AtomicFile, cannot_save, current_umask, describe_os_error
 from fasttts_desktop.engine.synthesis.model_build import bare_folded_model
 
 if TYPE_CHECKING:
@@ -96,6 +96,14 @@ def save_model(path: Path, model: KokoroModel, dtype: torch.dtype, fingerprint: 
     with AtomicFile(path) as f:
         try:
             safetensors.torch.save_file(tensors, f.temp_path, metadata=meta)
+            # save_file replaces the temporary file with one of its own (a new inode), so the AtomicFile's
+            # descriptor no longer reaches the data: make it durable, and readable as other caches are, here
+            fd = os.open(f.temp_path, os.O_RDONLY)
+            try:
+                os.fchmod(fd, 0o666 & ~current_umask())
+                os.fsync(fd)
+            finally:
+                os.close(fd)
         except OSError as e:
             raise f.os_error(e) from e
         f.commit()
