@@ -215,8 +215,10 @@ def bare_folded_model(config: dict | None = None):
         saved = blocks.weight_normed
         blocks.weight_normed = plain  # every weight-normed layer of ours is made through this name
         try:
-            with _SkipInit(), warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
+            # No warnings.catch_warnings here (this build warns of nothing): it saves and restores the
+            # process's warning filters, so on start-up, beside the front end's imports on another thread,
+            # it undid a filter `requests` set meanwhile and a library warning reached the terminal.
+            with _SkipInit():
                 return KokoroModel(config or kokoro_config())
         finally:
             blocks.weight_normed = saved
