@@ -1,6 +1,6 @@
-"""The window comes first: a window made by create_window holds its engine load (torch, the model) until
-Qt's loop has run once, so the load's seconds of Python do not delay the window's first show and paint;
-a Speak pressed meanwhile is kept and spoken once the engine is there."""
+"""The window comes first: a window made by create_window holds its engine load (torch, the model) until it
+has painted once, so the load's seconds of Python do not delay the window's first show and paint; a Speak
+asked for meanwhile is kept and spoken once the engine is there."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def test_the_engine_load_waits_for_the_window_then_speaks_what_was_asked(qtbot, 
 
     window = create_window(load, QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     qtbot.addWidget(window)  # closed, and its service shut down, at the end
-    assert not began.wait(0.5)  # Qt's loop has not run: the load has not begun
+    assert not began.wait(0.5)  # not shown, never painted: the load has not begun
     window.show()
     qtbot.waitUntil(began.is_set, timeout=5000)
     with qtbot.waitSignal(window.service.utterance_finished, timeout=10_000):
