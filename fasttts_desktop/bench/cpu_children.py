@@ -42,7 +42,7 @@ def window() -> dict:
     from fasttts_desktop.engine.synthesis.cpu.threads import configure_process
 
     configure_process()
-    from PySide6.QtCore import QSettings
+    from PySide6.QtCore import QEventLoop, QSettings
     from PySide6.QtWidgets import QApplication
 
     from fasttts_desktop.ui.app import create_window, engine_loader, parse_args
@@ -54,6 +54,11 @@ def window() -> dict:
     app.processEvents()
     marks["shown"] = time.time()
     marks["torch_before_shown"] = "torch" in sys.modules
+    # On a real display (xcb) the window is on screen once the X server exposes it: wait for that
+    deadline = time.time() + 30
+    while not (window.windowHandle() and window.windowHandle().isExposed()) and time.time() < deadline:
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
+    marks["exposed"] = time.time()
 
     def ready(info) -> None:
         marks["ready"] = time.time()

@@ -50,10 +50,12 @@ def startup() -> dict:
 
 
 def window() -> dict:
-    """The app's own window (offscreen Qt): start to window shown, and to the engine ready."""
+    """The app's own window (offscreen Qt, or a display's where QT_QPA_PLATFORM=xcb): start to window shown
+    (`show()` and one pass of events), to the window exposed on the display, and to the engine ready."""
     marks, launched = _run_child("window")
     return {
         "shown_s": round(marks["shown"] - launched, 2),
+        "exposed_s": round(marks["exposed"] - launched, 2),
         "ready_s": round(marks.get("ready", float("nan")) - launched, 2),
         "torch_before_shown": marks["torch_before_shown"],
         "status": marks.get("status") or marks.get("failed"),

@@ -59,7 +59,7 @@ def make_backend(
     if device.type == "cpu" and fast is not False:
         from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
 
-        backend = CpuBackend(weights.state_dict, consume=True)  # nothing else reads it after this
+        backend = CpuBackend(weights=weights)  # its stored CPU form, or the state dict, taken
     else:
         backend = EagerBackend(weights.state_dict, device)
     backend.prepare(progress)

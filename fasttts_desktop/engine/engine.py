@@ -93,7 +93,10 @@ class Engine:
         # code: file reads, tensor conversions, the warm-up call), so the two overlap on two cores.
         with ThreadPoolExecutor(1, thread_name_prefix="frontend") as pool:
             english = pool.submit(front_end_for, "a")
-            weights = load_weights(model_path, voices_path, use_hub=use_hub, progress=progress)
+            # deferred: the CPU backend maps its own stored form and never reads the float32 state dict
+            weights = load_weights(
+                model_path, voices_path, use_hub=use_hub, progress=progress, defer=dev.type == "cpu"
+            )
             if progress:
                 progress("Building the model", 0.0)
             backend, backend_notice = make_backend(weights, dev, fast, progress)

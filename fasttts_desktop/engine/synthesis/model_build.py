@@ -196,10 +196,17 @@ def build_folded_model(
     initialisation, and no meta tensors (whose first use imports a good part of torch: sympy and more,
     seconds on a 2-core machine). Parameters start as uninitialised CPU tensors, never touched, then
     replaced by the given ones. `cast`, `consume`: as for `fold_weight_norm`."""
+    folded = fold_weight_norm(state_dict, cast, consume)
+    model = bare_folded_model(config)
+    model.load_state_dict(folded, strict=True, assign=True)
+    return model.eval()
+
+
+def bare_folded_model(config: dict | None = None):
+    """Our KokoroModel with weight norm folded away and its parameters uninitialised (never touched, so
+    never in memory): a frame to `load_state_dict(..., assign=True)` a folded state dict into."""
     from fasttts_desktop.engine.synthesis import blocks
     from fasttts_desktop.engine.synthesis.model import KokoroModel
-
-    folded = fold_weight_norm(state_dict, cast, consume)
 
     def plain(module: M) -> M:
         return module
@@ -208,10 +215,10 @@ def build_folded_model(
         saved = blocks.weight_normed
         blocks.weight_normed = plain  # every weight-normed layer of ours is made through this name
         try:
-            with _SkipInit(), warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)
-                model = KokoroModel(config or kokoro_config())
+            # No warnings.catch_warnings here (this build warns of nothing): it saves and restores the
+            # process's warning filters, so on start-up, beside the front end's imports on another thread,
+            # it undid a filter `requests` set meanwhile and a library warning reached the terminal.
+            with _SkipInit():
+                return KokoroModel(config or kokoro_config())
         finally:
             blocks.weight_normed = saved
-    model.load_state_dict(folded, strict=True, assign=True)
-    return model.eval()

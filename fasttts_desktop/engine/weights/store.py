@@ -18,7 +18,7 @@ import importlib.resources
 import json
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -38,13 +38,68 @@ HUB_SOURCE = f"Kokoro-82M v1.0 (Hugging Face {hub.REPO_ID})"
 _SIDECAR_FORMAT = 1
 
 
-@dataclass
 class Weights:
-    state_dict: dict[str, torch.Tensor]  # exactly the keys of KModel.state_dict() (weight_g/weight_v form)
-    voices: dict[str, torch.Tensor]  # voice name -> float32 [510, 1, 256]
-    source: str  # one human line
-    fingerprint: str  # sha256 of the weight values (a compile-cache key)
-    notice: str = ""  # something the user should know about how they were found (a cache that failed), or ""
+    """The model weights (KModel.state_dict() keys, weight_g/weight_v form, float32) and the voices.
+
+    With `load_weights(..., defer=True)` the offline default's state dict is read (or converted) only when
+    first asked for: a backend that keeps its own form of the weights (`derived_path`) never asks."""
+
+    def __init__(
+        self,
+        state_dict: dict[str, torch.Tensor] | None,
+        voices: dict[str, torch.Tensor],
+        source: str,
+        fingerprint: str | None,
+        notice: str = "",
+        *,
+        loader: Callable[[], tuple[dict[str, torch.Tensor], str, str]] | None = None,
+        derived_stem: Path | None = None,
+    ):
+        if state_dict is None and loader is None:
+            raise ValueError("Weights need a state dict or a loader")
+        self._state_dict = state_dict
+        self._loader = loader
+        self._fingerprint = fingerprint
+        self.voices = voices  # voice name -> float32 [510, 1, 256]
+        self.source = source  # one human line
+        # something the user should know about how they were found (a cache that failed), or ""
+        self.notice = notice
+        self._derived_stem = derived_stem
+
+    @property
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        """Exactly the keys of KModel.state_dict() (weight_g/weight_v form), float32; read on first use."""
+        if self._state_dict is None:
+            if self._loader is None:
+                raise RuntimeError("Weights without a state dict or a loader")
+            self._state_dict, self._fingerprint, notice = self._loader()
+            self._loader = None
+            self.notice = " ".join(n for n in (notice, self.notice) if n)
+        return self._state_dict
+
+    @state_dict.setter
+    def state_dict(self, value: dict[str, torch.Tensor]) -> None:
+        self._state_dict, self._loader = value, None
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the weight values (a compile-cache key)."""
+        if self._fingerprint is None:
+            _ = self.state_dict  # the loader knows it
+        if self._fingerprint is None:
+            raise RuntimeError("the weights loader gave no fingerprint")
+        return self._fingerprint
+
+    @fingerprint.setter
+    def fingerprint(self, value: str) -> None:
+        self._fingerprint = value
+
+    def derived_path(self, form: str) -> Path | None:
+        """Where a backend may keep these weights in its own `form` (a name saying the form and its version),
+        beside the converted offline weights; None where there is no such cache (user or hub weights)."""
+        if self._derived_stem is None:
+            return None
+        return self._derived_stem.with_name(f"{self._derived_stem.name}-{form}.safetensors")
 
 
 def load_weights(
@@ -55,8 +110,12 @@ def load_weights(
     hub_timeout_s: float = 5.0,
     cache_dir: Path | None = None,
     progress: Progress | None = None,
+    defer: bool = False,
 ) -> Weights:
-    """Resolve, load and check the model weights and voices. Problems the user can fix raise EngineError."""
+    """Resolve, load and check the model weights and voices. Problems the user can fix raise EngineError.
+
+    `defer`: where the offline default is chosen, leave its state dict unread until `Weights.state_dict`
+    is first used (then its problems raise there); `Weights.derived_path` names caches beside it."""
     report = progress or (lambda _message, _fraction: None)
     # The user's voices first: a typo there should not cost a model load (or a conversion) to find out.
     user_voices = voices.load_voices(voices_path) if voices_path is not None else {}
@@ -78,15 +137,31 @@ def load_weights(
                 log.warning("Ignoring the Hugging Face copy of Kokoro: %s", e)
                 state_dict, pack = None, voices.offline_voices()
     notice = ""
-    if state_dict is None:
+    loader = None
+    derived_stem = None
+    fingerprint: str | None
+    if state_dict is None and defer:
+        loader = functools.partial(offline_weights, cache_dir, report)
+        fingerprint, derived_stem = _offline_identity(cache_dir)
+        source = OFFLINE_SOURCE
+    elif state_dict is None:
         state_dict, fingerprint, notice = offline_weights(cache_dir, report)
+        derived_stem = _offline_identity(cache_dir)[1]
         source = OFFLINE_SOURCE
     else:
         fingerprint = weights_fingerprint(state_dict)
     pack.update(user_voices)
     if not any(name[:1] in "ab" for name in pack):  # a plain pip install: the Japanese voices only
         notice = " ".join(n for n in (notice, voice_install.INSTALL_HINT) if n)
-    return Weights(state_dict=state_dict, voices=pack, source=source, fingerprint=fingerprint, notice=notice)
+    return Weights(
+        state_dict,
+        pack,
+        source,
+        fingerprint,
+        notice,
+        loader=loader,
+        derived_stem=derived_stem,
+    )
 
 
 def weights_fingerprint(state_dict: dict[str, torch.Tensor]) -> str:
@@ -195,6 +270,23 @@ def offline_cache_path(cache_dir: Path | None = None) -> Path:
     kokoro = importlib.metadata.version("kokoro")
     name = f"kokoro-v1_0-onnx-{OFFLINE_SHA256[:12]}-c{onnx_convert.CONVERTER_VERSION}-kokoro{kokoro}"
     return base / f"{name}.safetensors"
+
+
+def _offline_identity(cache_dir: Path | None) -> tuple[str | None, Path | None]:
+    """(the fingerprint the cached conversion's sidecar records, else None; the cache path without its
+    suffix, else None where there is no cache folder), reading nothing but the small sidecar."""
+    try:
+        path = offline_cache_path(cache_dir)
+    except OSError:
+        return None, None
+    stem: Path | None = path.with_suffix("")
+    if unsaved.is_stand_in(path):
+        stem = None
+    try:
+        meta = _checked_sidecar(json.loads(_sidecar(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):  # no cache yet, or a damaged one: the loader rebuilds it
+        return None, stem
+    return meta["fingerprint"], stem
 
 
 def _sidecar(path: Path) -> Path:

@@ -15,15 +15,21 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+from fasttts_desktop.engine.storage.files import SaveError
+from fasttts_desktop.engine.synthesis.cpu import stored
 from fasttts_desktop.engine.synthesis.cpu.threads import configure_torch_threads, release_free_memory
 from fasttts_desktop.engine.synthesis.model import KokoroModel
 from fasttts_desktop.engine.synthesis.model_build import build_folded_model
 from fasttts_desktop.engine.synthesis.protocol import Request, Result
 from fasttts_desktop.engine.types import Cancelled, Progress
+
+if TYPE_CHECKING:
+    from fasttts_desktop.engine.weights.store import Weights
 
 log = logging.getLogger(__name__)
 
@@ -62,21 +68,27 @@ def _has_native_bf16() -> bool:
 class CpuBackend:
     def __init__(
         self,
-        state_dict: dict[str, torch.Tensor],
+        state_dict: dict[str, torch.Tensor] | None = None,
         *,
+        weights: Weights | None = None,
         dtype: torch.dtype | None = None,
         threads: int | None = None,
         consume: bool = False,
     ):
-        """`consume`: take the tensors out of `state_dict` while building (the caller is done with it), so
+        """From kokoro's `state_dict` (KModel keys, float32), or from `weights`: their stored CPU form where
+        they have one (stored.py, memory-mapped: nothing read or converted), else their state dict, taken
+        out of them while building (the engine is done with it) and then stored for the next start.
+        `consume`: take the tensors out of `state_dict` while building (the caller is done with it), so
         start-up never holds the weights twice."""
         self.device = torch.device("cpu")
         self.threads = configure_torch_threads(threads)
         self.dtype = dtype or (torch.bfloat16 if bf16_is_fast() else torch.float32)
-        low = self.dtype
-        self.model: KokoroModel = build_folded_model(
-            state_dict, cast=lambda key: low if low_precision(key) else None, consume=consume
-        ).fold_styles()
+        if weights is not None:
+            self.model = self._from_weights(weights)
+        elif state_dict is not None:
+            self.model = self._built(state_dict, consume=consume)
+        else:
+            raise ValueError("CpuBackend needs a state dict or Weights")
         self._cancel: Callable[[], bool] | None = None
         for module in _cancel_points(self.model):
             module.register_forward_hook(self._maybe_stop)
@@ -93,11 +105,42 @@ class CpuBackend:
         kind = "bf16 vocoder" if self.dtype == torch.bfloat16 else "float32"
         self.description = f"CPU · {kind} · {self.threads} threads"
 
+    def _expected_dtype(self, key: str) -> torch.dtype:
+        return self.dtype if low_precision(key) else torch.float32
+
+    def _built(self, state_dict: dict[str, torch.Tensor], *, consume: bool) -> KokoroModel:
+        def cast(key: str) -> torch.dtype | None:
+            return self.dtype if low_precision(key) else None
+
+        return build_folded_model(state_dict, cast=cast, consume=consume).fold_styles()
+
+    def _from_weights(self, weights: Weights) -> KokoroModel:
+        path = weights.derived_path(stored.form_name(self.dtype))
+        if path is not None:
+            model = stored.load_model(path, self.dtype, self._expected_dtype)
+            if model is not None:
+                return model
+        model = self._built(weights.state_dict, consume=True)
+        if path is None:
+            return model
+        try:
+            stored.save_model(path, model, self.dtype, weights.fingerprint)
+        except SaveError as e:  # a full or read-only disk: this start runs from memory, the next rebuilds
+            log.info("Could not store the CPU model at %s: %s", path, e)
+            return model
+        # the same values, now as views of the file: the built copy's memory goes back
+        return stored.load_model(path, self.dtype, self._expected_dtype) or model
+
     def prepare(self, progress: Progress | None = None) -> None:
-        # The first call pays for oneDNN's kernel selection and the allocator's first growth.
+        # Only the text side (~0.07 s): it starts the thread pool and the GEMM/LSTM paths. A whole dummy chunk
+        # (0.4-0.8 s of start-up) left the first real chunk no faster, within the ~0.1 s noise of fresh
+        # processes measured side by side: oneDNN makes its convolution kernels per input length, so a
+        # dummy chunk pays for shapes real chunks do not reuse, and the mapped weights page in quickly
+        # (stored.py asks the kernel to read them ahead).
         if progress:
             progress("Warming up the model", 0.0)
-        self.infer(Request(input_ids=[0, 50, 83, 156, 54, 57, 0], ref_s=torch.zeros(1, 256), speed=1.0))
+        with torch.inference_mode():
+            self.model.text_side(torch.tensor([[0, 50, 83, 156, 54, 57, 0]]), torch.zeros(1, 256), 1.0)
         release_free_memory()
 
     @torch.inference_mode()
