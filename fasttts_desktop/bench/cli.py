@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
         "--voice", help="voice to speak in (default: the app's, af_heart where kokoro's voices are installed)"
     )
     p.add_argument("--speed", type=float, default=1.0)
+    p.add_argument(
+        "--voices", help="extra voice file(s) as the app's --voices takes them (the device lacks kokoro's set)"
+    )
     p.add_argument("--random-weights", action="store_true", help="shape/timing run without real weights")
     p.add_argument("--weights-file", help=argparse.SUPPRESS)
     p.add_argument("--commit", default=os.environ.get("FASTTTS_COMMIT", ""))
@@ -92,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     gpu = torch.cuda.get_device_name(dev)
     say(f"bench: {gpu} · torch {torch.__version__} · CUDA {torch.version.cuda} · commit {args.commit or '?'}")
     t0 = time.perf_counter()
-    weights = inputs.load(args.weights_file, args.random_weights)
+    weights = inputs.load(args.weights_file, args.random_weights, args.voices)
     args.voice = inputs.voice_or_default(weights, args.voice)
     say(f"weights: {weights.fingerprint[:16]} loaded in {time.perf_counter() - t0:.1f} s; voice {args.voice}")
     work = inputs.workload(weights, args.voice, args.speed, args.batch_repeat)
@@ -130,6 +133,8 @@ def main(argv: list[str] | None = None) -> int:
         weights_args = ["--random-weights"] if args.random_weights else []
         if args.weights_file:
             weights_args = ["--weights-file", args.weights_file]
+        if args.voices:
+            weights_args += ["--voices", args.voices]
         res["warm_start"] = warm.run(_option_args(args), weights_args, args.voice, args.speed)
         save()
     del fast
