@@ -35,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--speed", type=float, default=1.0)
     p.add_argument(
-        "--voices", help="extra voice file(s) as the app's --voices takes them (the device lacks kokoro's set)"
+        "--voices", help="voice file(s) as the app's --voices takes them (the device lacks kokoro's set)"
     )
     p.add_argument("--random-weights", action="store_true", help="shape/timing run without real weights")
     p.add_argument("--weights-file", help=argparse.SUPPRESS)
