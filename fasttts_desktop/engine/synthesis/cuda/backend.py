@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -169,6 +169,23 @@ class CompiledBackend:
                 audio, durations = self.runner.run(request.input_ids, request.ref_s, request.speed)
                 return Result(audio=audio.numpy().copy(), durations=durations.numpy().copy())
             return self.batched.run([request], self.decoder)[0]
+
+    def infer_stream(self, requests: Iterable[Request]) -> Iterator[Result]:
+        """One chunk after another, in order, as `infer` makes them; from the second chunk on, the next
+        chunk's text graph runs beside this one's acoustic graph (graphs.GraphRunner.run_stream). The next
+        request is taken from `requests` only after the previous chunk's first result is out."""
+        if self.runner is None:
+            for request in requests:
+                yield self.infer(request)
+            return
+        steps = self.runner.run_stream((r.input_ids, r.ref_s, r.speed) for r in requests)
+        while True:
+            with self._lock, torch.inference_mode():
+                made = next(steps, None)
+                if made is None:
+                    return
+                result = Result(audio=made[0].numpy().copy(), durations=made[1].numpy().copy())
+            yield result
 
     @torch.inference_mode()
     def infer_batch(self, requests: list[Request]) -> list[Result]:
