@@ -128,6 +128,7 @@ def measure(name, backend, work, batched: bool = True, seed: int = 0) -> tuple[d
         f"({len(lat)} Harvard sentences, {seconds(h_out):.1f} s of audio)"
     )
     s_lat, l_out = one_by_one(backend, work.long, seed + 1000)
+    l_seq = l_out
     stream = sequential = seconds(l_out) / sum(s_lat)
     how = "one chunk at a time"
     stream_error = None
@@ -160,7 +161,7 @@ def measure(name, backend, work, batched: bool = True, seed: int = 0) -> tuple[d
         "sentence_latency_ms": [round(x * 1000, 2) for x in lat],
         "audio_s": {"harvard": round(seconds(h_out), 2), "long": round(seconds(l_out), 2)},
     }
-    outs = {"harvard": h_out, "long": l_out}
+    outs = {"harvard": h_out, "long": l_out, "long_sequential": l_seq}
     if batched and hasattr(backend, "options"):
         times, b_out = time_batched(backend, work.batch)
         best = min(times)
