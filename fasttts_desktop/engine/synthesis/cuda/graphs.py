@@ -92,6 +92,7 @@ class GraphRunner:
         self.text_pool = torch.cuda.graph_pool_handle()
         self.stream = torch.cuda.Stream(device)  # captures
         self.side = torch.cuda.Stream(device)  # the next chunk's text graph while an acoustic graph runs
+        self.inputs_copied = torch.cuda.Event()
         self.text_graphs: dict[int, torch.cuda.CUDAGraph] = {}
         self.acoustic_graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
         self.capture_error: str | None = None
@@ -203,6 +204,7 @@ class GraphRunner:
         for dst, src in ((self.a_dur, self.dur), (self.a_d, self.d), (self.a_t_en, self.t_en)):
             dst.copy_(src)
         self.a_style.copy_(self.style)
+        self.inputs_copied.record()  # the text buffers are free for the next chunk from here
         frames = bucket(n_frames, FRAME_BUCKETS)
         captured = self.acoustic_graph(frames) if frames is not None else None
         if captured is None:  # longer than any graph (or capture failed): run the stage directly
@@ -250,7 +252,7 @@ class GraphRunner:
             audio, durations = self._acoustic(n)
             nxt = None if first else next(it, None)
             if nxt is not None:
-                self.side.wait_stream(main)  # the acoustic inputs are copied: the text buffers are free
+                self.side.wait_event(self.inputs_copied)  # not for the acoustic graph itself
                 with torch.cuda.stream(self.side):
                     n_next = self._text(*nxt)
             yield self._to_host(audio, durations)
