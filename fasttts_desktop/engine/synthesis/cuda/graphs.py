@@ -59,9 +59,14 @@ FRAME_BUCKETS = (
     6144,
     8192,
 )
-# prepare() captures these ahead of the first sentence (typical sentences); the rest on first use
-PRECAPTURE_TOKENS = (48, 64)  # Harvard-like sentences: 30-60 tokens, 80-200 frames
-PRECAPTURE_FRAMES = (96, 128, 160, 192)
+# prepare() captures these ahead of the first sentence: the text graphs of Harvard-like sentences (30-60
+# tokens; after the first capture a text graph takes ~20 ms) and one acoustic graph, whose capture also pays
+# the first-use costs (cuDNN, the decoder's kernels). Each further acoustic graph costs ~0.35 s (H100), so
+# the other common ones (80-200 frames) are captured in the background once the first sound is out
+# (backend.py); any other bucket on first use.
+PRECAPTURE_TOKENS = (48, 64)
+PRECAPTURE_FRAMES = (128,)
+LATER_FRAMES = (112, 96, 160, 192)
 
 
 def bucket(n: int, buckets: tuple[int, ...]) -> int | None:
@@ -176,6 +181,14 @@ class GraphRunner:
             if progress:
                 progress("Preparing the GPU graphs", done / total)
         torch.cuda.synchronize(self.device)
+
+    def capture_acoustic(self, frames: int) -> None:
+        """Capture one more acoustic graph now, on placeholder durations (its inputs are copied afresh before
+        every replay, so a stream in progress is not disturbed)."""
+        if frames not in self.acoustic_graphs:
+            self._placeholder_durations(frames)
+            self.acoustic_graph(frames)
+            torch.cuda.synchronize(self.device)
 
     # -- one sentence, or a stream of them
 
