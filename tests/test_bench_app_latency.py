@@ -4,8 +4,6 @@ threshold (the numbers are the bench's)."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 from fake_engine import FakeEngine
 
@@ -15,8 +13,10 @@ SENTENCES = ["The birch canoe slid on the smooth planks.", "Glue the sheet to th
 
 
 @pytest.fixture(autouse=True)
-def _offscreen(monkeypatch):
-    monkeypatch.setenv("QT_QPA_PLATFORM", os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+def _app(qapp):
+    """The session's QApplication first: the harness would otherwise make a QCoreApplication, and later
+    tests' widgets could not be made in this process."""
+    return qapp
 
 
 def check(res: dict, n: int, engine_s: float | None = None) -> None:
