@@ -371,7 +371,7 @@ class Engine:
                 raise
 
         done = 0
-        t0 = time.perf_counter()
+        t0 = time.perf_counter()  # a chunk's time here includes the front end's work on the next one
         try:
             for result in stream(requests()):
                 yield [taken[done]], [result], time.perf_counter() - t0
