@@ -98,6 +98,7 @@ class GraphRunner:
         self.stream = torch.cuda.Stream(device)  # captures
         self.side = torch.cuda.Stream(device)  # the next chunk's text graph while an acoustic graph runs
         self.inputs_copied = torch.cuda.Event()
+        self.text_runs = 0  # text graphs enqueued so far: a stream checks its pending result is still there
         self.text_graphs: dict[int, torch.cuda.CUDAGraph] = {}
         self.acoustic_graphs: dict[int, tuple[torch.cuda.CUDAGraph, torch.Tensor]] = {}
         self.capture_error: str | None = None
@@ -207,6 +208,7 @@ class GraphRunner:
         self.speed.fill_(float(speed))
         graph.replay()
         self.dur_host[:n].copy_(self.dur[0, :n], non_blocking=True)
+        self.text_runs += 1
         return n
 
     def _acoustic(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -268,6 +270,7 @@ class GraphRunner:
                 self.side.wait_event(self.inputs_copied)  # not for the acoustic graph itself
                 with torch.cuda.stream(self.side):
                     n_next = self._text(*nxt)
+            runs = self.text_runs
             yield self._to_host(audio, durations)
             if first:
                 first = False
@@ -277,6 +280,9 @@ class GraphRunner:
                 n_next = self._text(*nxt)
             elif nxt is None:
                 return
+            elif self.text_runs != runs:  # another caller (an export's single chunk) ran a text graph
+                main.wait_stream(self.side)
+                n_next = self._text(*nxt)
             self.side.synchronize()
             main.synchronize()
             n = n_next
