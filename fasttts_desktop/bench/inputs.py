@@ -44,23 +44,28 @@ class BenchWeights:
     fingerprint: str
 
 
-def load(weights_file: str | None = None, random_weights: bool = False) -> BenchWeights:
-    """The weights the app would use (the offline store), a torch file of them, or random ones."""
+def load(
+    weights_file: str | None = None, random_weights: bool = False, voices_path: str | None = None
+) -> BenchWeights:
+    """The weights the app would use (the offline store), a torch file of them, or random ones; the voices
+    of `voices_path` (a file the app's --voices takes) beside the five Japanese ones."""
     import torch
 
-    from fasttts_desktop.engine.weights.voices import offline_voices
+    from fasttts_desktop.engine.weights.voices import load_voices, offline_voices
+
+    extra = load_voices(voices_path) if voices_path else {}
 
     if weights_file:
         blob = torch.load(weights_file, weights_only=True)
-        return BenchWeights(blob["state_dict"], offline_voices(), blob["fingerprint"])
+        return BenchWeights(blob["state_dict"], offline_voices() | extra, blob["fingerprint"])
     if random_weights:
         from fasttts_desktop.engine.synthesis.model_build import build_model
 
         torch.manual_seed(0)
-        return BenchWeights(build_model().state_dict(), offline_voices(), "random-seed0")
+        return BenchWeights(build_model().state_dict(), offline_voices() | extra, "random-seed0")
     from fasttts_desktop.engine.weights.store import load_weights
 
-    w = load_weights(use_hub=False)
+    w = load_weights(voices_path=voices_path, use_hub=False)
     return BenchWeights(w.state_dict, w.voices, w.fingerprint)
 
 

@@ -69,7 +69,7 @@ def child(args, options) -> int:
 
     torch.cuda.init()
     t_import = since()
-    weights = inputs.load(args.weights_file, args.random_weights)
+    weights = inputs.load(args.weights_file, args.random_weights, args.voices)
     t_weights = since()
 
     def note(msg, frac):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -289,15 +290,14 @@ class Engine:
         )
         if batch > 1:  # export: the front end works ahead on a thread while the GPU makes audio
             chunks = ahead(chunks, 2 * batch, cancelled)
-        for group in in_groups(chunks, max(1, batch)):
-            if cancelled():
-                return
-            t0 = time.perf_counter()
+        made = self._made(chunks, voice_pack, speed, batch, cancelled)
+        while True:
             try:
-                results = self._infer(group, voice_pack, speed, cancelled)
+                group, results, synth_s = next(made)
+            except StopIteration:
+                break
             except Cancelled:  # stopped in the middle of a chunk
                 return
-            synth_s = (time.perf_counter() - t0) / len(group)
             for pc, result in zip(group, results, strict=True):
                 if cancelled():
                     return
@@ -328,6 +328,73 @@ class Engine:
             silent = runs([i for i in range(start, len(text)) if reportable(text[i])], text)
             why = describe_unspoken(silent) or "only punctuation?"
             raise EngineError(f"The text has nothing speakable in it ({why}).")
+
+    def _made(
+        self,
+        chunks: Iterator[PhonemizedChunk],
+        pack: torch.Tensor,
+        speed: float,
+        batch: int,
+        cancelled: Callable[[], bool],
+    ) -> Iterator[tuple[list[PhonemizedChunk], Sequence[Result | Exception], float]]:
+        """(chunks, their results, synthesis seconds per chunk) in order: `batch` at a time through the
+        backend's batched call, or, one at a time, through its `infer_stream` where it has one (the GPU: the
+        next chunk's first stage runs beside this one's second)."""
+        stream = getattr(self.backend, "infer_stream", None)
+        if batch <= 1 and stream is not None:
+            yield from self._streamed(stream, chunks, pack, speed, cancelled)
+            return
+        for group in in_groups(chunks, max(1, batch)):
+            if cancelled():
+                return
+            t0 = time.perf_counter()
+            results = self._infer(group, pack, speed, cancelled)
+            yield group, results, (time.perf_counter() - t0) / len(group)
+
+    def _streamed(
+        self,
+        stream: Callable[[Iterator[Request]], Iterator[Result]],
+        chunks: Iterator[PhonemizedChunk],
+        pack: torch.Tensor,
+        speed: float,
+        cancelled: Callable[[], bool],
+    ) -> Iterator[tuple[list[PhonemizedChunk], Sequence[Result | Exception], float]]:
+        taken: list[PhonemizedChunk] = []  # handed to the backend, in order
+        front_error: list[Exception] = []
+
+        def requests() -> Iterator[Request]:
+            try:
+                for pc in chunks:
+                    if cancelled():
+                        return
+                    taken.append(pc)
+                    yield self._request(pc.chunk.phonemes, pack, speed)
+            except Exception as exc:
+                front_error.append(exc)
+                raise
+
+        done = 0
+        t0 = time.perf_counter()  # a chunk's time here includes the front end's work on the next one
+        try:
+            for result in stream(requests()):
+                yield [taken[done]], [result], time.perf_counter() - t0
+                done += 1
+                t0 = time.perf_counter()
+        except Cancelled:
+            raise
+        except Exception:
+            if not front_error:
+                log.exception("streamed synthesis failed: the rest one chunk at a time")
+        # what was handed over but not made (the backend failed, or the front end did on a later chunk),
+        # then the rest: one at a time, each failure reported on its own chunk
+        for pc in itertools.chain(taken[done:], () if front_error else chunks):
+            if cancelled():
+                return
+            t0 = time.perf_counter()
+            results = self._infer([pc], pack, speed, cancelled)
+            yield [pc], results, time.perf_counter() - t0
+        if front_error:
+            raise front_error[0]
 
     def _infer(
         self, group: list[PhonemizedChunk], pack: torch.Tensor, speed: float, cancel: Callable[[], bool]

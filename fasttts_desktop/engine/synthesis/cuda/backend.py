@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -96,6 +96,8 @@ class CompiledBackend:
         self.compiler: DecoderCompiler | None = None
         self._lock = threading.Lock()
         self._release_timer: threading.Timer | None = None
+        self._background: threading.Thread | None = None  # later graphs, then the compiler (prepare)
+        self._background_lock = threading.Lock()
         from fasttts_desktop.engine.synthesis.cuda.batched import BatchedPasses
 
         self.batched = BatchedPasses(self.model, device, opts)
@@ -103,7 +105,13 @@ class CompiledBackend:
 
     def prepare(self, progress: Progress | None = None) -> None:
         """Ready to speak in seconds: CUDA graphs over eager kernels first; the compiled decoder joins later
-        (`wait_compiled()` waits for it)."""
+        (`wait_compiled()` waits for it).
+
+        Only the graphs a first sentence most likely needs are captured here. The other common acoustic
+        graphs and then the compiler start in the background after the first synthesis call has returned
+        (or when `wait_compiled` is called): loading the compiled decoder is seconds of Python (Dynamo,
+        Inductor) that would otherwise hold the GIL while the first sentence is made (H100: 3.3 s from
+        ready to the first audio, docs/benchmarks/NOTES.md)."""
         from fasttts_desktop.engine.synthesis.cuda.compiler import DecoderCompiler
 
         if self.options.graphs:
@@ -115,14 +123,35 @@ class CompiledBackend:
             self.runner = runner
         torch.cuda.empty_cache()
 
-        compiler = DecoderCompiler(
+        self.compiler = DecoderCompiler(
             self.model.decoder, self.device, self.options.compile, self._key, self.set_decoder, progress
         )
-        compiler.start()
-        self.compiler = compiler
         self._describe("eager")
         if progress:
             progress("GPU ready", 1.0)
+
+    def _start_background(self) -> None:
+        with self._background_lock:
+            if self._background is None and self.compiler is not None:
+                self._background = threading.Thread(target=self._later, name="fasttts-gpu-later", daemon=True)
+                self._background.start()
+
+    def _later(self) -> None:
+        """The common acoustic graphs not captured in prepare (one at a time, each under the lock: a
+        sentence waits at most one capture), then the compiler."""
+        from fasttts_desktop.engine.synthesis.cuda.graphs import LATER_FRAMES
+
+        runner = self.runner
+        try:
+            for frames in LATER_FRAMES:
+                if runner is None:
+                    break
+                with self._lock, torch.inference_mode():
+                    runner.capture_acoustic(frames)
+        except Exception as exc:  # noqa: BLE001 - those buckets are then captured on first use
+            log.warning("background graph capture failed: %s", exc)
+        if self.compiler is not None:
+            self.compiler.start()
 
     def _key(self, name: str) -> CacheKey:
         from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey
@@ -142,7 +171,12 @@ class CompiledBackend:
         torch.cuda.empty_cache()
 
     def wait_compiled(self, timeout: float | None = None) -> bool:
-        return self.compiler.wait(timeout) if self.compiler is not None else False
+        if self.compiler is None:
+            return False
+        self._start_background()
+        if self._background is not None:
+            self._background.join(timeout)
+        return self.compiler.wait(timeout)
 
     @property
     def compiled(self) -> str:
@@ -167,8 +201,29 @@ class CompiledBackend:
         with self._lock:
             if self.runner is not None:
                 audio, durations = self.runner.run(request.input_ids, request.ref_s, request.speed)
-                return Result(audio=audio.numpy().copy(), durations=durations.numpy().copy())
-            return self.batched.run([request], self.decoder)[0]
+                result = Result(audio=audio.numpy().copy(), durations=durations.numpy().copy())
+            else:
+                result = self.batched.run([request], self.decoder)[0]
+        self._start_background()
+        return result
+
+    def infer_stream(self, requests: Iterable[Request]) -> Iterator[Result]:
+        """One chunk after another, in order, as `infer` makes them; from the second chunk on, the next
+        chunk's text graph runs beside this one's acoustic graph (graphs.GraphRunner.run_stream). The next
+        request is taken from `requests` only after the previous chunk's first result is out."""
+        if self.runner is None:
+            for request in requests:
+                yield self.infer(request)
+            return
+        steps = self.runner.run_stream((r.input_ids, r.ref_s, r.speed) for r in requests)
+        while True:
+            with self._lock, torch.inference_mode():
+                made = next(steps, None)
+                if made is None:
+                    return
+                result = Result(audio=made[0].numpy().copy(), durations=made[1].numpy().copy())
+            yield result
+            self._start_background()
 
     @torch.inference_mode()
     def infer_batch(self, requests: list[Request]) -> list[Result]:
@@ -178,6 +233,7 @@ class CompiledBackend:
         with self._lock:
             results = self.batched.run(requests, self.decoder)
             self._release_later()
+        self._start_background()
         return results
 
     def _release_later(self) -> None:
