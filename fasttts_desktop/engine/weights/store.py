@@ -25,6 +25,7 @@ import torch
 
 from fasttts_desktop.engine.storage import paths, unsaved
 from fasttts_desktop.engine.storage.files import SaveError, cannot_save, describe_os_error, write_bytes_atomic
+from fasttts_desktop.engine.storage.jsonfile import locked
 from fasttts_desktop.engine.types import EngineError, Progress
 from fasttts_desktop.engine.weights import hub, onnx_convert, voice_install, voices
 
@@ -312,19 +313,23 @@ def offline_weights(cache_dir: Path | None = None, progress: Progress | None = N
         folder = cache_dir or paths.cache_dir_path()
         state_dict, fingerprint = _convert(report)
         return state_dict, fingerprint, _no_cache_notice(folder, describe_os_error(e))
-    cached = _read_cache(path, report)
-    if cached is not None:
-        return (*cached, "")
-    state_dict, fingerprint = _convert(report)
-    if unsaved.is_stand_in(path):  # an unwritable home, already reported: 330 MB in /tmp would buy nothing
-        return state_dict, fingerprint, ""
-    report("Saving the converted model", 0.9)
-    notice = ""
-    try:
-        _write_cache(path, state_dict, fingerprint)
-    except SaveError as e:  # a read-only or full disk costs the next start a conversion, nothing more
-        log.info("Could not cache the converted weights at %s: %s", path, e)  # the notice says it
-        notice = _no_cache_notice(path.parent, e.reason)
+    # One process converts and writes at a time: a second one started beside it (the app and `say`, two
+    # windows) waits, then reads what the first wrote, instead of converting too and racing its file and
+    # sidecar renames against the first's.
+    with locked(path):
+        cached = _read_cache(path, report)
+        if cached is not None:
+            return (*cached, "")
+        state_dict, fingerprint = _convert(report)
+        if unsaved.is_stand_in(path):  # an unwritable home, already reported: 330 MB in /tmp buys nothing
+            return state_dict, fingerprint, ""
+        report("Saving the converted model", 0.9)
+        notice = ""
+        try:
+            _write_cache(path, state_dict, fingerprint)
+        except SaveError as e:  # a read-only or full disk costs the next start a conversion, nothing more
+            log.info("Could not cache the converted weights at %s: %s", path, e)  # the notice says it
+            notice = _no_cache_notice(path.parent, e.reason)
     report("Offline model ready", 1.0)
     return state_dict, fingerprint, notice
 

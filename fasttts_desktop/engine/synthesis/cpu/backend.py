@@ -15,7 +15,7 @@ import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -28,10 +28,19 @@ from fasttts_desktop.engine.synthesis.model_build import build_folded_model
 from fasttts_desktop.engine.synthesis.protocol import Request, Result
 from fasttts_desktop.engine.types import Cancelled, Progress
 
-if TYPE_CHECKING:
-    from fasttts_desktop.engine.weights.store import Weights
-
 log = logging.getLogger(__name__)
+
+
+class Weights(Protocol):
+    """What the backend reads of its weights (weights.store.Weights; synthesis does not import the weights
+    room, which imports the text room, which reads synthesis' config)."""
+
+    @property
+    def state_dict(self) -> dict[str, torch.Tensor]: ...
+    @property
+    def fingerprint(self) -> str: ...
+    def derived_path(self, form: str) -> Path | None: ...
+
 
 # The convolutions that run in the compute dtype (state-dict keys): the decoder's residual blocks and the
 # vocoder's upsampling and residual convolutions. The harmonic-source convolutions (noise_convs), the
