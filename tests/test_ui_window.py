@@ -220,6 +220,22 @@ def test_typing_in_the_voice_picker_finds_voices_by_any_part_of_their_label(qtbo
     assert w.voice() == "af_test" and w.status_label.text() == ""
 
 
+def test_the_voice_field_shows_the_voices_name_from_its_start(qtbot, make_app):
+    """A label wider than the field (the window's default width, a long language name) shows its start, the
+    voice's name, not its end (a line edit's cursor, left at the end, scrolled the name out of sight)."""
+    app = make_app()
+    w = app.window
+    qtbot.waitUntil(lambda: app.service.is_ready)
+    line = w.voice_box.lineEdit()
+    assert line.text() == "jm_kumo (Japanese, male)" and line.cursorPosition() == 0
+    line.selectAll()
+    qtbot.keyClicks(line, "american")
+    qtbot.waitUntil(w.voice_box.completer().popup().isVisible)
+    qtbot.keyClick(w.voice_box.completer().popup(), Qt.Key.Key_Down)
+    qtbot.keyClick(w.voice_box.completer().popup(), Qt.Key.Key_Return)
+    assert line.text() == "af_test (American English, female)" and line.cursorPosition() == 0
+
+
 def test_alt_keys_reach_the_pickers_and_no_two_controls_share_one(qtbot, make_app):
     """Alt+C and Alt+D reach the voice and speed pickers; with the find bar open every Alt+letter of the
     window (menus, labels, buttons) has one owner (two owners: Qt gives the key to neither)."""

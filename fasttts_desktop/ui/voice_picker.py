@@ -41,7 +41,16 @@ def _select_label(box: QComboBox, label: str, say: Callable[[str], None] | None 
         voices = sum(1 for i in range(box.count()) if box.itemData(i))
         still = box.itemText(box.currentIndex())
         say(f"No voice matches “{label.strip()}” (of {voices}); the voice is still {still}.")
-    box.setEditText(box.itemText(box.currentIndex()))
+    _show(box, box.itemText(box.currentIndex()))
+
+
+def _show(box: QComboBox, label: str) -> None:
+    """`label` in the search field from its start: a line edit leaves its cursor at the end, and where the
+    label is wider than the field that hides the voice's name and shows only its language and grade."""
+    box.setEditText(label)
+    line = box.lineEdit()
+    if line is not None:
+        line.setCursorPosition(0)
 
 
 def _matches(box: QComboBox, text: str) -> bool:
@@ -77,4 +86,4 @@ def fill_voice_box(
     if index < 0:
         index = next((i for i in range(box.count()) if box.itemData(i)), 0)
     box.setCurrentIndex(index)
-    box.setEditText(box.itemText(index))
+    _show(box, box.itemText(index))
