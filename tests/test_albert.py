@@ -24,7 +24,7 @@ def test_equals_kokoro_custom_albert_on_the_real_weights(weights, kmodel):
     ids[0, 0] = ids[0, -1] = 0
     with torch.inference_mode():
         expected = kmodel.bert(ids, attention_mask=torch.ones_like(ids))
-        assert torch.equal(ours(ids, torch.ones_like(ids)), expected)
+        assert torch.equal(ours(ids, torch.ones_like(ids, dtype=torch.bool)), expected)
         assert torch.equal(ours(ids), expected)  # no mask means every token counts
 
 
@@ -37,7 +37,7 @@ def test_padding_is_masked_as_transformers_masks_it(weights, kmodel):
     ids[0, 22:] = 0
     with torch.inference_mode():
         expected = kmodel.bert(ids, attention_mask=mask)
-        got = ours(ids, mask)
+        got = ours(ids, mask.bool())
     torch.testing.assert_close(got[:, :22], expected[:, :22], rtol=0, atol=1e-6)
     torch.testing.assert_close(got[1], expected[1], rtol=0, atol=1e-6)
     # and the padding really changes nothing for the row it pads

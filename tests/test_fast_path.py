@@ -12,9 +12,8 @@ import json
 import pytest
 import torch
 
-from fasttts_desktop.engine.synthesis.cuda.attention import PaddedAttention
 from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey, CompileCache
-from fasttts_desktop.engine.synthesis.cuda.lstm import bilstm
+from fasttts_desktop.engine.synthesis.lstm import BiLSTM, Padding
 
 SPEED = 20.0
 
@@ -85,38 +84,39 @@ def _style(seed: int) -> torch.Tensor:
 
 def test_bilstm_matches_packed_sequences():
     torch.manual_seed(1)
-    lstm = torch.nn.LSTM(8, 5, batch_first=True, bidirectional=True)
-    lengths = torch.tensor([7, 3, 5])
-    x = torch.randn(3, 7, 8)
-    mask = torch.arange(7)[None] < lengths[:, None]
-    x = x * mask[..., None]
-    packed = torch.nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    lstm = BiLSTM(8, 10)
+    pad = Padding(torch.tensor([7, 3, 5]), 7)
+    x = pad.steps_first(torch.randn(3, 7, 8))
+    packed = torch.nn.utils.rnn.pack_padded_sequence(x, pad.lengths, batch_first=True, enforce_sorted=False)
     ref, _ = torch.nn.utils.rnn.pad_packed_sequence(lstm(packed)[0], batch_first=True, total_length=7)
-    torch.testing.assert_close(bilstm(lstm, x, lengths, mask), ref, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(lstm.run(x, pad), ref, atol=1e-6, rtol=1e-5)
+    # one row alone, unpadded, is the LSTM as kokoro runs it
+    torch.testing.assert_close(lstm.run(x[1:2, :3]), ref[1:2, :3], atol=1e-6, rtol=1e-5)
 
 
 def test_bilstm_packed_with_host_lengths_equals_the_capturable_form():
     torch.manual_seed(3)
-    lstm = torch.nn.LSTM(6, 4, batch_first=True, bidirectional=True)
+    lstm = BiLSTM(6, 8)
     lengths = torch.tensor([2, 6, 4])
-    x = torch.randn(3, 6, 6) * (torch.arange(6)[None] < lengths[:, None])[..., None]
-    mask = torch.arange(6)[None] < lengths[:, None]
-    packed = bilstm(lstm, x, lengths, mask, host_lengths=lengths.clone())
-    torch.testing.assert_close(packed, bilstm(lstm, x, lengths, mask), atol=1e-6, rtol=1e-5)
+    x = Padding(lengths, 6).steps_first(torch.randn(3, 6, 6))
+    packed = lstm.run(x, Padding(lengths, 6, host_lengths=lengths.clone()))
+    torch.testing.assert_close(packed, lstm.run(x, Padding(lengths, 6)), atol=1e-6, rtol=1e-5)
     assert (packed[0, 2:] == 0).all()  # padding stays zero, as pad_packed_sequence leaves it
 
 
-def test_padded_attention_matches_per_sentence():
+def test_joined_qkv_gives_the_separate_projections():
+    from fasttts_desktop.engine.synthesis.albert import Albert
+
     torch.manual_seed(2)
-    lengths = [5, 2, 4]
-    q, k, v = (torch.randn(3, 5, 12, 64) for _ in range(3))
-    mask = torch.arange(5)[None] < torch.tensor(lengths)[:, None]
-    padded = PaddedAttention(mask)(q, k, v)
-    for row, n in enumerate(lengths):
-        alone = torch.nn.functional.scaled_dot_product_attention(
-            q[row, :n].transpose(0, 1), k[row, :n].transpose(0, 1), v[row, :n].transpose(0, 1)
-        ).transpose(0, 1)
-        torch.testing.assert_close(padded[row, :n], alone, atol=1e-5, rtol=1e-5)
+    albert = Albert().eval()
+    ids = torch.randint(1, 178, (2, 9))
+    mask = torch.arange(9)[None] < torch.tensor([9, 5])[:, None]
+    with torch.inference_mode():
+        apart = albert(ids, mask)
+        albert.join_qkv()
+        joined = albert(ids, mask)
+    assert "encoder.albert_layer_groups.0.albert_layers.0.attention.qkv_weight" not in albert.state_dict()
+    torch.testing.assert_close(joined, apart, atol=1e-5, rtol=1e-5)
 
 
 def _kokoro_text_side(kmodel, ids, ref_s, speed):

@@ -32,23 +32,24 @@ CHILD = textwrap.dedent(
 
     interp._patch_lang_tensor = patched
 
-    from fasttts_desktop.engine.synthesis.cuda.lstm import BiLSTM, bilstm, use_persistent
-    from fasttts_desktop.engine.synthesis.cuda.lstm_kernel import PersistentBiLSTM
+    from fasttts_desktop.engine.synthesis.cuda.lstm_kernel import PersistentBiLSTM, use_persistent
+    from fasttts_desktop.engine.synthesis.lstm import BiLSTM, Padding
 
 
     def padded(lengths, features, seed):
         g = torch.Generator().manual_seed(seed)
         steps = max(lengths)
         x = torch.randn(len(lengths), steps, features, generator=g)
-        mask = torch.arange(steps)[None] < torch.tensor(lengths)[:, None]
-        return x * mask[..., None], torch.tensor(lengths), mask
+        pad = Padding(torch.tensor(lengths), steps)
+        return pad.steps_first(x), pad
 
 
     with torch.inference_mode():
         torch.manual_seed(0)
-        lstm = torch.nn.LSTM(24, 32, batch_first=True, bidirectional=True)
-        x, lengths, mask = padded([7, 3, 5], 24, 1)
-        ref = bilstm(lstm, x, lengths, mask, host_lengths=lengths)  # kokoro's packed form
+        lstm = BiLSTM(24, 64)
+        x, pad = padded([7, 3, 5], 24, 1)
+        lengths = pad.lengths
+        ref = lstm.run(x, Padding(lengths, 7, host_lengths=lengths))  # kokoro's packed form
         kernel = PersistentBiLSTM(lstm, blocks=1)
         out = kernel(x, lengths)
         assert int(kernel.last_error) == 0
@@ -56,14 +57,14 @@ CHILD = textwrap.dedent(
         assert (out[1, 3:] == 0).all() and (out[2, 5:] == 0).all()
 
         # a BiLSTM runs the kernel once use_persistent gave it one, with the same result
-        model = torch.nn.Sequential(BiLSTM(torch.nn.LSTM(16, 16, batch_first=True, bidirectional=True)))
+        model = torch.nn.Sequential(BiLSTM(16, 32))
         assert use_persistent(model) == 1
         wrapped = model[0]
         assert wrapped.kernel.blocks == 1  # 16 hidden units: one program per direction and row
-        x, lengths, mask = padded([4, 6], 16, 2)
-        via_kernel = wrapped(x, lengths, mask)
+        x, pad = padded([4, 6], 16, 2)
+        via_kernel = wrapped.run(x, pad)
         wrapped.kernel = None
-        torch.testing.assert_close(via_kernel, wrapped(x, lengths, mask), atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(via_kernel, wrapped.run(x, pad), atol=1e-5, rtol=1e-5)
     print("KERNEL OK")
     """
 )

@@ -69,6 +69,11 @@ class AlbertEmbeddings(nn.Module):
 
 
 class AlbertAttention(nn.Module):
+    # q, k and v's weights joined for one GEMM instead of three (`join_qkv`); None until then. Buffers
+    # outside the state dict, so the weights' keys stay transformers' own.
+    qkv_weight: torch.Tensor | None
+    qkv_bias: torch.Tensor | None
+
     def __init__(self, c: AlbertConfig):
         super().__init__()
         self.heads = c.num_attention_heads
@@ -77,6 +82,14 @@ class AlbertAttention(nn.Module):
         self.value = nn.Linear(c.hidden_size, c.hidden_size)
         self.dense = nn.Linear(c.hidden_size, c.hidden_size)
         self.LayerNorm = nn.LayerNorm(c.hidden_size, eps=c.layer_norm_eps)
+        self.register_buffer("qkv_weight", None, persistent=False)
+        self.register_buffer("qkv_bias", None, persistent=False)
+
+    def join_qkv(self) -> None:
+        """One [3 * 768, 768] projection for q, k and v; once, after the weights are loaded."""
+        with torch.no_grad():
+            self.qkv_weight = torch.cat([self.query.weight, self.key.weight, self.value.weight])
+            self.qkv_bias = torch.cat([self.query.bias, self.key.bias, self.value.bias])
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
         b, t, width = h.shape
@@ -84,9 +97,11 @@ class AlbertAttention(nn.Module):
         def heads(x: torch.Tensor) -> torch.Tensor:  # [B, T, 768] -> [B, 12, T, 64]
             return x.view(b, t, self.heads, width // self.heads).transpose(1, 2)
 
-        a = F.scaled_dot_product_attention(
-            heads(self.query(h)), heads(self.key(h)), heads(self.value(h)), mask
-        )
+        if self.qkv_weight is not None:
+            q, k, v = F.linear(h, self.qkv_weight, self.qkv_bias).split(width, -1)
+        else:
+            q, k, v = self.query(h), self.key(h), self.value(h)
+        a = F.scaled_dot_product_attention(heads(q), heads(k), heads(v), mask)
         a = a.transpose(1, 2).reshape(b, t, width)
         return self.LayerNorm(h + self.dense(a))
 
@@ -142,10 +157,15 @@ class Albert(nn.Module):
         # Never used by kokoro; kept so that kokoro's checkpoints (which hold it) load strictly.
         self.pooler = nn.Linear(self.config.hidden_size, self.config.hidden_size)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """`attention_mask` [B, T]: 1 for tokens, 0 for padding (None: all tokens), as in transformers."""
-        mask = None
-        if attention_mask is not None and not bool(attention_mask.all()):
-            # keys that are padding get no attention; [B, 1, 1, T] broadcasts over heads and queries
-            mask = attention_mask.bool()[:, None, None, :]
+    def join_qkv(self) -> None:
+        """q, k and v as one GEMM (AlbertAttention.join_qkv) in the one layer every step shares."""
+        for module in self.modules():
+            if isinstance(module, AlbertAttention):
+                module.join_qkv()
+
+    def forward(self, input_ids: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """`mask` [B, T] bool: True for tokens, False for padding (None: all tokens). No host sync, so a
+        CUDA graph can capture it."""
+        if mask is not None:
+            mask = mask[:, None, None, :]  # padded keys get no attention; broadcasts over heads, queries
         return self.encoder(self.embeddings(input_ids), mask)

@@ -11,7 +11,8 @@ AdaIN style projections for one StyleTable per half (styles.py), which the forwa
 audio up to rounding: tested). It is split where backends want to split it: `text_side` (ids -> integer
 durations and the two text encodings, small and cheap, and where exact float32 matters because durations
 are rounded) and `acoustic_side` (the frame-rate work: pitch/energy, decoder and vocoder, nearly all of
-the compute).
+the compute). The text side takes one sentence (the CPU path) or a right-padded batch with its `Padding`
+(lstm.py; the GPU path's text stage, captured in CUDA graphs): the same forward either way.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torch import nn
 
 from fasttts_desktop.engine.synthesis.albert import Albert, AlbertConfig
 from fasttts_desktop.engine.synthesis.decoder import Decoder
+from fasttts_desktop.engine.synthesis.lstm import Padding
 from fasttts_desktop.engine.synthesis.prosody import ProsodyPredictor, TextEncoder
 
 
@@ -46,19 +48,29 @@ class KokoroModel(nn.Module):
         return self
 
     def text_side(
-        self, input_ids: torch.Tensor, ref_s: torch.Tensor, speed: float = 1.0
+        self,
+        input_ids: torch.Tensor,
+        ref_s: torch.Tensor,
+        speed: float | torch.Tensor = 1.0,
+        padding: Padding | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """ids [1, T], style [1, 256] -> (durations [T] long, d [1, T, 640], t_en [1, 512, T])."""
-        d_en = self.bert_encoder(self.bert(input_ids))  # [1, T, 512]
-        d = self.predictor.text_encoder(d_en, ref_s[:, 128:])
-        durations = self.predictor.durations(d, speed)
-        durations = torch.round(durations).clamp(min=1).long().squeeze(0)
-        return durations, d, self.text_encoder(input_ids)
+        """ids [B, T], style [B, 256], speed (one, or one per row) -> (durations [B, T] long, d [B, T, 640],
+        t_en [B, 512, T]). A batch of sentences of different lengths comes right-padded with its `Padding`:
+        each row then comes out as if it had run alone (up to float rounding), zero where padded."""
+        mask = padding.mask if padding else None
+        d_en = self.bert_encoder(self.bert(input_ids, mask))  # [B, T, 512]
+        d = self.predictor.text_encoder(d_en, ref_s[:, 128:], padding)
+        durations = torch.round(self.predictor.durations(d, speed, padding)).clamp(min=1).long()
+        if mask is not None:
+            durations = durations * mask
+        return durations, d, self.text_encoder(input_ids, padding)
 
     def acoustic_side(
         self, durations: torch.Tensor, d: torch.Tensor, t_en: torch.Tensor, ref_s: torch.Tensor
     ) -> torch.Tensor:
-        """The text side's outputs -> audio [samples] at 24 kHz (600 samples per frame); batch 1."""
+        """The text side's outputs (durations [1, T]) -> audio [samples] at 24 kHz (600 samples per frame);
+        batch 1."""
+        durations = durations.squeeze(0)
         # Each token's features repeated for its frames: what kokoro's one-hot alignment matmul computes.
         en = d.transpose(-1, -2).repeat_interleave(durations, dim=-1)
         f0, n = self.predictor.F0Ntrain(en, ref_s[:, 128:])
@@ -71,4 +83,4 @@ class KokoroModel(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """ids [1, T] (pads included), style [1, 256] -> (audio [samples], durations [T]), as KModel's."""
         durations, d, t_en = self.text_side(input_ids, ref_s, speed)
-        return self.acoustic_side(durations, d, t_en, ref_s), durations
+        return self.acoustic_side(durations, d, t_en, ref_s), durations.squeeze(0)

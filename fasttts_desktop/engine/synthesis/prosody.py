@@ -4,12 +4,15 @@ which imports transformers at the top; see albert.py for why that import is wort
 Same submodules under the same names as kokoro's (so its state-dict keys load unchanged, and code that walks
 kokoro's module tree still finds `predictor.text_encoder.lstms`, `text_encoder.cnn[i]` as conv, norm,
 activation, dropout, ...). The forwards are written for what kokoro's KModel.forward_with_tokens actually
-does: whole sequences, no padding (kokoro builds its mask and lengths from the full input length, so its
-masking and sequence packing change nothing there). The F0/N blocks are blocks.StyledResBlock, the
-decoder's block too.
+does for one sentence (kokoro builds its mask and lengths from the full input length, so its masking and
+sequence packing change nothing there), and, given a `Padding`, for a right-padded batch of sentences
+(the GPU path): zeros kept where padded, the LSTMs run over each row's real steps only (lstm.py). The
+F0/N blocks are blocks.StyledResBlock, the decoder's block too.
 """
 
 from __future__ import annotations
+
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -17,11 +20,12 @@ from torch import nn
 
 from fasttts_desktop.engine.synthesis import blocks
 from fasttts_desktop.engine.synthesis.blocks import Level, StyledResBlock
+from fasttts_desktop.engine.synthesis.lstm import BiLSTM, Padding
 from fasttts_desktop.engine.synthesis.styles import StyleTable
 
 
-def bilstm(width_in: int, width_out: int) -> nn.LSTM:
-    return nn.LSTM(width_in, width_out // 2, num_layers=1, batch_first=True, bidirectional=True)
+def _unchanged(x: torch.Tensor) -> torch.Tensor:
+    return x
 
 
 class ChannelNorm(nn.Module):
@@ -79,14 +83,14 @@ class TextEncoder(nn.Module):
             )
             for _ in range(depth)
         )
-        self.lstm = bilstm(channels, channels)
+        self.lstm = BiLSTM(channels, channels)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        x = self.embedding(ids).transpose(1, 2)
+    def forward(self, ids: torch.Tensor, padding: Padding | None = None) -> torch.Tensor:
+        keep = padding.channels_first if padding else _unchanged
+        x = keep(self.embedding(ids).transpose(1, 2))
         for block in self.cnn:
-            x = block(x)
-        x, _ = self.lstm(x.transpose(1, 2))
-        return x.transpose(1, 2)
+            x = keep(block(x))
+        return self.lstm.run(x.transpose(1, 2), padding).transpose(1, 2)
 
 
 class DurationEncoder(nn.Module):
@@ -97,15 +101,16 @@ class DurationEncoder(nn.Module):
         super().__init__()
         self.lstms = nn.ModuleList()
         for _ in range(nlayers):
-            self.lstms.append(bilstm(d_model + sty_dim, d_model))
+            self.lstms.append(BiLSTM(d_model + sty_dim, d_model))
             self.lstms.append(StyledLayerNorm(sty_dim, d_model))
 
-    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, s: torch.Tensor, padding: Padding | None = None) -> torch.Tensor:
+        keep = padding.steps_first if padding else _unchanged
         s_t = s.unsqueeze(1).expand(-1, x.shape[1], -1)
-        x = torch.cat([x, s_t], dim=-1)
+        x = keep(torch.cat([x, s_t], dim=-1))
         for lstm, norm in zip(self.lstms[0::2], self.lstms[1::2], strict=True):
-            x, _ = lstm(x)
-            x = torch.cat([norm(x, s), s_t], dim=-1)
+            x = cast("BiLSTM", lstm).run(x, padding)
+            x = keep(torch.cat([norm(x, s), s_t], dim=-1))
         return x
 
 
@@ -117,9 +122,9 @@ class ProsodyPredictor(nn.Module):
     def __init__(self, style_dim: int, d_hid: int, nlayers: int, max_dur: int):
         super().__init__()
         self.text_encoder = DurationEncoder(style_dim, d_hid, nlayers)
-        self.lstm = bilstm(d_hid + style_dim, d_hid)
+        self.lstm = BiLSTM(d_hid + style_dim, d_hid)
         self.duration_proj = Projection(d_hid, max_dur)
-        self.shared = bilstm(d_hid + style_dim, d_hid)
+        self.shared = BiLSTM(d_hid + style_dim, d_hid)
         half = d_hid // 2
         self.F0 = nn.ModuleList(
             [
@@ -143,16 +148,21 @@ class ProsodyPredictor(nn.Module):
         """Swap the F0/N blocks' AdaIN1d for StyledNorms of one StyleTable; after the weights are loaded."""
         self.styles = StyleTable(nn.ModuleList([self.F0, self.N]))
 
-    def durations(self, d: torch.Tensor, speed: float) -> torch.Tensor:
-        """Encoded text d [B, T, C] -> frames per token [B, T] (float, before rounding)."""
-        x, _ = self.lstm(d)
+    def durations(
+        self, d: torch.Tensor, speed: float | torch.Tensor, padding: Padding | None = None
+    ) -> torch.Tensor:
+        """Encoded text d [B, T, C] -> frames per token [B, T] (float, before rounding); `speed`: one
+        number, or one per row [B]."""
+        if isinstance(speed, torch.Tensor):
+            speed = speed.unsqueeze(1)
+        x = self.lstm.run(d, padding)
         return torch.sigmoid(self.duration_proj(x)).sum(dim=-1) / speed
 
     def F0Ntrain(self, x: torch.Tensor, s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # noqa: N802
         """Per-frame features x [1, C, F] -> (F0, N), each [1, 2F] (kokoro's name for it)."""
         if self.styles is None:
             raise RuntimeError("ProsodyPredictor.fold_styles() must run once the weights are loaded")
-        x, _ = self.shared(x.transpose(-1, -2))
+        x = self.shared.run(x.transpose(-1, -2))
         return self.curves(x.transpose(-1, -2), self.styles.project(s))
 
     def curves(

@@ -1,9 +1,9 @@
-"""The compiled GPU path: kokoro's modules under our own graph-capturable forward functions.
+"""The compiled GPU path: the model's modules (engine/synthesis) captured in CUDA graphs and compiled.
 
-text.py          ALBERT, duration LSTMs, text encoder on padded batches (float32: durations are exact)
-lstm.py          bidirectional LSTM over padded rows without packing (capturable)
-lstm_kernel.py   the same LSTM as one persistent Triton kernel per call (batch-1 graphs)
-attention.py     ALBERT attention: padded SDPA with a key mask
+The text side is the model's own forward over a padded batch (model.text_side with a Padding, float32:
+durations are exact); what this package adds around the modules:
+
+lstm_kernel.py   the model's BiLSTMs as one persistent Triton kernel per call (batch-1 graphs)
 decoder.py       the model's F0/N blocks and decoder wrapped: padded frames, fp16 weights, channels-last
 source.py        frame alignment, harmonic source, iSTFT (float32)
 pipeline.py      the two stages put together

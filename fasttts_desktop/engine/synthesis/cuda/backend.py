@@ -284,6 +284,7 @@ def build_fast_model(
     # device imported sympy and more here, 4.45 s of the H200's 12.5 s warm start (fc7c8da)
     kmodel = build_folded_model(state_dict)
     step(0.25)
+    kmodel.bert.join_qkv()
     model = FastModel(kmodel, options.dtype, tuple(options.fp32_parts), options.channels_last).eval()
     del kmodel.decoder  # the decoder core holds its own low-precision copy; the rest is shared
     step(0.5)
@@ -292,7 +293,7 @@ def build_fast_model(
         lstm.flatten_parameters()
     step(0.75)
     if options.lstm == "persistent":
-        from fasttts_desktop.engine.synthesis.cuda.lstm import use_persistent
+        from fasttts_desktop.engine.synthesis.cuda.lstm_kernel import use_persistent
 
         use_persistent(model)
     step(1.0)

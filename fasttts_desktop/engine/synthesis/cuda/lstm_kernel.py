@@ -23,10 +23,12 @@ import os
 
 import torch
 
+from fasttts_desktop.engine.synthesis.lstm import BiLSTM
+
 try:
     import triton
     import triton.language as tl
-except ImportError:  # CPU-only installs: the graphs then use cuDNN's LSTM (lstm.bilstm)
+except ImportError:  # CPU-only installs: the graphs then use cuDNN's LSTM (lstm.BiLSTM.run)
     triton = None
 
 # hidden units per program: 16 units x 4 gates x 256 inputs = 64 float32 registers per thread at 8 warps
@@ -176,3 +178,17 @@ class PersistentBiLSTM:
         )
         self.last_error = err  # device flag: non-zero if a barrier gave up (checked by the tests and bench)
         return y.view(batch, steps, 2 * h)
+
+
+def use_persistent(model: torch.nn.Module) -> int:
+    """Give each of the model's BiLSTMs this kernel for its capturable form (graphs); returns how many.
+    Without Triton nothing changes."""
+    if not available():
+        return 0
+    count = 0
+    for module in model.modules():
+        if isinstance(module, BiLSTM):
+            device = module.get_parameter("weight_hh_l0").device  # by name: not in nn.LSTM's stubs
+            module.kernel = PersistentBiLSTM(module).to(device)
+            count += 1
+    return count

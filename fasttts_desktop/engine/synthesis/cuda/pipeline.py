@@ -1,4 +1,6 @@
 """kokoro's forward as two stages over padded batches, built from the model's own modules (model.py).
+The text stage is the model's own `text_side` given a `Padding`; the acoustic stage wraps its acoustic
+modules for padded frames (decoder.py, source.py).
 
     text stage      ids -> durations (float32, exact), d, t_en              (fixed token bucket T)
     acoustic stage  durations, d, t_en -> audio                             (fixed frame bucket F)
@@ -14,39 +16,40 @@ import torch
 from torch import nn
 
 from fasttts_desktop.engine.synthesis.cuda.decoder import DecoderCore, ProsodyBlocks
-from fasttts_desktop.engine.synthesis.cuda.lstm import BiLSTM
 from fasttts_desktop.engine.synthesis.cuda.source import ISTFT, HarmonicSource, align
-from fasttts_desktop.engine.synthesis.cuda.text import TextSide
+from fasttts_desktop.engine.synthesis.lstm import Padding
+from fasttts_desktop.engine.synthesis.model import KokoroModel
 
 
 class FastModel(nn.Module):
     def __init__(
         self,
-        kmodel,
+        kmodel: KokoroModel,
         dtype: torch.dtype = torch.bfloat16,
         fp32_parts: tuple[str, ...] = (),
         channels_last: bool = False,
     ):
-        """`kmodel`: a KModel with weight norm removed (its modules are used, not copied, except the
-        decoder)."""
+        """`kmodel`: the model with weight norm removed (its modules are used, not copied, except the
+        decoder's)."""
         super().__init__()
-        self.text = TextSide(kmodel)
-        self.shared = BiLSTM(kmodel.predictor.shared)
+        self.model = kmodel
         self.prosody = ProsodyBlocks(kmodel.predictor)
         self.source = HarmonicSource(kmodel.decoder.generator)
         self.decoder = DecoderCore(kmodel.decoder, dtype, fp32_parts, channels_last)
         self.istft = ISTFT()
 
     def text_stage(self, ids, lengths, style, speed, host_lengths=None):
-        return self.text(ids, lengths, style, speed, host_lengths)
+        """ids [B, T] (0 beyond each length), lengths [B], style [B, 256], speed [B] -> (durations [B, T],
+        d, t_en), zero where padded. `host_lengths` (CPU copy of `lengths`): pack the LSTMs (batched use,
+        not capturable)."""
+        return self.model.text_side(ids, style, speed, Padding(lengths, ids.shape[1], host_lengths))
 
     def acoustic_stage(self, durations, d, t_en, style, n_frames: int, decoder=None, host_frames=None):
         """-> audio [B, 600 * n_frames] (zero past each row's end), frames [B].
 
         `host_frames` (CPU copy of the frame counts): pack the shared LSTM (batched use, not capturable)."""
         en, asr, frames = align(durations, d, t_en, n_frames)
-        mask = torch.arange(n_frames, device=frames.device).unsqueeze(0) < frames.unsqueeze(1)
-        x = self.shared(en, frames, mask, host_frames).transpose(1, 2)
+        x = self.model.predictor.shared.run(en, Padding(frames, n_frames, host_frames)).transpose(1, 2)
         f0, n = self.prosody(x, style[:, 128:], frames)
         har = self.source(f0, frames)
         decoder = decoder if decoder is not None else self.decoder
