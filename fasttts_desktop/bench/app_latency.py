@@ -238,9 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--voices", help="voice file(s) as the app's --voices takes them")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
-    from fasttts_desktop.bench.inputs import phonemes
+    from fasttts_desktop.bench.inputs import kokoro_without_g2p, phonemes
     from fasttts_desktop.engine.engine import Engine
 
+    kokoro_without_g2p()  # only where espeak is missing (the device): the app imports no kokoro package
     engine = Engine.load(args.device, voices_path=args.voices)
     if hasattr(engine.backend, "wait_compiled"):
         engine.backend.wait_compiled()  # the steady state: the compiled decoder, as after the first minute
