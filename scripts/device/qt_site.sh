@@ -9,6 +9,10 @@
 #   ones are copied from the venv. espeak-ng is left out: the Harvard sentences never need misaki's fallback.
 # sounddevice/cffi/PortAudio stay behind: app_latency's stand-in stream needs none (app_latency.py).
 # Usage: bash scripts/device/qt_site.sh /work/main [/work/main/.venv]
+# With the weights (58 MB) it is over one call's 64 MiB: one call carries .carry/site and .carry/site-qt
+# (setup.sh unpacks them into /tmp/site, which stays while the machine is warm, ~30 s), the next the weights
+# and `carry_tree.sh --app`'s tree and runs the bench, then app_latency (bench --cache-dir and
+# FASTTTS_COMPILE_CACHE: the same compile cache, so app_latency loads the compiled decoder from disk).
 # QT_SITE_PY=3.11 QT_SITE_OUT=/tmp/qt311.tar.xz: the same selection with the venv's own Python's wheels, to
 # run app_latency from it here (the local check; the device needs 3.12's).
 set -eu
