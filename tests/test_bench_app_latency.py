@@ -4,6 +4,8 @@ threshold (the numbers are the bench's)."""
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from fake_engine import FakeEngine
 
@@ -38,6 +40,22 @@ def test_fake_engine_through_the_real_worker_and_player():
     # the fake takes a known time per chunk: every measured first sound must include it
     res = app_latency.run(FakeEngine(chunk_s=0.4, synth_s=0.03), SENTENCES * 2, "jm_kumo", dwell_s=0.1)
     check(res, 4, engine_s=0.03)
+
+
+def test_without_sounddevice_its_exceptions_stand_in(monkeypatch):
+    # the lent GPU machine has no cffi/PortAudio: `import sounddevice` fails there, and the app's Playback
+    # still needs CallbackStop to end each utterance (a sentence that never ended would hang the skips)
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # `import sounddevice` raises ImportError
+    res = app_latency.run(FakeEngine(chunk_s=0.4, synth_s=0.03), SENTENCES, "jm_kumo", dwell_s=0.1)
+    check(res, 2, engine_s=0.03)
+    assert res["sounddevice"] == "stand-in exceptions (no PortAudio)"
+    assert sys.modules["sounddevice"].__doc__.startswith("stand-in")
+
+
+def test_with_sounddevice_nothing_stands_in():
+    res = app_latency.run(FakeEngine(chunk_s=0.4, synth_s=0.03), SENTENCES, "jm_kumo", dwell_s=0.1)
+    assert res["sounddevice"] == "sounddevice"
+    assert sys.modules["sounddevice"].__file__
 
 
 @pytest.mark.slow

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import tomllib
 from pathlib import Path
+
+import pytest
 
 from fasttts_desktop.bench import cli, inputs
 
@@ -28,3 +32,33 @@ def test_bench_options_follow_the_flags():
     # the warm-start child is started with the same build
     child = cli._parser().parse_args(["--warm-child", *cli._option_args(args)])
     assert cli.options_from(child) == opts
+
+
+@pytest.fixture
+def fresh_kokoro():
+    """kokoro imported anew inside the test; the session's own kokoro modules are back afterwards (the
+    engine's vocoder classes must stay the ones kokoro_parts loaded)."""
+    saved = {m: sys.modules.pop(m) for m in list(sys.modules) if m == "kokoro" or m.startswith("kokoro.")}
+    yield
+    for m in [m for m in sys.modules if m == "kokoro" or m.startswith("kokoro.")]:
+        del sys.modules[m]
+    sys.modules.update(saved)
+
+
+def test_kokoro_model_imports_where_espeak_is_missing(monkeypatch, fresh_kokoro):
+    # the GPU machine with app_latency's carried front end: misaki and spaCy, no phonemizer/espeak-ng,
+    # so kokoro/__init__ -> pipeline -> `from misaki import espeak` would fail without the placeholder
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n: None if n == "phonemizer" else find_spec(n))
+    monkeypatch.setitem(sys.modules, "phonemizer", None)  # `import phonemizer` raises ImportError
+    inputs.kokoro_without_g2p()
+    assert sys.modules["kokoro.pipeline"].KPipeline is None
+    from kokoro.model import KModel
+
+    assert KModel.__module__ == "kokoro.model"
+
+
+def test_kokoro_pipeline_left_alone_where_the_g2p_loads(monkeypatch):
+    monkeypatch.delitem(sys.modules, "kokoro.pipeline", raising=False)
+    inputs.kokoro_without_g2p()
+    assert "kokoro.pipeline" not in sys.modules

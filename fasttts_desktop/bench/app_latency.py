@@ -7,6 +7,8 @@ start; while it plays, `speak(text, start=<next sentence>)` (what Alt+Right does
 other. Each time is from the call on the GUI thread to the stream's first callback that hands over
 samples (Playback's own `first_sound` clock: the block the device is then asked to play). `synth_ms` is the
 engine's time for the utterance's first chunk (the rest is the front end, the thread hops, the player).
+Where PortAudio or sounddevice is missing (the lent GPU machine), the few exception classes the app's
+Playback takes from sounddevice stand in too (`portaudio_stand_in`); nothing else of it is used here.
 
     python -m fasttts_desktop.bench.app_latency --device cuda --out app.json
 """
@@ -16,11 +18,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 
 import numpy as np
 
@@ -29,6 +32,21 @@ from fasttts_desktop.playback.sound_stream import BLOCK_FRAMES
 
 DWELL_S = 0.25  # how long each sentence plays before the skip: the engine has made its look-ahead by then
 WAIT_S = 120.0  # the longest any first sound may take (a loaded 2-core CPU) before the run gives up
+
+
+def portaudio_stand_in() -> bool:
+    """Make `import sounddevice` give the exceptions the app's Playback raises and catches (CallbackStop,
+    CallbackAbort, PortAudioError) where the real module cannot load; True when they stand in. With
+    StandInStream in place of PortAudio's stream nothing else of sounddevice is reached."""
+    try:
+        import sounddevice  # noqa: F401 - only whether it loads (it needs cffi and libportaudio)
+    except (ImportError, OSError):
+        stub = ModuleType("sounddevice", "stand-in: sounddevice's exception classes only (app_latency.py)")
+        for name in ("CallbackStop", "CallbackAbort", "PortAudioError"):
+            setattr(stub, name, type(name, (Exception,), {"__module__": "sounddevice"}))
+        sys.modules["sounddevice"] = stub
+        return True
+    return getattr(sys.modules["sounddevice"], "__file__", None) is None
 
 
 class StandInStream:
@@ -111,6 +129,7 @@ class Harness:
         from fasttts_desktop.worker.player import Player
         from fasttts_desktop.worker.speech import SpeechService
 
+        self.portaudio_stand_in = portaudio_stand_in()
         self.app = QCoreApplication.instance() or QCoreApplication([])
         self.output = StandInOutput()
         player = Player(lambda done: Playback(done, open_stream=self.output), warm_up=lambda: None)
@@ -192,6 +211,7 @@ def run(engine, sentences: list[str], voice: str, speed: float = 1.0, dwell_s: f
         "sentences": len(sentences),
         "dwell_s": dwell_s,
         "block_frames": BLOCK_FRAMES,
+        "sounddevice": "stand-in exceptions (no PortAudio)" if h.portaudio_stand_in else "sounddevice",
     }
 
 
@@ -218,9 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--voices", help="voice file(s) as the app's --voices takes them")
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
-    from fasttts_desktop.bench.inputs import phonemes
+    from fasttts_desktop.bench.inputs import kokoro_without_g2p, phonemes
     from fasttts_desktop.engine.engine import Engine
 
+    kokoro_without_g2p()  # only where espeak is missing (the device): the app imports no kokoro package
     engine = Engine.load(args.device, voices_path=args.voices)
     if hasattr(engine.backend, "wait_compiled"):
         engine.backend.wait_compiled()  # the steady state: the compiled decoder, as after the first minute

@@ -7,6 +7,7 @@ of up to ~480 phonemes, made on a machine with spaCy/misaki (the GPU machine may
 from __future__ import annotations
 
 import importlib.resources
+import importlib.util
 import json
 import sys
 import types
@@ -17,12 +18,16 @@ if TYPE_CHECKING:  # torch is imported on use: `bench --help` must not wait for 
     import torch
 
 
+# what kokoro/pipeline.py's `from misaki import en, espeak` loads (spaCy; phonemizer with espeak-ng)
+_PIPELINE_NEEDS = ("misaki", "spacy", "phonemizer", "espeakng_loader")
+
+
 def kokoro_without_g2p() -> None:
-    """Let `import kokoro.model` work where misaki/spaCy are missing: kokoro/__init__ imports its pipeline,
-    which imports misaki. Registers a placeholder `kokoro.pipeline` only then; the app never does this."""
-    try:
-        import misaki  # noqa: F401
-    except ImportError:
+    """Let `import kokoro.model` work where misaki's G2P cannot load: kokoro/__init__ imports its pipeline,
+    which imports misaki.en and misaki.espeak. The GPU machine has none of them, or, with app_latency's
+    carried front end (scripts/device/qt_site.sh), no espeak. Registers a placeholder `kokoro.pipeline`
+    only then (found, not imported: the warm-start child's clock runs); the app never does this."""
+    if not all(importlib.util.find_spec(name) for name in _PIPELINE_NEEDS):
         stub = types.ModuleType("kokoro.pipeline")
         stub.KPipeline = None  # type: ignore[attr-defined]  # a placeholder module: only this name is read
         sys.modules.setdefault("kokoro.pipeline", stub)

