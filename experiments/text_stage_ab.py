@@ -74,7 +74,7 @@ def main() -> None:
             )
             durations.append(dur[0].tolist())
         out["harvard_durations"] = durations
-        for bucket in (48, 512) if dev.type == "cuda" else ():
+        for bucket in (64, 512) if dev.type == "cuda" else ():
             r = max(work.harvard if bucket == 48 else work.long, key=lambda q: len(q.input_ids))
             ids = torch.zeros(1, bucket, dtype=torch.long, device=dev)
             ids[0, : len(r.input_ids)] = torch.tensor(r.input_ids)
