@@ -1,0 +1,80 @@
+"""Issue 19 item 3: the shipped compiled vocoder blocks (cpu/compiled.py) in a fresh process whose caches
+are filled: how long until they are loaded, what they add to memory, and a sentence eager vs compiled.
+
+    python3 -m experiments.cpu_compiled_warm [--sentences 3]
+
+Uses the app's compile cache (FASTTTS_CACHE_DIR/compile or the user cache); run the app (or
+tests/test_cpu_compiled.py with the same FASTTTS_CACHE_DIR) once before, or it compiles (minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.resources
+import json
+import time
+from pathlib import Path
+
+from fasttts_desktop.engine.synthesis.cpu.threads import configure_process
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--sentences", type=int, default=3)
+    args = p.parse_args()
+    t0 = time.perf_counter()
+    configure_process()
+    import torch
+
+    from fasttts_desktop.engine.synthesis.config import kokoro_config
+    from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
+    from fasttts_desktop.engine.synthesis.protocol import Request
+    from fasttts_desktop.engine.weights.store import load_weights
+
+    weights = load_weights(use_hub=False, defer=True)
+    backend = CpuBackend(weights=weights, compile_blocks=True)
+    phonemes = json.loads(
+        importlib.resources.files("fasttts_desktop.bench").joinpath("phonemes.json").read_text()
+    )
+    vocab, pack = kokoro_config()["vocab"], weights.voices["jm_kumo"]
+    requests = [
+        Request.from_phonemes(item["phonemes"], pack, 1.0, vocab)
+        for item in phonemes["harvard"][: args.sentences]
+    ]
+    res: dict = {"built_s": round(time.perf_counter() - t0, 2)}
+    torch.manual_seed(0)
+    for _ in range(2):  # the second pass counts: the first makes oneDNN's kernels for these lengths
+        eager = []
+        for req in requests:
+            t = time.perf_counter()
+            backend.infer(req)
+            eager.append(round(time.perf_counter() - t, 3))
+    res["rss_eager_mb"] = round(_rss_mb())
+    t = time.perf_counter()
+    res["all_compiled"] = backend.wait_compiled()
+    res["kind"] = backend.compiled
+    res["load_s"] = round(time.perf_counter() - t, 2)
+    res["rss_compiled_mb"] = round(_rss_mb())
+    compiled = []
+    for req in requests:
+        t = time.perf_counter()
+        backend.infer(req)
+        compiled.append(round(time.perf_counter() - t, 3))
+    res["rss_after_mb"] = round(_rss_mb())
+    res |= {
+        "eager_s": eager,
+        "compiled_s": compiled,
+        "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+    }
+    print(json.dumps(res, indent=1))
+
+
+if __name__ == "__main__":
+    main()
