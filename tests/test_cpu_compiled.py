@@ -18,6 +18,7 @@ from audio_checks import log_mel_distance
 from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend, bf16_is_fast
 from fasttts_desktop.engine.synthesis.cpu.compiled import CompiledBlock
 from fasttts_desktop.engine.synthesis.protocol import Request
+from fasttts_desktop.engine.types import Cancelled
 
 # "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background." (misaki)
 PHONEMES = "ðə bˈɜɹʧ kənˈu slˈɪd ˌɔn ðə smˈuð plˈæŋks. ɡlˈu ðə ʃˈit tə ðə dˈɑɹk blˈu bˈækɡɹˌWnd."
@@ -76,6 +77,21 @@ def test_compiled_blocks_keep_the_durations_and_the_sound(compiled_and_eager, we
     assert log_mel_distance(other_seed.audio, compiled[0].audio) > 2 * log_mel_distance(
         compiled[0].audio, eager[0].audio
     )
+
+
+@pytest.mark.slow
+def test_stop_is_still_polled_inside_the_compiled_vocoder(compiled_and_eager, weights):
+    backend = compiled_and_eager[0]
+    stop_at = 12  # past the decoder's blocks: a poll after a compiled vocoder block
+    polls = []
+
+    def cancel():
+        polls.append(len(polls) >= stop_at)
+        return polls[-1]
+
+    with pytest.raises(Cancelled):
+        backend.infer(_request(weights), cancel)
+    assert len(polls) == stop_at + 1  # the blocks' cancel hooks run around the compiled code
 
 
 @pytest.mark.slow
