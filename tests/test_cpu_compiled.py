@@ -16,7 +16,12 @@ import torch
 from audio_checks import log_mel_distance
 
 from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend, bf16_is_fast
-from fasttts_desktop.engine.synthesis.cpu.compiled import CompiledBlock
+from fasttts_desktop.engine.synthesis.cpu.compiled import (
+    ARTIFACT,
+    MAX_UNFINISHED,
+    BlockCompiler,
+    CompiledBlock,
+)
 from fasttts_desktop.engine.synthesis.protocol import Request
 from fasttts_desktop.engine.types import Cancelled
 
@@ -125,6 +130,35 @@ def test_without_a_compiler_the_blocks_stay_eager_with_one_line(weights, monkeyp
     assert len(lines) == 1 and "stays eager" in lines[0].getMessage()
     result = backend.infer(_request(weights, SHORT))
     assert len(result.audio) > 0 and not any(isinstance(b.forward, CompiledBlock) for b in _blocks(backend))
+
+
+@pytest.fixture(scope="module")
+def plain_backend(weights):
+    return CpuBackend(weights.state_dict, dtype=torch.bfloat16, compile_blocks=False)
+
+
+def test_a_load_that_never_finished_is_not_tried_again(plain_backend, monkeypatch, tmp_path):
+    from fasttts_desktop.engine.synthesis.cuda.cache import CompileCache
+
+    monkeypatch.setenv("FASTTTS_COMPILE_CACHE", str(tmp_path))
+    compiler = BlockCompiler(plain_backend.model, torch.bfloat16)
+    key = compiler._key(0, compiler.blocks[0])  # the entry a crashed launch left
+    cache = CompileCache(tmp_path)
+    cache.store(key, ARTIFACT, lambda path: path.write_bytes(b"not a compiled function"))
+    cache.mark(key, "loading")  # marked before the load, never marked done: the process died in it
+    assert compiler.wait() is False
+    assert "did not finish" in compiler.failure and compiler.kind == "eager"
+    assert not any(isinstance(b.forward, CompiledBlock) for b in compiler.blocks)
+
+
+def test_compiles_that_ended_the_process_twice_are_not_tried_again(plain_backend, monkeypatch, tmp_path):
+    monkeypatch.setenv("FASTTTS_COMPILE_CACHE", str(tmp_path))
+    (tmp_path / "cpu-compile-unfinished").write_text(str(MAX_UNFINISHED))  # two launches died compiling
+    compiler = BlockCompiler(plain_backend.model, torch.bfloat16)
+    assert compiler.wait() is False
+    assert "ended the process" in compiler.failure and compiler.ready == 0
+    assert not list(tmp_path.glob("cpu-block*"))  # nothing compiled, nothing stored
+    assert (tmp_path / "cpu-compile-unfinished").read_text() == str(MAX_UNFINISHED)
 
 
 def test_backends_compile_only_when_asked(weights):

@@ -19,6 +19,7 @@ or check that fails) logs one line and leaves the backend eager.
 
 from __future__ import annotations
 
+import atexit
 import io
 import logging
 import os
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 ARTIFACT = "block.bin"
 CHECK_FRAMES = (300, 2_001, 12_001)  # short to long chunks at the blocks' rates (20 F and 120 F + 1)
+MAX_UNFINISHED = 2  # compiles that may end the process unfinished before the blocks stay eager for good
 NICE = 10  # the compile thread (and the compiler it runs) yields the cores to speech
 
 
@@ -134,6 +136,7 @@ class BlockCompiler:
             cache = CompileCache(compile_root())
             for index, block in enumerate(self.blocks):
                 self._one(cache, index, block)
+            _attempts_file(compile_root()).unlink(missing_ok=True)
         except Exception as exc:  # noqa: BLE001 - any failure: speech goes on eager
             self.failure = f"{type(exc).__name__}: {exc}"[:300]
             log.warning(
@@ -183,8 +186,12 @@ class BlockCompiler:
 
     def _one(self, cache: CompileCache, index: int, block: SnakeResBlock) -> None:
         key = self._key(index, block)
+        if cache.loads(key) == "loading":  # a load that never finished: it took the process down
+            raise RuntimeError(f"loading compiled block {index} did not finish in an earlier run")
         fn, kind = self._load(cache, key), "loaded"
         if fn is None:
+            if not _claim_attempt(compile_root()):
+                raise RuntimeError("earlier compiles ended the process before they finished")
             fn, kind = self._compile(block), "compiled"
             self._check(block, fn)
             try:
@@ -197,8 +204,6 @@ class BlockCompiler:
         self.kind = kind if self.kind in ("eager", kind) else "compiled"
 
     def _load(self, cache: CompileCache, key: CacheKey):
-        if cache.loads(key) not in (None, True):  # failed, or a load that never finished (crashed)
-            return None
         path = cache.lookup(key, ARTIFACT)
         if path is None:
             return None
@@ -242,6 +247,49 @@ class BlockCompiler:
                 err = float((out - ref).norm() / ref.norm())
                 if not err < 2e-2:
                     raise RuntimeError(f"the compiled block differs from eager (relative error {err:.3g})")
+
+
+def _attempts_file(root: Path) -> Path:
+    return root / "cpu-compile-unfinished"
+
+
+def _claim_attempt(root: Path) -> bool:
+    """Count a compile that has not finished; False once MAX_UNFINISHED in a row ended without finishing
+    (the compiler crashing the process: do not crash every launch). A normal exit mid-compile (the app
+    closed during the minutes it takes) does not count: atexit takes the count back."""
+    if str(root) in _claimed:  # counted once per process
+        return True
+    path = _attempts_file(root)
+    try:
+        tries = int(path.read_text() or "0")
+    except (OSError, ValueError):
+        tries = 0
+    if tries >= MAX_UNFINISHED:
+        return False
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(tries + 1))
+    except OSError:
+        return True  # an unwritable cache: nothing to protect across launches
+    _claimed.add(str(root))
+    atexit.register(_give_back, path, tries)
+    return True
+
+
+def _give_back(path: Path, tries: int) -> None:
+    """At a normal exit: the count as it was before this process (gone where it was 0 or all finished)."""
+    try:
+        if not path.exists():
+            return
+        if tries:
+            path.write_text(str(tries))
+        else:
+            path.unlink()
+    except OSError:
+        pass
+
+
+_claimed: set[str] = set()
 
 
 def _conv(module: torch.nn.Module) -> torch.nn.Conv1d:
