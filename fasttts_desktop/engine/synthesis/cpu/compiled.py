@@ -114,6 +114,10 @@ class BlockCompiler:
                 self._thread = threading.Thread(target=self._run, name="fasttts-cpu-compile", daemon=True)
                 self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Start if not started, wait; True when every block runs compiled."""
         self.start()
