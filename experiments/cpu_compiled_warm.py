@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib.resources
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--sentences", type=int, default=3)
     p.add_argument("--cold", action="store_true")
+    p.add_argument("--rounds", type=int, default=4, help="paired eager/compiled passes after loading")
     args = p.parse_args()
     if args.cold:
         import os
@@ -89,6 +91,28 @@ def main() -> None:
         backend.infer(req)
         compiled.append(round(time.perf_counter() - t, 3))
     res["rss_after_mb"] = round(_rss_mb())
+    # then the shipped blocks against eager, alternating pass by pass (the hand-over undone and redone)
+    gen = backend.model.decoder.generator
+    blocks = [*gen.resblocks, *gen.noise_res]
+    swapped = {id(b): b.forward for b in blocks}
+    paired: dict[str, list[list[float]]] = {
+        "eager": [[] for _ in requests],
+        "compiled": [[] for _ in requests],
+    }
+    for r in range(args.rounds):
+        for name in ("eager", "compiled") if r % 2 == 0 else ("compiled", "eager"):
+            for b in blocks:
+                if name == "eager":
+                    b.__dict__.pop("forward", None)  # the class's forward again
+                else:
+                    b.forward = swapped[id(b)]
+            for k, req in enumerate(requests):
+                t = time.perf_counter()
+                backend.infer(req)
+                paired[name][k].append(time.perf_counter() - t)
+    med = {name: [statistics.median(ts) for ts in per] for name, per in paired.items()}
+    res["paired_median_s"] = {name: [round(x, 3) for x in v] for name, v in med.items()}
+    res["paired_ratio_of_totals"] = round(sum(med["compiled"]) / sum(med["eager"]), 3)
     res |= {
         "eager_s": eager,
         "compiled_s": compiled,
