@@ -2,10 +2,10 @@
 
 Why these and only these: a SnakeResBlock is six convolutions with an instance norm, Snake and casts around
 each; eager, every one of those is a pass over the whole activation (memory-bound), Inductor fuses them
-into one loop per step. Compiling the blocks alone was the fastest of the routes measured (0.70x the eager
-time per Harvard sentence; the whole acoustic side compiled, 0.75x; norm+Snake alone, 0.89x; a hand-fused
-Snake, no gain: docs/benchmarks/NOTES.md, issue 19 item 3), and it keeps the backend's Stop points: a
-block's forward is compiled, its `Module.__call__` (where the cancel hooks run) is not.
+into one loop per step. Compiling the blocks alone was the fastest of the routes measured (0.70-0.75x
+the eager acoustic time per Harvard sentence; the whole acoustic side compiled, 0.75x; norm+Snake alone,
+0.89x; a hand-fused Snake, no gain: docs/benchmarks/NOTES.md, issue 19 item 3), and it keeps the backend's
+Stop points: a block's forward is compiled, its `Module.__call__` (where the cancel hooks run) is not.
 
 Each block is compiled on its own (`torch._dynamo` aot_compile, experimental in torch 2.13) with the block as
 an argument, so its weights are graph inputs, not constants: the artifact depends on the block's structure
