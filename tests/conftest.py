@@ -6,6 +6,7 @@ conversion reads them back from there in seconds. Set FASTTTS_TEST_CACHE=/some/d
 between runs (a developer's loop); it is then never deleted.
 FASTTTS_CONFIG_DIR points at an empty folder of the run's (no user blends or lexicon leak in).
 FASTTTS_OFFLINE=1 keeps the app off the network; tests of the hub pass use_hub=True explicitly.
+FASTTTS_CPU_COMPILE=0 keeps CPU backends eager; tests of the compiled blocks ask for them.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def pytest_configure(config):
     os.environ["FASTTTS_LOG_DIR"] = str(base / "log")
     os.environ["FASTTTS_CONFIG_DIR"] = str(base / "config")  # saved blends, the lexicon: never the user's
     os.environ["FASTTTS_OFFLINE"] = "1"
+    # No CPU backend compiles its vocoder blocks in the background (minutes of both cores) unless a test
+    # asks for it (tests/test_cpu_compiled.py)
+    os.environ["FASTTTS_CPU_COMPILE"] = "0"
     # The window puts itself on the session bus (ui/media_controls.py): never on the user's; a test that
     # wants a bus gets its own (tests/dbus_session.py).
     os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)

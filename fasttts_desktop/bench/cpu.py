@@ -166,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     weights = load_weights(use_hub=False)
     engine = Engine.load(device="cpu", use_hub=False)
     ours = engine.backend
+    if hasattr(ours, "wait_compiled"):  # the steady state: the vocoder blocks compiled (or loaded)
+        ours.wait_compiled()
     ref = None if "reference" in skip else EagerBackend(weights.state_dict, torch.device("cpu"))
     voice = args.voice or engine.default_voice
     vocab, pack = kokoro_config()["vocab"], weights.voices[voice]
@@ -178,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         "onnxruntime": _version("onnxruntime"),
         "commit": args.commit or _git_commit(),
         "ours": ours.description,
+        "ours_compiled": getattr(ours, "compiled", "eager"),
         "ours_settings": machine.ours_settings(),
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
     }

@@ -12,6 +12,7 @@ points, each well under 0.1 s apart), so a chunk can be abandoned.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ import torch
 
 from fasttts_desktop.engine.storage.files import SaveError
 from fasttts_desktop.engine.synthesis.cpu import stored
+from fasttts_desktop.engine.synthesis.cpu.compiled import BlockCompiler
 from fasttts_desktop.engine.synthesis.cpu.threads import configure_torch_threads, release_free_memory
 from fasttts_desktop.engine.synthesis.model import KokoroModel
 from fasttts_desktop.engine.synthesis.model_build import build_folded_model
@@ -83,12 +85,16 @@ class CpuBackend:
         dtype: torch.dtype | None = None,
         threads: int | None = None,
         consume: bool = False,
+        compile_blocks: bool | None = None,
     ):
         """From kokoro's `state_dict` (KModel keys, float32), or from `weights`: their stored CPU form where
         they have one (stored.py, memory-mapped: nothing read or converted), else their state dict, taken
         out of them while building (the engine is done with it) and then stored for the next start.
         `consume`: take the tensors out of `state_dict` while building (the caller is done with it), so
-        start-up never holds the weights twice."""
+        start-up never holds the weights twice.
+        `compile_blocks`: compile the vocoder's residual blocks in the background after the first chunk
+        (compiled.py); default: where the vocoder runs bf16 (where it was measured), unless the environment
+        says FASTTTS_CPU_COMPILE=0."""
         self.device = torch.device("cpu")
         self.threads = configure_torch_threads(threads)
         self.dtype = dtype or (torch.bfloat16 if bf16_is_fast() else torch.float32)
@@ -111,8 +117,25 @@ class CpuBackend:
         # by chunk while the earlier ones play.
         self.first_chunk_phonemes = 30
         self.export_batch = 1  # one sequence per call: batching gains nothing on two cores
+        if compile_blocks is None:
+            compile_blocks = self.dtype == torch.bfloat16 and os.environ.get("FASTTTS_CPU_COMPILE") != "0"
+        self.compiler = BlockCompiler(self.model, self.dtype) if compile_blocks else None
+        self.description = self._describe()
+
+    def _describe(self) -> str:
         kind = "bf16 vocoder" if self.dtype == torch.bfloat16 else "float32"
-        self.description = f"CPU · {kind} · {self.threads} threads"
+        if self.compiled != "eager":
+            kind += " (compiled)"
+        return f"CPU · {kind} · {self.threads} threads"
+
+    @property
+    def compiled(self) -> str:
+        """How the vocoder blocks run: "eager", "compiled" (in this process) or "loaded" (from the cache)."""
+        return self.compiler.kind if self.compiler is not None else "eager"
+
+    def wait_compiled(self, timeout: float | None = None) -> bool:
+        """Start the block compiler now if it has not started, and wait for it; True when all are compiled."""
+        return self.compiler.wait(timeout) if self.compiler is not None else False
 
     def _expected_dtype(self, key: str) -> torch.dtype:
         return self.dtype if low_precision(key) else torch.float32
@@ -163,6 +186,9 @@ class CpuBackend:
             audio = self.model.acoustic_side(durations, d, t_en, ref_s)
         finally:
             self._cancel = None
+        if self.compiler is not None:  # after the first chunk: start-up and the first sound come first
+            self.compiler.start()
+            self.description = self._describe()
         return Result(
             audio=audio.float().numpy().reshape(-1).copy(),
             durations=durations.numpy().reshape(-1).astype(np.int64),
