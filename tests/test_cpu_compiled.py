@@ -151,6 +151,25 @@ def test_a_load_that_never_finished_is_not_tried_again(plain_backend, monkeypatc
     assert not any(isinstance(b.forward, CompiledBlock) for b in compiler.blocks)
 
 
+def test_an_ordinary_exit_during_a_load_is_not_taken_for_a_crash(plain_backend, monkeypatch, tmp_path):
+    from fasttts_desktop.engine.synthesis.cpu import compiled
+    from fasttts_desktop.engine.synthesis.cuda.cache import CompileCache
+
+    monkeypatch.setenv("FASTTTS_COMPILE_CACHE", str(tmp_path))
+    compiler = BlockCompiler(plain_backend.model, torch.bfloat16)
+    key = compiler._key(0, compiler.blocks[0])
+    cache = CompileCache(tmp_path)
+    cache.store(key, ARTIFACT, lambda path: path.write_bytes(b"not a compiled function"))
+    at_exit = []
+    monkeypatch.setattr(compiled.atexit, "register", lambda fn, *args: at_exit.append((fn, args)))
+    assert compiler._load(cache, key) is None  # unusable: removed, to be compiled again
+    assert at_exit == [(compiled._interrupted_load, (cache, key))]  # what a normal exit runs
+    cache.store(key, ARTIFACT, lambda path: path.write_bytes(b"x"))
+    cache.mark(key, "loading")  # the app closed while the load ran
+    compiled._interrupted_load(cache, key)
+    assert cache.loads(key) == "interrupted"  # tried again on the next launch, not given up on
+
+
 def test_compiles_that_ended_the_process_twice_are_not_tried_again(plain_backend, monkeypatch, tmp_path):
     monkeypatch.setenv("FASTTTS_COMPILE_CACHE", str(tmp_path))
     (tmp_path / "cpu-compile-unfinished").write_text(str(MAX_UNFINISHED))  # two launches died compiling

@@ -217,6 +217,9 @@ class BlockCompiler:
         if path is None:
             return None
         cache.mark(key, "loading")
+        # A crash mid-load leaves the mark (never loaded again); an ordinary exit mid-load (the app closed in
+        # the seconds a load takes) must not, or one early close would keep the blocks eager for good.
+        atexit.register(_interrupted_load, cache, key)
         try:
             with torch.inference_mode():
                 fn = torch.compiler.load_compiled_function(io.BytesIO(path.read_bytes()))
@@ -256,6 +259,12 @@ class BlockCompiler:
                 err = float((out - ref).norm() / ref.norm())
                 if not err < 2e-2:
                     raise RuntimeError(f"the compiled block differs from eager (relative error {err:.3g})")
+
+
+def _interrupted_load(cache: CompileCache, key: CacheKey) -> None:
+    """At a normal exit: a load still marked in progress was cut short by the exit, not a crash."""
+    if cache.loads(key) == "loading":
+        cache.mark(key, "interrupted")
 
 
 def _attempts_file(root: Path) -> Path:
