@@ -180,11 +180,11 @@ def test_compiles_that_ended_the_process_twice_are_not_tried_again(plain_backend
     assert (tmp_path / "cpu-compile-unfinished").read_text() == str(MAX_UNFINISHED)
 
 
-def test_backends_compile_by_default_where_the_vocoder_is_bf16_unless_turned_off(weights, monkeypatch):
+def test_backends_compile_only_when_asked_and_where_the_vocoder_is_bf16(weights, monkeypatch):
     monkeypatch.delenv("FASTTTS_CPU_COMPILE")  # as in the app (the test run sets it to 0: conftest)
+    off = CpuBackend(weights.state_dict, dtype=torch.bfloat16)
+    assert off.compiler is None and off.wait_compiled() is False and off.compiled == "eager"
+    monkeypatch.setenv("FASTTTS_CPU_COMPILE", "1")
     on = CpuBackend(weights.state_dict, dtype=torch.bfloat16)
     assert on.compiler is not None and not on.compiler.running  # nothing starts before the first chunk
     assert CpuBackend(weights.state_dict, dtype=torch.float32).compiler is None  # measured on bf16 only
-    monkeypatch.setenv("FASTTTS_CPU_COMPILE", "0")
-    off = CpuBackend(weights.state_dict, dtype=torch.bfloat16)
-    assert off.compiler is None and off.wait_compiled() is False and off.compiled == "eager"

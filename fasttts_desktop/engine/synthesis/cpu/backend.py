@@ -93,8 +93,10 @@ class CpuBackend:
         `consume`: take the tensors out of `state_dict` while building (the caller is done with it), so
         start-up never holds the weights twice.
         `compile_blocks`: compile the vocoder's residual blocks in the background after the first chunk
-        (compiled.py); default: where the vocoder runs bf16 (where it was measured), unless the environment
-        says FASTTTS_CPU_COMPILE=0."""
+        (compiled.py); default: only where the environment says FASTTTS_CPU_COMPILE=1 and the vocoder runs
+        bf16 (where it was measured). Off by default: the first launch's minutes of compiling share the two
+        cores with speech (a `say` measured 1.18x slower than real time meanwhile), and loaded blocks hold
+        ~170 MB more, for 0.78x the compute once they are in (docs/benchmarks/NOTES.md)."""
         self.device = torch.device("cpu")
         self.threads = configure_torch_threads(threads)
         self.dtype = dtype or (torch.bfloat16 if bf16_is_fast() else torch.float32)
@@ -118,7 +120,7 @@ class CpuBackend:
         self.first_chunk_phonemes = 30
         self.export_batch = 1  # one sequence per call: batching gains nothing on two cores
         if compile_blocks is None:
-            compile_blocks = self.dtype == torch.bfloat16 and os.environ.get("FASTTTS_CPU_COMPILE") != "0"
+            compile_blocks = self.dtype == torch.bfloat16 and os.environ.get("FASTTTS_CPU_COMPILE") == "1"
         self.compiler = BlockCompiler(self.model, self.dtype) if compile_blocks else None
         self.description = self._describe()
 
