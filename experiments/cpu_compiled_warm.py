@@ -12,13 +12,22 @@ the blocks compile (what a first launch's speech gets while the compiler shares 
 from __future__ import annotations
 
 import argparse
-import importlib.resources
 import json
 import statistics
 import time
 from pathlib import Path
 
 from fasttts_desktop.engine.synthesis.cpu.threads import configure_process
+
+
+def _timed(backend, requests) -> list[float]:
+    """Seconds of each request's synthesis, one after the other."""
+    out = []
+    for req in requests:
+        t = time.perf_counter()
+        backend.infer(req)
+        out.append(round(time.perf_counter() - t, 3))
+    return out
 
 
 def _rss_mb() -> float:
@@ -45,30 +54,19 @@ def main() -> None:
     configure_process()
     import torch
 
-    from fasttts_desktop.engine.synthesis.config import kokoro_config
+    from fasttts_desktop.bench import inputs as bench_inputs
     from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
     from fasttts_desktop.engine.synthesis.cpu.compiled import BlockCompiler
-    from fasttts_desktop.engine.synthesis.protocol import Request
     from fasttts_desktop.engine.weights.store import load_weights
 
     weights = load_weights(use_hub=False, defer=True)
     backend = CpuBackend(weights=weights, compile_blocks=False)  # attached below, after the eager passes
-    phonemes = json.loads(
-        importlib.resources.files("fasttts_desktop.bench").joinpath("phonemes.json").read_text()
-    )
-    vocab, pack = kokoro_config()["vocab"], weights.voices["jm_kumo"]
-    requests = [
-        Request.from_phonemes(item["phonemes"], pack, 1.0, vocab)
-        for item in phonemes["harvard"][: args.sentences]
-    ]
+    harvard = bench_inputs.phonemes()["harvard"][: args.sentences]
+    requests = bench_inputs.requests(harvard, weights.voices["jm_kumo"], 1.0)
     res: dict = {"built_s": round(time.perf_counter() - t0, 2)}
     torch.manual_seed(0)
     for _ in range(2):  # the second pass counts: the first makes oneDNN's kernels for these lengths
-        eager = []
-        for req in requests:
-            t = time.perf_counter()
-            backend.infer(req)
-            eager.append(round(time.perf_counter() - t, 3))
+        eager = _timed(backend, requests)
     res["rss_eager_mb"] = round(_rss_mb())
     backend.compiler = BlockCompiler(backend.model, backend.dtype)
     t = time.perf_counter()
@@ -76,20 +74,13 @@ def main() -> None:
         backend.compiler.start()
         during = []
         while backend.compiler.running:
-            for req in requests:
-                t1 = time.perf_counter()
-                backend.infer(req)
-                during.append(round(time.perf_counter() - t1, 3))
+            during += _timed(backend, requests)
         res["during_compile_s"] = during
     res["all_compiled"] = backend.wait_compiled()
     res["kind"] = backend.compiled
     res["load_s"] = round(time.perf_counter() - t, 2)
     res["rss_compiled_mb"] = round(_rss_mb())
-    compiled = []
-    for req in requests:
-        t = time.perf_counter()
-        backend.infer(req)
-        compiled.append(round(time.perf_counter() - t, 3))
+    compiled = _timed(backend, requests)
     res["rss_after_mb"] = round(_rss_mb())
     # then the shipped blocks against eager, alternating pass by pass (the hand-over undone and redone)
     gen = backend.model.decoder.generator

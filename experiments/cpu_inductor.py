@@ -20,7 +20,6 @@ Variants (each compiled with Inductor, C++ codegen, dynamic frame length unless 
 from __future__ import annotations
 
 import argparse
-import importlib.resources
 import json
 import os
 import statistics
@@ -130,10 +129,9 @@ def main() -> None:
     import torch
     from torch._inductor import config as inductor_config
 
+    from fasttts_desktop.bench import inputs as bench_inputs
     from fasttts_desktop.bench.parity import mel_distance
-    from fasttts_desktop.engine.synthesis.config import kokoro_config
     from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
-    from fasttts_desktop.engine.synthesis.protocol import Request
     from fasttts_desktop.engine.weights.store import load_weights
 
     inductor_config.freezing = args.freezing
@@ -146,14 +144,10 @@ def main() -> None:
     _patch(other.model, args.variant, dynamic=not args.static)
     fp32 = CpuBackend(weights.state_dict, dtype=torch.float32) if args.fp32_scale else None
 
-    phonemes = json.loads(
-        importlib.resources.files("fasttts_desktop.bench").joinpath("phonemes.json").read_text()
-    )
-    vocab, pack = kokoro_config()["vocab"], weights.voices["jm_kumo"]
+    harvard = bench_inputs.phonemes()["harvard"][: args.sentences]
     inputs = []
     with torch.inference_mode():
-        for item in phonemes["harvard"][: args.sentences]:
-            req = Request.from_phonemes(item["phonemes"], pack, 1.0, vocab)
+        for req in bench_inputs.requests(harvard, weights.voices["jm_kumo"], 1.0):
             ids = torch.tensor([req.input_ids], dtype=torch.long)
             ref_s = req.ref_s.to(torch.float32).reshape(1, -1)
             durations, d, t_en = eager.model.text_side(ids, ref_s, 1.0)

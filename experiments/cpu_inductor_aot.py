@@ -13,7 +13,6 @@ the Harvard sentences (same noise seed):
 from __future__ import annotations
 
 import argparse
-import importlib.resources
 import io
 import json
 import time
@@ -48,10 +47,9 @@ def main() -> None:
     import torch
     import torch.fx.experimental._config as fx_config
 
+    from fasttts_desktop.bench import inputs as bench_inputs
     from fasttts_desktop.bench.parity import mel_distance
-    from fasttts_desktop.engine.synthesis.config import kokoro_config
     from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend
-    from fasttts_desktop.engine.synthesis.protocol import Request
     from fasttts_desktop.engine.weights.store import load_weights
 
     fx_config.use_duck_shape = False
@@ -66,14 +64,10 @@ def main() -> None:
     pstyles, dstyles = predictor.styles, decoder.styles
     if pstyles is None or dstyles is None:
         raise RuntimeError("the model's styles are not folded")
-    phonemes = json.loads(
-        importlib.resources.files("fasttts_desktop.bench").joinpath("phonemes.json").read_text()
-    )
-    vocab, pack = kokoro_config()["vocab"], weights.voices["jm_kumo"]
+    harvard = bench_inputs.phonemes()["harvard"][: args.sentences]
     inputs = []
     with torch.inference_mode():
-        for item in phonemes["harvard"][: args.sentences]:
-            req = Request.from_phonemes(item["phonemes"], pack, 1.0, vocab)
+        for req in bench_inputs.requests(harvard, weights.voices["jm_kumo"], 1.0):
             ids = torch.tensor([req.input_ids], dtype=torch.long)
             ref_s = req.ref_s.to(torch.float32).reshape(1, -1)
             inputs.append((*model.text_side(ids, ref_s, 1.0), ref_s))
