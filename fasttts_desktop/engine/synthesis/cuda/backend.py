@@ -96,7 +96,7 @@ class CompiledBackend:
         self.compiler: DecoderCompiler | None = None
         self._lock = threading.Lock()
         self._release_timer: threading.Timer | None = None
-        self._background: threading.Thread | None = None  # later graphs, then the compiler (prepare)
+        self._background: threading.Thread | None = None  # later graphs, the compiler, stream graphs
         self._background_lock = threading.Lock()
         from fasttts_desktop.engine.synthesis.cuda.batched import BatchedPasses
 
@@ -137,21 +137,26 @@ class CompiledBackend:
                 self._background.start()
 
     def _later(self) -> None:
-        """The common acoustic graphs not captured in prepare (one at a time, each under the lock: a
-        sentence waits at most one capture), then the compiler."""
-        from fasttts_desktop.engine.synthesis.cuda.graphs import LATER_FRAMES
+        """The common acoustic graphs not captured in prepare, then the compiler, then (around the decoder
+        it gave) the buckets of a stream's longer chunks."""
+        from fasttts_desktop.engine.synthesis.cuda.graphs import LATER_FRAMES, STREAM_FRAMES
 
-        runner = self.runner
-        try:
-            for frames in LATER_FRAMES:
-                if runner is None:
-                    break
-                with self._lock, torch.inference_mode():
-                    runner.capture_acoustic(frames)
-        except Exception as exc:  # noqa: BLE001 - those buckets are then captured on first use
-            log.warning("background graph capture failed: %s", exc)
+        self._capture_in_turn(LATER_FRAMES)
         if self.compiler is not None:
             self.compiler.start()
+            self.compiler.wait()
+        self._capture_in_turn(STREAM_FRAMES)
+
+    def _capture_in_turn(self, buckets: tuple[int, ...]) -> None:
+        """One acoustic graph at a time, each under the lock: a sentence waits at most one capture."""
+        try:
+            for frames in buckets:
+                if self.runner is None:
+                    return
+                with self._lock, torch.inference_mode():
+                    self.runner.capture_acoustic(frames)
+        except Exception as exc:  # noqa: BLE001 - those buckets are then captured on first use
+            log.warning("background graph capture failed: %s", exc)
 
     def _key(self, name: str) -> CacheKey:
         from fasttts_desktop.engine.synthesis.cuda.cache import CacheKey

@@ -67,6 +67,10 @@ FRAME_BUCKETS = (
 PRECAPTURE_TOKENS = (48, 64)
 PRECAPTURE_FRAMES = (128,)
 LATER_FRAMES = (112, 96, 160, 192)
+# A stream's chunks after the first are longer (up to ~480 phonemes, ~1,100 frames at speed 1). Their buckets
+# are captured in the background too once the compiled decoder is in (around the decoder that will run them):
+# on first use, a capture (tens of ms with the compiled decoder) held up whatever came next, a skip included.
+STREAM_FRAMES = (224, 256, 320, 384, 448, 512, 640, 768, 896, 1024, 1152, 1280, 1408, 1536)
 
 
 def bucket(n: int, buckets: tuple[int, ...]) -> int | None:
