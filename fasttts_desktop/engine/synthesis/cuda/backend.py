@@ -61,6 +61,14 @@ class Options:
     # padded tokens per call part: their text-stage outputs (~150 MB) wait on the GPU, their audio (~25 min,
     # ~150 MB) in pinned host memory until the part is done
     batch_tokens: int = 32768
+    # Batched passes only (export), both off until a device run shows a gain with durations identical on
+    # every token (experiments/gpu_item1.py measures both against the shipped settings in one process):
+    # the text passes' float32 GEMMs (ALBERT, LSTM input projections) in TF32. cuDNN's own TF32 (the text
+    # side's convolutions and LSTMs) is already on: PyTorch's default, as in the reference.
+    text_tf32: bool = False
+    # cuDNN times its algorithms for each new convolution shape and keeps the fastest (cudnn.benchmark);
+    # a pass's padded frame count is new for most passes of a new text, and each new shape pays the timing
+    cudnn_benchmark: bool = False
 
     def variant(self) -> str:
         """What else, beside dtype, changes the compiled decoder (part of its cache key)."""

@@ -7,7 +7,8 @@ pass while the GPU runs the current one; a sync per pass left the GPU idle ~60% 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import cast
 
 import numpy as np
@@ -18,8 +19,23 @@ from fasttts_desktop.engine.types import SAMPLES_PER_FRAME
 
 
 def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """Host -> GPU without making the host wait for the GPU's queue (pageable copies may)."""
+    """Host -> GPU without making the host wait for the GPU's queue (pageable copies may); a CPU device (the
+    experiments' smoke runs) takes the tensor as it is."""
+    if device.type != "cuda":
+        return t.to(device)
     return t.pin_memory().to(device, non_blocking=True)
+
+
+@contextmanager
+def global_flag(owner: object, name: str, value: bool) -> Iterator[None]:
+    """torch's process-wide backend flag `owner.name` set to `value` while kernels are queued, then put
+    back (the flags are read when a kernel is launched, so the queued work keeps the setting)."""
+    old = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, old)
 
 
 def pack(order: list[int], sizes: list[int], budget: int) -> list[list[int]]:
@@ -57,8 +73,9 @@ class BatchedPasses:
         results: list[Result | None] = [None] * len(requests)
         order = sorted(range(len(requests)), key=lambda i: len(requests[i].input_ids))
         lengths = [len(r.input_ids) for r in requests]
-        for part in token_parts(order, lengths, self.options.batch_tokens):
-            self._run_part([requests[i] for i in part], part, results, decoder)
+        with global_flag(torch.backends.cudnn, "benchmark", self.options.cudnn_benchmark):
+            for part in token_parts(order, lengths, self.options.batch_tokens):
+                self._run_part([requests[i] for i in part], part, results, decoder)
         return cast("list[Result]", results)  # every slot filled by _run_part
 
     def _text_pass(self, reqs: list[Request], style: torch.Tensor, rows: list[int]):
@@ -70,7 +87,8 @@ class BatchedPasses:
         host_lengths = torch.tensor(rows)
         speed = torch.tensor([float(r.speed) for r in reqs])
         args = (to_device(ids, dev), to_device(host_lengths, dev), style, to_device(speed, dev))
-        return self.model.text_stage(*args, host_lengths=host_lengths)
+        with global_flag(torch.backends.cuda.matmul, "allow_tf32", self.options.text_tf32):
+            return self.model.text_stage(*args, host_lengths=host_lengths)
 
     def _run_part(self, reqs: list[Request], where: list[int], results: list, decoder: Callable) -> None:
         dev, opts = self.device, self.options
@@ -103,7 +121,8 @@ class BatchedPasses:
                 host_frames=torch.tensor([frames[i] for i in batch]),
             )
             pending.append((batch, audio.to("cpu", non_blocking=True)))  # pinned, asynchronous
-        torch.cuda.current_stream(dev).synchronize()
+        if dev.type == "cuda":
+            torch.cuda.current_stream(dev).synchronize()
         for batch, audio in pending:
             for k, row in enumerate(batch):
                 results[where[row]] = Result(
