@@ -12,7 +12,7 @@ requests, ~800 s of audio) through BatchedPasses.run, what CompiledBackend.infer
                       the reference has): what it is worth there, and whether durations depend on it
      text-bf16        the text passes under bf16 autocast: do durations survive?
   b  cudnn-bench      Options.cudnn_benchmark: cuDNN times its algorithms once per new convolution shape
-     cudnn-bench-new  the same on shapes it has not seen (each round another speed, so other frame counts),
+     cudnn-bench-new  the same on shapes it has not seen (the batch at another speed: other frame counts),
                       paired with the shipped settings at that speed: what one export of a new text pays
   c  frames-4096 / frames-12288 / frames-16384   Options.batch_frames (shipped 8192)
   d  eager-decoder    the batched passes on the eager decoder (shipped: the compiled one once it is ready;
@@ -22,8 +22,8 @@ requests, ~800 s of audio) through BatchedPasses.run, what CompiledBackend.infer
 
 cuDNN caches the plan it picks per convolution shape in a thread-local cache whose key does not include the
 benchmark flag, and the heuristics' picks are cached too: in one thread, whichever mode meets a shape first
-decides it for both. So each benchmark variant runs on a thread of its own (its own cache); the rest run on
-the main thread.
+decides it for both. So the benchmark variants share one thread of their own, whose cache only they fill;
+the rest run on the main thread.
 
 Steps (each variant in its own try/except; the JSON is rewritten after every step):
  1. eager decoder, source noise off: the shipped settings twice (run-to-run floor) and every variant once:
@@ -31,9 +31,10 @@ Steps (each variant in its own try/except; the JSON is rewritten after every ste
     requests) and each variant's first call (cuDNN's benchmark cost shows there); the text passes' GPU time
  2. the batched compiled decoder (precompiled batch-2 artifacts: loaded from the compile cache, else compiled,
     as the shipped compiler does; batch-1 ones are not made: a pass of one row runs eager, counted as a miss)
- 3. compiled decoder, noise on: one warm-up call per variant, then `--rounds` round-robin rounds with the
-    shipped settings between every few variants (each variant against the mean of its two nearest shipped
-    calls), the new-shape pairs, and one profiled call per variant (GPU kernel time by kind)
+ 3. compiled decoder, noise on: one warm-up call per variant (peak memory, decoder misses), round 0 of the
+    round-robin (the shipped settings between every `--base-every` variants; each variant against the mean
+    of its two nearest shipped calls), one profiled call per variant in `--profile` (GPU kernel time by
+    kind), the later rounds, the new-shape pair(s); what `--deadline-s` does not leave time for is skipped
 Without a compiled decoder by the deadline, step 3 runs on the eager decoder (the JSON says which).
 
 Run from the tree's root on the lent GPU, after scripts/device/setup.sh (sourced):
@@ -79,7 +80,7 @@ class Variant:
     text_flags: tuple[tuple[str, str, Any], ...] = ()  # the same around each text pass only
     text_autocast: torch.dtype | None = None  # the text passes under autocast to this dtype
     eager_decoder: bool = False
-    own_thread: bool = False  # a fresh cuDNN plan cache (module docstring)
+    lane: str = ""  # a thread of that name, its own cuDNN plan cache (module docstring); "": the main thread
 
 
 VARIANTS = [
@@ -87,17 +88,17 @@ VARIANTS = [
     Variant("tf32-all", "a", flags=(("matmul", "allow_tf32", True),)),
     Variant("text-cudnn-fp32", "a", text_flags=(("cudnn", "allow_tf32", False),)),
     Variant("text-bf16", "a", text_autocast=torch.bfloat16),
-    Variant("cudnn-bench", "b", options={"cudnn_benchmark": True}, own_thread=True),
+    Variant("cudnn-bench", "b", options={"cudnn_benchmark": True}, lane="bench"),
     Variant("frames-4096", "c", options={"batch_frames": 4096}),
     Variant("frames-12288", "c", options={"batch_frames": 12288}),
     Variant("frames-16384", "c", options={"batch_frames": 16384}),
     Variant("eager-decoder", "d", eager_decoder=True),
     Variant("sentences-128", "d", options={"batch_sentences": 128}),
     Variant("sentences-256", "d", options={"batch_sentences": 256}),
-    Variant("tf32-text+bench", "d", options={"text_tf32": True, "cudnn_benchmark": True}, own_thread=True),
+    Variant("tf32-text+bench", "d", options={"text_tf32": True, "cudnn_benchmark": True}, lane="bench"),
 ]
 BASE = Variant("shipped", "-")
-NEW_SHAPES = Variant("cudnn-bench-new", "b", options={"cudnn_benchmark": True}, own_thread=True)
+NEW_SHAPES = Variant("cudnn-bench-new", "b", options={"cudnn_benchmark": True}, lane="bench")
 TEXT_TIMED = ("tf32-text", "text-cudnn-fp32", "text-bf16", "sentences-128", "sentences-256")
 PROFILED = ("shipped", "tf32-text", "tf32-all", "cudnn-bench", "frames-4096", "frames-16384", "eager-decoder")
 
@@ -139,9 +140,9 @@ class Rig:
         self.main = Lane(own=False)
 
     def lane(self, v: Variant) -> Lane:
-        if not v.own_thread:
+        if not v.lane:
             return self.main
-        return self.lanes.setdefault(v.name, Lane(own=True))
+        return self.lanes.setdefault(v.lane, Lane(own=True))
 
     def misses(self) -> int:
         return int(getattr(self.decoder, "misses", 0))
@@ -432,40 +433,25 @@ class Run:
         args = self.args
         rig, reqs, env = build(args)
         self.out.update(env)
-        audio = {}
         where = env.get("gpu", "cpu")
         say(f"gpu_item1: {where} · torch {torch.__version__} · {len(reqs)} requests · {env['voice']}")
         variants = [v for v in VARIANTS if not args.only or v.name in args.only]
+        # 2. starts first: the compile runs beside the parity calls that change no global flag (a flag set
+        # while Dynamo traces would end up in the compiled decoder's guards)
+        compiling = self.start_compile(rig) if rig.fast is not None and not args.no_compile else None
 
         # 1. parity and first calls, eager decoder, noise off
         rig.model.source.noise = 0.0
-        first = self.out.setdefault("first_call_eager_s", {})
-        par = self.out.setdefault("parity", {})
-        base_out = None
-        for label in ("shipped", "shipped-again"):
-            got = self.guarded(f"parity {label}", lambda: rig.run(BASE, reqs))
-            if got is not None:
-                first[label] = round(got[0], 3)
-                audio["s"] = seconds(got[1])
-                if base_out is None:
-                    base_out = got[1]
-                    parity_ref = Parity(base_out, distinct(reqs))
-                else:
-                    par["shipped-again"] = parity_ref.against(got[1])
-        if base_out is None:
+        ref = self.parity_base(rig, reqs)
+        if ref is None:
             say("gpu_item1: the shipped settings failed; nothing to compare against")
             return self.finish()
-        self.out["audio_s"] = round(audio["s"], 1)
-        for v in (v for v in variants if not v.eager_decoder):
-
-            def one(v=v):
-                wall, out, _ = rig.run(v, reqs)
-                first[v.name] = round(wall, 3)
-                par[v.name] = parity_ref.against(out)
-                say(f"parity    {v.name:16s} first call {wall:7.3f} s  {par[v.name]}")
-
-            self.guarded(f"parity {v.name}", one)
-        del base_out
+        flagless = [v for v in variants if not (v.flags or v.text_flags or v.lane or v.text_autocast)]
+        self.parity(rig, reqs, ref, [v for v in flagless if not v.eager_decoder])
+        phase = self.join_compile(rig, compiling) if compiling else "eager"
+        self.out["timed_decoder"] = phase
+        self.parity(rig, reqs, ref, [v for v in variants if v not in flagless])
+        del ref
         rig.model.source.noise = 1.0
         text = self.out.setdefault("text_passes_ms", {})
         for v in [BASE, *(v for v in variants if v.name in TEXT_TIMED)]:
@@ -474,13 +460,7 @@ class Run:
                 text[v.name] = got
                 say(f"text      {v.name:16s} {got}")
 
-        # 2. the compiled decoder
-        phase = "eager"
-        if rig.fast is not None and not args.no_compile:
-            phase = self.compile(rig)
-        self.out["timed_decoder"] = phase
-
-        # 3. timing, profiles
+        # 3. timing, profiles, on the compiled decoder where step 2 gave one
         timed = [BASE, *variants]
         warm = self.out.setdefault("first_call_timed_s", {})
         peak = self.out.setdefault("peak_allocated_mb", {})
@@ -495,9 +475,8 @@ class Run:
                     peak[v.name] = round(torch.cuda.max_memory_allocated(rig.dev) / 2**20)
 
             self.guarded(f"warm {v.name}", w)
-        self.rounds(rig, reqs, variants)
-        if "cudnn-bench" in {v.name for v in variants} or not args.only:
-            self.new_shapes(rig, reqs)
+        # what the deadline may cut comes last: round 0, the profiles, the new shapes, the later rounds
+        self.rounds(rig, reqs, variants, range(min(1, args.rounds)))
         prof = self.out.setdefault("profile", {})
         for v in timed:
             if v.name not in args.profile:
@@ -509,10 +488,42 @@ class Run:
             if got is not None:
                 prof[v.name] = got
                 say(f"profile   {v.name:16s} kernels {got['kernel_ms']} ms {got['by_kind_ms']}")
+        if any(v.options.get("cudnn_benchmark") for v in variants):
+            self.new_shapes(rig, reqs)
+        self.rounds(rig, reqs, variants, range(1, args.rounds))
         return self.finish()
 
-    def compile(self, rig: Rig) -> str:
-        """Step 2 on a thread, waited for until the deadline leaves `--reserve-s` for step 3."""
+    def parity_base(self, rig: Rig, reqs) -> Parity | None:
+        """The shipped settings twice: the reference of every parity figure, and its run-to-run floor."""
+        first = self.out.setdefault("first_call_eager_s", {})
+        ref = None
+        for label in ("shipped", "shipped-again"):
+            got = self.guarded(f"parity {label}", partial(rig.run, BASE, reqs))
+            if got is None:
+                continue
+            first[label] = round(got[0], 3)
+            if ref is None:
+                ref = Parity(got[1], distinct(reqs))
+                self.out["audio_s"] = round(seconds(got[1]), 1)
+            else:
+                self.out.setdefault("parity", {})[label] = ref.against(got[1])
+        return ref
+
+    def parity(self, rig: Rig, reqs, ref: Parity, variants: list[Variant]) -> None:
+        first = self.out.setdefault("first_call_eager_s", {})
+        par = self.out.setdefault("parity", {})
+        for v in variants:
+
+            def one(v=v):
+                wall, out, _ = rig.run(v, reqs)
+                first[v.name] = round(wall, 3)
+                par[v.name] = ref.against(out)
+                say(f"parity    {v.name:16s} first call {wall:7.3f} s  {par[v.name]}")
+
+            self.guarded(f"parity {v.name}", one)
+
+    def start_compile(self, rig: Rig) -> tuple[threading.Thread, dict, float]:
+        """Step 2 on a thread of its own."""
         result: dict[str, Any] = {}
 
         def work():
@@ -521,15 +532,20 @@ class Run:
             except Exception as exc:  # noqa: BLE001 - reported; step 3 then runs eager
                 result["error"] = repr(exc)[:600]
 
-        t0 = time.perf_counter()
         thread = threading.Thread(target=work, name="gpu-item1-compile", daemon=True)
         thread.start()
+        say("compile   the batched decoder, on a thread")
+        return thread, result, time.perf_counter()
+
+    def join_compile(self, rig: Rig, compiling: tuple[threading.Thread, dict, float]) -> str:
+        """Wait for step 2 until the deadline leaves `--reserve-s` for the rest."""
+        thread, result, t0 = compiling
         wait = max(0.0, self.left() - self.args.reserve_s)
-        say(f"compile   the batched decoder (waiting up to {wait:.0f} s)")
+        say(f"compile   waiting up to {wait:.0f} s")
         thread.join(wait)
         info = {"s": round(time.perf_counter() - t0, 1), **result.get("info", {})}
         if thread.is_alive():
-            info["error"] = "not done by the deadline: step 3 on the eager decoder, the compile still running"
+            info["error"] = "not done by the deadline: timed on the eager decoder while the compile ran on"
         elif "error" in result:
             info["error"] = result["error"]
         self.out["compile"] = info
@@ -540,13 +556,13 @@ class Run:
         rig.decoder = result["decoder"]
         return "compiled (batch-2 artifacts; batch-1 passes eager)"
 
-    def rounds(self, rig: Rig, reqs, variants: list[Variant]) -> None:
+    def rounds(self, rig: Rig, reqs, variants: list[Variant], which: range) -> None:
         """Round-robin: the shipped settings, then `--base-every` variants, then the shipped settings...;
         the variants' order rotates each round."""
         calls: list[dict] = self.out.setdefault("calls", [])
         names = [v.name for v in variants]
         by_name = {v.name: v for v in [BASE, *variants]}
-        for r in range(self.args.rounds):
+        for r in which:
             if self.left() < 25:
                 self.out["errors"][f"round {r}"] = "skipped: deadline"
                 break
@@ -566,11 +582,11 @@ class Run:
         self.out["timing"] = summarise(calls, self.out.get("audio_s") or 0.0)
 
     def new_shapes(self, rig: Rig, reqs) -> None:
-        """cudnn.benchmark on frame counts it has not seen: each round the batch at another speed, shipped
-        settings and benchmark in alternating order."""
+        """cudnn.benchmark on frame counts it has not seen (the token counts, so the text passes' shapes,
+        stay): each pair the batch at another speed, shipped settings and benchmark in alternating order."""
         pairs = self.out.setdefault("cudnn_bench_new_shapes", [])
-        for r in range(max(1, self.args.rounds)):
-            if self.left() < 20:
+        for r in range(self.args.new_shape_pairs):
+            if self.left() < 30:
                 self.out["errors"][f"new shapes {r}"] = "skipped: deadline"
                 break
             speed = round(1.0 + 0.035 * (r + 1) * (-1) ** r, 3)
@@ -675,6 +691,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--speed", type=float, default=None, help="default 1 (20 with --smoke --random-weights)")
     p.add_argument("--repeat", type=int, default=8, help="Harvard x N + the long chunks (the bench's 247)")
     p.add_argument("--rounds", type=int, default=2, help="timed round-robin rounds")
+    p.add_argument("--new-shape-pairs", type=int, default=1, help="cudnn-bench-new pairs (other speeds)")
     p.add_argument("--base-every", type=int, default=3, help="the shipped settings before every N variants")
     p.add_argument("--text-reps", type=int, default=5)
     p.add_argument("--only", type=lambda s: set(filter(None, s.split(","))), default=set(), help="variants")
@@ -682,8 +699,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-compile", action="store_true", help="time on the eager decoder")
     p.add_argument("--max-new-artifacts", type=int, default=1, help="batch-2 artifacts compiled if uncached")
     p.add_argument("--cache-dir", type=Path, help="compile cache (FASTTTS_COMPILE_CACHE); default the user's")
-    p.add_argument("--deadline-s", type=float, default=185.0, help="from start; later steps are skipped")
-    p.add_argument("--reserve-s", type=float, default=45.0, help="kept for step 3 while the compile runs")
+    p.add_argument("--deadline-s", type=float, default=170.0, help="from start; later steps are skipped")
+    p.add_argument("--reserve-s", type=float, default=55.0, help="kept for the rest while the compile runs")
     p.add_argument("--smoke", action="store_true", help="CPU, 3 sentences: checks the script only")
     args = p.parse_args(argv)
     if args.speed is None:
@@ -692,6 +709,7 @@ def main(argv: list[str] | None = None) -> int:
         args.rounds = min(args.rounds, 1)
         args.text_reps = 1
         args.deadline_s = float("inf")
+        args.profile = {"shipped"}  # the CPU profiler records every op: slow, and one shows the code works
     if args.cache_dir:
         os.environ["FASTTTS_COMPILE_CACHE"] = str(args.cache_dir)
     try:

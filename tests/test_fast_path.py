@@ -7,6 +7,7 @@ speed 20 keeps random-weight durations short so the decoder runs on few frames.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -264,6 +265,58 @@ def test_batched_pass_planning_respects_budgets():
     lengths = [10, 12, 40, 41, 300]
     parts = token_parts([0, 1, 2, 3, 4], lengths, 100)
     assert parts == [[0, 1], [2, 3], [4]]
+
+
+def _flags() -> tuple[bool, bool]:
+    return torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.benchmark
+
+
+def test_batched_flags_hold_only_while_their_passes_are_queued(fast):
+    """Options.text_tf32 and cudnn_benchmark set torch's process-wide flags for the text passes and the
+    whole call only, and put them back afterwards, also when a pass fails (the flags are global: a later
+    graph capture or compile must not inherit them). On a CPU they change nothing."""
+    from fasttts_desktop.engine.synthesis.cuda.backend import Options
+    from fasttts_desktop.engine.synthesis.cuda.batched import BatchedPasses
+    from fasttts_desktop.engine.synthesis.protocol import Request
+
+    cpu = torch.device("cpu")
+    reqs = [Request(_ids(n, seed), _style(seed), SPEED) for seed, n in enumerate((12, 7, 20))]
+    plain = Options(dtype=torch.float32, channels_last=False, lstm="cudnn", batch_sentences=2)
+    switched = dataclasses.replace(plain, text_tf32=True, cudnn_benchmark=True)
+    seen: list[tuple[str, tuple[bool, bool]]] = []
+    fail = []
+    text_stage, before = fast.text_stage, _flags()
+
+    def spy_text(*args, **kwargs):
+        seen.append(("text", _flags()))
+        if fail:
+            raise RuntimeError("a failing text pass")
+        return text_stage(*args, **kwargs)
+
+    def spy_decoder(*args):
+        seen.append(("decoder", _flags()))
+        return fast.decoder(*args)
+
+    fast.text_stage = spy_text
+    try:
+        with torch.inference_mode():
+            torch.manual_seed(0)
+            got = BatchedPasses(fast, cpu, switched).run(reqs, spy_decoder)
+            assert _flags() == before
+            assert [where for where, _ in seen].count("text") == 2  # 3 sentences, 2 per text pass
+            assert {flags for where, flags in seen if where == "text"} == {(True, True)}
+            assert {flags for where, flags in seen if where == "decoder"} == {(before[0], True)}
+            torch.manual_seed(0)
+            ref = BatchedPasses(fast, cpu, plain).run(reqs, fast.decoder)
+            fail.append(True)
+            with pytest.raises(RuntimeError, match="failing"):
+                BatchedPasses(fast, cpu, switched).run(reqs, fast.decoder)
+            assert _flags() == before
+    finally:
+        del fast.text_stage
+    for a, b in zip(got, ref, strict=True):
+        assert (a.durations == b.durations).all()
+        assert (a.audio == b.audio).all()
 
 
 # -- compile cache
