@@ -103,6 +103,12 @@ TEXT_TIMED = ("tf32-text", "text-cudnn-fp32", "text-bf16", "sentences-128", "sen
 PROFILED = ("shipped", "tf32-text", "tf32-all", "cudnn-bench", "frames-4096", "frames-16384", "eager-decoder")
 
 
+def sets_globals(v: Variant) -> bool:
+    """Whether `v` changes one of torch's process-wide flags (or autocast) during its calls."""
+    switched = v.options.get("text_tf32") or v.options.get("cudnn_benchmark")
+    return bool(v.flags or v.text_flags or v.text_autocast or switched)
+
+
 def owner(name: str):
     return {"cudnn": torch.backends.cudnn, "matmul": torch.backends.cuda.matmul}[name]
 
@@ -446,7 +452,7 @@ class Run:
         if ref is None:
             say("gpu_item1: the shipped settings failed; nothing to compare against")
             return self.finish()
-        flagless = [v for v in variants if not (v.flags or v.text_flags or v.lane or v.text_autocast)]
+        flagless = [v for v in variants if not sets_globals(v)]
         self.parity(rig, reqs, ref, [v for v in flagless if not v.eager_decoder])
         phase = self.join_compile(rig, compiling) if compiling else "eager"
         self.out["timed_decoder"] = phase
@@ -465,6 +471,9 @@ class Run:
         warm = self.out.setdefault("first_call_timed_s", {})
         peak = self.out.setdefault("peak_allocated_mb", {})
         for v in timed:
+            if self.left() < 10:
+                self.out["errors"][f"warm {v.name}"] = "skipped: deadline"
+                continue
 
             def w(v=v):
                 if rig.dev.type == "cuda":
@@ -513,6 +522,9 @@ class Run:
         first = self.out.setdefault("first_call_eager_s", {})
         par = self.out.setdefault("parity", {})
         for v in variants:
+            if self.left() < 10:
+                self.out["errors"][f"parity {v.name}"] = "skipped: deadline"
+                continue
 
             def one(v=v):
                 wall, out, _ = rig.run(v, reqs)
