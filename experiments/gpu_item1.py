@@ -601,8 +601,8 @@ class Run:
             if self.left() < 30:
                 self.out["errors"][f"new shapes {r}"] = "skipped: deadline"
                 break
-            speed = round(1.0 + 0.035 * (r + 1) * (-1) ** r, 3)
-            at = [dataclasses.replace(q, speed=speed) for q in reqs]
+            factor = round(1.0 + 0.035 * (r + 1) * (-1) ** r, 3)  # 1.035, 0.93, 1.105...
+            at = [dataclasses.replace(q, speed=q.speed * factor) for q in reqs]
             order = [BASE, NEW_SHAPES] if r % 2 == 0 else [NEW_SHAPES, BASE]
             walls = {}
             for v in order:
@@ -612,7 +612,7 @@ class Run:
                     audio = seconds(got[1])
             if len(walls) == 2:
                 pair = {
-                    "speed": speed,
+                    "speed_factor": factor,
                     "audio_s": round(audio, 1),
                     "shipped_s": round(walls["shipped"], 4),
                     "bench_s": round(walls[NEW_SHAPES.name], 4),
@@ -680,7 +680,9 @@ def table(out: dict) -> None:
             continue
 
         def f(x, fmt):
-            return format(x, fmt) if isinstance(x, (int, float)) else "-"
+            if isinstance(x, (int, float)):
+                return format(x, fmt)
+            return "-".rjust(int(fmt.split(".")[0].rstrip("df")))
 
         say(
             f"{name:16s} {f(t.get('xrt'), '7.1f')} {f(t.get('speedup_median'), '7.3f')} "
@@ -690,6 +692,12 @@ def table(out: dict) -> None:
             f"{f(k.get('kernel_ms'), '7.1f')} {f(kinds.get('conv'), '6.1f')} {f(kinds.get('gemm'), '6.1f')} "
             f"{f(t.get('misses'), '4d')}"
         )
+    say(
+        "xRT: audio / median wall of the timed rounds; vs ship: the nearest shipped calls' wall / the "
+        "variant's (> 1 faster); 1st: a variant's first call; dur same / worst / logmel: against the shipped "
+        "settings, source noise off, eager decoder; text ms: the text passes' GPU time; kern ms, conv, gemm: "
+        "one profiled call; miss: calls of the compiled decoder its guards sent to eager"
+    )
     if out.get("errors"):
         say(f"errors: {out['errors']}")
 
