@@ -30,7 +30,8 @@ WAYS = {
 
 
 def _rss_mb() -> float:
-    return int(re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text()).group(1)) / 1024
+    found = re.search(r"VmRSS:\s+(\d+)", Path("/proc/self/status").read_text())
+    return int(found.group(1)) / 1024 if found else float("nan")
 
 
 def _child(cli: str, pipes: str) -> None:
@@ -43,7 +44,10 @@ def _child(cli: str, pipes: str) -> None:
         from fasttts_desktop.engine.text import spacy_model
 
         # the model package's own load, as without the alias's exclusion
-        spacy_model._ModelAlias.load = lambda self, **overrides: self._package.load(**overrides)  # noqa: SLF001
+        def own_load(self, **overrides):
+            return self._package.load(**overrides)
+
+        spacy_model._ModelAlias.load = own_load  # type: ignore[method-assign]  # noqa: SLF001 - undone on purpose
     from fasttts_desktop.engine.text.frontend import FrontEnd
 
     fe = FrontEnd("a")
