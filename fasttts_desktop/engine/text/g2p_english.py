@@ -10,6 +10,7 @@ import logging
 import re
 import threading
 
+from fasttts_desktop.engine.text.spacy_cli import import_spacy
 from fasttts_desktop.engine.text.spacy_model import ensure_english_model, skip_unused_spacy_plugins
 from fasttts_desktop.engine.types import EngineError
 
@@ -24,6 +25,7 @@ class EnglishG2P:
     def __init__(self, lang_code: str = "a"):
         if lang_code not in ("a", "b"):
             raise EngineError(f"No English G2P for language code {lang_code!r}: use 'a' or 'b'.")
+        import_spacy()  # first, so spaCy's CLI (~0.3 s) waits until asked for
         try:
             ensure_english_model()
         except ImportError as exc:
