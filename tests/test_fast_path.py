@@ -30,7 +30,8 @@ def rand_kmodel():
 def fast(rand_kmodel):
     """Our fast model built by the GPU backend's own builder (our KokoroModel, no transformers, weight norm
     folded as the weights are placed) on the same weights as kokoro's KModel above, the reference."""
-    from fasttts_desktop.engine.synthesis.cuda.backend import Options, build_fast_model
+    from fasttts_desktop.engine.synthesis.cuda.backend import Options
+    from fasttts_desktop.engine.synthesis.cuda.build import build_fast_model
 
     state = {k: v.clone() for k, v in _weight_normed(rand_kmodel).items()}
     options = Options(dtype=torch.float32, fp32_parts=(), channels_last=False, lstm="cudnn")
