@@ -101,6 +101,8 @@ def fast_model(
 
 def _load(path: Path, form: stored.Form, device: torch.device, options: Options) -> FastModel | None:
     try:
+        if device.type == "cuda" and device.index is None:  # "cuda": the current one, named as tensors are
+            device = torch.device("cuda", torch.cuda.current_device())
         model = stored.load_model(path, form, lambda: frame(device, options), device)
         if model is None:
             return None
