@@ -169,6 +169,7 @@ def child(args, options) -> int:
         # the first sentence, in write_s), "none" (weights with no stored form: random or a file's)
         "stored_form": backend.stored.status,
         "stored_load_s": backend.stored.load_s,
+        "stored_frame_s": backend.stored.frame_s,
         "stored_write_s": backend.stored.write_s,
         "steps": steps,
     }

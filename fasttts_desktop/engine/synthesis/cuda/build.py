@@ -61,6 +61,7 @@ class StoredModel:
     status: str = "none"
     path: Path | None = None
     load_s: float | None = None  # reading the stored form into device memory, frame included
+    frame_s: float | None = None  # of which making the frame (on a first CUDA use, the context's start too)
     write_s: float | None = None  # writing it, once `write` has run
     pending: Callable[[], None] | None = field(default=None, repr=False)  # the write `write` makes
 
@@ -85,7 +86,7 @@ def fast_model(
         if progress:
             progress("Loading the stored GPU model", 0.0)
         t0 = time.perf_counter()
-        model = _load(path, form, device, options)
+        model = _load(path, form, device, options, info)
         info.load_s = round(time.perf_counter() - t0, 3)
         if model is not None:
             info.status = "loaded"
@@ -99,11 +100,19 @@ def fast_model(
     return model, info
 
 
-def _load(path: Path, form: stored.Form, device: torch.device, options: Options) -> FastModel | None:
+def _load(
+    path: Path, form: stored.Form, device: torch.device, options: Options, info: StoredModel
+) -> FastModel | None:
+    def timed_frame() -> FastModel:
+        t0 = time.perf_counter()
+        made = frame(device, options)
+        info.frame_s = round(time.perf_counter() - t0, 3)
+        return made
+
     try:
         if device.type == "cuda" and device.index is None:  # "cuda": the current one, named as tensors are
             device = torch.device("cuda", torch.cuda.current_device())
-        model = stored.load_model(path, form, lambda: frame(device, options), device)
+        model = stored.load_model(path, form, timed_frame, device)
         if model is None:
             return None
         away = [n for n, t in stored.model_tensors(model).items() if t.device != device]
