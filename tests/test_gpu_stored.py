@@ -84,6 +84,23 @@ def test_the_machinery_refuses_a_file_that_does_not_fit(tmp_path, caplog):
     assert caplog.text.count("rebuilding it") == 2  # a missing file is no problem: it is made
 
 
+def test_an_edit_to_the_code_that_makes_the_tensors_changes_the_form(tmp_path, monkeypatch):
+    maker = tmp_path / "stored_form_maker.py"
+    maker.write_text("SCALE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(build, "_MAKERS", ("stored_form_maker",))
+    build.code_digest.cache_clear()
+    try:
+        before = build.stored_form(OPTIONS)
+        maker.write_text("SCALE = 2\n")
+        build.code_digest.cache_clear()
+        after = build.stored_form(OPTIONS)
+    finally:
+        build.code_digest.cache_clear()
+    assert before.name == after.name  # the same file, replaced
+    assert before.metadata()["code"] != after.metadata()["code"]
+
+
 # -- the real model (slow)
 
 
@@ -197,6 +214,13 @@ def _other_variant(path: Path) -> None:
     safetensors.torch.save_file(tensors, path, metadata={**meta, "variant": "ncl-fp32-none"})
 
 
+def _other_code(path: Path) -> None:
+    with safetensors.safe_open(path, framework="pt") as f:
+        meta = f.metadata()
+    tensors = safetensors.torch.load_file(path)
+    safetensors.torch.save_file(tensors, path, metadata={**meta, "code": "made-by-other-code"})
+
+
 def _truncate(path: Path) -> None:
     with path.open("r+b") as f:
         f.truncate(path.stat().st_size // 2)
@@ -251,6 +275,7 @@ def good_file(built, weights, tmp_path_factory) -> Path:
     [
         pytest.param(_older_format, id="older-format"),
         pytest.param(_other_variant, id="other-variant"),
+        pytest.param(_other_code, id="other-code"),
         pytest.param(_truncate, id="truncated"),
         pytest.param(_float32_convolutions, id="float32-convolutions"),
         pytest.param(_plain_layout, id="plain-layout"),

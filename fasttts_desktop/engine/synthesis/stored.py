@@ -45,6 +45,7 @@ class Form:
     dtype: torch.dtype  # the compute dtype of its low-precision parts
     version: int  # the format: bump it with anything that changes what the file holds
     variant: str = ""  # anything else that changes the tensors (layout, parts kept float32); file-name safe
+    code: str = ""  # a digest of the code that makes the tensors (metadata only: a new one replaces the file)
 
     @property
     def name(self) -> str:
@@ -59,6 +60,8 @@ class Form:
         meta = {"format": str(self.version), "dtype": _DTYPES[self.dtype]}
         if self.variant:
             meta["variant"] = self.variant
+        if self.code:
+            meta["code"] = self.code
         return meta
 
 

@@ -11,6 +11,8 @@ build (`fast_model`); the file is then rewritten whole, off the start-up path (`
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -46,10 +48,50 @@ class WeightsLike(Protocol):
 
 
 def stored_form(options: Options) -> stored.Form:
-    """The stored form for these build options: dtype, layout and the decoder parts kept float32."""
+    """The stored form for these build options: dtype, layout and the decoder parts kept float32; and the
+    code that made it (`code_digest`)."""
     layout = "nhwc" if options.channels_last else "ncl"
     keep = "-".join(sorted(options.fp32_parts)) or "none"
-    return stored.Form("cuda", options.dtype, STORED_FORMAT, f"{layout}-fp32-{keep}")
+    return stored.Form("cuda", options.dtype, STORED_FORMAT, f"{layout}-fp32-{keep}", code_digest())
+
+
+# The modules whose code turns the float32 weights into the stored tensors (folding, joining, converting,
+# ordering the style table, the constant buffers): an edit to any of them replaces the stored form once,
+# so a forgotten STORED_FORMAT bump costs a rebuild, never a wrong model.
+_MAKERS = (
+    "fasttts_desktop.engine.synthesis.albert",
+    "fasttts_desktop.engine.synthesis.blocks",
+    "fasttts_desktop.engine.synthesis.decoder",
+    "fasttts_desktop.engine.synthesis.lstm",
+    "fasttts_desktop.engine.synthesis.model",
+    "fasttts_desktop.engine.synthesis.model_build",
+    "fasttts_desktop.engine.synthesis.prosody",
+    "fasttts_desktop.engine.synthesis.styles",
+    "fasttts_desktop.engine.synthesis.stored",
+    "fasttts_desktop.engine.synthesis.cuda.build",
+    "fasttts_desktop.engine.synthesis.cuda.decoder",
+    "fasttts_desktop.engine.synthesis.cuda.pipeline",
+    "fasttts_desktop.engine.synthesis.cuda.source",
+)
+
+
+@functools.cache
+def code_digest() -> str:
+    """sha256 (12 hex digits) over the sources of `_MAKERS` and kokoro's version (its vocoder modules are
+    built too); the project's version where a source cannot be read (a zipped install)."""
+    import importlib.metadata
+    import importlib.util
+
+    import fasttts_desktop
+
+    h = hashlib.sha256(importlib.metadata.version("kokoro").encode())
+    for name in _MAKERS:
+        spec = importlib.util.find_spec(name)
+        try:
+            h.update(Path(spec.origin).read_bytes() if spec and spec.origin else b"?")
+        except OSError:
+            return f"v{fasttts_desktop.__version__}"
+    return h.hexdigest()[:12]
 
 
 @dataclass
