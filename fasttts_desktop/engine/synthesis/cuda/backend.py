@@ -8,6 +8,7 @@ compiled decoder to whoever runs it, in one place (`set_decoder`).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -80,6 +81,11 @@ class CompiledBackend:
         self.options = opts = options or Options()
         self.fingerprint = "unknown" if isinstance(weights, dict) else (weights.fingerprint or "unknown")
         _caches_under_ours(self._key("inductor"))  # before the LSTM kernel's first Triton launch
+        if opts.lstm == "persistent":
+            # the text graphs' LSTM kernel imports Triton (~0.15 s of Python on a 2-core CPU, the only
+            # import of size the first sentence needs beyond torch): beside the CUDA context's start and
+            # the weights' load (native code, the GIL released), instead of after them
+            _import_beside("fasttts_desktop.engine.synthesis.cuda.lstm_kernel")
         # `stored`: whether the model came from its stored form (build.py); a built one is stored by the
         # background thread after the first sentence
         if isinstance(weights, dict):  # a bare state dict
@@ -251,6 +257,19 @@ class CompiledBackend:
         with self._lock:
             torch.cuda.synchronize(self.device)
             torch.cuda.empty_cache()
+
+
+def _import_beside(name: str) -> None:
+    """Start importing module `name` on a thread of its own: whoever imports it next waits for that import
+    (Python's per-module import lock) instead of starting it. A failure is left for that import to raise."""
+
+    def run() -> None:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - raised again where the module is imported for use
+            log.debug("background import of %s failed: %s", name, exc)
+
+    threading.Thread(target=run, name="fasttts-import", daemon=True).start()
 
 
 def _caches_under_ours(key: CacheKey) -> None:
