@@ -1,10 +1,10 @@
 """CompiledBackend: kokoro on an NVIDIA GPU, fast from the first sentence (see engine/synthesis/protocol.py).
 
 The parts: pipeline.FastModel (kokoro's forward as two graph-capturable stages; build.py puts it on the
-GPU, from its stored form where there is one), graphs.GraphRunner
-(batch-1 sentences replayed from CUDA graphs), batched.BatchedPasses (export), compiler.DecoderCompiler
-(the compiled decoder, from disk or compiled in the background). The backend builds them and hands the
-compiled decoder to whoever runs it, in one place (`set_decoder`).
+GPU, from its stored form where there is one), graphs.GraphRunner (batch-1 sentences replayed from CUDA
+graphs), batched.BatchedPasses (export), compiler.DecoderCompiler (the compiled decoder, from disk or
+compiled in the background). The backend builds them and hands the compiled decoder to whoever runs it, in
+one place (`set_decoder`).
 """
 
 from __future__ import annotations
