@@ -108,7 +108,7 @@ class StoredModel:
     pending: Callable[[], None] | None = field(default=None, repr=False)  # the write `write` makes
 
     def write(self) -> None:
-        """Store the built model (once; off the start-up path: copying ~200 MB to the host and to disk)."""
+        """Store the built model (once; off the start-up path: copying ~250 MB to the host and to disk)."""
         pending, self.pending = self.pending, None
         if pending is not None:
             t0 = time.perf_counter()
