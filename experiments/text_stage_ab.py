@@ -56,7 +56,8 @@ def main() -> None:
     p.add_argument("--device", default="cuda", help="cpu: check the script without a GPU (no graphs)")
     args = p.parse_args()
     inputs.kokoro_without_g2p()
-    from fasttts_desktop.engine.synthesis.cuda.backend import Options, build_fast_model
+    from fasttts_desktop.engine.synthesis.cuda.backend import Options
+    from fasttts_desktop.engine.synthesis.cuda.build import build_fast_model
 
     dev = torch.device(args.device)
     weights = inputs.load(voices_path=args.voices)

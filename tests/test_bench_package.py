@@ -62,3 +62,19 @@ def test_kokoro_pipeline_left_alone_where_the_g2p_loads(monkeypatch):
     monkeypatch.delitem(sys.modules, "kokoro.pipeline", raising=False)
     inputs.kokoro_without_g2p()
     assert "kokoro.pipeline" not in sys.modules
+
+
+def test_warm_start_import_profile_stops_at_the_first_audio():
+    """The warm-start child's `-X importtime` lines are read up to its first-audio mark, top-level imports
+    only (a nested one counts inside its parent)."""
+    import subprocess
+
+    from fasttts_desktop.bench import warm
+
+    code = f"import colorsys, sys; print({warm.FIRST_AUDIO_MARK!r}, file=sys.stderr); import graphlib"
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, check=True
+    )
+    before = warm.imports_before_mark(proc.stderr, top=1000)
+    assert "colorsys" in before and "graphlib" not in before
+    assert "encodings.aliases" not in before and all(ms >= 0 for ms in before.values())

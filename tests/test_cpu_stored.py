@@ -1,4 +1,4 @@
-"""The CPU model stored in the form it runs (engine/synthesis/cpu/stored.py): built and written once from the
+"""The CPU model stored in the form it runs (engine/synthesis/stored.py): built and written once from the
 float32 weights, then memory-mapped on later starts without the float32 weights ever being read; the same
 model either way; a stale, damaged or unwritable file costs a rebuild, never a wrong model."""
 
@@ -15,8 +15,7 @@ import safetensors.torch
 import torch
 
 from fasttts_desktop.engine.storage.files import current_umask
-from fasttts_desktop.engine.synthesis.cpu import stored
-from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend, low_precision
+from fasttts_desktop.engine.synthesis.cpu.backend import STORED_FORMAT, CpuBackend, low_precision, stored_form
 from fasttts_desktop.engine.synthesis.protocol import Request
 from fasttts_desktop.engine.weights import store
 from fasttts_desktop.engine.weights.store import OFFLINE_SOURCE, Weights, load_weights
@@ -43,7 +42,7 @@ class _Deferred:
 
 
 def _path(folder: Path) -> Path:
-    return folder / f"kokoro-{stored.form_name(torch.bfloat16)}.safetensors"
+    return folder / f"kokoro-{stored_form(torch.bfloat16).name}.safetensors"
 
 
 def _speak(backend: CpuBackend, weights):
@@ -94,7 +93,7 @@ def test_built_once_then_mapped_without_reading_the_float32_weights(weights, tmp
 def _stale_format(path: Path) -> None:
     tensors = safetensors.torch.load_file(path)
     safetensors.torch.save_file(
-        dict(tensors), path, metadata={"format": str(stored.FORMAT - 1), "dtype": "bfloat16"}
+        dict(tensors), path, metadata={"format": str(STORED_FORMAT - 1), "dtype": "bfloat16"}
     )
 
 
@@ -105,13 +104,13 @@ def _truncate(path: Path) -> None:
 
 def _wrong_dtype(path: Path) -> None:
     tensors = {k: v.float() for k, v in safetensors.torch.load_file(path).items()}
-    safetensors.torch.save_file(tensors, path, metadata={"format": str(stored.FORMAT), "dtype": "bfloat16"})
+    safetensors.torch.save_file(tensors, path, metadata={"format": str(STORED_FORMAT), "dtype": "bfloat16"})
 
 
 def _missing_tensor(path: Path) -> None:
     tensors = dict(safetensors.torch.load_file(path))
     tensors.pop(next(iter(tensors)))
-    safetensors.torch.save_file(tensors, path, metadata={"format": str(stored.FORMAT), "dtype": "bfloat16"})
+    safetensors.torch.save_file(tensors, path, metadata={"format": str(STORED_FORMAT), "dtype": "bfloat16"})
 
 
 def _garbage(path: Path) -> None:
@@ -143,9 +142,9 @@ def test_a_file_that_does_not_fit_is_rebuilt_once(weights, tmp_path, caplog, dam
 
 
 def test_an_older_format_file_is_removed_when_the_new_one_is_written(weights, tmp_path):
-    old = tmp_path / f"kokoro-cpu-bfloat16-f{stored.FORMAT - 1}.safetensors"
+    old = tmp_path / f"kokoro-cpu-bfloat16-f{STORED_FORMAT - 1}.safetensors"
     old.write_bytes(b"an older format")
-    other_dtype = tmp_path / f"kokoro-{stored.form_name(torch.float32)}.safetensors"
+    other_dtype = tmp_path / f"kokoro-{stored_form(torch.float32).name}.safetensors"
     other_dtype.write_bytes(b"kept: another form")
     CpuBackend(weights=_Deferred(weights, tmp_path).weights, dtype=torch.bfloat16)
     assert not old.exists() and other_dtype.exists() and _path(tmp_path).is_file()

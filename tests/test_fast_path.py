@@ -31,7 +31,8 @@ def rand_kmodel():
 def fast(rand_kmodel):
     """Our fast model built by the GPU backend's own builder (our KokoroModel, no transformers, weight norm
     folded as the weights are placed) on the same weights as kokoro's KModel above, the reference."""
-    from fasttts_desktop.engine.synthesis.cuda.backend import Options, build_fast_model
+    from fasttts_desktop.engine.synthesis.cuda.backend import Options
+    from fasttts_desktop.engine.synthesis.cuda.build import build_fast_model
 
     state = {k: v.clone() for k, v in _weight_normed(rand_kmodel).items()}
     options = Options(dtype=torch.float32, fp32_parts=(), channels_last=False, lstm="cudnn")
@@ -417,3 +418,27 @@ def test_model_built_without_init_equals_the_ordinary_build(rand_kmodel):
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not any(t.is_meta for t in [*fast.parameters(), *fast.buffers()])
     assert torch.equal(fast.bert.embeddings.position_ids, ref.bert.embeddings.position_ids)
+
+
+def test_a_module_imported_beside_is_imported_once(tmp_path, monkeypatch):
+    """backend._import_beside: an import started on its own thread is waited for, not repeated, by the
+    import that needs the module (Triton's, for the LSTM kernel, beside the CUDA context's start)."""
+    import importlib
+    import sys
+    import time
+
+    from fasttts_desktop.engine.synthesis.cuda import backend
+
+    runs = tmp_path / "runs"
+    (tmp_path / "slow_import_probe.py").write_text(
+        "import threading, time\ntime.sleep(0.5)\n"
+        f"with open({str(runs)!r}, 'a') as f:\n    f.write(threading.current_thread().name + ';')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "slow_import_probe", raising=False)
+    backend._import_beside("slow_import_probe")
+    time.sleep(0.1)  # the thread is inside the module's body now
+    module = importlib.import_module("slow_import_probe")
+    # run once, on the import thread, and whole by the time the main thread has it
+    assert runs.read_text() == "fasttts-import;" and sys.modules["slow_import_probe"] is module
+    del sys.modules["slow_import_probe"]

@@ -53,7 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--cache-dir", type=Path, help="compile cache to use (default: a new empty one: cold start)"
     )
+    p.add_argument(
+        "--warm-imports",
+        action="store_true",
+        help="also profile the warm start's imports up to its first audio (a second child, -X importtime)",
+    )
     p.add_argument("--warm-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--first-audio-only", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--t0", type=float, default=None, help=argparse.SUPPRESS)
     return p
 
@@ -135,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
             weights_args = ["--weights-file", args.weights_file]
         if args.voices:
             weights_args += ["--voices", args.voices]
-        res["warm_start"] = warm.run(_option_args(args), weights_args, args.voice, args.speed)
+        res["warm_start"] = warm.run(
+            _option_args(args), weights_args, args.voice, args.speed, importtime=args.warm_imports
+        )
         save()
     del fast
     torch.cuda.empty_cache()
@@ -180,6 +188,12 @@ def _fast(args, weights, dev, work, out):
     cache_dir = args.cache_dir or Path(tempfile.mkdtemp(prefix="fasttts-compile-"))
     cache_dir.mkdir(parents=True, exist_ok=True)
     os.environ["FASTTTS_COMPILE_CACHE"] = str(cache_dir)
+    if args.cache_dir is None:  # a cold start: no stored GPU model either (this run stores it anew)
+        from fasttts_desktop.engine.synthesis.cuda.build import stored_form
+
+        stored = weights.derived_path(stored_form(options_from(args)).name)
+        if stored is not None:
+            stored.unlink(missing_ok=True)
     steps = []
     t0 = time.perf_counter()
     fast = CompiledBackend(weights, dev, options=options_from(args))
@@ -199,6 +213,8 @@ def _fast(args, weights, dev, work, out):
         ready_cold_s=round(ready, 1),
         compiled=fast.compiled,
         compile_detail=detail,
+        stored_form=fast.stored.status,
+        stored_write_s=fast.stored.write_s,
         description=fast.description,
         progress=steps[:: max(1, len(steps) // 12)],
     )

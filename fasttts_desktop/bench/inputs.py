@@ -12,10 +12,13 @@ import json
 import sys
 import types
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # torch is imported on use: `bench --help` must not wait for it
     import torch
+
+    from fasttts_desktop.engine.weights.store import Weights
 
 
 # what kokoro/pipeline.py's `from misaki import en, espeak` loads (spaCy; phonemizer with espeak-ng)
@@ -42,18 +45,42 @@ def phonemes() -> dict:
     return json.loads(data_text("phonemes.json"))
 
 
-@dataclass
 class BenchWeights:
-    state_dict: dict[str, torch.Tensor]
-    voices: dict[str, torch.Tensor]
-    fingerprint: str
+    """The weights a bench run uses: a torch file's or random ones, or the app's own (the offline store's
+    `Weights`, read when first asked for where `defer`; its `derived_path` names the GPU's stored form)."""
+
+    def __init__(
+        self,
+        state_dict: dict[str, torch.Tensor] | None,
+        voices: dict[str, torch.Tensor],
+        fingerprint: str,
+        store: Weights | None = None,
+    ):
+        self._state_dict, self.voices, self.fingerprint, self.store = state_dict, voices, fingerprint, store
+
+    @property
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        if self.store is not None:
+            return self.store.state_dict
+        if self._state_dict is None:
+            raise RuntimeError("BenchWeights without a state dict")
+        return self._state_dict
+
+    def derived_path(self, form: str) -> Path | None:
+        """The app's own place for a stored form of these weights; None for a file's or random weights."""
+        return self.store.derived_path(form) if self.store is not None else None
 
 
 def load(
-    weights_file: str | None = None, random_weights: bool = False, voices_path: str | None = None
+    weights_file: str | None = None,
+    random_weights: bool = False,
+    voices_path: str | None = None,
+    *,
+    defer: bool = False,
 ) -> BenchWeights:
-    """The weights the app would use (the offline store), a torch file of them, or random ones; the voices
-    of `voices_path` (a file the app's --voices takes) beside the five Japanese ones."""
+    """The weights the app would use (the offline store; `defer`: read on first use, as the app does), a
+    torch file of them, or random ones; the voices of `voices_path` (a file the app's --voices takes) beside
+    the five Japanese ones."""
     import torch
 
     from fasttts_desktop.engine.weights.voices import load_voices, offline_voices
@@ -70,8 +97,8 @@ def load(
         return BenchWeights(build_model().state_dict(), offline_voices() | extra, "random-seed0")
     from fasttts_desktop.engine.weights.store import load_weights
 
-    w = load_weights(voices_path=voices_path, use_hub=False)
-    return BenchWeights(w.state_dict, w.voices, w.fingerprint)
+    w = load_weights(voices_path=voices_path, use_hub=False, defer=defer)
+    return BenchWeights(None, w.voices, w.fingerprint, store=w)
 
 
 def voice_or_default(weights: BenchWeights, voice: str | None) -> str:

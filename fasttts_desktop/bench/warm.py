@@ -16,11 +16,54 @@ import time
 
 from fasttts_desktop.bench.timing import say
 
+# Modules whose presence at the first audio says what the start paid for before it (or deferred past it)
+WATCHED = (
+    "triton",
+    "torch._dynamo",
+    "torch._inductor",
+    "sympy",
+    "transformers",
+    "scipy",
+    "kokoro.model",
+    "spacy",
+    "misaki",
+)
+FIRST_AUDIO_MARK = "FASTTTS-WARM-FIRST-AUDIO"  # on the child's stderr: imports after it came later
 
-def run(options_args: list[str], weights_args: list[str], voice: str, speed: float) -> dict:
-    """Start the child and return what it measured (or the error)."""
+
+def run(
+    options_args: list[str], weights_args: list[str], voice: str, speed: float, importtime: bool = False
+) -> dict:
+    """Start the child and return what it measured (or the error). `importtime`: run a second child
+    under `python -X importtime` up to its first audio and add what it imported before it (the timed
+    child stays unprofiled)."""
+    warm = _child_run([], options_args, weights_args, voice, speed)
+    if "error" in warm:
+        return warm
+    stored = f"stored GPU model {warm['stored_form']}"
+    if warm.get("stored_load_s") is not None:
+        stored += f" ({warm['stored_load_s']} s)"
+    say(
+        f"fasttts   warm start (fresh process, warm caches): first audio {warm['first_audio_s']:.2f} s after "
+        f"process start [{warm['first_sentence_decoder']} decoder], compiled decoder ({warm['compiled']}) at "
+        f"{warm['compiled_ready_s']} s; imports {warm['import_s']} s, weights {warm['weights_s']} s, "
+        f"{stored}; loaded before the first audio: {', '.join(warm['modules_at_first_audio']) or 'none'}"
+    )
+    if importtime:
+        args = [*options_args, "--first-audio-only"]
+        profiled = _child_run(["-X", "importtime"], args, weights_args, voice, speed)
+        imports = profiled.get("imports_before_first_audio", profiled.get("error"))
+        warm["imports_before_first_audio"] = imports
+        say(f"fasttts   imports before the first audio (ms, -X importtime): {imports}")
+    return warm
+
+
+def _child_run(
+    python_args: list[str], options_args: list[str], weights_args: list[str], voice: str, speed: float
+) -> dict:
     cmd = [
         sys.executable,
+        *python_args,
         "-m",
         "fasttts_desktop.bench",
         "--warm-child",
@@ -43,13 +86,29 @@ def run(options_args: list[str], weights_args: list[str], voice: str, speed: flo
         }
     warm = json.loads(line[5:])
     warm["process_wall_s"] = round(wall, 2)
-    say(
-        f"fasttts   warm start (fresh process, warm caches): first audio {warm['first_audio_s']:.2f} s after "
-        f"process start [{warm['first_sentence_decoder']} decoder], compiled decoder ({warm['compiled']}) at "
-        f"{warm['compiled_ready_s']} s; imports {warm['import_s']} s, weights {warm['weights_s']} s, "
-        f"transformers imported: {warm['transformers_imported']}"
-    )
+    if "-X" in python_args:
+        warm["imports_before_first_audio"] = imports_before_mark(proc.stderr)
     return warm
+
+
+def imports_before_mark(stderr: str, top: int = 25) -> dict[str, float]:
+    """`-X importtime` lines before FIRST_AUDIO_MARK: the top-level imports (ms, cumulative, largest
+    first), then each WATCHED module wherever it was first imported from."""
+    head = stderr.split(FIRST_AUDIO_MARK, 1)[0]
+    top_level: dict[str, float] = {}
+    watched: dict[str, float] = {}
+    for line in head.splitlines():
+        parts = line.removeprefix("import time:").split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        indented = parts[2].rstrip()[1:]  # "| " then two spaces per level of nesting
+        name, ms = indented.strip(), int(parts[1]) / 1000
+        if not indented.startswith(" "):
+            top_level[name] = ms
+        if name in WATCHED and name not in watched:
+            watched[name] = ms
+    ranked = sorted(top_level.items(), key=lambda kv: -kv[1])[:top]
+    return {k: round(v, 1) for k, v in ranked} | {f"[{k}]": round(v, 1) for k, v in watched.items()}
 
 
 def child(args, options) -> int:
@@ -69,7 +128,8 @@ def child(args, options) -> int:
 
     torch.cuda.init()
     t_import = since()
-    weights = inputs.load(args.weights_file, args.random_weights, args.voices)
+    # as the app loads them: the float32 weights are read only where the GPU model has no stored form
+    weights = inputs.load(args.weights_file, args.random_weights, args.voices, defer=True)
     t_weights = since()
 
     def note(msg, frac):
@@ -83,6 +143,11 @@ def child(args, options) -> int:
     torch.cuda.synchronize()
     t_first = since()
     first_kind = backend.compiled
+    loaded = [name for name in WATCHED if name in sys.modules]
+    print(FIRST_AUDIO_MARK, file=sys.stderr, flush=True)
+    if args.first_audio_only:
+        print("WARM " + json.dumps({"first_audio_s": t_first}), flush=True)
+        return 0
     backend.wait_compiled()
     t_compiled = since()
     backend.infer(req)  # and once more through the compiled decoder
@@ -99,6 +164,13 @@ def child(args, options) -> int:
         "compile_detail": backend.compiler.detail if backend.compiler else "",
         "transformers_imported": "transformers" in sys.modules,
         "kokoro_model_imported": "kokoro.model" in sys.modules,
+        "modules_at_first_audio": loaded,
+        # the GPU model's stored form (cuda/build.py): "loaded" from it, "built" (none usable: written after
+        # the first sentence, in write_s), "none" (weights with no stored form: random or a file's)
+        "stored_form": backend.stored.status,
+        "stored_load_s": backend.stored.load_s,
+        "stored_frame_s": backend.stored.frame_s,
+        "stored_write_s": backend.stored.write_s,
         "steps": steps,
     }
     print("WARM " + json.dumps(result), flush=True)

@@ -94,10 +94,9 @@ class Engine:
         # code: file reads, tensor conversions, the warm-up call), so the two overlap on two cores.
         with ThreadPoolExecutor(1, thread_name_prefix="frontend") as pool:
             english = pool.submit(front_end_for, "a")
-            # deferred: the CPU backend maps its own stored form and never reads the float32 state dict
-            weights = load_weights(
-                model_path, voices_path, use_hub=use_hub, progress=progress, defer=dev.type == "cpu"
-            )
+            # deferred: the CPU and GPU backends load their own stored forms and then never read the
+            # float32 state dict (the eager fallback reads it when it is asked for)
+            weights = load_weights(model_path, voices_path, use_hub=use_hub, progress=progress, defer=True)
             if progress:
                 progress("Building the model", 0.0)
             backend, backend_notice = make_backend(weights, dev, fast, progress)

@@ -22,11 +22,11 @@ import numpy as np
 import torch
 
 from fasttts_desktop.engine.storage.files import SaveError
-from fasttts_desktop.engine.synthesis.cpu import stored
+from fasttts_desktop.engine.synthesis import stored
 from fasttts_desktop.engine.synthesis.cpu.compiled import BlockCompiler
 from fasttts_desktop.engine.synthesis.cpu.threads import configure_torch_threads, release_free_memory
 from fasttts_desktop.engine.synthesis.model import KokoroModel
-from fasttts_desktop.engine.synthesis.model_build import build_folded_model
+from fasttts_desktop.engine.synthesis.model_build import bare_folded_model, build_folded_model
 from fasttts_desktop.engine.synthesis.protocol import Request, Result
 from fasttts_desktop.engine.types import Cancelled, Progress
 
@@ -52,6 +52,14 @@ _LOW_PRECISION = re.compile(
     r"^decoder\.(encode|decode\.\d+|generator\.(ups\.\d+|(resblocks|noise_res)\.\d+\.convs[12]\.\d+))"
     r"(\.(conv1|conv2|conv1x1|pool))?\.(weight|bias)$"
 )
+
+
+# The CPU model's stored form (engine/synthesis/stored.py); bump with anything that changes what it holds
+STORED_FORMAT = 1
+
+
+def stored_form(dtype: torch.dtype) -> stored.Form:
+    return stored.Form("cpu", dtype, STORED_FORMAT)
 
 
 def low_precision(key: str) -> bool:
@@ -149,21 +157,30 @@ class CpuBackend:
         return build_folded_model(state_dict, cast=cast, consume=consume).fold_styles()
 
     def _from_weights(self, weights: Weights) -> KokoroModel:
-        path = weights.derived_path(stored.form_name(self.dtype))
+        form = stored_form(self.dtype)
+        path = weights.derived_path(form.name)
         if path is not None:
-            model = stored.load_model(path, self.dtype, self._expected_dtype)
+            model = self._stored(path, form)
             if model is not None:
                 return model
         model = self._built(weights.state_dict, consume=True)
         if path is None:
             return model
         try:
-            stored.save_model(path, model, self.dtype, weights.fingerprint)
+            stored.save_model(path, stored.model_tensors(model), form, weights.fingerprint)
         except SaveError as e:  # a full or read-only disk: this start runs from memory, the next rebuilds
             log.info("Could not store the CPU model at %s: %s", path, e)
             return model
         # the same values, now as views of the file: the built copy's memory goes back
-        return stored.load_model(path, self.dtype, self._expected_dtype) or model
+        return self._stored(path, form) or model
+
+    def _stored(self, path: Path, form: stored.Form) -> KokoroModel | None:
+        """The model (styles folded, eval) on the mapped tensors of its stored form at `path`, or None."""
+
+        def frame() -> KokoroModel:
+            return bare_folded_model().fold_styles()
+
+        return stored.load_model(path, form, frame, expected=self._expected_dtype)
 
     def prepare(self, progress: Progress | None = None) -> None:
         # Only the text side (~0.07 s): it starts the thread pool and the GEMM/LSTM paths. A whole dummy chunk

@@ -7,6 +7,7 @@ lstm_kernel.py   the model's BiLSTMs as one persistent Triton kernel per call (b
 decoder.py       the model's F0/N blocks and decoder wrapped: padded frames, fp16 weights, channels-last
 source.py        frame alignment, harmonic source, iSTFT (float32)
 pipeline.py      the two stages put together
+build.py         the model on the GPU: from its stored form (engine/synthesis/stored.py), or built
 graphs.py        batch-1 CUDA graphs per token/frame bucket (playback)
 batched.py       many sentences in few padded passes (export)
 compiler.py      the compiled decoder: from disk, or compiled in the background

@@ -1,22 +1,24 @@
 """CompiledBackend: kokoro on an NVIDIA GPU, fast from the first sentence (see engine/synthesis/protocol.py).
 
-The parts: pipeline.FastModel (kokoro's forward as two graph-capturable stages), graphs.GraphRunner
-(batch-1 sentences replayed from CUDA graphs), batched.BatchedPasses (export), compiler.DecoderCompiler
-(the compiled decoder, from disk or compiled in the background). The backend builds them and hands the
-compiled decoder to whoever runs it, in one place (`set_decoder`).
+The parts: pipeline.FastModel (kokoro's forward as two graph-capturable stages; build.py puts it on the
+GPU, from its stored form where there is one), graphs.GraphRunner (batch-1 sentences replayed from CUDA
+graphs), batched.BatchedPasses (export), compiler.DecoderCompiler (the compiled decoder, from disk or
+compiled in the background). The backend builds them and hands the compiled decoder to whoever runs it, in
+one place (`set_decoder`).
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 import torch
 
-from fasttts_desktop.engine.synthesis.cuda.pipeline import FastModel
+from fasttts_desktop.engine.synthesis.cuda.build import StoredModel, WeightsLike, build_fast_model, fast_model
 from fasttts_desktop.engine.synthesis.protocol import Request, Result
 from fasttts_desktop.engine.types import MAX_PHONEMES, Progress
 
@@ -28,13 +30,6 @@ if TYPE_CHECKING:  # imported where used: the graphs and the compiler load Trito
 log = logging.getLogger(__name__)
 
 RELEASE_AFTER_S = 2.0  # idle time after a batched call before its cached GPU memory is given back
-
-
-class WeightsLike(Protocol):
-    """What the backend reads of its weights: weights.store.Weights, or the bench's own."""
-
-    state_dict: dict[str, torch.Tensor]
-    fingerprint: str  # a compile-cache key
 
 
 @dataclass
@@ -93,12 +88,19 @@ class CompiledBackend:
             raise ValueError("CompiledBackend needs a CUDA device")
         self.device = device
         self.options = opts = options or Options()
-        if isinstance(weights, dict):  # a bare state dict (the bench's random weights)
-            state_dict, self.fingerprint = weights, "unknown"
+        self.fingerprint = "unknown" if isinstance(weights, dict) else (weights.fingerprint or "unknown")
+        _caches_under_ours(self._key("inductor"))  # before the LSTM kernel's first Triton launch
+        if opts.lstm == "persistent":
+            # the text graphs' LSTM kernel imports Triton (~0.15 s of Python on a 2-core CPU, the only
+            # import of size the first sentence needs beyond torch): beside the CUDA context's start and
+            # the weights' load (native code, the GIL released), instead of after them
+            _import_beside("fasttts_desktop.engine.synthesis.cuda.lstm_kernel")
+        # `stored`: whether the model came from its stored form (build.py); a built one is stored by the
+        # background thread after the first sentence
+        if isinstance(weights, dict):  # a bare state dict
+            self.model, self.stored = build_fast_model(weights, device, opts, progress), StoredModel()
         else:
-            state_dict, self.fingerprint = weights.state_dict, weights.fingerprint or "unknown"
-        _caches_under_ours(self._key("inductor"))
-        self.model = build_fast_model(state_dict, device, opts, progress)
+            self.model, self.stored = fast_model(weights, device, opts, progress)
         self.decoder: Callable[..., torch.Tensor] = self.model.decoder
         self.runner: GraphRunner | None = None
         self.compiler: DecoderCompiler | None = None
@@ -145,10 +147,12 @@ class CompiledBackend:
                 self._background.start()
 
     def _later(self) -> None:
-        """The common acoustic graphs not captured in prepare, then the compiler, then (around the decoder
-        it gave) the buckets of a stream's longer chunks."""
+        """The model's stored form where it was built (the next start loads it), the common acoustic graphs
+        not captured in prepare, then the compiler, then (around the decoder it gave) the buckets of a
+        stream's longer chunks."""
         from fasttts_desktop.engine.synthesis.cuda.graphs import LATER_FRAMES, STREAM_FRAMES
 
+        self.stored.write()
         self._capture_in_turn(LATER_FRAMES)
         if self.compiler is not None:
             self.compiler.start()
@@ -264,6 +268,19 @@ class CompiledBackend:
             torch.cuda.empty_cache()
 
 
+def _import_beside(name: str) -> None:
+    """Start importing module `name` on a thread of its own: whoever imports it next waits for that import
+    (Python's per-module import lock) instead of starting it. A failure is left for that import to raise."""
+
+    def run() -> None:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # noqa: BLE001 - raised again where the module is imported for use
+            log.debug("background import of %s failed: %s", name, exc)
+
+    threading.Thread(target=run, name="fasttts-import", daemon=True).start()
+
+
 def _caches_under_ours(key: CacheKey) -> None:
     """Inductor's and Triton's own caches (the persistent LSTM kernel's too) next to ours, keyed alike."""
     import os
@@ -273,41 +290,3 @@ def _caches_under_ours(key: CacheKey) -> None:
     folder = cache_root() / f"inductor-{key.digest()}"
     os.environ.setdefault("TORCHINDUCTOR_CACHE_DIR", str(folder))
     os.environ.setdefault("TRITON_CACHE_DIR", str(folder / "triton"))
-
-
-def build_fast_model(
-    state_dict: dict[str, torch.Tensor],
-    device: torch.device,
-    options: Options,
-    progress: Progress | None = None,
-) -> FastModel:
-    """The model's modules (KokoroModel: kokoro's tree without transformers; weight norm folded) under our
-    forward functions, on `device`. Progress after each step (the steps' times show in the warm-start
-    bench)."""
-    from fasttts_desktop.engine.synthesis.model_build import build_folded_model
-
-    def step(fraction: float) -> None:
-        if progress:
-            progress("Building the GPU model", fraction)
-
-    if options.lstm not in ("persistent", "cudnn"):
-        raise ValueError(f"lstm {options.lstm!r}: 'persistent' or 'cudnn'")
-    step(0.0)
-    # weight norm folded as the weights are placed, no random init, no meta tensors: build_model's meta
-    # device imported sympy and more here, 4.45 s of the H200's 12.5 s warm start (fc7c8da)
-    kmodel = build_folded_model(state_dict)
-    step(0.25)
-    kmodel.bert.join_qkv()
-    model = FastModel(kmodel, options.dtype, tuple(options.fp32_parts), options.channels_last).eval()
-    del kmodel.decoder  # the decoder core holds its own low-precision copy; the rest is shared
-    step(0.5)
-    model.to(device)
-    for lstm in (m for m in model.modules() if isinstance(m, torch.nn.LSTM)):
-        lstm.flatten_parameters()
-    step(0.75)
-    if options.lstm == "persistent":
-        from fasttts_desktop.engine.synthesis.cuda.lstm_kernel import use_persistent
-
-        use_persistent(model)
-    step(1.0)
-    return model
