@@ -8,6 +8,9 @@ AOTI alternating (same noise seed), with the log-mel L1 between the two:
 
     FASTTTS_CACHE_DIR=/work/cache/cpuaoti python3 -m experiments.cpu_aoti save /tmp/aoti
     FASTTTS_CACHE_DIR=/work/cache/cpuaoti python3 -m experiments.cpu_aoti load /tmp/aoti
+
+`--dynamo CACHE`: a third arm, the same blocks through aot_compile as cpu/compiled.py made them up to b17ff98
+(its compile cache folder, with TORCHINDUCTOR_CACHE_DIR at its inductor-cpu).
 """
 
 from __future__ import annotations
@@ -36,9 +39,7 @@ def main() -> None:
     p.add_argument("--sentences", type=int, default=5)
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--blocks", type=int, default=8)
-    p.add_argument(
-        "--dynamo", action="store_true", help="a third arm: aot_compile's blocks (compiled.py's cache)"
-    )
+    p.add_argument("--dynamo", metavar="CACHE", help="a third arm: aot_compile's blocks saved in CACHE")
     args = p.parse_args()
     configure_process()
     import torch
@@ -120,17 +121,19 @@ def main() -> None:
 
     eager_forward = SnakeResBlock.forward
     arms = ["eager", "aoti"]
-    dynamo_fns = []
+    dynamo_fns: list = []
     if args.dynamo:  # loads through torch._dynamo (imports it and Inductor): after the AOTI figures above
-        from fasttts_desktop.engine.synthesis.cpu.compiled import BlockCompiler
+        import io
 
+        torch._dynamo.config.enable_aot_compile = True  # noqa: SLF001
         rss1, t1 = _rss_mb(), time.perf_counter()
-        dyn = BlockCompiler(model, backend.dtype)
-        if not dyn.wait():
-            raise RuntimeError(f"no aot_compile blocks: {dyn.failure}")
+        for i, block in enumerate(blocks):
+            # the artifacts the aot_compile route (cpu/compiled.py up to b17ff98) saved in its cache
+            (path,) = Path(args.dynamo).glob(f"cpu-block{i}-*/block.bin")
+            fn = torch.compiler.load_compiled_function(io.BytesIO(path.read_bytes()))
+            dynamo_fns.append(lambda x, table, _level=None, _f=fn, _b=block: _f(_b, x, table))
         res["dynamo_load_s"] = round(time.perf_counter() - t1, 2)
         res["dynamo_rss_added_mb"] = round(_rss_mb() - rss1, 1)
-        dynamo_fns = [b.forward for b in blocks]
         arms.append("dynamo")
 
     def use(arm: str) -> None:
