@@ -269,12 +269,11 @@ def test_the_compile_child_runs_at_idle_priority_and_dies_with_the_app(plain_bac
     assert not list(tmp_path.glob("cpu-aoti-*.failed"))  # killed with the app: tried again next launch
 
 
-def test_backends_compile_by_default_where_the_vocoder_is_bf16(weights, monkeypatch):
+def test_backends_compile_only_when_asked_and_where_the_vocoder_is_bf16(weights, monkeypatch):
     monkeypatch.delenv("FASTTTS_CPU_COMPILE")  # as in the app (the test run sets it to 0: conftest)
-    on = CpuBackend(weights.state_dict, dtype=torch.bfloat16)
-    assert on.compiler is not None and not on.compiler.running  # nothing starts before the first chunk
-    monkeypatch.setenv("FASTTTS_CPU_COMPILE", "0")
     off = CpuBackend(weights.state_dict, dtype=torch.bfloat16)
     assert off.compiler is None and off.wait_compiled() is False and off.compiled == "eager"
-    monkeypatch.delenv("FASTTTS_CPU_COMPILE")
+    monkeypatch.setenv("FASTTTS_CPU_COMPILE", "1")
+    on = CpuBackend(weights.state_dict, dtype=torch.bfloat16)
+    assert on.compiler is not None and not on.compiler.running  # nothing starts before the first chunk
     assert CpuBackend(weights.state_dict, dtype=torch.float32).compiler is None  # measured on bf16 only
