@@ -97,7 +97,7 @@ class CpuBackend:
         default: only where the environment says FASTTTS_CPU_COMPILE=1 and the vocoder runs bf16 (where it
         was measured). Loaded, they cost ~3 MB and 20 ms for ~0.78x the compute; off by default because the
         child, even at SCHED_IDLE, made the app's sentences 1.37x slower while it compiled (paired, child
-        stopped vs running; docs/benchmarks/NOTES.md), so a loaded machine's first reading could fall behind."""
+        stopped vs running; docs/benchmarks/NOTES.md): a loaded machine's first reading could fall behind."""
         self.device = torch.device("cpu")
         self.threads = configure_torch_threads(threads)
         self.dtype = dtype or (torch.bfloat16 if bf16_is_fast() else torch.float32)
