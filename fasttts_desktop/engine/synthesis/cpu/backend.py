@@ -100,11 +100,12 @@ class CpuBackend:
         out of them while building (the engine is done with it) and then stored for the next start.
         `consume`: take the tensors out of `state_dict` while building (the caller is done with it), so
         start-up never holds the weights twice.
-        `compile_blocks`: compile the vocoder's residual blocks in the background after the first chunk
-        (compiled.py); default: only where the environment says FASTTTS_CPU_COMPILE=1 and the vocoder runs
-        bf16 (where it was measured). Off by default: the first launch's minutes of compiling share the two
-        cores with speech (a `say` measured 1.18x slower than real time meanwhile), and loaded blocks hold
-        ~170 MB more, for 0.78x the compute once they are in (docs/benchmarks/NOTES.md)."""
+        `compile_blocks`: the vocoder's residual blocks compiled ahead of time (compiled.py): loaded from the
+        user cache after the first chunk, or built there first by a child process at the lowest CPU priority;
+        default: only where the environment says FASTTTS_CPU_COMPILE=1 and the vocoder runs bf16 (where it
+        was measured). Loaded, they cost ~3 MB and 20 ms for ~0.78x the compute; off by default because the
+        child, even at SCHED_IDLE, made the app's sentences 1.37x slower while it compiled (paired, child
+        stopped vs running; docs/benchmarks/NOTES.md): a loaded machine's first reading could fall behind."""
         self.device = torch.device("cpu")
         self.threads = configure_torch_threads(threads)
         self.dtype = dtype or (torch.bfloat16 if bf16_is_fast() else torch.float32)
@@ -199,6 +200,8 @@ class CpuBackend:
         ids = torch.tensor([request.input_ids], dtype=torch.long)
         ref_s = request.ref_s.to(torch.float32).reshape(1, -1)
         self._cancel = cancel
+        if self.compiler is not None:
+            self.compiler.apply()  # blocks loaded meanwhile take over here, between chunks
         try:
             durations, d, t_en = self.model.text_side(ids, ref_s, request.speed)
             self._maybe_stop()
