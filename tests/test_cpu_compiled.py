@@ -210,8 +210,9 @@ def test_a_second_compile_does_not_start_while_one_runs(plain_backend, monkeypat
     assert not list(tmp_path.glob("*.failed"))  # a busy lock is no failure: a later launch compiles
 
 
-def _app_that_compiles(tmp_path: Path) -> subprocess.Popen:
-    """An app process whose first chunk starts the compile child; it prints the child's pid."""
+def _app_that_compiles(tmp_path: Path, then: str = "") -> subprocess.Popen:
+    """An app process whose first chunk starts the compile child; it prints the child's pid, then runs
+    `then` (code) and waits."""
     app = textwrap.dedent(
         """
         import time
@@ -224,13 +225,33 @@ def _app_that_compiles(tmp_path: Path) -> subprocess.Popen:
         while backend.compiler.child is None and backend.compiler.running:
             time.sleep(0.05)
         print(backend.compiler.child.pid if backend.compiler.child else backend.compiler.failure, flush=True)
+        THEN
         time.sleep(600)
         """
-    )
+    ).replace("THEN", then)
     env = {**os.environ, "FASTTTS_COMPILE_CACHE": str(tmp_path)}
     return subprocess.Popen(
-        [sys.executable, "-c", app], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        [sys.executable, "-c", app],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
+
+
+def _tell(app: subprocess.Popen, text: str) -> None:
+    assert app.stdin is not None
+    app.stdin.write(text)
+    app.stdin.flush()
+
+
+def _state(pid: int) -> str:
+    """The process's state letter (R, S, T stopped, Z...), "" once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
 
 
 def _gone(pid: int, within_s: float) -> bool:
@@ -277,3 +298,32 @@ def test_backends_compile_only_when_asked_and_where_the_vocoder_is_bf16(weights,
     on = CpuBackend(weights.state_dict, dtype=torch.bfloat16)
     assert on.compiler is not None and not on.compiler.running  # nothing starts before the first chunk
     assert CpuBackend(weights.state_dict, dtype=torch.float32).compiler is None  # measured on bf16 only
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_chunk_freezes_the_compile_child_and_a_frozen_one_still_dies_with_the_app(plain_backend, tmp_path):
+    """`pause` (at a chunk's start) stops the child's group, `resume` lets it go on; and a child frozen when
+    the app is killed does not stay behind stopped (the kernel wakes and hangs up the orphaned group)."""
+    then = "backend.compiler.pause(); print('paused', flush=True); input(); backend.compiler.resume(); "
+    then += "print('resumed', flush=True); input(); backend.compiler.pause(); print('paused', flush=True)"
+    app = _app_that_compiles(tmp_path, then)
+    try:
+        assert app.stdout is not None
+        line = app.stdout.readline().strip()
+        assert line.isdigit(), line + (app.stderr.read() if app.stderr and app.poll() is not None else "")
+        pid = int(line)
+        assert app.stdout.readline().strip() == "paused"
+        assert _state(pid) == "T"
+        _tell(app, "\n")
+        assert app.stdout.readline().strip() == "resumed"
+        assert _state(pid) not in ("T", "")
+        _tell(app, "\n")
+        assert app.stdout.readline().strip() == "paused"
+        assert _state(pid) == "T"
+        app.send_signal(signal.SIGKILL)
+        app.wait()
+        assert _gone(pid, within_s=30)
+    finally:
+        if app.poll() is None:
+            app.kill()
+            app.wait()

@@ -202,12 +202,15 @@ class CpuBackend:
         self._cancel = cancel
         if self.compiler is not None:
             self.compiler.apply()  # blocks loaded meanwhile take over here, between chunks
+            self.compiler.pause()  # the compile child (first launches) runs between chunks only
         try:
             durations, d, t_en = self.model.text_side(ids, ref_s, request.speed)
             self._maybe_stop()
             audio = self.model.acoustic_side(durations, d, t_en, ref_s)
         finally:
             self._cancel = None
+            if self.compiler is not None:
+                self.compiler.resume()
         if self.compiler is not None:  # after the first chunk: start-up and the first sound come first
             self.compiler.start()
             self.description = self._describe()

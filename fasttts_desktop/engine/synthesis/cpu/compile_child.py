@@ -41,7 +41,7 @@ def die_with(parent_pid: int) -> None:
     """End this process and its compilers when the app ends, however it ends."""
 
     def end_group(*_args: object) -> None:
-        # the compilers are in this process's group (the app starts it in a session of its own)
+        # the compilers are in this process's group (the app starts it in a process group of its own)
         with contextlib.suppress(OSError):
             os.killpg(os.getpgid(0), signal.SIGKILL)
         os._exit(1)

@@ -199,6 +199,7 @@ class BlockCompiler:
         self._pending_kind = ""
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._paused = False
 
     @property
     def folder(self) -> Path:
@@ -222,6 +223,31 @@ class BlockCompiler:
             self._thread.join(timeout)
         self.apply()
         return self.ready == len(self.blocks)
+
+    def pause(self) -> None:
+        """Freeze the compile child and its compilers while a chunk is made (SIGSTOP to its group): even at
+        SCHED_IDLE it shares the caches and memory bandwidth, and slowed the app's chunks 1.37x (paired,
+        docs/benchmarks/NOTES.md); frozen, it costs them nothing and compiles in the gaps between chunks
+        (while audio plays) and when the app is idle. A frozen group never outlives the app: `_end` kills
+        it at exit, and if the app dies the kernel wakes and hangs up an orphaned group with stopped
+        members (SIGCONT, SIGHUP), which is why it is a process group in the app's session, not a
+        session of its own."""
+        with self._lock:
+            self._paused = True
+            self._signal_child(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let the frozen compile child run again (after a chunk)."""
+        with self._lock:
+            self._paused = False
+            self._signal_child(signal.SIGCONT)
+
+    def _signal_child(self, sig: int) -> None:
+        """Under `_lock`: the child's whole group, where it runs."""
+        child = self.child
+        if child is not None and child.poll() is None:
+            with contextlib.suppress(OSError, AttributeError):  # no process groups on Windows
+                os.killpg(child.pid, sig)
 
     def apply(self) -> None:
         """Hand the loaded packages to the blocks (between chunks: a chunk runs one kind throughout)."""
@@ -265,15 +291,19 @@ class BlockCompiler:
         args = [folder.name.removeprefix("cpu-aoti-"), str(self.dtype).removeprefix("torch."), os.getpid()]
         args.insert(0, folder)
         log_path = folder.parent / "cpu-aoti.log"
-        with log_path.open("w") as log_file:
+        with log_path.open("w") as log_file, self._lock:  # a chunk that began meanwhile freezes it at once
             self.child = subprocess.Popen(  # noqa: S603 - our own module, run by this interpreter
                 [sys.executable, "-m", "fasttts_desktop.engine.synthesis.cpu.compile_child", *map(str, args)],
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=log_file,
                 env=env,
-                start_new_session=True,  # its own group: the compilers it starts end with it
+                # its own process group (the compilers it starts are in it: `pause` freezes them all,
+                # `_end` ends them all), in the app's session (see `pause`)
+                process_group=0,
             )
+            if self._paused:
+                self._signal_child(signal.SIGSTOP)
         atexit.register(_end, self.child)
         code = self.child.wait()
         if code == 0 and folder.is_dir():
