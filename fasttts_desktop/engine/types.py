@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # only named in annotations: the window imports these types before numpy is needed
+    import numpy as np
 
 SAMPLE_RATE = 24_000
 # One predicted duration unit is 600 samples at 24 kHz (iSTFT hop 5 x upsampling 10 x 6 x 2).

@@ -15,14 +15,16 @@ import re
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from fasttts_desktop.engine.storage.files import AtomicFile, WholeOrNothing
 from fasttts_desktop.engine.types import SAMPLE_RATE
 from fasttts_desktop.export.errors import ExportError
 from fasttts_desktop.export.loudness import Leveller
 from fasttts_desktop.export.tags import BookInfo
+
+if TYPE_CHECKING:  # numpy (0.2-0.3 s) is imported where audio is written: the window imports this module
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,8 @@ class AudioWriter(WholeOrNothing):
         return [(t, s / self.sample_rate) for t, s in self._marks]
 
     def write(self, audio: np.ndarray) -> None:
+        import numpy as np
+
         self._check_open()
         data = np.nan_to_num(np.asarray(audio, dtype=np.float32).reshape(-1))
         if not len(data):

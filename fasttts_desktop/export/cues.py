@@ -17,11 +17,13 @@ import itertools
 import math
 import re
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from fasttts_desktop.engine.text.chunking import sentences
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, WordTiming
+
+if TYPE_CHECKING:  # numpy (0.2-0.3 s) is imported where cues are made: the window imports this module
+    import numpy as np
 
 # Two lines of 42 characters: the common broadcast/streaming limit (BBC, Netflix) for legible cues.
 LINE_CHARS = 42
@@ -87,6 +89,8 @@ class _Envelope:
     """Short-time level of a chunk's audio (10 ms windows every 1 ms), in dB below its loudest window."""
 
     def __init__(self, audio: np.ndarray):
+        import numpy as np
+
         a = np.asarray(audio, dtype=np.float64).reshape(-1)
         win, hop = int(_WINDOW_S * SAMPLE_RATE), int(_HOP_S * SAMPLE_RATE)
         if len(a) < win:

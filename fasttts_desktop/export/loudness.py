@@ -25,8 +25,12 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
+# The window reads the targets from here; numpy (0.2-0.3 s to import), like pyebur128, is imported where an
+# export uses it, so that the window is up before.
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_LUFS = -18.0
 TRUE_PEAK_DBTP = -1.0
@@ -79,6 +83,8 @@ def parse_loudness(value: str | float | None) -> float | None:
 
 def _interpolators() -> np.ndarray:
     """Windowed-sinc filters giving the signal at n + k/4 (k = 1..3) from its samples around n."""
+    import numpy as np
+
     m = np.arange(-_TAPS_PER_SIDE + 1, _TAPS_PER_SIDE + 1)
     window = np.kaiser(2 * _TAPS_PER_SIDE, 8.0)
     return np.stack([np.sinc(m + k / _OVERSAMPLE) * window for k in range(1, _OVERSAMPLE)])
@@ -86,6 +92,8 @@ def _interpolators() -> np.ndarray:
 
 def true_peaks(x: np.ndarray, filters: np.ndarray) -> np.ndarray:
     """Per sample, the largest magnitude of the band-limited signal between its neighbours (4x)."""
+    import numpy as np
+
     peak = np.abs(x)
     for h in filters:
         # sum over m = -T+1..T of x[n - m] * sinc(m + k/4): the signal at n + k/4, between n and n + 1
@@ -97,6 +105,8 @@ def true_peaks(x: np.ndarray, filters: np.ndarray) -> np.ndarray:
 
 def limiter_gain(peaks: np.ndarray, ceiling: float, ramp: int) -> np.ndarray:
     """Gain per sample (<= 1) that keeps peaks * gain <= ceiling, ramping in and out over `ramp` samples."""
+    import numpy as np
+
     gain = np.ones(len(peaks))
     over = np.flatnonzero(peaks > ceiling)
     if not len(over):
@@ -137,6 +147,8 @@ class Leveller:
         self.samples = 0
 
     def add(self, audio: np.ndarray) -> None:
+        import numpy as np
+
         data = np.ascontiguousarray(audio, dtype=np.float32)
         self._meter.add_frames(data, len(data))
         self._scratch.write(data.astype("<f4", copy=False).tobytes())
@@ -163,6 +175,8 @@ class Leveller:
 
     def blocks(self, gain_db: float) -> Iterator[np.ndarray]:
         """The audio again, scaled by `gain_db`, limited to the ceiling and clipped to +-1, in order."""
+        import numpy as np
+
         self._scratch.flush()
         fd = self._scratch.fileno()
         gain = 10 ** (gain_db / 20)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from importlib import metadata
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
@@ -34,6 +33,8 @@ COMPONENTS: tuple[tuple[str, str | None, str], ...] = (
 def _version(distribution: str | None) -> str:
     if distribution is None:
         return ""
+    from importlib import metadata  # with the dialog: it and email cost ~15 ms before the window
+
     try:
         return metadata.version(distribution)
     except metadata.PackageNotFoundError:

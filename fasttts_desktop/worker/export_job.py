@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk, Cancelled, EngineError
 from fasttts_desktop.export import check_target, export_utterance, format_for, subtitle_format_for
 from fasttts_desktop.export.loudness import DEFAULT_LUFS
-from fasttts_desktop.export.readalong import ReadAlongWriter, export_readalong, is_readalong
 from fasttts_desktop.export.tags import gather_info
 
 if TYPE_CHECKING:
@@ -56,6 +55,8 @@ class ExportRequest:
 
     @property
     def readalong(self) -> bool:
+        from fasttts_desktop.export.readalong import is_readalong  # see _run
+
         return self.format == "epub" or (not self.format and is_readalong(self.path))
 
     def check(self) -> None:
@@ -191,6 +192,9 @@ class Encoder:
         try:
             info = gather_info(r.title, cover_path=r.cover, source=r.source, narrator=r.voice or None)
             if r.readalong:
+                # imported here: with its XML and zip modules it costs ~25 ms of the window's start
+                from fasttts_desktop.export.readalong import ReadAlongWriter, export_readalong
+
                 book = ReadAlongWriter(
                     r.path, r.text, chapters=r.chapters, info=info, lang_code=r.lang_code, loudness=r.loudness
                 )

@@ -6,13 +6,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from fasttts_desktop.playback.audio_output import Playback, PlaybackStats
 from fasttts_desktop.playback.output_devices import OutputDevice, describe, list_outputs
 from fasttts_desktop.playback.sound_stream import NoOutputDevice, warm_up_output
+
+if TYPE_CHECKING:  # audio_output imports numpy (0.2-0.3 s): see _playback
+    import numpy as np
+
+    from fasttts_desktop.playback.audio_output import Playback, PlaybackStats
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +25,13 @@ _RETIRE_POLL_MS = 10  # how often stopped playbacks are checked for having faded
 _RETIRE_LIMIT_S = 0.3  # a stopped playback is closed by then whether or not its fade was seen to end
 _MOVE_POLL_MS = 5  # how often a playback moving to another output checks that its fade has been heard
 _MOVE_LIMIT_S = 0.5  # it moves by then even if the old device never reported the fade as played
+
+
+def _playback(*args, **kwargs) -> Playback:
+    """A real Playback; its module (and numpy) imported at the first utterance, not with the window."""
+    from fasttts_desktop.playback.audio_output import Playback
+
+    return Playback(*args, **kwargs)
 
 
 class Player(QObject):
@@ -33,14 +44,14 @@ class Player(QObject):
 
     def __init__(
         self,
-        make_playback: Callable[..., Playback] = Playback,
+        make_playback: Callable[..., Playback] | None = None,  # None: a real Playback
         warm_up: Callable[[], None] = warm_up_output,
         parent: QObject | None = None,
         *,
         park_after_s: float | None = None,  # PARK_AFTER_S
     ):
         super().__init__(parent)
-        self._make_playback = make_playback
+        self._make_playback = make_playback or _playback
         self._warm_up = warm_up
         self._problem = ""
         self._playback: Playback | None = None

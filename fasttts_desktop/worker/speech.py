@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 
 from fasttts_desktop.engine.types import SAMPLE_RATE, AudioChunk
-from fasttts_desktop.playback.audio_output import PlaybackStats
 from fasttts_desktop.worker.engine_tools import ToolsControl
 from fasttts_desktop.worker.engine_worker import MAKE_AHEAD_S, EngineInfo, EngineWorker, Progress
 from fasttts_desktop.worker.export_control import ExportControl
@@ -27,9 +26,11 @@ from fasttts_desktop.worker.player import Player
 
 __all__ = ["MAKE_AHEAD_S", "Heard", "SpeechService", "UtteranceStats"]
 
-if TYPE_CHECKING:  # the engine's modules import torch: loaded on the engine thread, not with the window
+# The engine's modules import torch, playback's numpy: loaded when used, after the window is up.
+if TYPE_CHECKING:
     from fasttts_desktop.engine.engine_like import EngineLike
     from fasttts_desktop.engine.text.segments import Reading
+    from fasttts_desktop.playback.audio_output import PlaybackStats
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, fields, replace
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from fasttts_desktop.engine.text.chunking import LINE_BREAK, SHORT_LINE
 from fasttts_desktop.engine.types import SAMPLE_RATE, EngineError, WordTiming
+
+# The window reads the pause settings from here; the arithmetic on audio below imports numpy (0.2-0.3 s)
+# when it first runs, on the engine thread, so that the window is up before.
+if TYPE_CHECKING:
+    import numpy as np
 
 KINDS = ("comma", "sentence", "paragraph", "heading", "chapter")
 MAX_PAUSE_S = 10.0
@@ -114,6 +118,8 @@ def _heading_ends(text: str, end: int, next_start: int, headings: tuple[int, ...
 
 def sound_span(audio: np.ndarray) -> tuple[int, int]:
     """(first, last + 1) sample of the sound in `audio`; (0, 0) for silence."""
+    import numpy as np
+
     loud = np.flatnonzero(np.abs(audio) > SILENCE_LEVEL)
     return (int(loud[0]), int(loud[-1]) + 1) if len(loud) else (0, 0)
 
@@ -141,9 +147,13 @@ def end_with_pause(audio: np.ndarray, words: list[WordTiming], pause_s: float) -
         replace(w, start_s=min(w.start_s, keep / SAMPLE_RATE), end_s=min(w.end_s, keep / SAMPLE_RATE))
         for w in words
     ]
+    import numpy as np
+
     pad = max(0, round((pause_s - EDGE_S) * SAMPLE_RATE) - (keep - last))
     return np.concatenate([audio[:keep], np.zeros(pad, np.float32)]).astype(np.float32, copy=False)
 
 
 def silence(seconds: float) -> np.ndarray:
+    import numpy as np
+
     return np.zeros(round(seconds * SAMPLE_RATE), np.float32)

@@ -11,11 +11,15 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from fasttts_desktop.engine.text.chunking import CLAUSE_END, SENTENCE_END
 from fasttts_desktop.engine.text.pauses import Pauses
+
+# The window imports Reading from here; numpy (0.2-0.3 s) is imported by the functions that make segments,
+# which run once there is something to read, so that the window is up before.
+if TYPE_CHECKING:
+    import numpy as np
 
 MARKUP_MODES = ("auto", "ssml", "tags", "off")
 
@@ -61,6 +65,8 @@ def plain(text: str, lo: int = 0, hi: int | None = None) -> Segment:
 
 def identity(lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
     """Offsets of characters said as written at lo..hi."""
+    import numpy as np
+
     return np.arange(lo, hi, dtype=np.int64), np.arange(lo + 1, hi + 1, dtype=np.int64)
 
 
@@ -109,6 +115,8 @@ def _cut(segments: Iterable[Segment], cuts_of) -> Iterator[Segment]:
 
 
 def _chapter_voices(segments: list[Segment], voices: tuple[tuple[int, int, str], ...]) -> Iterator[Segment]:
+    import numpy as np
+
     edges = np.array(sorted({e for s, end, _ in voices for e in (s, end)}), dtype=np.int64)
     for seg in _cut(segments, lambda seg: (np.flatnonzero(np.isin(seg.starts[1:], edges)) + 1).tolist()):
         at = int(seg.starts[0]) if len(seg.starts) else -1
