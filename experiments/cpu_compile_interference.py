@@ -1,4 +1,4 @@
-"""Issue 19: how much the compile child (cpu/compile_child.py) slows the app's speech, apart from whatever
+"""Issue 19: how much the compile child (cpu_compile_child.py) slows the app's speech, apart from whatever
 else the machine runs: the same sentences synthesized again and again while the child compiles from an
 empty cache, the child's process group stopped (SIGSTOP) for every other sentence. The paired ratio
 (sentence with the child running / the one before or after with it stopped) is the child's cost; the

@@ -1,4 +1,4 @@
-"""Issue 19: what a first launch's speech gets while the compile child (cpu/compile_child.py) builds the
+"""Issue 19: what a first launch's speech gets while the compile child (cpu_compile_child.py) builds the
 vocoder blocks: `fasttts-desktop say` of a long text, each chunk's compute time over its audio seconds
 (real-time factor; above 1 a reading would fall behind), the peak RSS of the app and of the child (and of
 the largest compiler process it ran).

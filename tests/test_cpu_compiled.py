@@ -1,4 +1,4 @@
-"""The CPU backend's vocoder blocks compiled ahead of time (cpu/compiled.py, cpu/compile_child.py), on the
+"""The CPU backend's vocoder blocks compiled ahead of time (cpu/compiled.py, cpu_compile_child.py), on the
 real weights: the same durations and near-identical audio as eager, built by a child process at the lowest
 priority that dies with the app, loaded by a fresh process without torch's Python compiler stack, eager
 where no C++ compiler exists or the child fails. Compiling the eight blocks takes a few minutes of one core
@@ -20,9 +20,9 @@ import pytest
 import torch
 from audio_checks import log_mel_distance
 
+from fasttts_desktop.engine.cpu_compile_child import hold_lock
 from fasttts_desktop.engine.synthesis.cpu import compiled
 from fasttts_desktop.engine.synthesis.cpu.backend import CpuBackend, bf16_is_fast
-from fasttts_desktop.engine.synthesis.cpu.compile_child import hold_lock
 from fasttts_desktop.engine.synthesis.cpu.compiled import BlockCompiler, CompiledBlock
 from fasttts_desktop.engine.synthesis.protocol import Request
 from fasttts_desktop.engine.types import Cancelled
@@ -254,6 +254,16 @@ def _state(pid: int) -> str:
         return ""
 
 
+def _settles(pid: int, wanted, within_s: float = 10) -> bool:
+    """Whether the process's state comes to satisfy `wanted` (a signal is delivered asynchronously)."""
+    end = time.monotonic() + within_s
+    while not wanted(_state(pid)):
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def _gone(pid: int, within_s: float) -> bool:
     end = time.monotonic() + within_s
     while time.monotonic() < end:
@@ -290,14 +300,14 @@ def test_the_compile_child_runs_at_idle_priority_and_dies_with_the_app(plain_bac
     assert not list(tmp_path.glob("cpu-aoti-*.failed"))  # killed with the app: tried again next launch
 
 
-def test_backends_compile_only_when_asked_and_where_the_vocoder_is_bf16(weights, monkeypatch):
+def test_backends_compile_by_default_where_the_vocoder_is_bf16_unless_turned_off(weights, monkeypatch):
     monkeypatch.delenv("FASTTTS_CPU_COMPILE")  # as in the app (the test run sets it to 0: conftest)
-    off = CpuBackend(weights.state_dict, dtype=torch.bfloat16)
-    assert off.compiler is None and off.wait_compiled() is False and off.compiled == "eager"
-    monkeypatch.setenv("FASTTTS_CPU_COMPILE", "1")
     on = CpuBackend(weights.state_dict, dtype=torch.bfloat16)
     assert on.compiler is not None and not on.compiler.running  # nothing starts before the first chunk
     assert CpuBackend(weights.state_dict, dtype=torch.float32).compiler is None  # measured on bf16 only
+    monkeypatch.setenv("FASTTTS_CPU_COMPILE", "0")
+    off = CpuBackend(weights.state_dict, dtype=torch.bfloat16)
+    assert off.compiler is None and off.wait_compiled() is False and off.compiled == "eager"
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -313,13 +323,13 @@ def test_a_chunk_freezes_the_compile_child_and_a_frozen_one_still_dies_with_the_
         assert line.isdigit(), line + (app.stderr.read() if app.stderr and app.poll() is not None else "")
         pid = int(line)
         assert app.stdout.readline().strip() == "paused"
-        assert _state(pid) == "T"
+        assert _settles(pid, lambda state: state == "T"), _state(pid)
         _tell(app, "\n")
         assert app.stdout.readline().strip() == "resumed"
-        assert _state(pid) not in ("T", "")
+        assert _settles(pid, lambda state: state not in ("T", "")), _state(pid)
         _tell(app, "\n")
         assert app.stdout.readline().strip() == "paused"
-        assert _state(pid) == "T"
+        assert _settles(pid, lambda state: state == "T"), _state(pid)
         app.send_signal(signal.SIGKILL)
         app.wait()
         assert _gone(pid, within_s=30)

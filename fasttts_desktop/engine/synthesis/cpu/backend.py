@@ -102,10 +102,11 @@ class CpuBackend:
         start-up never holds the weights twice.
         `compile_blocks`: the vocoder's residual blocks compiled ahead of time (compiled.py): loaded from the
         user cache after the first chunk, or built there first by a child process at the lowest CPU priority;
-        default: only where the environment says FASTTTS_CPU_COMPILE=1 and the vocoder runs bf16 (where it
-        was measured). Loaded, they cost ~3 MB and 20 ms for ~0.78x the compute; off by default because the
-        child, even at SCHED_IDLE, made the app's sentences 1.37x slower while it compiled (paired, child
-        stopped vs running; docs/benchmarks/NOTES.md): a loaded machine's first reading could fall behind."""
+        default: on where the vocoder runs bf16 (where it was measured), unless the environment says
+        FASTTTS_CPU_COMPILE=0. Loaded, they cost ~3 MB and 20 ms for ~0.78x the compute. The child is frozen
+        while a chunk is made (`BlockCompiler.pause`): running beside chunks, even at SCHED_IDLE, it made
+        them 1.37x slower; frozen, a first launch's chunks took what eager ones take
+        (docs/benchmarks/CPU.md)."""
         self.device = torch.device("cpu")
         self.threads = configure_torch_threads(threads)
         self.dtype = dtype or (torch.bfloat16 if bf16_is_fast() else torch.float32)
@@ -129,7 +130,7 @@ class CpuBackend:
         self.first_chunk_phonemes = 30
         self.export_batch = 1  # one sequence per call: batching gains nothing on two cores
         if compile_blocks is None:
-            compile_blocks = self.dtype == torch.bfloat16 and os.environ.get("FASTTTS_CPU_COMPILE") == "1"
+            compile_blocks = self.dtype == torch.bfloat16 and os.environ.get("FASTTTS_CPU_COMPILE") != "0"
         self.compiler = BlockCompiler(self.model, self.dtype) if compile_blocks else None
         self.description = self._describe()
 

@@ -8,12 +8,12 @@ time of a whole chunk; docs/benchmarks/NOTES.md, issue 19), and it keeps the bac
 block's forward is compiled, its `Module.__call__` (where the cancel hooks run) is not.
 
 Built once per model structure, dtype, CPU instruction set and torch version (the `digest`), by a child
-process at the lowest CPU priority (compile_child.py), started after the first chunk; it writes one .pt2
-package per block into the user cache. The packages hold code only: the model's own weights are handed to
+process at the lowest CPU priority (engine/cpu_compile_child.py), started after the first chunk; it writes one
+.pt2 package per block into the user cache. The packages hold code only: the model's own weights are handed to
 them at load (no copy). Loading goes through torch's C++ package loader alone: no torch._dynamo or Inductor
 import, ~20 ms and a few MB for all eight. Blocks run eager until their packages are loaded and checked
-against eager (the hand-over happens between chunks), for inputs the packages were not built for, and for
-good where no C++ compiler exists, the child fails (one log line), or a load once took the process down.
+against eager (the hand-over happens between chunks), for inputs the packages were not built for, and for good
+where no C++ compiler exists, the child fails (one log line), or a load once took the process down.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+BUSY = 75  # the compile child's exit code when another launch's child holds the lock (EX_TEMPFAIL)
 FORMAT = 1  # bump when what the child builds changes: older packages are then not loaded
 MIN_FRAMES, MAX_FRAMES = 64, 1 << 20  # the frame counts the packages take (the child exports this range)
 LOAD_CHECK_FRAMES = (300,)  # the app's check of each loaded package with its real weights (milliseconds)
@@ -279,7 +280,7 @@ class BlockCompiler:
             log.info("CPU vocoder stays eager: %s", self.failure)
 
     def _build(self, folder: Path) -> None:
-        """Run the child to completion (it dies with this process; see compile_child.py)."""
+        """Run the child to completion (it dies with this process; see engine/cpu_compile_child.py)."""
         failed = folder.with_name(folder.name + ".failed")
         if failed.is_file():
             raise RuntimeError(f"an earlier compile failed ({failed.read_text().strip()}); remove {failed}")
@@ -293,7 +294,7 @@ class BlockCompiler:
         log_path = folder.parent / "cpu-aoti.log"
         with log_path.open("w") as log_file, self._lock:  # a chunk that began meanwhile freezes it at once
             self.child = subprocess.Popen(  # noqa: S603 - our own module, run by this interpreter
-                [sys.executable, "-m", "fasttts_desktop.engine.synthesis.cpu.compile_child", *map(str, args)],
+                [sys.executable, "-m", "fasttts_desktop.engine.cpu_compile_child", *map(str, args)],
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=log_file,
@@ -308,8 +309,6 @@ class BlockCompiler:
         code = self.child.wait()
         if code == 0 and folder.is_dir():
             return
-        from fasttts_desktop.engine.synthesis.cpu.compile_child import BUSY
-
         if code == BUSY:
             raise RuntimeError("another launch is compiling the blocks; a later launch loads them")
         lines = log_path.read_text(errors="replace").strip().splitlines()

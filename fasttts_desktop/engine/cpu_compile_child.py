@@ -1,6 +1,8 @@
-"""The child process that AOTInductor-compiles the vocoder's residual blocks (compiled.py starts it).
+"""The child process that AOTInductor-compiles the CPU vocoder's residual blocks (synthesis/cpu/compiled.py
+starts it). It lives here, beside engine.py and not in engine/synthesis/, because it loads the app's
+weights as the engine does (engine/weights imports engine/synthesis).
 
-    python -m fasttts_desktop.engine.synthesis.cpu.compile_child FOLDER DIGEST DTYPE PARENT_PID
+    python -m fasttts_desktop.engine.cpu_compile_child FOLDER DIGEST DTYPE PARENT_PID
 
 Out of the app's way: the lowest CPU priority (nice 19 and SCHED_IDLE, which its compiler processes
 inherit), one compile thread, one torch thread; it dies with the app (Linux: the kernel signals it when the
@@ -11,7 +13,8 @@ copied). Finished packages go into FOLDER.partial one by one (each written whole
 early (a short `say`) leaves its finished blocks to the next one; the last renames the folder to FOLDER,
 whose existence means every block is there and checked.
 
-Exit codes: 0 done, BUSY another child holds the lock, anything else a failure (its reason on stderr).
+Exit codes: 0 done, compiled.BUSY another child holds the lock, anything else a failure (its reason on
+stderr).
 """
 
 from __future__ import annotations
@@ -23,8 +26,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-
-BUSY = 75  # EX_TEMPFAIL: another launch's child is compiling
 
 
 def lowest_priority() -> None:
@@ -92,7 +93,7 @@ def main(argv: list[str]) -> int:
     lock = hold_lock(compiled.lock_path(folder.parent))
     if lock is None:
         _tell("another launch is compiling the blocks")
-        return BUSY
+        return compiled.BUSY
     if folder.is_dir():
         return 0
     import torch
