@@ -22,14 +22,8 @@ import sys
 import time
 from pathlib import Path
 
+from experiments.cpu_compiled_warm import rss_mb
 from fasttts_desktop.engine.synthesis.cpu.threads import configure_process
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 def main() -> None:
@@ -101,7 +95,7 @@ def main() -> None:
     torch.manual_seed(0)
     backend.infer(requests[0])  # oneDNN's first kernels, the pages of the weights
     mods0 = {m for m in ("torch._dynamo", "torch._inductor", "sympy", "torch.fx") if m in sys.modules}
-    rss0 = _rss_mb()
+    rss0 = rss_mb()
     t0 = time.perf_counter()
     runners = []
     for i, block in enumerate(blocks):
@@ -112,7 +106,7 @@ def main() -> None:
         runners.append(loader)
     res["load_s"] = round(time.perf_counter() - t0, 3)
     res["rss_before_load_mb"] = round(rss0)
-    res["rss_added_by_load_mb"] = round(_rss_mb() - rss0, 1)
+    res["rss_added_by_load_mb"] = round(rss_mb() - rss0, 1)
     res["modules_before"] = sorted(mods0)
     res["modules_after"] = sorted(
         m for m in ("torch._dynamo", "torch._inductor", "sympy", "torch.fx") if m in sys.modules
@@ -126,14 +120,14 @@ def main() -> None:
         import io
 
         torch._dynamo.config.enable_aot_compile = True  # noqa: SLF001
-        rss1, t1 = _rss_mb(), time.perf_counter()
+        rss1, t1 = rss_mb(), time.perf_counter()
         for i, block in enumerate(blocks):
             # the artifacts the aot_compile route (cpu/compiled.py up to b17ff98) saved in its cache
             (path,) = Path(args.dynamo).glob(f"cpu-block{i}-*/block.bin")
             fn = torch.compiler.load_compiled_function(io.BytesIO(path.read_bytes()))
             dynamo_fns.append(lambda x, table, _level=None, _f=fn, _b=block: _f(_b, x, table))
         res["dynamo_load_s"] = round(time.perf_counter() - t1, 2)
-        res["dynamo_rss_added_mb"] = round(_rss_mb() - rss1, 1)
+        res["dynamo_rss_added_mb"] = round(rss_mb() - rss1, 1)
         arms.append("dynamo")
 
     def use(arm: str) -> None:
@@ -164,7 +158,7 @@ def main() -> None:
                     dist[a].append(round(mel_distance(out["eager"].audio, out[a].audio), 4))
                     if not (out["eager"].durations == out[a].durations).all():
                         raise RuntimeError(f"{a} changed the durations")
-    res["rss_after_runs_mb"] = round(_rss_mb())
+    res["rss_after_runs_mb"] = round(rss_mb())
     for a in arms[1:]:
         res[f"{a}_over_eager_median"] = round(statistics.median(ratios[a]), 3)
         res[f"{a}_ratios"] = [round(x, 3) for x in ratios[a]]

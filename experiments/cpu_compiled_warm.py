@@ -30,7 +30,8 @@ def _timed(backend, requests) -> list[float]:
     return out
 
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
+    """The resident memory of the running process, in MB (Linux)."""
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -67,7 +68,7 @@ def main() -> None:
     torch.manual_seed(0)
     for _ in range(2):  # the second pass counts: the first makes oneDNN's kernels for these lengths
         eager = _timed(backend, requests)
-    res["rss_eager_mb"] = round(_rss_mb())
+    res["rss_eager_mb"] = round(rss_mb())
     backend.compiler = BlockCompiler(backend.model, backend.dtype)
     t = time.perf_counter()
     if args.cold:
@@ -79,9 +80,9 @@ def main() -> None:
     res["all_compiled"] = backend.wait_compiled()
     res["kind"] = backend.compiled
     res["load_s"] = round(time.perf_counter() - t, 2)
-    res["rss_compiled_mb"] = round(_rss_mb())
+    res["rss_compiled_mb"] = round(rss_mb())
     compiled = _timed(backend, requests)
-    res["rss_after_mb"] = round(_rss_mb())
+    res["rss_after_mb"] = round(rss_mb())
     # then the shipped blocks against eager, alternating pass by pass (the hand-over undone and redone)
     gen = backend.model.decoder.generator
     blocks = [*gen.resblocks, *gen.noise_res]

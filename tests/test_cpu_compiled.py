@@ -264,6 +264,18 @@ def _settles(pid: int, wanted, within_s: float = 10) -> bool:
     return True
 
 
+def _kill_and_see_the_child_go(app: subprocess.Popen, pid: int) -> None:
+    app.send_signal(signal.SIGKILL)
+    app.wait()
+    assert _gone(pid, within_s=30)
+
+
+def _end_app(app: subprocess.Popen) -> None:
+    if app.poll() is None:
+        app.kill()
+        app.wait()
+
+
 def _gone(pid: int, within_s: float) -> bool:
     end = time.monotonic() + within_s
     while time.monotonic() < end:
@@ -290,13 +302,9 @@ def test_the_compile_child_runs_at_idle_priority_and_dies_with_the_app(plain_bac
             time.sleep(0.05)
         assert os.sched_getscheduler(pid) == os.SCHED_IDLE
         assert os.getpriority(os.PRIO_PROCESS, pid) == 19
-        app.send_signal(signal.SIGKILL)  # no atexit: only the kernel's parent-death signal tells it
-        app.wait()
-        assert _gone(pid, within_s=30)
+        _kill_and_see_the_child_go(app, pid)  # no atexit: only the kernel's parent-death signal tells it
     finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
+        _end_app(app)
     assert not list(tmp_path.glob("cpu-aoti-*.failed"))  # killed with the app: tried again next launch
 
 
@@ -330,10 +338,6 @@ def test_a_chunk_freezes_the_compile_child_and_a_frozen_one_still_dies_with_the_
         _tell(app, "\n")
         assert app.stdout.readline().strip() == "paused"
         assert _settles(pid, lambda state: state == "T"), _state(pid)
-        app.send_signal(signal.SIGKILL)
-        app.wait()
-        assert _gone(pid, within_s=30)
+        _kill_and_see_the_child_go(app, pid)
     finally:
-        if app.poll() is None:
-            app.kill()
-            app.wait()
+        _end_app(app)
