@@ -42,7 +42,7 @@ class EnglishG2P:
         british = lang_code == "b"
         # As kokoro's KPipeline builds it for 'a'/'b': espeak-ng for words misaki does not know, and unknown
         # symbols dropped (unk="") rather than spoken as "?".
-        self.misaki = en.G2P(trf=False, british=british, fallback=_LazyEspeakFallback(british), unk="")
+        self.misaki = _misaki_g2p(en, british, fallback=_LazyEspeakFallback(british), unk="")
         self._lock = threading.Lock()
 
     def __call__(self, text: str) -> list:
@@ -52,6 +52,25 @@ class EnglishG2P:
     def search_text(self, text: str) -> str:
         """`text` as misaki saw it, for finding its tokens: link targets blanked (same length)."""
         return self._links.sub(_blank_target, text)
+
+
+def _misaki_g2p(en, british: bool, fallback, unk: str):
+    """What `en.G2P(trf=False, british=british, fallback=fallback, unk=unk)` makes, with its dictionaries
+    read from the stored file (english_lexicon.py) instead of misaki's JSON: misaki's constructor would load
+    the JSON into dicts on every start. tests/test_english_lexicon.py checks that misaki's own constructor
+    sets no attribute this leaves out, and that both read texts to the same phonemes."""
+    import spacy
+
+    from fasttts_desktop.engine.text.english_lexicon import stored_lexicon
+
+    g2p = en.G2P.__new__(en.G2P)
+    g2p.version = None
+    g2p.british = british
+    g2p.nlp = spacy.load("en_core_web_sm", enable=["tok2vec", "tagger"])  # the components misaki reads
+    g2p.lexicon = stored_lexicon(british)
+    g2p.fallback = fallback
+    g2p.unk = unk
+    return g2p
 
 
 class _LazyEspeakFallback:
