@@ -135,6 +135,26 @@ def test_a_fresh_process_loads_the_packages_without_the_compiler_stack(compiled_
     assert out.stdout.split()[:4] == ["True", "loaded", "False", "False"], out.stdout + out.stderr[-2000:]
 
 
+@pytest.mark.slow
+def test_say_exits_cleanly_while_the_packages_are_loading(compiled_and_eager, tmp_path):
+    # `say` of one short chunk ends while the loader thread is inside torch's C++ package loader; a daemon
+    # thread there when the interpreter finalizes took the process down with SIGABRT after the file was
+    # written (every run on a bf16 CPU until BlockCompiler._close joined it at exit)
+    env = dict(os.environ, FASTTTS_CPU_COMPILE="1")
+    for n in range(3):
+        wav = tmp_path / f"hello{n}.wav"
+        out = subprocess.run(
+            [sys.executable, "-m", "fasttts_desktop", "say", "Hello.", "-o", str(wav), "--device", "cpu"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+            check=False,
+        )
+        assert out.returncode == 0, out.stderr[-2000:]
+        assert "terminate called" not in out.stderr and wav.stat().st_size > 10_000
+
+
 def test_without_a_compiler_the_blocks_stay_eager_with_one_line(weights, monkeypatch, caplog, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))  # no g++ / c++ here
     monkeypatch.setenv("CXX", "no-such-compiler")

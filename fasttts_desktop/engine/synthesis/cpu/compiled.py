@@ -201,6 +201,7 @@ class BlockCompiler:
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
         self._paused = False
+        self._closing = False
 
     @property
     def folder(self) -> Path:
@@ -211,6 +212,7 @@ class BlockCompiler:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="fasttts-cpu-compile", daemon=True)
                 self._thread.start()
+                atexit.register(self._close)
 
     @property
     def running(self) -> bool:
@@ -261,6 +263,20 @@ class BlockCompiler:
         self.ready = len(runners)
         self.kind = self._pending_kind
 
+    def _close(self) -> None:
+        """At exit, before the interpreter finalizes: end the child and let the thread finish the block it
+        is loading. A daemon thread still inside torch's C++ loader when Python shuts down is ended with
+        pthread_exit as it takes the GIL back, and the forced unwind through the loader's C++ frames calls
+        std::terminate: `say` exited with SIGABRT after writing its file whenever it ended before the
+        packages had loaded."""
+        self._closing = True
+        with self._lock:
+            child = self.child
+        if child is not None:
+            _end(child)
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
     def _run(self) -> None:
         try:
             reason = unavailable()
@@ -272,6 +288,8 @@ class BlockCompiler:
                 self._build(folder)
                 kind = "compiled"
             runners = self._load(folder)
+            if not runners:  # the app is closing
+                return
             with self._lock:
                 self._pending, self._pending_kind = runners, kind
             log.info("CPU vocoder blocks %s from %s", kind, folder)
@@ -293,6 +311,8 @@ class BlockCompiler:
         args.insert(0, folder)
         log_path = folder.parent / "cpu-aoti.log"
         with log_path.open("w") as log_file, self._lock:  # a chunk that began meanwhile freezes it at once
+            if self._closing:
+                raise RuntimeError("the app closed before the compile began")
             self.child = subprocess.Popen(  # noqa: S603 - our own module, run by this interpreter
                 [sys.executable, "-m", "fasttts_desktop.engine.cpu_compile_child", *map(str, args)],
                 stdin=subprocess.DEVNULL,
@@ -329,6 +349,9 @@ class BlockCompiler:
         runners = []
         try:
             for index, block in enumerate(self.blocks):
+                if self._closing:  # the app is exiting: nothing to hand over, nothing wrong with the packages
+                    mark.unlink(missing_ok=True)
+                    return []
                 runner = load_package(folder / package_name(index), block)
                 check(block, runner, self.width, LOAD_CHECK_FRAMES)
                 runners.append(runner)
