@@ -86,6 +86,11 @@ def _child_run(
         }
     warm = json.loads(line[5:])
     warm["process_wall_s"] = round(wall, 2)
+    # the --first-audio-only child exits while the background captures and the compiler load run: a thread
+    # left inside C++ at interpreter exit shows here as -6 (SIGABRT) and "terminate called" in stderr
+    warm["exit_code"] = proc.returncode
+    if proc.returncode:
+        warm["exit_stderr_tail"] = proc.stderr[-600:]
     if "-X" in python_args:
         warm["imports_before_first_audio"] = imports_before_mark(proc.stderr)
     return warm
