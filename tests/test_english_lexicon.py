@@ -146,3 +146,14 @@ print(type(g2p_for("a").misaki.lexicon.golds).__name__)
     finally:
         misaki.lexicon = kept
     assert lines == [repr(theirs), "[]", "StoredWords"]
+
+
+def test_misakis_data_out_of_reach_reads_its_own_dictionaries(monkeypatch, caplog):
+    def unreachable(british):
+        raise FileNotFoundError("misaki/data/us_gold.json inside a zip")
+
+    monkeypatch.setattr(english_lexicon, "_path", unreachable)
+    with caplog.at_level(logging.WARNING):
+        lex = stored_lexicon(False)
+    assert isinstance(lex.golds, dict) and lex.golds["read"] == en.Lexicon(False).golds["read"]
+    assert "read from misaki at each start" in caplog.text

@@ -4,8 +4,8 @@ misaki's `Lexicon` loads its gold and silver JSON (365,000 words for American En
 on every start: ~0.35 s of CPU on the front end's load and ~58 MB of memory for the life of the app, for the
 ~2 look-ups a word that reading makes. Here they are written once, exactly as misaki grows them (its own
 `Lexicon` builds the dicts that are stored), into `<user cache>/text/`, and later starts open that file in
-a millisecond and look words up in it (~5 us each). misaki's G2P and Lexicon then run unchanged over the
-stored mappings: they only test membership, `get` and index them.
+a few milliseconds and look words up in it (~2-3 us each). misaki's G2P and Lexicon then run unchanged
+over the stored mappings: they only test membership, `get` and index them.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fasttts_desktop.engine.storage.paths import cache_dir
 log = logging.getLogger(__name__)
 
 FORMAT = 1  # bump when the file's layout changes: older files are then rebuilt under a new name
+_write_lock = threading.Lock()  # American and British front ends may be built at once on two threads
 
 
 class StoredWords(Mapping):
@@ -73,7 +74,11 @@ def stored_lexicon(british: bool):
     unwritable cache) misaki's own Lexicon is used, as without this module."""
     from misaki import en
 
-    path = _path(british)
+    try:
+        path = _path(british)
+    except OSError as exc:  # misaki's data not where a file system path reaches it (a zipped install)
+        log.warning("The English dictionary is read from misaki at each start: %s", exc)
+        return en.Lexicon(british)
     if path.exists():
         try:
             golds, silvers = _open(path)
@@ -100,9 +105,6 @@ def _open(path: Path) -> tuple[StoredWords, StoredWords]:
     if not (len(golds) and len(silvers)):  # reads every page: a damaged file fails here, not mid-sentence
         raise sqlite3.DatabaseError("no words in it")
     return golds, silvers
-
-
-_write_lock = threading.Lock()
 
 
 def _path(british: bool) -> Path:
