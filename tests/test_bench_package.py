@@ -78,3 +78,20 @@ def test_warm_start_import_profile_stops_at_the_first_audio():
     before = warm.imports_before_mark(proc.stderr, top=1000)
     assert "colorsys" in before and "graphlib" not in before
     assert "encodings.aliases" not in before and all(ms >= 0 for ms in before.values())
+
+
+def test_a_warm_child_that_aborts_at_exit_is_reported(monkeypatch):
+    """A child that printed its figures and then died at exit (a thread left in C++: SIGABRT) keeps its
+    figures and says how it ended."""
+    import subprocess
+
+    from fasttts_desktop.bench import warm
+
+    def died_at_exit(cmd, **kwargs):
+        out, err = 'WARM {"first_audio_s": 1.5}\n', "terminate called without an active exception\n"
+        return subprocess.CompletedProcess(cmd, -6, stdout=out, stderr=err)
+
+    monkeypatch.setattr(warm.subprocess, "run", died_at_exit)
+    got = warm._child_run([], [], [], "af_heart", 1.0)
+    assert got["first_audio_s"] == 1.5 and got["exit_code"] == -6
+    assert "terminate called" in got["exit_stderr_tail"]

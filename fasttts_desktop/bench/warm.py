@@ -54,6 +54,10 @@ def run(
         profiled = _child_run(["-X", "importtime"], args, weights_args, voice, speed)
         imports = profiled.get("imports_before_first_audio", profiled.get("error"))
         warm["imports_before_first_audio"] = imports
+        # this child exits right after its first audio, with the background work running
+        warm["first_audio_only_exit_code"] = profiled.get("exit_code")
+        if profiled.get("exit_stderr_tail"):
+            warm["first_audio_only_exit_stderr_tail"] = profiled["exit_stderr_tail"]
         say(f"fasttts   imports before the first audio (ms, -X importtime): {imports}")
     return warm
 
